@@ -1,0 +1,95 @@
+"""YAML files -> validated, versioned `JourneyPlan`s.
+
+`compile_paths` is the one entry point the CLI, the deploy path and tests use: it reads every file,
+collects every error (raising `CompileFailed` with all of them), and otherwise returns one plan per
+journey, each with a content-hash version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.checks import check_all
+from compiler.errors import CompileError, CompileFailed
+from compiler.parse import ParsedJourney, parse_journey, parse_organization
+from compiler.sources import read_sources
+from models.organization import Organization
+from models.plan import EventRef, JourneyPlan, tellescope_id
+
+
+@dataclass
+class CompileResult:
+    organization: Organization
+    plans: list[JourneyPlan]
+
+    def plan(self, journey_id: str) -> JourneyPlan:
+        return next(p for p in self.plans if p.journeyId == journey_id)
+
+
+def compile_paths(paths: list[Path] | list[str]) -> CompileResult:
+    sources = read_sources([Path(p) for p in paths])
+    errors: list[CompileError] = list(sources.errors)
+
+    organization = Organization()
+    for index, doc in enumerate(sources.organizations):
+        if index > 0:
+            errors.append(doc.error(["organization"], "only one organization file is allowed"))
+            continue
+        parsed_org, org_errors = parse_organization(doc)
+        errors += org_errors
+        organization = parsed_org or organization
+
+    parsed: list[ParsedJourney] = []
+    for doc in sources.journeys:
+        journey, journey_errors = parse_journey(doc)
+        parsed.append(journey)
+        errors += journey_errors
+    errors += check_all(parsed)
+    if errors:
+        raise CompileFailed(errors)
+    return CompileResult(organization, [build_plan(p, organization) for p in parsed])
+
+
+def build_plan(parsed: ParsedJourney, organization: Organization) -> JourneyPlan:
+    assert parsed.journey is not None  # guaranteed: parse errors stop compilation before this
+    roots: list[str] = []
+    children: dict[str, dict[str, list[EventRef]]] = {}
+    for step_id, step in parsed.steps.items():
+        for index, event in enumerate(step.events):
+            if event.type == "onJourneyStart":
+                if step_id not in roots:
+                    roots.append(step_id)
+                continue
+            parent = getattr(event.info, "automationStepId", None)
+            if parent is not None:
+                by_type = children.setdefault(parent, {})
+                by_type.setdefault(event.type, []).append(
+                    EventRef(stepId=step_id, eventIndex=index)
+                )
+    content = {
+        "journeyId": parsed.journey_id,
+        "journey": parsed.journey.model_dump(mode="json", exclude_unset=True),
+        "organization": organization.model_dump(mode="json", exclude_unset=True),
+        "steps": [s.model_dump(mode="json", exclude_unset=True) for s in parsed.steps.values()],
+        "triggers": [
+            t.model_dump(mode="json", exclude_unset=True) for t in parsed.triggers.values()
+        ],
+    }
+    # Key order is meaningful (Tellescope conditions read their first key): kept, not sorted.
+    canonical = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+    version = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return JourneyPlan(
+        journeyId=parsed.journey_id,
+        version=version,
+        source=parsed.doc.file,
+        journey=parsed.journey,
+        organization=organization,
+        steps=parsed.steps,
+        roots=roots,
+        children=children,
+        triggers=list(parsed.triggers.values()),
+        tellescopeStepIds={s: tellescope_id(parsed.journey_id, s) for s in parsed.steps},
+    )

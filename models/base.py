@@ -1,0 +1,51 @@
+"""Shared base for models that mirror Tellescope's JSON.
+
+Field names are Tellescope's own (camelCase), so a record fetched from Tellescope's API validates
+as-is and `model_dump(exclude_unset=True)` gives the same JSON back. Unknown fields are refused:
+in hand-written YAML they are nearly always typos, and the compiler turns them into a precise error.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict
+
+# A compound filter in Tellescope's condition language (spec 10): `{"$and": [...]}`,
+# `{"$or": [...]}`, `{"condition": {KEY: OPERAND}}`. Kept as plain JSON because key order carries
+# meaning (the first key decides) and the evaluator in `rules.conditions` reads it directly.
+CompoundFilter = dict[str, Any]
+
+
+class TellescopeModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """Tellescope-shaped JSON: only the fields that were given, in Tellescope's names."""
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+class TellescopeRecord(TellescopeModel):
+    """A stored Tellescope record: carries the read-only fields every record has (seed docs,
+    "Common fields"), so records fetched from Tellescope load unchanged."""
+
+    id: str | None = None
+    businessId: str | None = None
+    creator: str | None = None
+    createdAt: str | None = None
+    updatedAt: str | None = None
+    organizationIds: list[str] | None = None
+    sharedWithOrganizations: list[list[str]] | None = None
+
+
+def check_time_zone(name: str) -> str:
+    """Validate an IANA zone name (`America/New_York`), suggesting the closest known one."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        guess = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f'did you mean "{guess[0]}"?' if guess else "expected an IANA name"
+        raise ValueError(f'unknown time zone "{name}" ({hint})') from None
+    return name

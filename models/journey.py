@@ -1,0 +1,34 @@
+"""Journey: a named workflow definition plus its descriptive states (spec 2)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from models.base import TellescopeModel, TellescopeRecord
+
+# Older Tellescope records may still hold High/Medium/Low (spec 2.1), so they load too.
+StatePriority = Literal["Disengaged", "N/A", "Engaged", "High", "Medium", "Low"]
+
+
+class JourneyState(TellescopeModel):
+    name: str = Field(min_length=1, max_length=100)
+    priority: StatePriority
+    requiresFollowup: bool | None = None
+    description: str | None = None
+
+
+class Journey(TellescopeRecord):
+    title: str = Field(min_length=1, max_length=100)
+    defaultState: str | None = Field(default=None, max_length=100)
+    states: list[JourneyState] | None = None
+    description: str | None = Field(default=None, max_length=1000)
+    onIncomingEnduserCommunication: Literal["Remove", ""] | None = None
+    tags: list[str] | None = None
+    accessTags: list[str] | None = None
+    archivedAt: str | None = None
+
+    @property
+    def removes_on_incoming_communication(self) -> bool:
+        return self.onIncomingEnduserCommunication == "Remove"

@@ -1,0 +1,246 @@
+"""What crosses the boundary between JourneyWorkflow and its activities and signals.
+
+One model per argument (Temporal's advice: new optional fields can be added without breaking
+running histories). Pure data with no clock or random defaults: the workflow builds these with
+`workflow.now()` and `workflow.random()` values it passes in explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.actions import AutomationAction
+from models.automated_action import JourneyContext
+
+
+class RuntimeModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- enrollment ---------------------------------------------------------------------------------
+
+
+class EnrollmentInput(RuntimeModel):
+    """Start one enrollment: the plan version it runs on for its whole life, and who it is for."""
+
+    journeyId: str  # the readable id from the YAML (`onboarding`)
+    planVersion: str
+    enduserId: str  # Tellescope enduser id
+    # The journey's record id in Tellescope, for `enduser.journeys[...]` and record stamps.
+    tellescopeJourneyId: str
+    journeyContext: JourneyContext = Field(default_factory=JourneyContext)
+    startAtStepId: str | None = None  # add-endusers-to-journey `automationStepId`: start there
+    source: str = "api"
+    # How long one attempt of a step's side effect may take before Temporal retries it (keep it
+    # above the Tellescope client's timeouts).
+    stepTimeoutSeconds: int = Field(default=60, ge=2, le=3600)
+    # Continue-as-new after this many history events, besides when the server suggests it
+    # (operators wanting shorter histories; tests).
+    continueAsNewAfterEvents: int | None = Field(default=None, ge=50)
+    # Set only by continue-as-new: everything the previous run had not finished.
+    resume: dict[str, Any] | None = None
+
+
+def enrollment_workflow_id(journey_id: str, enduser_id: str) -> str:
+    """Opaque ids only: workflow ids are visible to every Temporal operator (never PHI)."""
+    return f"journey:{journey_id}:{enduser_id}"
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+class ActionRequest(RuntimeModel):
+    """Perform one AutomatedAction's side effect in Tellescope."""
+
+    automatedActionId: str  # unique per AutomatedAction: the idempotency key of the side effect
+    enduserId: str
+    journeyId: str  # Tellescope journey id (stamped on records)
+    automationStepId: str  # Tellescope step id (ObjectId; stamped on records, echoed by webhooks)
+    stepName: str  # the readable step id, for logs and summaries
+    action: AutomationAction
+    journeyContext: JourneyContext = Field(default_factory=JourneyContext)
+    organizationTimezone: str = "America/New_York"
+    now: str  # ISO instant of the workflow's clock when the action ran (setters, due dates)
+
+
+class ActionOutcome(RuntimeModel):
+    """What the workflow needs back to schedule the step's children."""
+
+    recordIds: list[str] = Field(default_factory=list)  # records created or updated
+    # Form responses generated for this step, in order: drive formResponse(s) and
+    # formUnsubmitted / formsUnsubmitted children (spec 4.3, 7).
+    formResponseIds: list[str] = Field(default_factory=list)
+    ticketId: str | None = None  # createTicket: the ticket whose closing fires ticketCompleted
+    journeyState: str | None = None  # setEnduserStatus: the state now stored on the enduser
+    outcome: str | None = None  # aiDecision-style branching
+    reused: bool = False  # an earlier attempt had already done it; its record was reused
+    detail: str = ""  # one human line for the step history ("SMS 65f... to enduser")
+
+
+class EnduserRef(RuntimeModel):
+    enduserId: str
+
+
+class JourneyStateUpdate(RuntimeModel):
+    """Mirror membership and state into `enduser.journeys` (spec 3.1-3.5)."""
+
+    enduserId: str
+    journeyId: str  # Tellescope journey id
+    state: str | None  # None removes the enduser from the journey (unsets the key)
+
+
+class AnchorDateRequest(RuntimeModel):
+    """The date a date-relative delay counts from (spec 5.4, decision 6)."""
+
+    enduserId: str
+    kind: Literal["field", "form", "event"]
+    field: str | None = None  # fieldCondition: enduser field name
+    formId: str | None = None  # formCondition
+    formFieldId: str | None = None
+    journeyContext: JourneyContext = Field(default_factory=JourneyContext)  # eventCondition
+
+
+# --- journey-control actions (acting on other enrollments) --------------------------------------
+
+
+class JourneyControlRequest(RuntimeModel):
+    """addToJourney / removeFromJourney / removeFromAllJourneys for one enduser."""
+
+    automatedActionId: str
+    enduserId: str
+    fromJourneyId: str  # the readable id of the journey whose step acts
+    kind: Literal["add", "remove", "remove_all"]
+    targetJourneyId: str | None = None  # readable id (add / remove)
+    journeyContext: JourneyContext = Field(default_factory=JourneyContext)
+
+
+# --- signals ------------------------------------------------------------------------------------
+
+
+class FormSubmitted(RuntimeModel):
+    formResponseId: str
+    automationStepId: str  # Tellescope step id the form response carries
+    formId: str | None = None
+    submittedAt: str | None = None
+
+
+class TicketClosed(RuntimeModel):
+    ticketId: str
+    automationStepId: str | None = None
+    closedForReason: str | None = None
+
+
+class TriggerFired(RuntimeModel):
+    """A journey-scoped `Move To Step` trigger fired for this enduser (spec 9.6)."""
+
+    triggerId: str
+    journeyContext: JourneyContext = Field(default_factory=JourneyContext)
+
+
+class IncomingMessage(RuntimeModel):
+    channel: str | None = None  # SMS | Email | Chat | Call
+    messageId: str | None = None
+
+
+class RemoveRequest(RuntimeModel):
+    cancelReason: int = 0  # spec 3.6 index: 0 by user/API, 4 by automation, 5 journey deleted
+    cancelledBy: str | None = None
+
+
+class RestartRequest(RuntimeModel):
+    journeyContext: JourneyContext = Field(default_factory=JourneyContext)
+    startAtStepId: str | None = None
+
+
+class StepOutcome(RuntimeModel):
+    """A later outcome of a call / AI conversation step (onCallOutcome, onAIConversationOutcome)."""
+
+    automationStepId: str
+    outcome: str
+
+
+# --- families: which activity performs which action type ----------------------------------------
+
+ACTION_FAMILIES: dict[str, tuple[str, ...]] = {
+    "send_message": ("sendEmail", "sendSMS", "sendChat", "notifyTeam"),
+    "send_forms": ("sendForm", "pushFormsToPortal", "shareContent"),
+    "manage_care": ("createTicket", "completeTickets", "createCarePlan", "completeCarePlan"),
+    "update_enduser": (
+        "setEnduserStatus",
+        "setEnduserFields",
+        "addEnduserTags",
+        "removeEnduserTags",
+        "addAccessTags",
+        "removeAccessTags",
+        "changeContactType",
+        "assignCareTeam",
+        "removeCareTeam",
+        "switchToRelatedContact",
+    ),
+    "send_webhook": ("sendWebhook", "Puppeteer: Start Agent"),
+    "manage_records": (
+        "cancelFutureAppointments",
+        "cancelCurrentEvent",
+        "confirmCurrentEvent",
+        "createNote",
+    ),
+    "control_journeys": ("addToJourney", "removeFromJourney", "removeFromAllJourneys"),
+}
+# Everything else (AI, telephony, third-party integrations) goes to `run_unconfigured`, which
+# fails with a clear, non-retryable "not configured" error (decisions 11, 12).
+UNCONFIGURED_FAMILY = "run_unconfigured"
+
+
+def family_of(action_type: str) -> str:
+    for family, types in ACTION_FAMILIES.items():
+        if action_type in types:
+            return family
+    return UNCONFIGURED_FAMILY
+
+
+# ApplicationError types activities raise; the workflow treats both as the step's `error`.
+TELLESCOPE_REJECTED = "TellescopeRejected"  # a 4xx from Tellescope, message verbatim
+NOT_CONFIGURED = "NotConfigured"
+
+
+# --- the AutomatedAction ledger -----------------------------------------------------------------
+
+
+class LedgerEntry(RuntimeModel):
+    """One AutomatedAction as the workflow last saw it; written (upserted) by a local activity
+    at every transition (spec 6.1 fields, plus our readable ids)."""
+
+    id: str
+    enduserId: str
+    journeyId: str
+    journeyVersion: str
+    tellescopeJourneyId: str
+    automationStepId: str  # readable
+    tellescopeStepId: str
+    workflowId: str
+    event: dict[str, Any]
+    action: dict[str, Any]
+    status: Literal["active", "finished", "cancelled", "error"]
+    processAfter: int  # epoch ms
+    cancelReason: int | None = None
+    cancelledBy: str | None = None
+    cancelConditions: list[dict[str, Any]] | None = None
+    didDelayForOutOfOffice: bool = False
+    errorMessage: str | None = None
+    enduserConditions: dict[str, Any] | None = None
+    journeyContext: dict[str, Any] | None = None
+    skipped: str | None = None
+    abTestLabel: str | None = None
+    detail: str = ""
+    at: str  # ISO instant of the transition (workflow clock)
+
+
+class LedgerBatch(RuntimeModel):
+    entries: list[LedgerEntry]
+
+
+class PlanRef(RuntimeModel):
+    journeyId: str
+    version: str

@@ -1,0 +1,1 @@
+"""Pure, deterministic rules the workflow and API share: conditions, office hours, schedules."""
