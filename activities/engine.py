@@ -1,0 +1,86 @@
+"""Engine-side activities: the plan store, the AutomatedAction ledger, and journey-control
+actions that act on other enrollments through Temporal (addToJourney, removeFromJourney,
+removeFromAllJourneys). Tellescope-facing activities live beside this module."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import Client
+
+from models.automated_action import CancelReason
+from models.plan import JourneyPlan
+from models.runtime import (
+    ActionOutcome,
+    EnrollmentInput,
+    JourneyControlRequest,
+    LedgerBatch,
+    PlanRef,
+    RemoveRequest,
+)
+from store.ledger import Ledger
+from store.plans import PlanNotFound, PlanStore
+from workflows import starter
+
+
+class EngineActivities:
+    def __init__(self, plans: PlanStore, ledger: Ledger) -> None:
+        self.plans = plans
+        self.ledger = ledger
+
+    @activity.defn(name="load_plan")
+    def load_plan(self, ref: PlanRef) -> JourneyPlan:
+        return self.plans.get(ref.journeyId, ref.version)
+
+    @activity.defn(name="record_ledger")
+    def record_ledger(self, batch: LedgerBatch) -> int:
+        return self.ledger.record(batch.entries)
+
+
+class JourneyControlActivities:
+    """addToJourney / removeFromJourney / removeFromAllJourneys (spec 8.5)."""
+
+    def __init__(self, client: Client, plans: PlanStore, ledger: Ledger, task_queue: str) -> None:
+        self.client = client
+        self.plans = plans
+        self.ledger = ledger
+        self.task_queue = task_queue
+
+    @activity.defn(name="control_journeys")
+    async def control_journeys(self, request: JourneyControlRequest) -> ActionOutcome:
+        removal = RemoveRequest(cancelReason=int(CancelReason.REMOVED_BY_AUTOMATION))
+        if request.kind == "add":
+            target = self._current(request.targetJourneyId)
+            inp = EnrollmentInput(
+                journeyId=target.journey_id,
+                planVersion=target.version,
+                enduserId=request.enduserId,
+                tellescopeJourneyId=target.tellescope_journey_id,
+                journeyContext=request.journeyContext,
+                source=f"addToJourney from {request.fromJourneyId}",
+            )
+            await starter.enroll(self.client, inp, task_queue=self.task_queue, restart=True)
+            return ActionOutcome(detail=f"added to journey {target.journey_id}")
+        if request.kind == "remove":
+            self._current(request.targetJourneyId)  # unknown journey -> the step's error (4.4)
+            found = await starter.remove(
+                self.client, request.targetJourneyId, request.enduserId, removal
+            )
+            state = "removed from" if found else "was not in"
+            return ActionOutcome(detail=f"{state} journey {request.targetJourneyId}")
+        removed = []
+        for journey_id in self.ledger.journeys_of(request.enduserId):
+            if await starter.remove(self.client, journey_id, request.enduserId, removal):
+                removed.append(journey_id)
+        return ActionOutcome(detail=f"removed from {', '.join(removed) or 'no journeys'}")
+
+    def _current(self, journey_id: str | None):
+        from temporalio.exceptions import ApplicationError
+
+        from models.runtime import TELLESCOPE_REJECTED
+
+        try:
+            return self.plans.current(journey_id or "")
+        except PlanNotFound as error:
+            raise ApplicationError(
+                str(error), type=TELLESCOPE_REJECTED, non_retryable=True
+            ) from None

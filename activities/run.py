@@ -1,0 +1,96 @@
+"""What every action handler needs about the one action it performs: the request, the client, the
+enduser (read once), the action's fixed clock, its idempotency keys and merge-field rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from activities.errors import cannot_perform
+from activities.idempotency import action_key
+from activities.tellescope_client import Record, TellescopeClient
+from models.runtime import ActionRequest
+from rules.dates import parse_iso
+
+
+def iso_ms(when: datetime) -> str:
+    """An instant as JavaScript's `Date.toISOString()` writes it: UTC, milliseconds, `Z`."""
+    utc = when.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def compact(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` without its None values (Tellescope validates present keys; absent is absent)."""
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def epoch_ms(when: datetime) -> int:
+    return int(round(when.timestamp() * 1000))
+
+
+@dataclass
+class ActionRun:
+    client: TellescopeClient
+    request: ActionRequest
+    _enduser: Record | None = field(default=None, repr=False)
+
+    @property
+    def info(self) -> Any:
+        return self.request.action.info
+
+    @property
+    def action_type(self) -> str:
+        return self.request.action.type
+
+    @property
+    def enduser_id(self) -> str:
+        return self.request.enduserId
+
+    @property
+    def now(self) -> datetime:
+        """The workflow's clock when the action ran: identical on every attempt, so values derived
+        from it (timestamps, due dates) are too."""
+        parsed = parse_iso(self.request.now)
+        if parsed is None:
+            raise cannot_perform(f"ActionRequest.now is not an ISO instant: {self.request.now!r}")
+        return parsed
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.request.organizationTimezone)
+
+    @property
+    def created_since(self) -> datetime:
+        """Lower bound for `createdAt` of records this action made (allows for clock skew)."""
+        return self.now - timedelta(seconds=self.client.settings.lookup_skew_seconds)
+
+    def key(self, part: str | None = None) -> str:
+        return action_key(self.request.automatedActionId, part)
+
+    def journey_context(self) -> dict[str, Any]:
+        return self.request.journeyContext.model_dump(mode="json", exclude_none=True)
+
+    async def enduser(self, *, refresh: bool = False) -> Record:
+        if self._enduser is None or refresh:
+            self._enduser = await self.client.get("endusers", self.enduser_id)
+        return self._enduser
+
+    def remember_enduser(self, enduser: Record) -> None:
+        """Keep the enduser as an update returned it, so later steps of one action see it."""
+        self._enduser = enduser
+
+    async def render(self, text: str, *, user_id: str | None = None) -> str:
+        """`text` with merge fields replaced by Tellescope (`POST /v1/templated-message`), with the
+        journey context, so `{{form_response.*}}` and `{{calendar_event.*}}` resolve. Text without
+        merge fields is returned as is, without a call."""
+        if "{{" not in text:
+            return text
+        rendered = await self.client.templated_message(
+            message=text,
+            user_id=user_id or await self.client.automation_user_id(),
+            enduser_id=self.enduser_id,
+            journey_context=self.journey_context() or None,
+        )
+        return rendered.get("plaintext", text)

@@ -1,0 +1,108 @@
+"""The Temporal activities: one per action family (`models.runtime.ACTION_FAMILIES`), the
+catch-all for unconfigured actions, and the reads/writes the workflow needs.
+
+Activities are thin on purpose: each builds an `ActionRun` and hands it to the module of its
+family; everything they share (the one httpx pool, settings) lives in `TellescopeClient`. Register
+them on a worker with `TellescopeActivities(client).all()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio import activity
+
+from activities.care import manage_care
+from activities.enduser import update_enduser, write_journey_state
+from activities.forms import send_forms
+from activities.lookups import resolve_anchor_date
+from activities.messaging import send_message
+from activities.records import manage_records
+from activities.run import ActionRun
+from activities.tellescope_client import TellescopeClient
+from activities.unconfigured import unconfigured_error
+from activities.webhooks import send_webhook
+from models.runtime import (
+    UNCONFIGURED_FAMILY,
+    ActionOutcome,
+    ActionRequest,
+    AnchorDateRequest,
+    EnduserRef,
+    JourneyStateUpdate,
+)
+
+Handler = Callable[[ActionRun], Awaitable[ActionOutcome]]
+
+
+class TellescopeActivities:
+    def __init__(self, client: TellescopeClient) -> None:
+        self.client = client
+
+    async def _perform(self, request: ActionRequest, handler: Handler) -> ActionOutcome:
+        return await handler(ActionRun(self.client, request))
+
+    @activity.defn(name="send_message")
+    async def send_message(self, request: ActionRequest) -> ActionOutcome:
+        """sendEmail, sendSMS, sendChat, notifyTeam."""
+        return await self._perform(request, send_message)
+
+    @activity.defn(name="send_forms")
+    async def send_forms(self, request: ActionRequest) -> ActionOutcome:
+        """sendForm, pushFormsToPortal, shareContent."""
+        return await self._perform(request, send_forms)
+
+    @activity.defn(name="manage_care")
+    async def manage_care(self, request: ActionRequest) -> ActionOutcome:
+        """createTicket, completeTickets, createCarePlan, completeCarePlan."""
+        return await self._perform(request, manage_care)
+
+    @activity.defn(name="update_enduser")
+    async def update_enduser(self, request: ActionRequest) -> ActionOutcome:
+        """Status, fields, tags, access tags, contact type, care team."""
+        return await self._perform(request, update_enduser)
+
+    @activity.defn(name="send_webhook")
+    async def send_webhook(self, request: ActionRequest) -> ActionOutcome:
+        """sendWebhook and branded webhooks."""
+        return await self._perform(request, send_webhook)
+
+    @activity.defn(name="manage_records")
+    async def manage_records(self, request: ActionRequest) -> ActionOutcome:
+        """Appointments (cancel future / current, confirm current) and notes."""
+        return await self._perform(request, manage_records)
+
+    @activity.defn(name=UNCONFIGURED_FAMILY)
+    async def run_unconfigured(self, request: ActionRequest) -> ActionOutcome:
+        """AI, telephony and integration actions: always a non-retryable NotConfigured error."""
+        raise unconfigured_error(request.action.type)
+
+    @activity.defn(name="get_enduser")
+    async def get_enduser(self, ref: EnduserRef) -> dict[str, Any]:
+        """The enduser as Tellescope returns it (for enduserConditions, decision 2)."""
+        return await self.client.get("endusers", ref.enduserId)
+
+    @activity.defn(name="set_journey_state")
+    async def set_journey_state(self, update: JourneyStateUpdate) -> None:
+        """Set (or, with state None, remove) `enduser.journeys[journeyId]`."""
+        await write_journey_state(self.client, update)
+
+    @activity.defn(name="resolve_anchor_date")
+    async def resolve_anchor_date(self, request: AnchorDateRequest) -> str | None:
+        """The ISO instant a date-relative delay counts from, or None."""
+        return await resolve_anchor_date(self.client, request)
+
+    def all(self) -> list[Callable[..., Any]]:
+        """Every activity, for `Worker(activities=...)`."""
+        return [
+            self.send_message,
+            self.send_forms,
+            self.manage_care,
+            self.update_enduser,
+            self.send_webhook,
+            self.manage_records,
+            self.run_unconfigured,
+            self.get_enduser,
+            self.set_journey_state,
+            self.resolve_anchor_date,
+        ]

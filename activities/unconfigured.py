@@ -1,0 +1,25 @@
+"""Actions Journey Engine parses and validates but does not perform (decisions 11 and 12): each
+fails at once, non-retryably, with a message that names the action, so `onError` branches run
+and the step history says why."""
+
+from __future__ import annotations
+
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import not_configured
+from models.actions import AI_ACTION_TYPES, INTEGRATION_ACTION_TYPES
+
+
+def unconfigured_message(action_type: str) -> str:
+    if action_type in INTEGRATION_ACTION_TYPES:
+        return f'integration "{action_type}" is not configured'
+    if action_type in AI_ACTION_TYPES:
+        return (
+            f'AI/telephony action "{action_type}" is not configured: '
+            "AI and telephony actions are not executed by Journey Engine"
+        )
+    return f'action "{action_type}" has no handler configured in Journey Engine'
+
+
+def unconfigured_error(action_type: str) -> ApplicationError:
+    return not_configured(unconfigured_message(action_type))
