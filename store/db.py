@@ -1,0 +1,141 @@
+"""Database engine and sessions for a `DATABASE_URL` (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` and `postgres://` use the psycopg 3 driver we install."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record) -> None:  # many writers: WAL + busy timeout
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return engine
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The revision a database made by the old `metadata.create_all` (before migrations) is at.
+BASELINE_REVISION = "0001"
+_LOCK_ID = 0x4A524E59  # pg_advisory_xact_lock key: one migrating process at a time ("JRNY")
+# Alembic's `op`/`context` proxies are process globals: one migration at a time per process.
+_MIGRATING = threading.Lock()
+
+
+def alembic_config(url: str | None = None):
+    """An Alembic config for our migrations, without an ini file. `url` is handed to env.py
+    through `attributes` (a URL in an ini option would need its `%` escaped)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        config.attributes["url"] = url
+    return config
+
+
+@lru_cache(maxsize=1)
+def _script():
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revisions() -> set[str]:
+    return set(_script().get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def upgrade_engine(engine: Engine, revision: str = "head", *, attempts: int = 5) -> None:
+    """Bring the database to `revision` (default: the newest). A no-op when it is there already
+    (one cheap read), so every process may call it at start. PostgreSQL: one process migrates at
+    a time (advisory lock, transactional DDL). SQLite: a concurrent migrator makes this one fail
+    and retry, and it finds the work done."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import DBAPIError
+
+    if revision == "head" and current_revisions(engine) == head_revisions():
+        return
+    for attempt in range(attempts):
+        try:
+            with _MIGRATING, engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_ID})"))
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                inspector = inspect(connection)
+                if not inspector.has_table("alembic_version") and inspector.has_table(
+                    "journey_versions"
+                ):
+                    # Made by create_all before migrations existed: it has the baseline tables.
+                    command.stamp(config, BASELINE_REVISION)
+                command.upgrade(config, revision)
+            return
+        except DBAPIError:
+            if revision == "head" and current_revisions(engine) == head_revisions():
+                return  # another process did it meanwhile
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def downgrade_engine(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    with _MIGRATING, engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def upgrade_database(url: str, revision: str = "head") -> Engine:
+    """Run the migrations on `url` (SQLite file or PostgreSQL); returns its engine."""
+    engine = get_engine(url)
+    upgrade_engine(engine, revision)
+    return engine
+
+
+def create_tables(engine: Engine) -> None:
+    """Compatibility wrapper (worker, tests): the schema now comes from the migrations."""
+    upgrade_engine(engine)
+
+
+@contextmanager
+def session_for(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

@@ -1,0 +1,197 @@
+"""The AutomatedAction ledger: upserts from workflows, reads for statistics and listings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from models.runtime import LedgerEntry
+from store.db import session_for
+from store.tables import AutomatedActionRow
+
+
+def _row_values(entry: LedgerEntry) -> dict:
+    return {
+        "enduser_id": entry.enduserId,
+        "journey_id": entry.journeyId,
+        "journey_version": entry.journeyVersion,
+        "tellescope_journey_id": entry.tellescopeJourneyId,
+        "automation_step_id": entry.automationStepId,
+        "tellescope_step_id": entry.tellescopeStepId,
+        "workflow_id": entry.workflowId,
+        "event": entry.event,
+        "action": entry.action,
+        "status": entry.status,
+        "process_after": entry.processAfter,
+        "cancel_reason": entry.cancelReason,
+        "cancelled_by": entry.cancelledBy,
+        "cancel_conditions": entry.cancelConditions,
+        "did_delay_for_out_of_office": entry.didDelayForOutOfOffice,
+        "error_message": entry.errorMessage,
+        "enduser_conditions": entry.enduserConditions,
+        "journey_context": entry.journeyContext,
+        "skipped": entry.skipped,
+        "ab_test_label": entry.abTestLabel,
+        "detail": entry.detail,
+    }
+
+
+class Ledger:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, entries: Iterable[LedgerEntry]) -> int:
+        """Upsert entries by id. Idempotent: a retried batch writes the same rows again. A row
+        never moves out of a terminal status (a late duplicate write cannot revive it)."""
+        entries = list(entries)
+        if not entries:
+            return 0
+        with session_for(self.engine) as session:
+            ids = [e.id for e in entries]
+            existing = {
+                row.id: row
+                for row in session.exec(
+                    select(AutomatedActionRow).where(AutomatedActionRow.id.in_(ids))
+                )
+            }
+            for entry in entries:
+                at = datetime.fromisoformat(entry.at)
+                row = existing.get(entry.id)
+                if row is None:
+                    row = AutomatedActionRow(
+                        id=entry.id, created_at=at, updated_at=at, **_row_values(entry)
+                    )
+                    existing[entry.id] = row
+                elif row.status != "active" and entry.status == "active":
+                    continue
+                else:
+                    for key, value in _row_values(entry).items():
+                        setattr(row, key, value)
+                    row.updated_at = at
+                session.add(row)
+            session.commit()
+        return len(entries)
+
+    def list(
+        self,
+        *,
+        journey_id: str | None = None,
+        enduser_id: str | None = None,
+        status: str | None = None,
+        step_id: str | None = None,
+        last_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AutomatedActionRow]:
+        with session_for(self.engine) as session:
+            query = select(AutomatedActionRow).order_by(AutomatedActionRow.id)
+            if journey_id is not None:
+                query = query.where(AutomatedActionRow.journey_id == journey_id)
+            if enduser_id is not None:
+                query = query.where(AutomatedActionRow.enduser_id == enduser_id)
+            if status is not None:
+                query = query.where(AutomatedActionRow.status == status)
+            if step_id is not None:
+                query = query.where(AutomatedActionRow.automation_step_id == step_id)
+            if last_id is not None:
+                query = query.where(AutomatedActionRow.id > last_id)
+            return list(session.exec(query.limit(limit)))
+
+    def journeys_of(self, enduser_id: str) -> list[str]:
+        """Readable ids of every journey the enduser has ledger rows in (removeFromAllJourneys)."""
+        with session_for(self.engine) as session:
+            rows = session.exec(
+                select(AutomatedActionRow.journey_id)
+                .where(AutomatedActionRow.enduser_id == enduser_id)
+                .distinct()
+            )
+            return sorted(rows)
+
+    # --- reads for the API ------------------------------------------------------------------
+
+    FILTERABLE = (
+        "id",
+        "enduser_id",
+        "journey_id",
+        "tellescope_journey_id",
+        "automation_step_id",
+        "tellescope_step_id",
+        "status",
+        "cancel_reason",
+        "workflow_id",
+    )
+
+    def query(
+        self,
+        *,
+        where: dict[str, Any] | None = None,
+        last_id: str | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> list[AutomatedActionRow]:
+        """A page of rows in creation order (newest first by default, as Tellescope pages),
+        `where` = column -> value or list of values; `last_id` = the last row of the previous
+        page (LookupError when it names no row)."""
+        with session_for(self.engine) as session:
+            query = select(AutomatedActionRow)
+            for column_name, value in (where or {}).items():
+                if column_name not in self.FILTERABLE:
+                    raise ValueError(f"cannot filter on {column_name}")
+                column = getattr(AutomatedActionRow, column_name)
+                if isinstance(value, list | tuple | set):
+                    query = query.where(column.in_(list(value)))
+                else:
+                    query = query.where(column == value)
+            if created_from is not None:
+                query = query.where(AutomatedActionRow.created_at >= created_from)
+            if created_to is not None:
+                query = query.where(AutomatedActionRow.created_at <= created_to)
+            created, ident = AutomatedActionRow.created_at, AutomatedActionRow.id
+            if last_id is not None:
+                anchor = session.get(AutomatedActionRow, last_id)
+                if anchor is None:
+                    raise LookupError(f'lastId "{last_id}" names no automated action')
+                if newest_first:
+                    query = query.where(
+                        or_(
+                            created < anchor.created_at,
+                            and_(created == anchor.created_at, ident < anchor.id),
+                        )
+                    )
+                else:
+                    query = query.where(
+                        or_(
+                            created > anchor.created_at,
+                            and_(created == anchor.created_at, ident > anchor.id),
+                        )
+                    )
+            order = (created.desc(), ident.desc()) if newest_first else (created, ident)
+            return list(session.exec(query.order_by(*order).limit(limit)))
+
+    def step_counts(self, journey_id: str) -> list[tuple[str, str, str, str | None, int]]:
+        """(readable step id, Tellescope step id, status, A/B label, count) for a journey's
+        rows (every version), for the statistics endpoint."""
+        with session_for(self.engine) as session:
+            rows = session.exec(
+                select(
+                    AutomatedActionRow.automation_step_id,
+                    AutomatedActionRow.tellescope_step_id,
+                    AutomatedActionRow.status,
+                    AutomatedActionRow.ab_test_label,
+                    func.count(),
+                )
+                .where(AutomatedActionRow.journey_id == journey_id)
+                .group_by(
+                    AutomatedActionRow.automation_step_id,
+                    AutomatedActionRow.tellescope_step_id,
+                    AutomatedActionRow.status,
+                    AutomatedActionRow.ab_test_label,
+                )
+            )
+            return [tuple(row) for row in rows]

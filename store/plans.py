@@ -1,0 +1,291 @@
+"""Deployed journey versions: store, fetch by (journey, version), and pick the current one."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from models.plan import JourneyPlan
+from store.db import session_for
+from store.tables import DeploymentEventRow, JourneyVersionRow
+
+
+class PlanNotFound(LookupError):
+    pass
+
+
+# resolve_head answers, per (database, journey reference), for HEAD_TTL_SECONDS: the API resolves
+# the journey on every enrollment request, and the query was a tenth of the request's CPU. A
+# deploy or rollback in this process clears the cache at once; one made by another process (the
+# CLI, another API replica) reaches new enrollments here within HEAD_TTL_SECONDS.
+HEAD_TTL_SECONDS = 1.0
+_HEADS: dict[tuple[str, str], tuple[float, JourneyHead]] = {}
+_HEADS_KEPT = 1024
+
+
+@dataclass(frozen=True)
+class JourneyHead:
+    """What a request needs of a journey's current version: its ids, not its plan or source."""
+
+    journey_id: str
+    version: str
+    tellescope_journey_id: str
+
+
+class PlanStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def forget_heads() -> None:
+        """Drop cached `resolve_head` answers (after this process changed a current version)."""
+        _HEADS.clear()
+
+    def save(
+        self,
+        plan: JourneyPlan,
+        *,
+        source: str = "",
+        deployed_by: str = "",
+        tellescope_journey_id: str | None = None,
+        make_current: bool = True,
+    ) -> tuple[JourneyVersionRow, bool]:
+        """Store a version (a no-op when that exact version exists) and optionally make it the
+        current one. Returns the row and whether it was newly created."""
+        with session_for(self.engine) as session:
+            row = session.exec(
+                select(JourneyVersionRow).where(
+                    JourneyVersionRow.journey_id == plan.journeyId,
+                    JourneyVersionRow.version == plan.version,
+                )
+            ).first()
+            created = row is None
+            if row is None:
+                row = JourneyVersionRow(
+                    journey_id=plan.journeyId,
+                    version=plan.version,
+                    plan=plan.model_dump(mode="json", exclude_unset=True),
+                    source=source,
+                    source_path=plan.source,
+                    tellescope_journey_id=tellescope_journey_id or plan.tellescopeJourneyId,
+                    deployed_at=datetime.now(UTC),
+                    deployed_by=deployed_by,
+                )
+                session.add(row)
+            if make_current and not row.is_current:
+                for other in session.exec(
+                    select(JourneyVersionRow).where(
+                        JourneyVersionRow.journey_id == plan.journeyId,
+                        JourneyVersionRow.is_current == True,  # noqa: E712 (SQL expression)
+                    )
+                ):
+                    other.is_current = False
+                    session.add(other)
+                row.is_current = True
+                session.add(row)
+            session.commit()
+            session.refresh(row)
+            self.forget_heads()
+            return row, created
+
+    def get(self, journey_id: str, version: str) -> JourneyPlan:
+        with session_for(self.engine) as session:
+            row = session.exec(
+                select(JourneyVersionRow).where(
+                    JourneyVersionRow.journey_id == journey_id,
+                    JourneyVersionRow.version == version,
+                )
+            ).first()
+        if row is None:
+            raise PlanNotFound(f'journey "{journey_id}" has no version "{version}"')
+        return JourneyPlan.model_validate(row.plan)
+
+    def current(self, journey_id: str) -> JourneyVersionRow:
+        with session_for(self.engine) as session:
+            row = session.exec(
+                select(JourneyVersionRow).where(
+                    JourneyVersionRow.journey_id == journey_id,
+                    JourneyVersionRow.is_current == True,  # noqa: E712
+                )
+            ).first()
+        if row is None:
+            raise PlanNotFound(f'journey "{journey_id}" is not deployed')
+        return row
+
+    def versions(self, journey_id: str | None = None) -> list[JourneyVersionRow]:
+        with session_for(self.engine) as session:
+            query = select(JourneyVersionRow).order_by(JourneyVersionRow.deployed_at)
+            if journey_id is not None:
+                query = query.where(JourneyVersionRow.journey_id == journey_id)
+            return list(session.exec(query))
+
+    # --- deployments ------------------------------------------------------------------------
+
+    def journey_ids(self) -> list[str]:
+        """Every journey that has a deployed version (current or not)."""
+        with session_for(self.engine) as session:
+            return sorted(set(session.exec(select(JourneyVersionRow.journey_id).distinct())))
+
+    def current_rows(self) -> list[JourneyVersionRow]:
+        with session_for(self.engine) as session:
+            return list(
+                session.exec(
+                    select(JourneyVersionRow)
+                    .where(JourneyVersionRow.is_current == True)  # noqa: E712
+                    .order_by(JourneyVersionRow.journey_id)
+                )
+            )
+
+    def current_plans(self) -> list[JourneyPlan]:
+        return [JourneyPlan.model_validate(row.plan) for row in self.current_rows()]
+
+    def resolve(self, journey_ref: str) -> JourneyVersionRow:
+        """The current version of a journey named by its readable id or by its Tellescope
+        journey id (Tellescope-compatible endpoints receive the latter)."""
+        with session_for(self.engine) as session:
+            for column in (JourneyVersionRow.journey_id, JourneyVersionRow.tellescope_journey_id):
+                row = session.exec(
+                    select(JourneyVersionRow).where(
+                        column == journey_ref,
+                        JourneyVersionRow.is_current == True,  # noqa: E712
+                    )
+                ).first()
+                if row is not None:
+                    return row
+        raise PlanNotFound(f'Could not find a journey "{journey_ref}"')
+
+    def resolve_head(self, journey_ref: str) -> JourneyHead:
+        """`resolve` without loading the row: three columns, no JSON plan or YAML source to
+        decode, remembered for HEAD_TTL_SECONDS (the API resolves a journey on every enrollment
+        request)."""
+        key = (str(self.engine.url), journey_ref)
+        cached = _HEADS.get(key)
+        if cached is not None and time.monotonic() - cached[0] < HEAD_TTL_SECONDS:
+            return cached[1]
+        head = self._read_head(journey_ref)
+        if len(_HEADS) >= _HEADS_KEPT:
+            _HEADS.clear()
+        _HEADS[key] = (time.monotonic(), head)
+        return head
+
+    def _read_head(self, journey_ref: str) -> JourneyHead:
+        columns = (
+            JourneyVersionRow.journey_id,
+            JourneyVersionRow.version,
+            JourneyVersionRow.tellescope_journey_id,
+        )
+        with session_for(self.engine) as session:
+            for column in (JourneyVersionRow.journey_id, JourneyVersionRow.tellescope_journey_id):
+                found = session.exec(
+                    select(*columns).where(
+                        column == journey_ref,
+                        JourneyVersionRow.is_current == True,  # noqa: E712
+                    )
+                ).first()
+                if found is not None:
+                    return JourneyHead(*found)
+        raise PlanNotFound(f'Could not find a journey "{journey_ref}"')
+
+    def row(self, journey_id: str, version: str) -> JourneyVersionRow:
+        """One version; `version` may be a unique prefix (at least 4 characters)."""
+        with session_for(self.engine) as session:
+            rows = list(
+                session.exec(
+                    select(JourneyVersionRow).where(
+                        JourneyVersionRow.journey_id == journey_id,
+                        JourneyVersionRow.version.startswith(version, autoescape=True),
+                    )
+                )
+            )
+        exact = [r for r in rows if r.version == version]
+        if exact:
+            return exact[0]
+        if len(rows) == 1 and len(version) >= 4:
+            return rows[0]
+        if len(rows) > 1 and len(version) >= 4:
+            raise PlanNotFound(f'version "{version}" of journey "{journey_id}" is ambiguous')
+        raise PlanNotFound(f'journey "{journey_id}" has no version "{version}"')
+
+    def previous(self, journey_id: str) -> JourneyVersionRow | None:
+        """The version deployed most recently before the current one (None if there is none)."""
+        current = self.current(journey_id)
+        earlier = [
+            r
+            for r in self.versions(journey_id)
+            if r.id != current.id and r.deployed_at <= current.deployed_at
+        ]
+        return earlier[-1] if earlier else None
+
+    def set_current(self, journey_id: str, version: str) -> tuple[JourneyVersionRow, str | None]:
+        """Make a stored version current (rollback). Running enrollments keep their version.
+        Returns the row and the version that was current before."""
+        target = self.row(journey_id, version)
+        with session_for(self.engine) as session:
+            previous = None
+            for other in session.exec(
+                select(JourneyVersionRow).where(
+                    JourneyVersionRow.journey_id == journey_id,
+                    JourneyVersionRow.is_current == True,  # noqa: E712
+                )
+            ):
+                previous = other.version
+                if other.id != target.id:
+                    other.is_current = False
+                    session.add(other)
+            row = session.get(JourneyVersionRow, target.id)
+            row.is_current = True
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            self.forget_heads()
+            return row, previous
+
+    def tellescope_journey_id(self, journey_id: str) -> str | None:
+        """The Tellescope journey record this journey maps to: the current version's, else the
+        most recently deployed one's (None: never deployed)."""
+        try:
+            return self.current(journey_id).tellescope_journey_id
+        except PlanNotFound:
+            rows = self.versions(journey_id)
+            return rows[-1].tellescope_journey_id if rows else None
+
+    def set_tellescope_journey_id(self, journey_id: str, version: str, record_id: str) -> None:
+        with session_for(self.engine) as session:
+            row = session.exec(
+                select(JourneyVersionRow).where(
+                    JourneyVersionRow.journey_id == journey_id,
+                    JourneyVersionRow.version == version,
+                )
+            ).first()
+            if row is not None:
+                row.tellescope_journey_id = record_id
+                session.add(row)
+                session.commit()
+        self.forget_heads()
+
+    def record_event(
+        self, journey_id: str, version: str, previous: str | None, kind: str, by: str
+    ) -> None:
+        with session_for(self.engine) as session:
+            session.add(
+                DeploymentEventRow(
+                    journey_id=journey_id,
+                    version=version,
+                    previous_version=previous,
+                    kind=kind,
+                    by=by[:200],
+                    at=datetime.now(UTC),
+                )
+            )
+            session.commit()
+
+    def events(self, journey_id: str | None = None) -> list[DeploymentEventRow]:
+        with session_for(self.engine) as session:
+            query = select(DeploymentEventRow).order_by(DeploymentEventRow.id)
+            if journey_id is not None:
+                query = query.where(DeploymentEventRow.journey_id == journey_id)
+            return list(session.exec(query))

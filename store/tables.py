@@ -1,0 +1,124 @@
+"""SQLModel tables. API and workflow schemas live elsewhere (models/, api/): these are storage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class JourneyVersionRow(SQLModel, table=True):
+    """One deployed, immutable version of a journey: its YAML source and compiled plan."""
+
+    __tablename__ = "journey_versions"
+    __table_args__ = (UniqueConstraint("journey_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    journey_id: str = Field(index=True, max_length=200)
+    version: str = Field(max_length=64)
+    plan: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    source: str = Field(sa_column=Column(Text, nullable=False))  # the YAML as deployed
+    source_path: str = ""
+    tellescope_journey_id: str = Field(max_length=64)
+    deployed_at: datetime
+    deployed_by: str = ""
+    is_current: bool = Field(default=False, index=True)
+
+
+class AutomatedActionRow(SQLModel, table=True):
+    """The ledger: one row per AutomatedAction (spec 6.1), written by workflows at every
+    transition; backs statistics and the Tellescope-compatible listing."""
+
+    __tablename__ = "automated_actions"
+    __table_args__ = (
+        Index("ix_automated_actions_journey_step", "journey_id", "automation_step_id"),
+        Index("ix_automated_actions_enduser_status", "enduser_id", "status"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    enduser_id: str = Field(max_length=64)
+    journey_id: str = Field(index=True, max_length=200)  # readable journey id
+    journey_version: str = Field(max_length=64)
+    tellescope_journey_id: str = Field(max_length=64)
+    automation_step_id: str = Field(max_length=200)  # readable step id
+    tellescope_step_id: str = Field(max_length=64)
+    workflow_id: str = Field(max_length=300)
+    event: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    action: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=16)  # active | finished | cancelled | error
+    process_after: int  # epoch ms
+    cancel_reason: int | None = None
+    cancelled_by: str | None = None
+    cancel_conditions: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    did_delay_for_out_of_office: bool = False
+    error_message: str | None = Field(default=None, sa_column=Column(Text))
+    enduser_conditions: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    journey_context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    skipped: str | None = None  # why a finished action did nothing ("conditions", ...)
+    ab_test_label: str | None = None
+    detail: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key of the engine's own API. Only a salted SHA-256 of the secret part is stored:
+    the key is shown once, when created (`journeys api-key create`)."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=32)  # public part of the key (`jk_<id>.<secret>`)
+    name: str = Field(default="", max_length=200)
+    salt: str = Field(max_length=64)  # hex
+    key_hash: str = Field(max_length=64)  # hex sha256(salt bytes + secret)
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ProcessedWebhookRow(SQLModel, table=True):
+    """A Tellescope webhook delivery already accepted: replays and duplicate deliveries are
+    recognised by `delivery_key` (derived from the verified integrity hash, which covers the
+    record ids and the timestamp); `body_sha256` tells a duplicate (same body) from a replay
+    that changed the body."""
+
+    __tablename__ = "processed_webhooks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_key: str = Field(max_length=64, unique=True)
+    body_sha256: str = Field(max_length=64)
+    kind: str = Field(max_length=100)  # record model, `automation` or `calendar_event_reminder`
+    operation: str = Field(default="", max_length=16)  # create | update | delete | ""
+    record_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    webhook_timestamp: str = Field(max_length=32)
+    status: str = Field(default="processing", max_length=16)  # processing | processed
+    received_at: datetime = Field(index=True)
+
+
+class DeploymentEventRow(SQLModel, table=True):
+    """Audit trail of what was made current, when and by whom (deploys and rollbacks)."""
+
+    __tablename__ = "deployment_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    journey_id: str = Field(index=True, max_length=200)
+    version: str = Field(max_length=64)
+    previous_version: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=16)  # deploy | rollback
+    by: str = Field(default="", max_length=200)
+    at: datetime
+
+
+# The engine's own tables (SQLModel.metadata is process-wide: other apps' tables may share it).
+STORE_TABLES = frozenset(
+    model.__tablename__
+    for model in (
+        JourneyVersionRow,
+        AutomatedActionRow,
+        ApiKeyRow,
+        ProcessedWebhookRow,
+        DeploymentEventRow,
+    )
+)

@@ -1,0 +1,234 @@
+"""Record JourneyWorkflow histories for the replay corpus (tests/histories/*.json).
+
+    python -m tests.histories.record
+
+Runs every example journey on the time-skipping test server with the recording stand-in for
+Tellescope and saves its history at interesting points: waiting on a timer, waiting for a form or
+ticket or trigger, and finished. test_replay.py replays every file against the current workflow
+code, so an engine change that would break running enrollments fails CI (then put it behind
+`workflow.patched(...)`). Re-record only when a change is deliberately not replay-compatible and
+no enrollment of the old shape can still be running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.worker import Worker
+
+from activities.engine import EngineActivities, JourneyControlActivities
+from compiler import compile_paths
+from models.runtime import EnrollmentInput, FormSubmitted, TicketClosed, TriggerFired
+from simulate.recorder import RecordingTellescope
+from store.db import create_tables, get_engine
+from store.ledger import Ledger
+from store.plans import PlanStore
+from tests.temporal_env import start_time_skipping
+from workflows import starter
+from workflows.journey import JourneyWorkflow
+
+HERE = Path(__file__).parent
+EXAMPLES = HERE.parents[1] / "examples"
+
+
+class Recorder:
+    def __init__(self, env, folder: Path) -> None:
+        self.env, self.client = env, env.client
+        engine = get_engine(f"sqlite:///{folder}/journeys.db")
+        create_tables(engine)
+        self.plans, self.ledger = PlanStore(engine), Ledger(engine)
+        for plan in compile_paths([EXAMPLES]).plans:
+            self.plans.save(plan)
+        self.task_queue = f"record-{uuid.uuid4()}"
+
+    async def start(self, journey_id: str, tellescope: RecordingTellescope, **extra):
+        row = self.plans.current(journey_id)
+        inp = EnrollmentInput(
+            journeyId=journey_id,
+            planVersion=row.version,
+            enduserId=tellescope.enduser["id"],
+            tellescopeJourneyId=row.tellescope_journey_id,
+            **extra,
+        )
+        return await starter.enroll(self.client, inp, task_queue=self.task_queue)
+
+    def worker(self, tellescope: RecordingTellescope, executor) -> Worker:
+        engine_acts = EngineActivities(self.plans, self.ledger)
+        control = JourneyControlActivities(self.client, self.plans, self.ledger, self.task_queue)
+        return Worker(
+            self.client,
+            task_queue=self.task_queue,
+            workflows=[JourneyWorkflow],
+            activities=[
+                *tellescope.activities(),
+                engine_acts.load_plan,
+                engine_acts.record_ledger,
+                control.control_journeys,
+            ],
+            activity_executor=executor,
+        )
+
+    async def until(self, handle, predicate) -> None:
+        """Let virtual time run in half-hour steps until the status satisfies `predicate`."""
+        with self.env.auto_time_skipping_disabled():
+            for _ in range(600):
+                if predicate(await handle.query(JourneyWorkflow.status)):
+                    return
+                await self.env.sleep(timedelta(minutes=30))
+        raise RuntimeError("condition not reached while recording")
+
+    async def save(self, handle, name: str) -> None:
+        history = await handle.fetch_history()
+        (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+        print(f"recorded {name}: {len(history.events)} events")
+
+    def step_id(self, journey_id: str, step: str) -> str:
+        return self.plans.get(journey_id, self.plans.current(journey_id).version).tellescopeStepIds[
+            step
+        ]
+
+
+async def record_all() -> None:
+    env = await start_time_skipping()
+    try:
+        with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(8) as executor:
+            recorder = Recorder(env, Path(folder))
+            await record_onboarding(recorder, executor)
+            await record_post_visit(recorder, executor)
+            await record_lab_results(recorder, executor)
+            await record_re_engagement(recorder, executor)
+            await record_care_plan(recorder, executor)
+            await record_no_show(recorder, executor)
+    finally:
+        await env.shutdown()
+
+
+def patient() -> RecordingTellescope:
+    return RecordingTellescope(
+        enduser={"id": f"e{uuid.uuid4().hex[:10]}", "fname": "Pat", "tags": ["vip"]}
+    )
+
+
+async def record_onboarding(recorder: Recorder, executor) -> None:
+    tellescope = patient()
+    tellescope.form_response_ids["send-intake"] = ["fr-intake"]
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("onboarding", tellescope)
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "intake-reminder" for p in s.pending)
+        )
+        await recorder.save(handle, "onboarding-waiting-for-form")
+        await handle.signal(
+            JourneyWorkflow.form_submitted,
+            FormSubmitted(
+                formResponseId="fr-intake",
+                automationStepId=recorder.step_id("onboarding", "send-intake"),
+            ),
+        )
+        await handle.result()
+        await recorder.save(handle, "onboarding-completed")
+    tellescope = patient()
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("onboarding", tellescope)
+        await recorder.until(handle, lambda s: s.state == "Unresponsive")
+        await recorder.save(handle, "onboarding-unresponsive")
+        await handle.terminate("recorded")
+
+
+async def record_post_visit(recorder: Recorder, executor) -> None:
+    tellescope = patient()
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("post-visit", tellescope)
+        await recorder.until(handle, lambda s: bool(s.waitingFor))
+        await recorder.save(handle, "post-visit-waiting-for-ticket")
+        status = await handle.query(JourneyWorkflow.status)
+        ticket_id = status.waitingFor[0].split()[1]
+        await handle.signal(
+            JourneyWorkflow.ticket_closed,
+            TicketClosed(ticketId=ticket_id, closedForReason="No answer"),
+        )
+        await recorder.until(
+            handle, lambda s: len([h for h in s.history if h.stepId == "second-call"]) == 1
+        )
+        await recorder.save(handle, "post-visit-no-answer")
+        await handle.terminate("recorded")
+
+
+async def record_lab_results(recorder: Recorder, executor) -> None:
+    tellescope = patient()
+    tellescope.failing_steps["notify-lab-system"] = "lab system answered 503"
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("lab-results", tellescope)
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "monthly-check-in" for p in s.pending)
+        )
+        await recorder.save(handle, "lab-results-error-branch-waiting")
+        await handle.result()
+        await recorder.save(handle, "lab-results-completed")
+
+
+async def record_re_engagement(recorder: Recorder, executor) -> None:
+    tellescope = patient()
+    tellescope.enduser["dateOfBirth"] = "01-01-1950"
+    tellescope.form_response_ids["push-check-in-forms"] = ["fr-a", "fr-b"]
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("re-engagement", tellescope)
+        await recorder.until(handle, lambda s: len(s.pending) == 2)
+        await recorder.save(handle, "re-engagement-forms-open")
+        step = recorder.step_id("re-engagement", "push-check-in-forms")
+        for form in ("fr-a", "fr-b"):
+            await handle.signal(
+                JourneyWorkflow.form_submitted,
+                FormSubmitted(formResponseId=form, automationStepId=step),
+            )
+        await handle.result()
+        await recorder.save(handle, "re-engagement-re-engaged")
+
+
+async def record_care_plan(recorder: Recorder, executor) -> None:
+    tellescope = patient()
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("care-plan", tellescope)
+        await recorder.until(
+            handle, lambda s: bool(s.pending) and s.pending[0].waitingFor.startswith("trigger")
+        )
+        await recorder.save(handle, "care-plan-waiting-for-trigger")
+        await handle.signal(JourneyWorkflow.trigger_fired, TriggerFired(triggerId="labs-received"))
+        await recorder.until(handle, lambda s: bool(s.waitingFor))
+        status = await handle.query(JourneyWorkflow.status)
+        ticket_id = status.waitingFor[0].split()[1]
+        await handle.signal(
+            JourneyWorkflow.ticket_closed,
+            TicketClosed(ticketId=ticket_id, closedForReason="Plan agreed"),
+        )
+        await handle.result()
+        await recorder.save(handle, "care-plan-completed")
+
+
+async def record_no_show(recorder: Recorder, executor) -> None:
+    tellescope = patient()
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("no-show-recovery", tellescope)
+        await recorder.until(handle, lambda s: bool(s.waitingFor))
+        await recorder.save(handle, "no-show-waiting-for-ticket")
+        status = await handle.query(JourneyWorkflow.status)
+        ticket_id = status.waitingFor[0].split()[1]
+        await handle.signal(
+            JourneyWorkflow.ticket_closed,
+            TicketClosed(ticketId=ticket_id, closedForReason="Declined"),
+        )
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "re-engage-later" for p in s.pending)
+        )
+        await recorder.save(handle, "no-show-declined-waiting")
+        await handle.terminate("recorded")
+
+
+if __name__ == "__main__":
+    asyncio.run(record_all())

@@ -1,0 +1,80 @@
+"""A fresh database per test, on SQLite and PostgreSQL (see tests/store/conftest.py); shared
+with tests/api."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from store.db import get_engine, normalise_url
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def postgres_url() -> str:
+    explicit = os.environ.get("TEST_POSTGRES_URL")
+    if explicit:
+        return explicit
+    configured = os.environ.get("DATABASE_URL", "")
+    if configured.startswith(("postgres://", "postgresql")):
+        return configured
+    return DEFAULT_POSTGRES
+
+
+def _reachable(url: str) -> str | None:
+    """None when PostgreSQL answers at `url`, else why not."""
+    probe = create_engine(normalise_url(url), connect_args={"connect_timeout": 3})
+    try:
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to connect means "not here"
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        probe.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_base() -> str:
+    url = postgres_url()
+    why = _reachable(url)
+    if why is not None:
+        message = f"PostgreSQL not reachable at {make_url(url).render_as_string()}: {why}"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The same database with `schema` first on the search path (psycopg `options`)."""
+    parsed = make_url(normalise_url(url))
+    options = f"-csearch_path={schema}"
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty database URL (no tables) per test and backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/store.db"
+        return
+    base = request.getfixturevalue("postgres_base")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(normalise_url(base))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = with_search_path(base, schema)
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -1,0 +1,81 @@
+"""Deployed versions: current version, lookup by Tellescope id, prefixes, rollback, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compiler import compile_paths
+from store.db import upgrade_database
+from store.plans import PlanNotFound, PlanStore
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def two_versions(tmp_path: Path):
+    """Two versions of the onboarding journey (the second with another title)."""
+    first = compile_paths([EXAMPLES]).plan("onboarding")
+    folder = tmp_path / "v2"
+    folder.mkdir()
+    for source in EXAMPLES.glob("*.yaml"):
+        text = source.read_text()
+        if source.name == "onboarding.yaml":
+            text = text.replace("title: New patient onboarding", "title: Onboarding v2")
+        (folder / source.name).write_text(text)
+    second = compile_paths([folder]).plan("onboarding")
+    assert first.version != second.version
+    return first, second
+
+
+def test_save_current_resolve_and_rollback(database_url, tmp_path):
+    plans = PlanStore(upgrade_database(database_url))
+    first, second = two_versions(tmp_path)
+    row, created = plans.save(first, source="v1", tellescope_journey_id="64f0000000000000000000aa")
+    assert created and row.is_current
+    assert plans.save(first)[1] is False  # same version: a no-op
+    plans.save(second, source="v2", tellescope_journey_id="64f0000000000000000000aa")
+    assert plans.current("onboarding").version == second.version
+    assert plans.resolve("64f0000000000000000000aa").version == second.version  # Tellescope id
+    assert plans.resolve("onboarding").version == second.version
+    with pytest.raises(PlanNotFound):
+        plans.resolve("nope")
+    assert plans.previous("onboarding").version == first.version
+
+    row, previous = plans.set_current("onboarding", first.version[:6])  # a prefix
+    assert (row.version, previous) == (first.version, second.version)
+    assert plans.current("onboarding").version == first.version
+    assert [r.is_current for r in plans.versions("onboarding")] == [True, False]
+    assert plans.journey_ids() == ["onboarding"]
+    assert [r.journey_id for r in plans.current_rows()] == ["onboarding"]
+    assert plans.get("onboarding", second.version).journey.title == "Onboarding v2"
+
+
+def test_version_prefixes_and_unknown_versions(database_url, tmp_path):
+    plans = PlanStore(upgrade_database(database_url))
+    first, _ = two_versions(tmp_path)
+    plans.save(first, tellescope_journey_id="x")
+    assert plans.row("onboarding", first.version).version == first.version
+    for bad in ("zzzz", first.version[:3], first.version + "0"):
+        with pytest.raises(PlanNotFound):
+            plans.row("onboarding", bad)
+    with pytest.raises(PlanNotFound):
+        plans.row("other", first.version)
+    with pytest.raises(PlanNotFound):
+        plans.row("onboarding", "%")  # LIKE wildcards are literal
+
+
+def test_tellescope_mapping_and_events(database_url, tmp_path):
+    plans = PlanStore(upgrade_database(database_url))
+    first, second = two_versions(tmp_path)
+    assert plans.tellescope_journey_id("onboarding") is None
+    plans.save(first, tellescope_journey_id="64f0000000000000000000bb")
+    plans.set_tellescope_journey_id("onboarding", first.version, "64f0000000000000000000cc")
+    assert plans.tellescope_journey_id("onboarding") == "64f0000000000000000000cc"
+    plans.record_event("onboarding", first.version, None, "deploy", "alice")
+    plans.record_event("onboarding", second.version, first.version, "deploy", "bob")
+    events = plans.events("onboarding")
+    assert [(e.version, e.previous_version, e.by) for e in events] == [
+        (first.version, None, "alice"),
+        (second.version, first.version, "bob"),
+    ]

@@ -1,0 +1,114 @@
+"""The Temporal worker: JourneyWorkflow plus every activity, on the configured task queue.
+
+    python worker.py            (or `journeys worker`)
+
+Settings come from the environment (config.EngineSettings, activities.settings for Tellescope).
+Prometheus metrics are served on METRICS_PORT when set. SIGINT/SIGTERM stop polling, let running
+activities finish for GRACEFUL_SHUTDOWN_SECONDS, and exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from activities.engine import EngineActivities, JourneyControlActivities
+from activities.tellescope_activities import TellescopeActivities
+from activities.tellescope_client import TellescopeClient
+from config import EngineSettings, get_settings
+from store.db import upgrade_database
+from store.ledger import Ledger
+from store.plans import PlanStore
+from triggers.actions import TriggerActivities
+from triggers.dispatch import TriggerDeps
+from workflows.journey import JourneyWorkflow
+from workflows.triggers_registry import TRIGGER_WORKFLOWS
+
+log = logging.getLogger("journeys.worker")
+
+
+async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
+    """A client with the pydantic data converter (every client of the engine must use it)."""
+    runtime = None
+    if metrics and settings.metrics_port:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}"),
+                global_tags={"service": "journey-worker"},
+            )
+        )
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+    )
+
+
+async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
+    engine = upgrade_database(settings.database_url)  # migrations (store/migrations)
+    plans, ledger = PlanStore(engine), Ledger(engine)
+    client = await connect(settings, metrics=True)
+    tellescope = TellescopeClient.from_settings()
+    engine_activities = EngineActivities(plans, ledger)
+    control = JourneyControlActivities(client, plans, ledger, settings.task_queue)
+    trigger_activities = TriggerActivities(
+        TriggerDeps(client, plans, ledger, settings.task_queue, tellescope)
+    )
+    try:
+        with ThreadPoolExecutor(max_workers=32) as executor:  # the store's sync activities
+            worker = Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
+                activities=[
+                    *TellescopeActivities(tellescope).all(),
+                    engine_activities.load_plan,
+                    engine_activities.record_ledger,
+                    control.control_journeys,
+                    *trigger_activities.all(),
+                ],
+                activity_executor=executor,
+                max_cached_workflows=settings.max_cached_workflows,
+                graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+            )
+            log.info(
+                "worker polling %s on %s (namespace %s)",
+                settings.task_queue,
+                settings.temporal_address,
+                settings.temporal_namespace,
+            )
+            async with worker:
+                await stop.wait()
+                log.info("stopping: finishing running activities")
+    finally:
+        await tellescope.aclose()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for chatty in ("httpx", "alembic"):  # one line per request / migration step: too much
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(get_settings(), stop)
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

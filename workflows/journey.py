@@ -1,0 +1,1079 @@
+"""JourneyWorkflow: one durable workflow per (journey, enduser) interpreting a compiled plan.
+
+Every AutomatedAction runs as its own asyncio task inside the workflow, so sibling branches run
+concurrently: wait until due (a durable timer racing cancellation), defer for office hours, check
+enduser conditions, perform the action through one activity, then schedule the step's children by
+event type. Forms, tickets and triggers arrive as signals; events for steps that are not armed yet
+are recorded and applied when they are (a form submitted before its parent finished still counts).
+
+Deterministic by construction: no I/O (activities do it), time from `workflow.now()`, choices from
+`workflow.random()`, and the scheduling rules are pure functions from `rules/`. Engine changes go
+behind `workflow.patched(...)`; recorded histories in tests/histories/ replay in CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from models.automated_action import CancelReason, JourneyContext
+    from models.enrollment import (
+        ActionState,
+        CancelOn,
+        EnrollmentResult,
+        EnrollmentResume,
+        EnrollmentStatus,
+        FormTracking,
+        HistoryEntry,
+        PendingView,
+    )
+    from models.plan import EventRef, JourneyPlan
+    from models.runtime import (
+        ActionOutcome,
+        ActionRequest,
+        AnchorDateRequest,
+        EnduserRef,
+        EnrollmentInput,
+        FormSubmitted,
+        IncomingMessage,
+        JourneyControlRequest,
+        JourneyStateUpdate,
+        LedgerBatch,
+        LedgerEntry,
+        PlanRef,
+        RemoveRequest,
+        RestartRequest,
+        StepOutcome,
+        TicketClosed,
+        TriggerFired,
+        enrollment_workflow_id,
+        family_of,
+    )
+    from rules.conditions import matches
+    from rules.dates import parse_any_date
+    from rules.office_hours import next_open, zone_for_enduser
+    from rules.schedule import date_relative_due, day_of_month_due
+    from workflows import search_attributes as sa
+
+# Events whose child runs as soon as the parent produces them (processAfter = now).
+IMMEDIATE_EVENTS = {"onJourneyStart", "formResponse", "formResponses", "ticketCompleted", "onError"}
+IMMEDIATE_EVENTS |= {"onCallOutcome", "onAIDecision", "onAIConversationOutcome"}
+FORM_EVENTS = ("formResponse", "formResponses", "formUnsubmitted", "formsUnsubmitted")
+AI_NO_MATCH = "____NO_MATCH____"
+HISTORY_KEPT = 200  # step history entries kept in the query (and across continue-as-new)
+# workflow.patched ids: engine changes that running enrollments must not see mid-history.
+PATCH_STEP_ATTRIBUTES = "step-search-attributes"
+
+ACTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=20,  # about 2.5 hours of Tellescope trouble, then the step errors
+)
+LOOKUP_TIMEOUT = timedelta(seconds=30)
+LOCAL_TIMEOUT = timedelta(seconds=30)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _failure_message(error: BaseException) -> str:
+    """The message an operator should read: the innermost application error's text."""
+    cause: BaseException | None = error
+    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause) or type(cause).__name__
+
+
+@workflow.defn(name="JourneyWorkflow")
+class JourneyWorkflow:
+    @workflow.init
+    def __init__(self, inp: EnrollmentInput) -> None:
+        self.inp = inp
+        self.plan: JourneyPlan | None = None
+        self.journey_state: str | None = None
+        self.actions: dict[str, ActionState] = {}  # not yet terminal, by id
+        self.cancelled: dict[str, int] = {}  # action id -> cancel reason, set by cancellers
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.forms: dict[str, FormTracking] = {}
+        self.submissions: dict[str, list[str]] = {}
+        self.tickets: dict[str, str] = {}
+        self.closed_tickets: dict[str, TicketClosed] = {}
+        self.closed_ticket_ids: set[str] = set()
+        self.awaiting_outcome: list[str] = []  # finished call / AI-conversation steps
+        self.history: list[HistoryEntry] = []
+        self.counts = {"finished": 0, "cancelled": 0, "error": 0}
+        self.dirty: dict[str, LedgerEntry] = {}
+        self.ledger_writer: asyncio.Task | None = None
+        self.ledger_closing = False
+        self.in_flight = 0  # activities running: continue-as-new waits for them
+        self.performing: set[str] = set()  # actions whose side effect is under way
+        self.draining = False  # due actions wait instead of starting (continue-as-new, removal)
+        self.winding_down = False  # removal/restart: no new branches
+        self.backlog: list[tuple[str, Any]] = []  # signals that arrived before the plan loaded
+        self.started = False
+        self.remove_request: RemoveRequest | None = None
+        self.restart_request: RestartRequest | None = None
+        self.next_action_at: int | None = None
+        self.failed_steps: set[str] = set()
+        self.shown_waiting: list[str] = []
+        self.shown_failed: list[str] = []
+
+    # ------------------------------------------------------------------------------------------
+    # main loop
+
+    @workflow.run
+    async def run(self, inp: EnrollmentInput) -> EnrollmentResult:
+        # A regular activity, not a local one: the plan lands in history once, and the
+        # time-skipping test server sees the work (it skips time over local activities).
+        self.plan = await self._activity(
+            "load_plan",
+            PlanRef(journeyId=inp.journeyId, version=inp.planVersion),
+            result_type=JourneyPlan,
+            summary=f"load plan {inp.journeyId}@{inp.planVersion}",
+        )
+        self.ledger_writer = asyncio.create_task(self._write_ledger())
+        if inp.resume is not None:
+            self._restore(EnrollmentResume.model_validate(inp.resume))
+        else:
+            await self._start_journey()
+        self.started = True
+        for name, signal in self.backlog:
+            getattr(self, name)(signal)
+        self.backlog.clear()
+        self._refresh_ui()
+
+        while True:
+            await workflow.wait_condition(
+                lambda: (
+                    self.remove_request is not None
+                    or self.restart_request is not None
+                    or self._finished()
+                    or self._should_continue_as_new()
+                )
+            )
+            if self.restart_request is not None:
+                await self._wind_down(CancelReason.RESTARTED_IN_JOURNEY, None)
+                await self._close_ledger()
+                restart = self.restart_request
+                workflow.continue_as_new(
+                    inp.model_copy(
+                        update={
+                            "journeyContext": restart.journeyContext,
+                            "startAtStepId": restart.startAtStepId,
+                            "resume": None,
+                        }
+                    )
+                )
+            if self.remove_request is not None:
+                request = self.remove_request
+                await self._wind_down(CancelReason(request.cancelReason), request.cancelledBy)
+                await self._set_membership(None)
+                await self._close_ledger()
+                return self._result("removed")
+            if self._finished():
+                await self._close_ledger()
+                return self._result("completed")
+            if self._should_continue_as_new():
+                self.draining = True
+                await workflow.wait_condition(
+                    lambda: self.in_flight == 0 and workflow.all_handlers_finished()
+                )
+                await self._close_ledger()
+                workflow.continue_as_new(inp.model_copy(update={"resume": self._snapshot()}))
+
+    def _finished(self) -> bool:
+        """Nothing pending and nothing that could still start a branch."""
+        return self.started and not self.actions and not self.in_flight and not self._listening()
+
+    def _should_continue_as_new(self) -> bool:
+        if not self.started or self.draining:
+            return False
+        info = workflow.info()
+        limit = self.inp.continueAsNewAfterEvents
+        return info.is_continue_as_new_suggested() or (
+            limit is not None and info.get_current_history_length() >= limit
+        )
+
+    def _listening(self) -> list[str]:
+        """Forms, tickets and outcomes a finished step still waits for (they may start branches)."""
+        plan = self._plan
+        waits = []
+        for step_id, tracking in self.forms.items():
+            kinds = plan.children.get(step_id, {})
+            if (
+                any(kinds.get(k) for k in ("formResponse", "formResponses"))
+                and not tracking.all_submitted
+            ):
+                waits.append(f"form from {step_id}")
+        for ticket_id, step_id in self.tickets.items():
+            if ticket_id not in self.closed_ticket_ids and plan.children_of(
+                step_id, "ticketCompleted"
+            ):
+                waits.append(f"ticket {ticket_id} from {step_id}")
+        waits += [f"outcome of {step_id}" for step_id in self.awaiting_outcome]
+        return waits
+
+    async def _start_journey(self) -> None:
+        await self._set_membership("")
+        start = self.inp.startAtStepId
+        context = self.inp.journeyContext.model_dump(exclude_none=True)
+        if start is not None:
+            # add-endusers-to-journey with automationStepId: that step runs now (spec 12.1)
+            step_id = (
+                start if start in self._plan.steps else self._plan.step_for_tellescope_id(start)
+            )
+            if step_id is None:
+                raise ApplicationError(
+                    f'journey "{self.inp.journeyId}" has no step "{start}"', non_retryable=True
+                )
+            self._create(step_id, 0, context, scheduled_now=True)
+            return
+        for step_id in self._plan.roots:
+            index = next(
+                i
+                for i, e in enumerate(self._plan.steps[step_id].events)
+                if e.type == "onJourneyStart"
+            )
+            self._create(step_id, index, context)
+
+    @property
+    def _plan(self) -> JourneyPlan:
+        assert self.plan is not None
+        return self.plan
+
+    # ------------------------------------------------------------------------------------------
+    # creating and running AutomatedActions
+
+    def _new_id(self) -> str:
+        """An ObjectId-shaped, replay-stable id (workflow.random is seeded per run)."""
+        return f"{workflow.random().getrandbits(96):024x}"
+
+    def _create(
+        self,
+        step_id: str,
+        event_index: int,
+        context: dict[str, Any],
+        *,
+        parent: ActionState | None = None,
+        ab_label: str | None = None,
+        extra_cancel: list[CancelOn] | None = None,
+        scheduled_now: bool = False,
+    ) -> ActionState | None:
+        event = self._plan.steps[step_id].events[event_index]
+        info = event.info
+        if self.winding_down:
+            return None
+        cancel: list[CancelOn] = [
+            CancelOn(type="formResponse", stepId=c.info.automationStepId)
+            for c in (getattr(info, "cancelConditions", None) or [])
+            if c.type == "formResponse"
+        ]
+        inheritable: list[CancelOn] = []
+        if parent is not None and event.type == "afterAction":
+            inheritable = list(parent.inheritable)  # spec 7.2: passed down from unsubmitted
+        cancel += extra_cancel or []
+        if event.type in ("formUnsubmitted", "formsUnsubmitted"):
+            inheritable += extra_cancel or []
+        cancel += [c for c in inheritable if c not in cancel]
+        action = ActionState(
+            id=self._new_id(),
+            stepId=step_id,
+            eventIndex=event_index,
+            createdAt=_ms(workflow.now()),
+            journeyContext=dict(context),
+            cancelConditions=cancel,
+            inheritable=inheritable,
+            abTestLabel=ab_label,
+            parked=event.type == "waitForTrigger",
+        )
+        if scheduled_now:
+            action.processAfter, action.scheduled = action.createdAt, True
+        self.actions[action.id] = action
+        self._launch(action)
+        return action
+
+    def _launch(self, action: ActionState) -> None:
+        self.tasks[action.id] = asyncio.create_task(self._run_action(action))
+
+    async def _run_action(self, action: ActionState) -> None:
+        step = self._plan.steps[action.stepId]
+        event = step.events[action.eventIndex]
+        label = f"{action.stepId}: {step.action.type}"
+        try:
+            if not action.scheduled:
+                skipped = await self._schedule(action, event)
+                if action.id in self.cancelled:
+                    return
+                if skipped:
+                    self._finish(action, "finished", skipped=skipped, detail=skipped)
+                    return
+            self._write(action, "active")
+            if action.parked:
+                await workflow.wait_condition(
+                    lambda: not action.parked or action.id in self.cancelled
+                )
+                if action.id in self.cancelled:
+                    return
+                self._write(action, "active")
+            while True:
+                if not await self._wait_until_due(action, label):
+                    return
+                if event.type == "afterAction" or event.type in (
+                    "formUnsubmitted",
+                    "formsUnsubmitted",
+                ):
+                    if (
+                        getattr(event.info, "officeHoursOnly", False)
+                        and not action.didDelayForOutOfOffice
+                    ):
+                        if await self._defer_for_office_hours(action, event):
+                            continue
+                break
+            await workflow.wait_condition(lambda: not self.draining or action.id in self.cancelled)
+            if action.id in self.cancelled:
+                return
+            self.performing.add(action.id)
+            try:
+                await self._perform(action)
+            finally:
+                self.performing.discard(action.id)
+        finally:
+            self.tasks.pop(action.id, None)
+
+    async def _schedule(self, action: ActionState, event) -> str | None:
+        """Set processAfter (spec 5). Returns a skip reason when the step must not run."""
+        now = workflow.now()
+        info = event.info
+        due = now
+        if event.type == "afterAction":
+            if info.dayOfMonthCondition is not None:
+                day = info.dayOfMonthCondition
+                zone = await self._zone(info)
+                due = day_of_month_due(now, day.dayOfMonth, day.hour, day.minute, zone)
+            elif info.fieldCondition or info.formCondition or info.eventCondition:
+                anchor = await self._anchor(action, info)
+                if anchor is None:
+                    return "no date for the date-relative delay"
+                before = bool(
+                    (info.fieldCondition or info.formCondition or info.eventCondition).before
+                )
+                due = date_relative_due(anchor, info.delayInMS, before)
+                if due < now:
+                    if info.skipIfDelayPassed:
+                        return "delay passed"
+                    due = now
+            else:
+                due = now + timedelta(milliseconds=info.delayInMS)
+        elif event.type in ("formUnsubmitted", "formsUnsubmitted"):
+            due = now + timedelta(milliseconds=info.delayInMS)
+        action.processAfter, action.scheduled = _ms(due), True
+        return None
+
+    async def _zone(self, info) -> str:
+        zone = self._plan.organization.timezone
+        if getattr(info, "useEnduserTimezone", False):
+            zone = zone_for_enduser(await self._enduser(), zone)
+        return zone
+
+    async def _anchor(self, action: ActionState, info) -> datetime | None:
+        if info.fieldCondition is not None:
+            request = AnchorDateRequest(
+                enduserId=self.inp.enduserId, kind="field", field=info.fieldCondition.field
+            )
+        elif info.formCondition is not None:
+            request = AnchorDateRequest(
+                enduserId=self.inp.enduserId,
+                kind="form",
+                formId=info.formCondition.formId,
+                formFieldId=info.formCondition.formFieldId,
+            )
+        else:
+            request = AnchorDateRequest(
+                enduserId=self.inp.enduserId,
+                kind="event",
+                journeyContext=JourneyContext.model_validate(action.journeyContext),
+            )
+        value = await self._activity(
+            "resolve_anchor_date",
+            request,
+            result_type=str,
+            summary=f"{action.stepId}: find anchor date",
+        )
+        return parse_any_date(value) if value else None
+
+    async def _enduser(self) -> dict[str, Any]:
+        return await self._activity(
+            "get_enduser",
+            EnduserRef(enduserId=self.inp.enduserId),
+            result_type=dict,
+            summary="read enduser",
+        )
+
+    async def _wait_until_due(self, action: ActionState, label: str) -> bool:
+        """Sleep until processAfter unless cancelled first. False = cancelled."""
+        assert action.processAfter is not None
+        self._refresh_ui()
+        remaining = _at(action.processAfter) - workflow.now()
+        if remaining > timedelta(0):
+            try:
+                await workflow.wait_condition(
+                    lambda: action.id in self.cancelled,
+                    timeout=remaining,
+                    timeout_summary=f"{label} due {_at(action.processAfter).isoformat()}",
+                )
+            except TimeoutError:
+                pass
+        return action.id not in self.cancelled
+
+    async def _defer_for_office_hours(self, action: ActionState, event) -> bool:
+        """Decision 4: move an out-of-office action to the next opening. True = deferred."""
+        now = workflow.now()
+        zone = await self._zone(event.info)
+        opening = next_open(now, self._plan.organization, zone)
+        if opening is None:
+            workflow.logger.warning(
+                "no office hours within 14 days for %s; running now", action.stepId
+            )
+            return False
+        if opening <= now:
+            return False
+        action.processAfter = _ms(opening)
+        action.didDelayForOutOfOffice = True
+        self._write(action, "active", detail=f"deferred to office hours ({opening.isoformat()})")
+        return True
+
+    async def _perform(self, action: ActionState) -> None:
+        step = self._plan.steps[action.stepId]
+        if step.enduserConditions:
+            enduser = await self._enduser()
+            if not matches(enduser, step.enduserConditions, now=workflow.now()):
+                self._finish(
+                    action, "finished", skipped="conditions", detail="enduser conditions not met"
+                )
+                return
+        try:
+            outcome = await self._execute(action)
+        except ActivityError as error:
+            message = _failure_message(error)
+            self._finish(action, "error", error=message, detail=message)
+            self._spawn_children(action, errored=True, outcome=None)
+            return
+        if outcome.journeyState is not None:
+            self._set_state(outcome.journeyState)
+        self._finish(action, "finished", detail=outcome.detail)
+        self._spawn_children(action, errored=False, outcome=outcome)
+
+    async def _execute(self, action: ActionState) -> ActionOutcome:
+        step = self._plan.steps[action.stepId]
+        family = family_of(step.action.type)
+        context = JourneyContext.model_validate(action.journeyContext)
+        summary = f"{action.stepId}: {step.action.type}"
+        if family == "control_journeys":
+            kind = {"addToJourney": "add", "removeFromJourney": "remove"}.get(
+                step.action.type, "remove_all"
+            )
+            request = JourneyControlRequest(
+                automatedActionId=action.id,
+                enduserId=self.inp.enduserId,
+                fromJourneyId=self.inp.journeyId,
+                kind=kind,
+                targetJourneyId=getattr(step.action.info, "journeyId", None),
+                journeyContext=context,
+            )
+            return await self._activity(
+                family, request, result_type=ActionOutcome, summary=summary, action_id=action.id
+            )
+        request = ActionRequest(
+            automatedActionId=action.id,
+            enduserId=self.inp.enduserId,
+            journeyId=self.inp.tellescopeJourneyId,
+            automationStepId=self._plan.tellescopeStepIds[action.stepId],
+            stepName=action.stepId,
+            action=step.action,
+            journeyContext=context,
+            organizationTimezone=self._plan.organization.timezone,
+            now=workflow.now().isoformat(),
+        )
+        return await self._activity(
+            family, request, result_type=ActionOutcome, summary=summary, action_id=action.id
+        )
+
+    async def _activity(
+        self, name: str, arg: Any, *, result_type, summary: str, action_id: str | None = None
+    ):
+        self.in_flight += 1
+        try:
+            return await workflow.execute_activity(
+                name,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=(
+                    timedelta(seconds=self.inp.stepTimeoutSeconds) if action_id else LOOKUP_TIMEOUT
+                ),
+                retry_policy=ACTION_RETRY,
+                activity_id=f"{action_id}" if action_id else None,
+                summary=summary,
+            )
+        finally:
+            self.in_flight -= 1
+
+    # ------------------------------------------------------------------------------------------
+    # children
+
+    def _spawn_children(
+        self, parent: ActionState, *, errored: bool, outcome: ActionOutcome | None
+    ) -> None:
+        step = self._plan.steps[parent.stepId]
+        context = parent.journeyContext
+        if errored:
+            self._create_group(parent, "onError", context)
+            if not step.action.continueOnError:
+                return
+        self._create_group(parent, "afterAction", context)
+        if errored or outcome is None:
+            return
+        if outcome.formResponseIds:
+            self._arm_forms(parent, outcome.formResponseIds)
+        if outcome.ticketId:
+            self._arm_ticket(parent.stepId, outcome.ticketId)
+        for ref in self._plan.children_of(parent.stepId, "waitForTrigger"):
+            self._create(ref.stepId, ref.eventIndex, context, parent=parent)
+        if outcome.outcome is not None:
+            self._route_outcome(parent.stepId, "onAIDecision", outcome.outcome, context)
+        kinds = self._plan.children.get(parent.stepId, {})
+        if kinds.get("onCallOutcome") or kinds.get("onAIConversationOutcome"):
+            self.awaiting_outcome.append(parent.stepId)  # the outcome arrives later, by signal
+
+    def _choose(self, refs: list[EventRef]) -> list[tuple[EventRef, str | None]]:
+        """Decision 1: pick one A/B label uniformly; keep its children and the unlabelled ones."""
+        labels = sorted(
+            {
+                label
+                for ref in refs
+                if (label := getattr(self._plan.event_of(ref).info, "abTestCondition", None))
+            }
+        )
+        pick = workflow.random().choice(labels) if labels else None
+        chosen = []
+        for ref in refs:
+            label = getattr(self._plan.event_of(ref).info, "abTestCondition", None) or None
+            if label is None or label == pick:
+                chosen.append((ref, label))
+        return chosen
+
+    def _create_group(
+        self,
+        parent: ActionState,
+        event_type: str,
+        context: dict[str, Any],
+        *,
+        extra_cancel: list[CancelOn] | None = None,
+    ) -> None:
+        refs = self._plan.children_of(parent.stepId, event_type)
+        for ref, label in self._choose(refs):
+            self._create(
+                ref.stepId,
+                ref.eventIndex,
+                context,
+                parent=parent,
+                ab_label=label,
+                extra_cancel=extra_cancel,
+            )
+
+    def _arm_forms(self, parent: ActionState, form_response_ids: list[str]) -> None:
+        """The step generated forms: start formUnsubmitted timers, listen for submissions, and
+        apply submissions that arrived before the step finished."""
+        step_id = parent.stepId
+        tracking = self.forms.setdefault(step_id, FormTracking(formResponseIds=[]))
+        tracking.formResponseIds += [
+            f for f in form_response_ids if f not in tracking.formResponseIds
+        ]
+        self._create_group(
+            parent,
+            "formUnsubmitted",
+            parent.journeyContext,
+            extra_cancel=[CancelOn(type="formResponse", stepId=step_id)],
+        )
+        self._create_group(
+            parent,
+            "formsUnsubmitted",
+            parent.journeyContext,
+            extra_cancel=[CancelOn(type="formResponses", stepId=step_id)],
+        )
+        for form_response_id in list(self.submissions.get(step_id, [])):
+            if (
+                form_response_id in tracking.formResponseIds
+                and form_response_id not in tracking.submitted
+            ):
+                self._form_submitted(step_id, form_response_id)
+
+    def _arm_ticket(self, step_id: str, ticket_id: str) -> None:
+        self.tickets[ticket_id] = step_id
+        early = self.closed_tickets.pop(ticket_id, None)
+        if early is not None:
+            self._ticket_closed(early)
+
+    def _route_outcome(
+        self, step_id: str, event_type: str, outcome: str, context: dict[str, Any]
+    ) -> None:
+        refs = self._plan.children_of(step_id, event_type)
+        matched = []
+        for ref in refs:
+            info = self._plan.event_of(ref).info
+            wanted = getattr(info, "outcomes", None) or [getattr(info, "outcome", None)]
+            if outcome in wanted:
+                matched.append(ref)
+        if not matched and event_type == "onAIDecision":
+            matched = [r for r in refs if AI_NO_MATCH in self._plan.event_of(r).info.outcomes]
+        for ref in matched:
+            self._create(ref.stepId, ref.eventIndex, context)
+
+    # ------------------------------------------------------------------------------------------
+    # signals
+
+    @workflow.signal
+    def form_submitted(self, signal: FormSubmitted) -> None:
+        if not self.started:
+            self.backlog.append(("form_submitted", signal))  # applied once the plan is loaded
+            return
+        step_id = self._step_id(signal.automationStepId)
+        if step_id is None:
+            workflow.logger.info("form for unknown step %s ignored", signal.automationStepId)
+            return
+        seen = self.submissions.setdefault(step_id, [])
+        if signal.formResponseId in seen:
+            return  # a duplicate delivery
+        seen.append(signal.formResponseId)
+        self._cancel_matching(step_id, all_submitted=False)
+        tracking = self.forms.get(step_id)
+        if tracking is not None and signal.formResponseId in tracking.formResponseIds:
+            self._form_submitted(step_id, signal.formResponseId)
+        elif tracking is not None:
+            # a form of this step we did not generate (e.g. from a message template link)
+            tracking.formResponseIds.append(signal.formResponseId)
+            self._form_submitted(step_id, signal.formResponseId)
+        self._refresh_ui()
+
+    def _form_submitted(self, step_id: str, form_response_id: str) -> None:
+        tracking = self.forms[step_id]
+        tracking.submitted.append(form_response_id)
+        parent = self._synthetic_parent(step_id)
+        context = {**parent.journeyContext, "formResponseId": form_response_id}
+        for ref, label in self._choose(self._plan.children_of(step_id, "formResponse")):
+            self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
+        self._cancel_matching(step_id, all_submitted=tracking.all_submitted)
+        if tracking.all_submitted:
+            for ref, label in self._choose(self._plan.children_of(step_id, "formResponses")):
+                self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
+
+    def _synthetic_parent(self, step_id: str) -> ActionState:
+        """Context for children of a step that already finished: the enrollment's context."""
+        return ActionState(
+            id="",
+            stepId=step_id,
+            eventIndex=0,
+            createdAt=0,
+            journeyContext=self.inp.journeyContext.model_dump(exclude_none=True),
+        )
+
+    def _cancel_matching(self, step_id: str, *, all_submitted: bool) -> None:
+        """Spec 7.3/7.4: cancel pending actions whose conditions a submission satisfies."""
+        for action in list(self.actions.values()):
+            if action.id in self.cancelled:
+                continue
+            for condition in action.cancelConditions:
+                if condition.stepId != step_id:
+                    continue
+                if condition.type == "formResponse" or (
+                    condition.type == "formResponses" and all_submitted
+                ):
+                    self._cancel(action, CancelReason.FORM_SUBMISSION, None)
+                    break
+
+    @workflow.signal
+    def ticket_closed(self, signal: TicketClosed) -> None:
+        if not self.started:
+            self.backlog.append(("ticket_closed", signal))  # applied once the plan is loaded
+            return
+        if signal.ticketId in self.closed_ticket_ids:
+            return
+        if signal.ticketId not in self.tickets:
+            self.closed_tickets[signal.ticketId] = signal  # applied when its step is armed
+            return
+        self._ticket_closed(signal)
+        self._refresh_ui()
+
+    def _ticket_closed(self, signal: TicketClosed) -> None:
+        """Spec 4.5 and decision 3: a reason fires only its children; no reason fires only the
+        children without one; an unmatched reason fires nothing."""
+        self.closed_ticket_ids.add(signal.ticketId)
+        step_id = self.tickets[signal.ticketId]
+        reason = signal.closedForReason or None
+        parent = self._synthetic_parent(step_id)
+        refs = [
+            ref
+            for ref in self._plan.children_of(step_id, "ticketCompleted")
+            if (self._plan.event_of(ref).info.closedForReason or None) == reason
+        ]
+        for ref, label in self._choose(refs):
+            self._create(
+                ref.stepId, ref.eventIndex, parent.journeyContext, parent=parent, ab_label=label
+            )
+
+    @workflow.signal
+    def trigger_fired(self, signal: TriggerFired) -> None:
+        """Spec 9.6: release parked waitForTrigger actions of this trigger (none: nothing)."""
+        if not self.started:
+            self.backlog.append(("trigger_fired", signal))  # applied once the plan is loaded
+            return
+        for action in self.actions.values():
+            event = self._plan.steps[action.stepId].events[action.eventIndex]
+            if (
+                action.parked
+                and event.type == "waitForTrigger"
+                and event.info.triggerId == signal.triggerId
+            ):
+                action.parked = False
+                action.processAfter = _ms(workflow.now())
+                action.journeyContext.update(signal.journeyContext.model_dump(exclude_none=True))
+        self._refresh_ui()
+
+    @workflow.signal
+    def step_outcome(self, signal: StepOutcome) -> None:
+        if not self.started:
+            self.backlog.append(("step_outcome", signal))  # applied once the plan is loaded
+            return
+        step_id = self._step_id(signal.automationStepId)
+        if step_id is None or step_id not in self.awaiting_outcome:
+            return
+        self.awaiting_outcome.remove(step_id)
+        for event_type in ("onCallOutcome", "onAIConversationOutcome"):
+            self._route_outcome(
+                step_id, event_type, signal.outcome, self._synthetic_parent(step_id).journeyContext
+            )
+
+    @workflow.signal
+    def incoming_message(self, signal: IncomingMessage) -> None:
+        """Spec 3.7: an enduser's message removes them when the journey says `Remove`."""
+        if not self.started:
+            self.backlog.append(("incoming_message", signal))  # applied once the plan is loaded
+            return
+        if self._plan.journey.onIncomingEnduserCommunication == "Remove":
+            if self.remove_request is None:
+                self.remove_request = RemoveRequest(
+                    cancelReason=CancelReason.INCOMING_COMMUNICATION
+                )
+
+    @workflow.signal
+    def remove(self, request: RemoveRequest) -> None:
+        if self.remove_request is None:
+            self.remove_request = request
+
+    @workflow.signal
+    def restart(self, request: RestartRequest) -> None:
+        """Enroll again while enrolled (spec 3.3): ignored by a run that is only starting, which
+        starts the journey anyway (signal-with-start delivers it to fresh runs too)."""
+        if self.started and self.restart_request is None and self.remove_request is None:
+            self.restart_request = request
+
+    @workflow.query
+    def status(self) -> EnrollmentStatus:
+        return EnrollmentStatus(
+            journeyId=self.inp.journeyId,
+            planVersion=self.inp.planVersion,
+            enduserId=self.inp.enduserId,
+            state=self.journey_state,
+            pending=self._pending_views(),
+            waitingFor=self._listening() if self._plan_ready else [],
+            history=self.history[-HISTORY_KEPT:],
+            removed=self.remove_request is not None,
+        )
+
+    @property
+    def _plan_ready(self) -> bool:
+        return self.plan is not None
+
+    def _step_id(self, tellescope_step_id: str) -> str | None:
+        if not self._plan_ready:
+            return None
+        if tellescope_step_id in self._plan.steps:
+            return tellescope_step_id
+        return self._plan.step_for_tellescope_id(tellescope_step_id)
+
+    # ------------------------------------------------------------------------------------------
+    # cancellation, removal, restart
+
+    def _cancel(self, action: ActionState, reason: CancelReason, cancelled_by: str | None) -> None:
+        """Only actions still waiting are cancelled (spec 6.2: once processing, it completes)."""
+        if (
+            action.id in self.cancelled
+            or action.id not in self.actions
+            or action.id in self.performing
+        ):
+            return
+        self.cancelled[action.id] = int(reason)
+        self._finish(
+            action,
+            "cancelled",
+            cancel_reason=int(reason),
+            cancelled_by=cancelled_by,
+            detail=reason.label,
+        )
+
+    async def _wind_down(self, reason: CancelReason, cancelled_by: str | None) -> None:
+        """Cancel everything waiting (no timer left behind), let side effects under way finish
+        (their children are not created), then write the ledger."""
+        self.winding_down = True
+        self.draining = True
+        for action in list(self.actions.values()):
+            self._cancel(action, reason, cancelled_by)
+        await workflow.wait_condition(lambda: not self.tasks)
+
+    # ------------------------------------------------------------------------------------------
+    # state, ledger, UI
+
+    def _set_state(self, state: str) -> None:
+        self.journey_state = state
+        value = sa.JOURNEY_STATE.value_set(state) if state else sa.JOURNEY_STATE.value_unset()
+        workflow.upsert_search_attributes([value])
+
+    async def _set_membership(self, state: str | None) -> None:
+        await self._activity(
+            "set_journey_state",
+            JourneyStateUpdate(
+                enduserId=self.inp.enduserId, journeyId=self.inp.tellescopeJourneyId, state=state
+            ),
+            result_type=None,
+            summary="leave journey" if state is None else "join journey",
+        )
+        if state is not None:
+            self._set_state(state)
+
+    def _finish(
+        self,
+        action: ActionState,
+        status: str,
+        *,
+        skipped: str | None = None,
+        error: str | None = None,
+        cancel_reason: int | None = None,
+        cancelled_by: str | None = None,
+        detail: str = "",
+    ) -> None:
+        self._write(
+            action,
+            status,
+            skipped=skipped,
+            error=error,
+            cancel_reason=cancel_reason,
+            cancelled_by=cancelled_by,
+            detail=detail,
+        )
+        self.actions.pop(action.id, None)
+        self.counts["error" if status == "error" else status] += 1
+        if status == "error":
+            self.failed_steps.add(action.stepId)
+        self._refresh_ui()
+
+    def _write(self, action: ActionState, status: str, **details: Any) -> None:
+        if status == "active" and action.id in self.cancelled:
+            return
+        step = self._plan.steps[action.stepId]
+        event = step.events[action.eventIndex]
+        now = workflow.now()
+        entry = LedgerEntry(
+            id=action.id,
+            enduserId=self.inp.enduserId,
+            journeyId=self.inp.journeyId,
+            journeyVersion=self.inp.planVersion,
+            tellescopeJourneyId=self.inp.tellescopeJourneyId,
+            automationStepId=action.stepId,
+            tellescopeStepId=self._plan.tellescopeStepIds[action.stepId],
+            workflowId=workflow.info().workflow_id,
+            event=event.to_json(),
+            action=step.action.to_json(),
+            status=status,
+            processAfter=action.processAfter
+            if action.processAfter is not None
+            else action.createdAt,
+            cancelReason=details.get("cancel_reason"),
+            cancelledBy=details.get("cancelled_by"),
+            cancelConditions=[c.model_dump() for c in action.cancelConditions] or None,
+            didDelayForOutOfOffice=action.didDelayForOutOfOffice,
+            errorMessage=details.get("error"),
+            enduserConditions=step.enduserConditions,
+            journeyContext=action.journeyContext or None,
+            skipped=details.get("skipped"),
+            abTestLabel=action.abTestLabel,
+            detail=details.get("detail", ""),
+            at=now.isoformat(),
+        )
+        self.dirty[action.id] = entry
+        if status != "active" or details.get("detail"):
+            self.history.append(
+                HistoryEntry(
+                    at=now.isoformat(),
+                    actionId=action.id,
+                    stepId=action.stepId,
+                    status=status,
+                    detail=details.get("detail", ""),
+                )
+            )
+            del self.history[:-HISTORY_KEPT]
+
+    async def _write_ledger(self) -> None:
+        """The only ledger writer: batches every transition since the last write into one local
+        activity, in order, so a later state never races an earlier one."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.dirty) or self.ledger_closing)
+            if not self.dirty:
+                return
+            batch = list(self.dirty.values())
+            self.dirty = {}
+            await workflow.execute_local_activity(
+                "record_ledger",
+                LedgerBatch(entries=batch),
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                summary=f"ledger: {len(batch)} action(s)",
+            )
+
+    async def _close_ledger(self) -> None:
+        """Write what is left and stop the writer (before completing or continuing as new)."""
+        self.ledger_closing = True
+        await self.ledger_writer
+
+    def _pending_views(self) -> list[PendingView]:
+        if not self._plan_ready:
+            return []
+        views = []
+        for action in self.actions.values():
+            event = self._plan.steps[action.stepId].events[action.eventIndex]
+            if action.parked:
+                waiting = f"trigger {event.info.triggerId}"
+            elif not action.scheduled:
+                waiting = "scheduling"
+            elif action.didDelayForOutOfOffice:
+                waiting = "office hours"
+            else:
+                waiting = "time"
+            due = (
+                None
+                if action.parked or action.processAfter is None
+                else _at(action.processAfter).isoformat()
+            )
+            views.append(
+                PendingView(
+                    actionId=action.id,
+                    stepId=action.stepId,
+                    eventType=event.type,
+                    dueAt=due,
+                    waitingFor=waiting,
+                )
+            )
+        return sorted(views, key=lambda v: (v.dueAt or "~", v.stepId))
+
+    def _refresh_ui(self) -> None:
+        """Search attribute NextActionAt and the current-details line of the Temporal UI."""
+        if not self._plan_ready:
+            return
+        due = [
+            a.processAfter
+            for a in self.actions.values()
+            if a.scheduled and not a.parked and a.processAfter is not None
+        ]
+        next_at = min(due) if due else None
+        if next_at != self.next_action_at:
+            self.next_action_at = next_at
+            workflow.upsert_search_attributes(
+                [
+                    sa.NEXT_ACTION_AT.value_set(_at(next_at))
+                    if next_at is not None
+                    else sa.NEXT_ACTION_AT.value_unset()
+                ]
+            )
+        # Added after the first release: running enrollments recorded before it skip these
+        # upserts on replay (their histories have no such commands).
+        if workflow.patched(PATCH_STEP_ATTRIBUTES):
+            self._upsert_step_attributes()
+        lines = [f"**State** {self.journey_state or '(none)'}"]
+        for view in self._pending_views()[:10]:
+            when = f" at {view.dueAt}" if view.dueAt else ""
+            lines.append(f"- `{view.stepId}` ({view.eventType}) waits for {view.waitingFor}{when}")
+        lines += [f"- listening for {w}" for w in self._listening()[:10]]
+        workflow.set_current_details("\n".join(lines))
+
+    def _upsert_step_attributes(self) -> None:
+        """JourneyWaitingAt / JourneyFailedSteps, so the UI can list everyone waiting at a
+        step or with a failed step. Upserted only when they change."""
+        waiting = sorted({a.stepId for a in self.actions.values()})
+        failed = sorted(self.failed_steps)
+        updates = []
+        if waiting != self.shown_waiting:
+            self.shown_waiting = waiting
+            updates.append(
+                sa.WAITING_AT.value_set(waiting) if waiting else sa.WAITING_AT.value_unset()
+            )
+        if failed != self.shown_failed:
+            self.shown_failed = failed
+            updates.append(sa.FAILED_STEPS.value_set(failed))
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+    # ------------------------------------------------------------------------------------------
+    # continue-as-new
+
+    def _snapshot(self) -> dict[str, Any]:
+        return EnrollmentResume(
+            state=self.journey_state,
+            actions=list(self.actions.values()),
+            forms=self.forms,
+            submissions=self.submissions,
+            tickets=self.tickets,
+            closedTickets=self.closed_tickets,
+            closedTicketIds=sorted(self.closed_ticket_ids),
+            awaitingOutcome=self.awaiting_outcome,
+            counts=self.counts,
+            failedSteps=sorted(self.failed_steps),
+            history=self.history[-HISTORY_KEPT:],
+        ).model_dump(mode="json")
+
+    def _restore(self, resume: EnrollmentResume) -> None:
+        self.journey_state = resume.state
+        self.forms = dict(resume.forms)
+        self.submissions = {k: list(v) for k, v in resume.submissions.items()}
+        self.tickets = dict(resume.tickets)
+        self.closed_tickets = dict(resume.closedTickets)
+        self.closed_ticket_ids = set(resume.closedTicketIds)
+        self.awaiting_outcome = list(resume.awaitingOutcome)
+        self.counts.update(resume.counts)
+        self.failed_steps = set(resume.failedSteps)
+        self.history = list(resume.history)
+        for action in resume.actions:
+            self.actions[action.id] = action
+            self._launch(action)
+
+    def _result(self, outcome: str) -> EnrollmentResult:
+        return EnrollmentResult(
+            outcome=outcome,
+            state=self.journey_state,
+            finished=self.counts["finished"],
+            cancelled=self.counts["cancelled"],
+            errors=self.counts["error"],
+        )
+
+
+__all__ = ["JourneyWorkflow", "enrollment_workflow_id"]

@@ -1,0 +1,70 @@
+"""Starting, restarting and removing enrollments from outside a workflow (API, CLI, activities).
+
+Enroll = signal-with-start of `journey:{journeyId}:{enduserId}`: a new run starts the journey; a
+running one receives `restart` (spec 3.3), or nothing when the caller asked not to restart.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.automated_action import JourneyContext
+from models.runtime import EnrollmentInput, RemoveRequest, RestartRequest, enrollment_workflow_id
+from workflows import search_attributes as sa
+from workflows.journey import JourneyWorkflow
+
+
+def enrollment_attributes(inp: EnrollmentInput) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.JOURNEY_ID, inp.journeyId),
+            SearchAttributePair(sa.JOURNEY_VERSION, inp.planVersion),
+            SearchAttributePair(sa.ENDUSER_ID, inp.enduserId),
+        ]
+    )
+
+
+async def enroll(
+    client: Client,
+    inp: EnrollmentInput,
+    *,
+    task_queue: str,
+    restart: bool = True,
+) -> WorkflowHandle:
+    """Start the enrollment, or (when running) restart it if `restart`, else leave it as is."""
+    workflow_id = enrollment_workflow_id(inp.journeyId, inp.enduserId)
+    options = {
+        "id": workflow_id,
+        "task_queue": task_queue,
+        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        "search_attributes": enrollment_attributes(inp),
+        "static_summary": f"Journey {inp.journeyId} for enduser {inp.enduserId}",
+        "static_details": (
+            f"**Journey** `{inp.journeyId}` version `{inp.planVersion}`\n\n"
+            f"**Enduser** `{inp.enduserId}`\n\n**Source** {inp.source}"
+        ),
+    }
+    if restart:
+        options["start_signal"] = "restart"
+        options["start_signal_args"] = [
+            RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
+        ]
+    return await client.start_workflow(JourneyWorkflow.run, inp, **options)
+
+
+async def remove(client: Client, journey_id: str, enduser_id: str, request: RemoveRequest) -> bool:
+    """Signal removal; False when the enduser has no running enrollment in that journey."""
+    handle = client.get_workflow_handle(enrollment_workflow_id(journey_id, enduser_id))
+    try:
+        await handle.signal(JourneyWorkflow.remove, request)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def restart_request(context: JourneyContext | None = None) -> RestartRequest:
+    return RestartRequest(journeyContext=context or JourneyContext())
