@@ -1,0 +1,160 @@
+"""Tellescope-shaped errors: every failure answers `{"message": str, "code": int, "info": {}}`.
+
+| status | when |
+|---|---|
+| 400 | the body is not JSON (or not the declared content type), a bad cursor |
+| 401 | no / unknown / revoked API key; a webhook whose integrity, age or secret is wrong |
+| 404 | unknown journey, enduser, version, enrollment, route |
+| 409 | a conflict with current state (throttled re-add, webhook replayed with another body) |
+| 413 | the body is larger than the configured limit |
+| 422 | the JSON does not match the schema; `info.path` is the offending field (`enduserIds[3]`) |
+| 502 | Tellescope or Temporal answered with an error or not at all |
+
+Bad input never changes state: every check runs before the first side effect.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("journeys.api")
+
+SERVER_ERROR = (
+    "Something went wrong on our end, and our team has been notified. Please try again later."
+)
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error answer."""
+
+    message: str
+    code: int
+    info: dict[str, Any] = {}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, info: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.info = info or {}
+
+
+def not_found(message: str, **info: Any) -> ApiError:
+    return ApiError(404, message, info)
+
+
+def bad_request(message: str, **info: Any) -> ApiError:
+    return ApiError(400, message, info)
+
+
+def unprocessable(message: str, path: str | None = None, **info: Any) -> ApiError:
+    if path is not None:
+        info["path"] = path
+    return ApiError(422, message, info)
+
+
+def unauthenticated(message: str = "Unauthenticated") -> ApiError:
+    return ApiError(401, message)
+
+
+def error_response(status: int, message: str, info: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"message": message, "code": status, "info": info or {}}, status_code=status
+    )
+
+
+def json_path(loc: Sequence[Any]) -> str:
+    """`("body", "enduserIds", 3)` -> `enduserIds[3]` (the JSON path in the request)."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def describe_errors(errors: Sequence[dict[str, Any]], *, strip_location: bool = True):
+    """pydantic errors -> (status, message, info) in Tellescope's words."""
+    described = []
+    for error in errors:
+        loc = list(error.get("loc") or ())
+        location = loc[0] if strip_location and loc and loc[0] in _LOCATIONS else "body"
+        if strip_location and loc and loc[0] in _LOCATIONS:
+            loc = loc[1:]
+        described.append(
+            {
+                "path": json_path(loc),
+                "location": location,
+                "type": error.get("type", ""),
+                "message": error.get("msg", ""),
+            }
+        )
+    first = described[0] if described else {"path": "", "type": "", "message": "invalid"}
+    if first["type"] == "json_invalid":
+        detail = errors[0].get("ctx", {}).get("error", "") if errors else ""
+        return 400, f"Invalid JSON body: {detail}".rstrip(": "), {"errors": described}
+    if first["type"] == "missing":
+        message = f"Value not provided for required field: {first['path']}"
+    elif first["path"]:
+        message = f"Error parsing field {first['path']}: {first['message']}"
+    else:
+        message = f"Error parsing request: {first['message']}"
+    info = {"path": first["path"], "location": first.get("location", "body"), "errors": described}
+    return 422, message, info
+
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+def validation_error(error: ValidationError, prefix: Sequence[Any] = ()) -> ApiError:
+    """A pydantic ValidationError raised by our own parsing (manually read bodies)."""
+    errors = [
+        {**e, "loc": ("body", *prefix, *e.get("loc", ()))} for e in error.errors(include_url=False)
+    ]
+    status, message, info = describe_errors(errors)
+    return ApiError(status, message, info)
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise bad_request(f"Invalid JSON body: {error}") from None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.message, error.info)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        status, message, info = describe_errors(list(error.errors()))
+        return error_response(status, message, info)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code in (404, 405) and error.detail in ("Not Found", "Method Not Allowed"):
+            message = f"Cannot {request.method} {request.url.path}"
+        else:
+            message = str(error.detail)
+        response = error_response(error.status_code, message)
+        for key, value in (error.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return error_response(500, SERVER_ERROR)

@@ -1,0 +1,167 @@
+"""The FastAPI app (full-stack-template layout): `create_app()` builds it, the lifespan opens
+what it holds for its lifetime (one Temporal client with the pydantic data converter, one
+TellescopeClient, the store, migrated to the newest schema) on `app.state.journeys`.
+
+    journeys api --host 0.0.0.0 --port 8000      (uvicorn api.main:create_app --factory)
+
+Every route but `/health` and the Tellescope webhook receiver takes `Authorization: API_KEY <key>`.
+OpenAPI at /openapi.json, docs at /docs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from activities.settings import TellescopeSettings
+from activities.tellescope_client import TellescopeClient
+from api.errors import ErrorBody, error_response, install_error_handlers
+from api.middleware import BodyLimitMiddleware
+from api.openapi_extra import COMPONENTS
+from api.settings import ApiSettings
+from api.state import AppState, EngineStore, TemporalUnavailable, connect_temporal
+from config import EngineSettings
+from store.db import get_engine, upgrade_engine
+
+log = logging.getLogger("journeys.api")
+
+
+ERROR_DESCRIPTIONS = {
+    "401": "Unauthenticated",
+    "404": "Unknown journey, enduser or record",
+    "422": "The request does not match the schema (`info.path` names the field)",
+}
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    engine_settings: EngineSettings | None = None,
+    temporal=None,
+    tellescope: TellescopeClient | None = None,
+    tellescope_settings: TellescopeSettings | None = None,
+) -> FastAPI:
+    """The app. Tests hand in a Temporal client (a test server's) and a TellescopeClient (the
+    sandbox's); otherwise both come from the environment, connected in the lifespan."""
+    from api.routes import api_router
+
+    settings = settings or ApiSettings()
+    engine_settings = engine_settings or EngineSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = get_engine(engine_settings.database_url)
+        await run_in_threadpool(upgrade_engine, engine)
+        store = EngineStore.for_engine(engine)
+        await run_in_threadpool(
+            store.webhooks.purge, timedelta(hours=settings.webhook_retention_hours)
+        )
+        own_tellescope = tellescope is None
+        client = temporal
+        if client is None:
+            try:
+                client = await connect_temporal(engine_settings)
+            except Exception as error:  # served anyway; connected on first use
+                log.warning(
+                    "Temporal at %s not reachable yet: %s", engine_settings.temporal_address, error
+                )
+        state = AppState(
+            settings=settings,
+            engine_settings=engine_settings,
+            store=store,
+            tellescope=tellescope
+            or TellescopeClient.from_settings(tellescope_settings or TellescopeSettings()),
+            temporal=client,
+        )
+        app.state.journeys = state
+        try:
+            yield
+        finally:
+            if own_tellescope:
+                await state.tellescope.aclose()
+
+    app = FastAPI(
+        title="Journey Engine API",
+        version="1",
+        description=(
+            "Tellescope-compatible patient-journey automation on Temporal. Authenticate with"
+            " `Authorization: API_KEY <key>` (`journeys api-key create`). Errors are"
+            ' `{"message", "code", "info"}`.'
+        ),
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+
+    @app.exception_handler(TemporalUnavailable)
+    async def _temporal_down(request: Request, error: TemporalUnavailable) -> JSONResponse:
+        return error_response(503, str(error))
+
+    @app.exception_handler(RPCError)
+    async def _temporal_error(request: Request, error: RPCError) -> JSONResponse:
+        log.warning("Temporal call failed: %s %s", error.status, error.message)
+        return error_response(502, f"Temporal: {error.message}", {"status": error.status.name})
+
+    @app.exception_handler(ApplicationError)
+    async def _tellescope_error(request: Request, error: ApplicationError) -> JSONResponse:
+        # TellescopeClient raises these (activities.errors): Tellescope refused or was down.
+        log.warning("Tellescope call failed: %s", error.message)
+        details = error.details[0] if error.details else {}
+        return error_response(
+            502, f"Tellescope: {error.message}", {"tellescope": details, "type": error.type}
+        )
+
+    app.include_router(api_router)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.api_max_body_bytes,
+        limits={"/v1/webhooks/": settings.webhook_max_body_bytes},
+    )
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, definition in COMPONENTS.items():
+                components.setdefault(name, definition)
+            # Validation errors answer our error shape, not FastAPI's `{detail}`.
+            components["HTTPValidationError"] = ErrorBody.model_json_schema()
+            for operation in (op for ops in schema["paths"].values() for op in ops.values()):
+                for status in ("422", "401", "404"):
+                    if status == "401" and "security" not in operation:
+                        continue  # /health; webhooks authenticate by integrity (documented)
+                    operation["responses"].setdefault(
+                        status,
+                        {
+                            "description": ERROR_DESCRIPTIONS[status],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/HTTPValidationError"}
+                                }
+                            },
+                        },
+                    )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+    return app

@@ -1,0 +1,30 @@
+"""Routers, one module per resource; `api_router` includes them all (see api.main)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from api.deps import require_api_key
+from api.routes import (
+    automated_actions,
+    deployments,
+    enrollments,
+    events,
+    health,
+    pages,
+    tellescope,
+    webhooks,
+)
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+# Tellescope webhooks authenticate by their integrity hash, not by API key.
+api_router.include_router(webhooks.router)
+_keyed = [Depends(require_api_key)]
+api_router.include_router(enrollments.router, dependencies=_keyed)
+api_router.include_router(tellescope.router, dependencies=_keyed)
+api_router.include_router(automated_actions.router, dependencies=_keyed)
+api_router.include_router(events.router, dependencies=_keyed)
+api_router.include_router(deployments.router, dependencies=_keyed)
+# Pages take the key from the header or the apiKey query parameter (links in a browser).
+api_router.include_router(pages.router)

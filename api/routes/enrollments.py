@@ -1,0 +1,192 @@
+"""Enrollments of a journey and of an enduser (Temporal: one workflow per enrollment)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import SettingsDep, StateDep, StoreDep, TellescopeDep, TemporalDep
+from api.errors import bad_request, not_found
+from api.schemas import (
+    EnduserEnrollment,
+    EnduserId,
+    EnduserJourneys,
+    EnrollmentList,
+    EnrollmentOutcome,
+    EnrollmentSummary,
+    EnrollRequest,
+    EnrollResponse,
+    RemoveResponse,
+)
+from api.services import enrollments as service
+from api.services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
+from models.automated_action import CancelReason
+from models.runtime import RemoveRequest, enrollment_workflow_id
+
+router = APIRouter(prefix="/v1", tags=["enrollments"])
+
+JourneyPath = Annotated[
+    str, Path(min_length=1, max_length=200, description="Readable or Tellescope journey id")
+]
+
+
+def _counts(results: list[EnrollmentOutcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return counts
+
+
+@router.post(
+    "/journeys/{journeyId}/enrollments",
+    response_model=EnrollResponse,
+    summary="Enroll one or many endusers (start, or restart when already enrolled)",
+)
+async def enroll(
+    journeyId: JourneyPath,
+    body: EnrollRequest,
+    store: StoreDep,
+    temporal: TemporalDep,
+    tellescope: TellescopeDep,
+    state: StateDep,
+) -> EnrollResponse:
+    row = resolve_journey(store.plans, journeyId)
+    step = resolve_step(plan_of(store.plans, row), body.automationStepId)
+    endusers = list(dict.fromkeys(body.endusers))
+    await require_endusers(tellescope, endusers)
+    outcomes = await service.enroll_many(
+        temporal,
+        row,
+        endusers,
+        task_queue=state.task_queue,
+        context=body.journeyContext,
+        start_step=step,
+        restart=body.restart,
+        source=body.source or "api",
+        concurrency=state.settings.bulk_concurrency,
+    )
+    results = [EnrollmentOutcome(**vars(o)) for o in outcomes]
+    return EnrollResponse(
+        journeyId=row.journey_id,
+        version=row.version,
+        tellescopeJourneyId=row.tellescope_journey_id,
+        results=results,
+        counts=_counts(results),
+    )
+
+
+@router.delete(
+    "/journeys/{journeyId}/enrollments/{enduserId}",
+    response_model=RemoveResponse,
+    summary="Remove an enduser from a journey (cancelReason 0, Removed by User)",
+)
+async def remove(
+    journeyId: JourneyPath,
+    enduserId: Annotated[EnduserId, Path()],
+    store: StoreDep,
+    temporal: TemporalDep,
+) -> RemoveResponse:
+    row = resolve_journey(store.plans, journeyId)
+    removed = await service.remove_many(
+        temporal,
+        row.journey_id,
+        [enduserId],
+        RemoveRequest(cancelReason=int(CancelReason.REMOVED_BY_USER)),
+    )
+    if not removed[enduserId]:
+        raise not_found(
+            f'enduser "{enduserId}" has no running enrollment in journey "{row.journey_id}"',
+            journeyId=row.journey_id,
+            enduserId=enduserId,
+        )
+    return RemoveResponse(journeyId=row.journey_id, enduserId=enduserId, removed=True)
+
+
+@router.get(
+    "/journeys/{journeyId}/enrollments",
+    response_model=EnrollmentList,
+    summary="Running enrollments of a journey (Temporal visibility), newest first",
+)
+async def list_enrollments(
+    journeyId: JourneyPath,
+    store: StoreDep,
+    temporal: TemporalDep,
+    state: Annotated[str | None, Query(max_length=100, description="Journey state")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    lastId: Annotated[
+        str | None, Query(max_length=4096, description="`lastId` of the previous page")
+    ] = None,
+) -> EnrollmentList:
+    row = resolve_journey(store.plans, journeyId)
+    scope = f"{row.journey_id}|{state}"
+    try:
+        token = service.decode_token(lastId, scope) if lastId else None
+    except ValueError as error:
+        raise bad_request(str(error)) from None
+    try:
+        page = await service.list_running(
+            temporal, row.journey_id, state=state, limit=limit, token=token
+        )
+    except RPCError as error:
+        if error.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise bad_request(f"Invalid lastId or filter: {error.message}") from None
+        raise
+    enrollments = []
+    for execution in page.executions:
+        values = service.search_attribute_values(execution)
+        enrollments.append(
+            EnrollmentSummary(
+                workflowId=execution.id,
+                runId=execution.run_id,
+                startedAt=execution.start_time,
+                **values,
+            )
+        )
+    return EnrollmentList(
+        journeyId=row.journey_id,
+        enrollments=enrollments,
+        lastId=service.encode_token(page.next_token, scope),
+    )
+
+
+@router.get(
+    "/endusers/{enduserId}/journeys",
+    response_model=EnduserJourneys,
+    summary="Every running enrollment of an enduser: state and pending steps with due times",
+)
+async def enduser_journeys(
+    enduserId: Annotated[EnduserId, Path()],
+    store: StoreDep,
+    temporal: TemporalDep,
+    tellescope: TellescopeDep,
+    settings: SettingsDep,
+) -> EnduserJourneys:
+    await require_endusers(tellescope, [enduserId])
+    running = await service.running_enrollments(temporal, store.plans, enduserId)
+    timeout = timedelta(seconds=settings.query_timeout_seconds)
+
+    async def one(item) -> EnduserEnrollment:
+        journey_id, description = item
+        status, error = await service.query_status(
+            temporal, description.id, description.run_id, timeout
+        )
+        found = EnduserEnrollment(
+            journeyId=journey_id,
+            workflowId=enrollment_workflow_id(journey_id, enduserId),
+            runId=description.run_id,
+            startedAt=description.start_time,
+            error=error,
+        )
+        if status is not None:
+            found.planVersion = status.planVersion
+            found.state = status.state
+            found.pending = status.pending
+            found.waitingFor = status.waitingFor
+            found.history = status.history[-20:]
+        return found
+
+    enrollments = await service.bounded(running, settings.bulk_concurrency, one)
+    return EnduserJourneys(enduserId=enduserId, enrollments=enrollments)

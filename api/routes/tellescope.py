@@ -1,0 +1,149 @@
+"""Tellescope-compatible journey endpoints (seed docs; spec 3.3, 3.5, 3.7, 6.2, 12).
+
+`journeyId` may be our readable journey id or the Tellescope journey record id, so Tellescope's own
+SDK pointed at this API works unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import StateDep, StoreDep, TellescopeDep, TemporalDep
+from api.errors import ApiError, unprocessable
+from api.schemas import (
+    AddEndusersRequest,
+    AddEndusersResponse,
+    EnrollmentOutcome,
+    IncomingCommunicationRequest,
+    IncomingCommunicationResponse,
+    RemoveEndusersRequest,
+    RemoveEndusersResponse,
+    StatisticsResponse,
+)
+from api.services import enrollments as service
+from api.services.automated_actions import statistics as journey_statistics
+from api.services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
+from models.automated_action import CancelReason
+from models.runtime import IncomingMessage, RemoveRequest
+from workflows.journey import JourneyWorkflow
+
+router = APIRouter(prefix="/v1", tags=["tellescope-compatible"])
+
+
+@router.post(
+    "/add-endusers-to-journey",
+    response_model=AddEndusersResponse,
+    summary="Adds (or restarts) endusers in a journey",
+)
+async def add_endusers_to_journey(
+    body: AddEndusersRequest,
+    store: StoreDep,
+    temporal: TemporalDep,
+    tellescope: TellescopeDep,
+    state: StateDep,
+) -> AddEndusersResponse:
+    if body.startAt is not None or body.enduserStartTimes is not None:
+        path = "startAt" if body.startAt is not None else "enduserStartTimes"
+        raise unprocessable(
+            f"Error parsing field {path}: scheduled starts are not supported", path=path
+        )
+    row = resolve_journey(store.plans, body.journeyId)
+    step = resolve_step(plan_of(store.plans, row), body.automationStepId)
+    endusers = list(dict.fromkeys(body.enduserIds))
+    await require_endusers(tellescope, endusers)
+    if body.throttle:
+        window = timedelta(seconds=state.settings.throttle_seconds)
+        recent = await service.recently_started(temporal, row.journey_id, endusers, window)
+        if recent:
+            raise ApiError(
+                409,
+                "Throttled: recently added to this journey: " + ", ".join(recent[:10]),
+                {"enduserIds": recent},
+            )
+    outcomes = await service.enroll_many(
+        temporal,
+        row,
+        endusers,
+        task_queue=state.task_queue,
+        context=body.journeyContext,
+        start_step=step,
+        restart=True,
+        source=body.source or "add-endusers-to-journey",
+        concurrency=state.settings.bulk_concurrency,
+    )
+    return AddEndusersResponse(
+        journeyId=row.tellescope_journey_id,
+        results=[EnrollmentOutcome(**vars(o)) for o in outcomes],
+    )
+
+
+@router.post(
+    "/remove-endusers-from-journey",
+    response_model=RemoveEndusersResponse,
+    summary="Removes endusers from a journey (cancelReason 0)",
+)
+async def remove_endusers_from_journey(
+    body: RemoveEndusersRequest, store: StoreDep, temporal: TemporalDep, state: StateDep
+) -> RemoveEndusersResponse:
+    row = resolve_journey(store.plans, body.journeyId)
+    removed = await service.remove_many(
+        temporal,
+        row.journey_id,
+        body.enduserIds,
+        RemoveRequest(cancelReason=int(CancelReason.REMOVED_BY_USER)),
+        concurrency=state.settings.bulk_concurrency,
+    )
+    return RemoveEndusersResponse(
+        journeyId=row.tellescope_journey_id,
+        removed=[e for e, ok in removed.items() if ok],
+        notEnrolled=[e for e, ok in removed.items() if not ok],
+    )
+
+
+@router.post(
+    "/journeys/handle-incoming-communication",
+    response_model=IncomingCommunicationResponse,
+    summary="An incoming message from the enduser: journeys that say so remove them (spec 3.7)",
+)
+async def handle_incoming_communication(
+    body: IncomingCommunicationRequest,
+    store: StoreDep,
+    temporal: TemporalDep,
+    tellescope: TellescopeDep,
+    state: StateDep,
+) -> IncomingCommunicationResponse:
+    await require_endusers(tellescope, [body.enduserId])  # 404 for an unknown enduser
+    running = await service.running_enrollments(
+        temporal, store.plans, body.enduserId, concurrency=state.settings.bulk_concurrency
+    )
+    message = IncomingMessage(channel=body.channel, messageId=body.messageId)
+    signalled = []
+    for journey_id, description in running:
+        handle = temporal.get_workflow_handle(description.id)
+        try:
+            await handle.signal(JourneyWorkflow.incoming_message, message)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:  # finished meanwhile
+                continue
+            raise
+        signalled.append(journey_id)
+    return IncomingCommunicationResponse(enduserId=body.enduserId, signalled=signalled)
+
+
+@router.get(
+    "/journeys/statistics",
+    response_model=StatisticsResponse,
+    summary="Gets statistics for a journey: AutomatedActions per step by status",
+)
+def statistics(
+    store: StoreDep,
+    journeyId: Annotated[str, Query(min_length=1, max_length=200)],
+) -> StatisticsResponse:
+    row = resolve_journey(store.plans, journeyId)
+    return StatisticsResponse(
+        statistics=journey_statistics(store.ledger, plan_of(store.plans, row))
+    )

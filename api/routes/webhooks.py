@@ -1,0 +1,95 @@
+"""The Tellescope record-webhook receiver (spec 11.1). Authenticated by the integrity hash, not by
+an API key: verified (constant-time, against the configured secret), refused when stale or
+replayed, acknowledged without processing when a duplicate, then handed to the trigger engine
+(`triggers.intake.process_webhook`). Every check runs before anything is processed or stored."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from api import seam
+from api.deps import StateDep
+from api.errors import ApiError, parse_json, validation_error
+from api.openapi_extra import json_body, schema_of
+from api.routes.events import deps_for
+from api.schemas import WebhookAccepted
+from api.services import webhooks as verification
+
+log = logging.getLogger("journeys.api.webhooks")
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+PURGE_EVERY = 500  # deliveries between purges of old claims
+
+
+@router.post(
+    "/tellescope",
+    response_model=WebhookAccepted,
+    summary="Tellescope record / automation / calendar-reminder webhooks (integrity-checked)",
+    openapi_extra=json_body(schema_of(verification.WebhookDelivery)),
+    responses={
+        401: {"description": "bad integrity, stale timestamp or no secret configured"},
+        409: {"description": "a replay: the same delivery with another body"},
+        413: {"description": "body over WEBHOOK_MAX_BODY_BYTES"},
+    },
+)
+async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccepted:
+    payload = parse_json(await request.body())
+    if not isinstance(payload, dict):
+        raise ApiError(422, "Error parsing request: expecting a JSON object", {"path": ""})
+    try:
+        delivery_model = verification.delivery_model(payload).model_validate(payload)
+    except ValidationError as error:
+        raise validation_error(error) from None
+    settings = state.settings
+    secrets = [settings.webhook_secret] if settings.webhook_secret else []
+    try:
+        delivery = verification.verify(
+            delivery_model, secrets, tolerance_seconds=settings.webhook_tolerance_seconds
+        )
+    except verification.WebhookRejected as rejected:
+        log.warning("webhook refused: %s", rejected.message)
+        raise ApiError(rejected.status, rejected.message) from None
+
+    claims = state.store.webhooks
+    claim = await run_in_threadpool(
+        claims.claim,
+        delivery_key=delivery.key,
+        body_sha256=verification.body_digest(payload),
+        kind=delivery.kind,
+        operation=delivery.operation,
+        record_ids=delivery.record_ids[:1000],
+        webhook_timestamp=delivery.timestamp,
+    )
+    if claim == "duplicate":
+        return WebhookAccepted(status="duplicate")
+    if claim == "conflict":
+        log.warning("webhook replay refused: %s %s", delivery.kind, delivery.operation)
+        raise ApiError(409, "Webhook replayed with a different body", {"kind": delivery.kind})
+    try:
+        temporal = await state.temporal_client()
+        report = await seam.process_webhook(payload, deps_for(state, temporal))
+    except seam.TriggersUnavailable as error:
+        await run_in_threadpool(claims.release, delivery.key)
+        raise ApiError(501, str(error)) from None
+    except BaseException:
+        await run_in_threadpool(claims.release, delivery.key)  # a retry may succeed
+        raise
+    await run_in_threadpool(claims.finish, delivery.key)
+    await _maybe_purge(state)
+    return WebhookAccepted(status="processed", report=seam.to_jsonable(report))
+
+
+_deliveries = 0
+
+
+async def _maybe_purge(state) -> None:
+    global _deliveries
+    _deliveries += 1
+    if _deliveries % PURGE_EVERY == 0:
+        keep = timedelta(hours=state.settings.webhook_retention_hours)
+        await run_in_threadpool(state.store.webhooks.purge, keep)

@@ -1,0 +1,267 @@
+"""Request and response bodies of the API (pydantic), apart from the sqlmodel tables in
+store/tables.py. Request models forbid unknown fields, so a typo is a 422 naming the field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from models.automated_action import JourneyContext
+from models.enrollment import HistoryEntry, PendingView
+
+EnduserId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
+JourneyRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+StepRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+MAX_BULK = 1000  # Tellescope's add-endusers-to-journey limit
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- enrollments --------------------------------------------------------------------------------
+
+
+class EnrollRequest(ApiModel):
+    """Enroll one enduser (`enduserId`) or many (`enduserIds`, at most 1000)."""
+
+    enduserId: EnduserId | None = None
+    enduserIds: list[EnduserId] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
+    journeyContext: JourneyContext | None = None
+    restart: bool = Field(
+        default=True,
+        description="Already enrolled: restart the journey (true) or leave it running (false).",
+    )
+    automationStepId: StepRef | None = Field(
+        default=None,
+        description="Start at this step (readable or Tellescope id) instead of the roots.",
+    )
+    source: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> EnrollRequest:
+        if (self.enduserId is None) == (self.enduserIds is None):
+            raise ValueError("give either enduserId or enduserIds")
+        return self
+
+    @property
+    def endusers(self) -> list[str]:
+        return [self.enduserId] if self.enduserId is not None else list(self.enduserIds or [])
+
+
+class EnrollmentOutcome(BaseModel):
+    enduserId: str
+    workflowId: str
+    status: Literal["started", "restarted", "unchanged", "error"]
+    runId: str | None = None
+    message: str | None = None
+
+
+class EnrollResponse(BaseModel):
+    journeyId: str
+    version: str
+    tellescopeJourneyId: str
+    results: list[EnrollmentOutcome]
+    counts: dict[str, int]
+
+
+class RemoveResponse(BaseModel):
+    journeyId: str
+    enduserId: str
+    removed: bool
+
+
+class EnrollmentSummary(BaseModel):
+    enduserId: str | None
+    workflowId: str
+    runId: str
+    journeyVersion: str | None
+    state: str | None
+    nextActionAt: datetime | None
+    startedAt: datetime | None
+
+
+class EnrollmentList(BaseModel):
+    journeyId: str
+    enrollments: list[EnrollmentSummary]
+    lastId: str | None = Field(
+        default=None, description="Pass as `lastId` for the next page; null on the last page."
+    )
+
+
+class EnduserEnrollment(BaseModel):
+    journeyId: str
+    workflowId: str
+    runId: str
+    planVersion: str | None = None
+    state: str | None = None
+    startedAt: datetime | None = None
+    pending: list[PendingView] = []
+    waitingFor: list[str] = []
+    history: list[HistoryEntry] = []
+    error: str | None = Field(default=None, description="Why the status query failed, if it did.")
+
+
+class EnduserJourneys(BaseModel):
+    enduserId: str
+    enrollments: list[EnduserEnrollment]
+
+
+# --- Tellescope-compatible ----------------------------------------------------------------------
+
+
+class AddEndusersRequest(ApiModel):
+    enduserIds: list[EnduserId] = Field(min_length=1, max_length=MAX_BULK)
+    journeyId: JourneyRef = Field(description="Readable journey id or Tellescope journey id.")
+    automationStepId: StepRef | None = None
+    journeyContext: JourneyContext | None = None
+    throttle: bool | None = None
+    source: Annotated[str, StringConstraints(max_length=100)] | None = None
+    startAt: str | None = Field(default=None, description="Not supported: scheduled starts.")
+    enduserStartTimes: dict[str, Any] | None = Field(
+        default=None, description="Not supported: scheduled starts."
+    )
+
+
+class AddEndusersResponse(BaseModel):
+    journeyId: str
+    results: list[EnrollmentOutcome]
+
+
+class RemoveEndusersRequest(ApiModel):
+    enduserIds: list[EnduserId] = Field(min_length=1, max_length=MAX_BULK)
+    journeyId: JourneyRef
+
+
+class RemoveEndusersResponse(BaseModel):
+    journeyId: str
+    removed: list[str]
+    notEnrolled: list[str]
+
+
+class IncomingCommunicationRequest(ApiModel):
+    enduserId: EnduserId
+    channel: Annotated[str, StringConstraints(max_length=50)] | None = None
+    destination: Annotated[str, StringConstraints(max_length=200)] | None = None
+    messageId: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class IncomingCommunicationResponse(BaseModel):
+    enduserId: str
+    signalled: list[str] = Field(description="Journeys whose running enrollment was signalled.")
+
+
+class StepStatistics(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    count: int
+    activeCount: int
+    finishedCount: int
+    errorCount: int
+    cancelledCount: int
+    abTestLabels: dict[str, int] | None = None
+
+
+class JourneyStatistics(BaseModel):
+    steps: dict[str, StepStatistics]
+    stepNames: dict[str, str]
+
+
+class StatisticsResponse(BaseModel):
+    statistics: JourneyStatistics
+
+
+class TriggerEventItem(ApiModel):
+    automationTriggerId: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    enduserId: EnduserId
+    action: dict[str, Any] | None = None
+    journeyContext: JourneyContext | None = None
+
+
+class TriggerEventsRequest(ApiModel):
+    triggers: list[TriggerEventItem] = Field(min_length=1, max_length=100)
+
+
+class TriggerEventsResponse(BaseModel):
+    results: list[Any]
+
+
+# --- deployments --------------------------------------------------------------------------------
+
+
+class DeployRequest(ApiModel):
+    files: dict[str, str] = Field(
+        min_length=1, description="file name (`onboarding.yaml`) -> YAML text"
+    )
+    deployedBy: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class DeployedJourneyOut(BaseModel):
+    journeyId: str
+    version: str
+    status: Literal["created", "current", "unchanged"]
+    previousVersion: str | None
+    tellescopeJourneyId: str
+    tellescope: str
+    source: str
+
+
+class ScheduleSyncOut(BaseModel):
+    status: Literal["synced", "skipped", "failed"]
+    message: str = ""
+    report: Any = None
+
+
+class DeployResponse(BaseModel):
+    journeys: list[DeployedJourneyOut]
+    schedules: ScheduleSyncOut | None = None
+
+
+class DeploymentVersion(BaseModel):
+    journeyId: str
+    version: str
+    current: bool
+    deployedAt: datetime
+    deployedBy: str
+    tellescopeJourneyId: str
+    sourcePath: str
+
+
+class DeploymentList(BaseModel):
+    versions: list[DeploymentVersion]
+
+
+class RollbackRequest(ApiModel):
+    version: Annotated[str, StringConstraints(min_length=4, max_length=64)]
+    by: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class RollbackResponse(BaseModel):
+    journeyId: str
+    version: str
+    previousVersion: str | None
+    tellescopeJourneyId: str
+    tellescope: str
+    schedules: ScheduleSyncOut | None = None
+
+
+class DiffResponse(BaseModel):
+    journeyId: str
+    fromVersion: str
+    toVersion: str
+    diff: str
+
+
+class WebhookAccepted(BaseModel):
+    status: Literal["processed", "duplicate"]
+    report: Any = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: str
+    temporal: str

@@ -1,0 +1,339 @@
+"""Deployments: compile uploaded YAML, store new versions, make them current, keep the Tellescope
+journey record in step, sync trigger schedules; list, diff and roll back versions.
+
+Used by `POST /v1/deployments` and by `journeys deploy` alike. Nothing is written unless every
+file compiles: compile errors come back all at once (file:line:col path: message). Uploaded files
+are compiled together with the sources of the journeys already deployed (so references to them
+resolve) and, when the upload has no organization file, with the organisation the current
+versions were compiled with (so a one-file deploy keeps office hours and time zone).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from activities.tellescope_client import TellescopeClient
+from api import seam
+from api.services.tellescope_journeys import sync_journey_record
+from compiler import CompileError, CompileFailed, compile_paths
+from models.plan import JourneyPlan
+from store.plans import PlanNotFound, PlanStore
+
+UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,150}\.ya?ml$")
+MAX_FILES = 200
+
+
+@dataclass
+class SourceFile:
+    name: str  # as shown in errors and stored as the version's source path
+    text: str
+
+
+class DeployError(Exception):
+    def __init__(self, status: int, message: str, info: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.info = info or {}
+
+
+class CompileErrors(DeployError):
+    def __init__(self, errors: list[CompileError]) -> None:
+        self.errors = errors
+        count = len(errors)
+        first = str(errors[0]) if errors else "invalid journeys"
+        super().__init__(
+            422,
+            f"{count} error{'s' if count != 1 else ''}: {first}",
+            {"errors": [dataclasses.asdict(e) | {"text": str(e)} for e in errors]},
+        )
+
+
+@dataclass
+class DeployedJourney:
+    journeyId: str
+    version: str
+    status: str  # created | current (an earlier version made current again) | unchanged
+    previousVersion: str | None
+    tellescopeJourneyId: str
+    tellescope: str  # created | updated | adopted | recreated | skipped | unchanged
+    source: str
+
+
+@dataclass
+class ScheduleSync:
+    status: str  # synced | skipped | failed
+    message: str = ""
+    report: Any = None
+
+
+@dataclass
+class DeployReport:
+    journeys: list[DeployedJourney] = field(default_factory=list)
+    schedules: ScheduleSync | None = None
+
+
+# --- compiling an upload ------------------------------------------------------------------------
+
+
+def _top_level(text: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _stem(name: str) -> str:
+    return Path(name).stem
+
+
+def check_names(files: list[SourceFile]) -> None:
+    if not files:
+        raise DeployError(422, "no files to deploy", {"path": "files"})
+    if len(files) > MAX_FILES:
+        raise DeployError(422, f"at most {MAX_FILES} files per deployment", {"path": "files"})
+    seen: set[str] = set()
+    for file in files:
+        if not UPLOAD_NAME.match(file.name) or ".." in file.name:
+            raise DeployError(
+                422,
+                f'Error parsing field files: invalid file name "{file.name}"'
+                " (a plain name ending in .yaml or .yml)",
+                {"path": f"files.{file.name}"},
+            )
+        if file.name in seen:
+            raise DeployError(422, f'duplicate file "{file.name}"', {"path": "files"})
+        seen.add(file.name)
+
+
+def compile_sources(
+    files: list[SourceFile], plans: PlanStore, *, plain_names: bool = True
+) -> list[tuple[JourneyPlan, SourceFile]]:
+    """Compile uploaded files in the context of what is deployed; the uploaded journeys' plans
+    (with `source` = the file's name) and their files. Raises CompileErrors."""
+    if plain_names:
+        check_names(files)
+    uploaded_ids = set()
+    has_organization = False
+    for file in files:
+        data = _top_level(file.text)
+        if "organization" in data:
+            has_organization = True
+        journey = data.get("journey")
+        if isinstance(journey, dict):
+            given = journey.get("id")
+            uploaded_ids.add(given if isinstance(given, str) and given else _stem(file.name))
+    with tempfile.TemporaryDirectory(prefix="journeys-deploy-") as tmp:
+        root = Path(tmp)
+        shown: dict[str, str] = {}  # temp path -> name in errors
+        by_path: dict[str, SourceFile] = {}
+        paths: list[Path] = []
+        for index, file in enumerate(files):
+            # the file's own name: a journey without `id` is named after it
+            path = root / "upload" / f"{index:03d}" / Path(file.name).name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(file.text, encoding="utf-8")
+            shown[str(path)] = file.name
+            by_path[str(path)] = file
+            paths.append(path)
+        current = plans.current_rows()
+        for row in current:
+            if row.journey_id in uploaded_ids or not row.source.strip():
+                continue
+            path = root / "deployed" / f"{len(paths):03d}" / f"{row.journey_id}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(row.source, encoding="utf-8")
+            shown[str(path)] = f"{row.source_path or row.journey_id} (deployed {row.version})"
+            paths.append(path)
+        if not has_organization and current:
+            organization = JourneyPlan.model_validate(current[0].plan).organization
+            path = root / "deployed" / "organization.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(
+                yaml.safe_dump(
+                    {"organization": organization.to_json()}, sort_keys=False, allow_unicode=True
+                ),
+                encoding="utf-8",
+            )
+            shown[str(path)] = "organization (deployed)"
+            paths.append(path)
+        try:
+            result = compile_paths(paths)
+        except CompileFailed as failed:
+            errors = [dataclasses.replace(e, file=shown.get(e.file, e.file)) for e in failed.errors]
+            raise CompileErrors(errors) from None
+        compiled = []
+        for plan in result.plans:
+            file = by_path.get(plan.source)
+            if file is not None:
+                compiled.append((plan.model_copy(update={"source": file.name}), file))
+        return compiled
+
+
+# --- deploying ------------------------------------------------------------------------------------
+
+
+async def deploy(
+    plans: PlanStore,
+    compiled: list[tuple[JourneyPlan, SourceFile]],
+    *,
+    by: str,
+    tellescope: TellescopeClient | None,
+) -> DeployReport:
+    """Store and activate compiled journeys. Tellescope journey records are synced first (a
+    Tellescope failure leaves the store untouched); `tellescope=None` skips that (offline), using
+    the record ids known from earlier versions."""
+    report = DeployReport()
+    todo: list[tuple[JourneyPlan, SourceFile, str | None, bool]] = []
+    for plan, file in compiled:
+        try:
+            current = plans.current(plan.journeyId)
+        except PlanNotFound:
+            current = None
+        if current is not None and current.version == plan.version:
+            report.journeys.append(
+                DeployedJourney(
+                    plan.journeyId,
+                    plan.version,
+                    "unchanged",
+                    None,
+                    current.tellescope_journey_id,
+                    "unchanged",
+                    file.name,
+                )
+            )
+            continue
+        try:
+            plans.row(plan.journeyId, plan.version)
+            stored = True
+        except PlanNotFound:
+            stored = False
+        todo.append((plan, file, current.version if current else None, stored))
+
+    record_ids: dict[str, tuple[str, str]] = {}
+    taken = {row.tellescope_journey_id: row.journey_id for row in plans.current_rows()}
+    for plan, _file, _previous, _stored in todo:
+        known = plans.tellescope_journey_id(plan.journeyId)
+        if tellescope is None:
+            record_ids[plan.journeyId] = (known or plan.tellescopeJourneyId, "skipped")
+            continue
+        synced = await sync_journey_record(tellescope, plan, known, taken)
+        taken[synced.record_id] = plan.journeyId
+        record_ids[plan.journeyId] = (synced.record_id, synced.action)
+
+    for plan, file, previous, stored in todo:
+        record_id, action = record_ids[plan.journeyId]
+        if stored:
+            plans.set_tellescope_journey_id(plan.journeyId, plan.version, record_id)
+            plans.set_current(plan.journeyId, plan.version)
+            status = "current"
+        else:
+            plans.save(plan, source=file.text, deployed_by=by, tellescope_journey_id=record_id)
+            status = "created"
+        plans.record_event(plan.journeyId, plan.version, previous, "deploy", by)
+        report.journeys.append(
+            DeployedJourney(
+                plan.journeyId, plan.version, status, previous, record_id, action, file.name
+            )
+        )
+    return report
+
+
+@dataclass
+class RolledBack:
+    journeyId: str
+    version: str
+    previousVersion: str | None
+    tellescopeJourneyId: str
+    tellescope: str
+
+
+async def rollback(
+    plans: PlanStore,
+    journey_id: str,
+    version: str,
+    *,
+    by: str,
+    tellescope: TellescopeClient | None,
+) -> RolledBack:
+    """Make a stored version current again; running enrollments keep the version they run."""
+    target = plans.row(journey_id, version)  # PlanNotFound -> 404
+    plan = JourneyPlan.model_validate(target.plan)
+    known = plans.tellescope_journey_id(journey_id)
+    action = "skipped"
+    record_id = target.tellescope_journey_id
+    if tellescope is not None:
+        taken = {row.tellescope_journey_id: row.journey_id for row in plans.current_rows()}
+        synced = await sync_journey_record(tellescope, plan, known, taken)
+        record_id, action = synced.record_id, synced.action
+        plans.set_tellescope_journey_id(journey_id, target.version, record_id)
+    row, previous = plans.set_current(journey_id, target.version)
+    plans.record_event(journey_id, row.version, previous, "rollback", by)
+    return RolledBack(journey_id, row.version, previous, record_id, action)
+
+
+async def sync_schedules(client: Any, plans: PlanStore, task_queue: str) -> ScheduleSync:
+    """Time-based triggers' Temporal Schedules (triggers.schedules), when Temporal is there."""
+    if client is None:
+        return ScheduleSync("skipped", "Temporal is not reachable: trigger schedules not synced")
+    try:
+        report = await seam.sync_schedules(client, plans, task_queue)
+    except seam.TriggersUnavailable as missing:
+        return ScheduleSync("skipped", f"{missing}: trigger schedules not synced")
+    except Exception as error:  # the deploy itself is done; say what failed
+        return ScheduleSync("failed", f"{type(error).__name__}: {error}")
+    return ScheduleSync("synced", "", seam.to_jsonable(report))
+
+
+# --- listing and diffing --------------------------------------------------------------------------
+
+
+def previous_version(plans: PlanStore, journey_id: str) -> str | None:
+    """The version that was current before the current one (deploy/rollback history, else the
+    version deployed before it)."""
+    current = plans.current(journey_id)
+    for event in reversed(plans.events(journey_id)):
+        if event.version == current.version and event.previous_version:
+            return event.previous_version
+    earlier = plans.previous(journey_id)
+    return earlier.version if earlier else None
+
+
+def unified_diff(old_text: str, new_text: str, old_label: str, new_label: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile=old_label,
+            tofile=new_label,
+        )
+    )
+
+
+def diff_versions(
+    plans: PlanStore, journey_id: str, old: str | None = None, new: str | None = None
+) -> tuple[str, str, str]:
+    """(old version, new version, unified diff of their YAML). Defaults: new = current,
+    old = the version current before it."""
+    new_row = plans.row(journey_id, new) if new else plans.current(journey_id)
+    if old is None:
+        old = previous_version(plans, journey_id) if new is None else None
+        if old is None:
+            raise PlanNotFound(f'journey "{journey_id}" has no earlier version to compare with')
+    old_row = plans.row(journey_id, old)
+    text = unified_diff(
+        old_row.source,
+        new_row.source,
+        f"{journey_id}@{old_row.version}",
+        f"{journey_id}@{new_row.version}",
+    )
+    return old_row.version, new_row.version, text

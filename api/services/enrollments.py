@@ -1,0 +1,373 @@
+"""Enrollments through Temporal: start/restart many, remove, find an enduser's running ones.
+
+An enrollment is the workflow `journey:{journeyId}:{enduserId}` (workflows.starter); everything
+here is keyed by that id, so lookups are strongly consistent (no visibility-store lag) and work on
+any Temporal server. Listing a journey's enrollments is the one query that needs visibility.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.errors import TellescopeRejected
+from activities.tellescope_client import TellescopeClient
+from models.automated_action import JourneyContext
+from models.enrollment import EnrollmentStatus
+from models.runtime import EnrollmentInput, RemoveRequest, enrollment_workflow_id
+from store.plans import JourneyHead, PlanStore
+from store.tables import JourneyVersionRow
+from workflows import search_attributes as sa
+from workflows import starter
+from workflows.journey import JourneyWorkflow
+
+WORKFLOW_EXECUTION_STATUS_RUNNING = RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+T = TypeVar("T")
+R = TypeVar("R")
+
+LOOKUP_CHUNK = 50  # enduser ids per Tellescope read (keeps the JSON-encoded filter short)
+
+
+async def bounded(items: Iterable[T], limit: int, call: Callable[[T], Awaitable[R]]) -> list[R]:
+    """`call` on every item, at most `limit` at once, results in order."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(item: T) -> R:
+        async with semaphore:
+            return await call(item)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
+
+
+# --- endusers in Tellescope ---------------------------------------------------------------------
+
+
+async def enduser_exists(tellescope: TellescopeClient, enduser_id: str) -> bool:
+    try:
+        await tellescope.get("endusers", enduser_id)
+    except TellescopeRejected as error:
+        if error.status in (400, 404):  # 400: not even an id
+            return False
+        raise
+    return True
+
+
+async def _found_among(
+    tellescope: TellescopeClient, chunk: list[str], concurrency: int
+) -> set[str]:
+    """The ids of `chunk` that exist: one `_in` read; a chunk Tellescope refuses (a malformed
+    id in it) is checked id by id."""
+    try:
+        page = await tellescope.list("endusers", {"id": {"_in": chunk}}, limit=len(chunk))
+        return {record["id"] for record in page if record.get("id") in chunk}
+    except TellescopeRejected:
+        exists = await bounded(chunk, concurrency, lambda i: enduser_exists(tellescope, i))
+        return {i for i, ok in zip(chunk, exists, strict=True) if ok}
+
+
+class EnduserLookups:
+    """Existence checks of one TellescopeClient, coalesced across concurrent requests.
+
+    Enrolling one enduser per request is the common integration; checked one by one, each
+    request paid a Tellescope read of its own (and Tellescope, here the sandbox, the work of
+    answering it). Ids asked for while `max_in_flight` reads are under way wait and go out
+    together in the next read (up to LOOKUP_CHUNK ids), so under load the number of reads drops
+    by the batch size, and a quiet API still answers at once (nothing waits for a timer)."""
+
+    def __init__(self, tellescope: TellescopeClient, *, max_in_flight: int = 2) -> None:
+        self.tellescope = tellescope
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self.queue: dict[str, asyncio.Future[bool]] = {}
+
+    async def exists(self, enduser_ids: Sequence[str]) -> dict[str, bool]:
+        loop = asyncio.get_running_loop()
+        waiting: dict[str, asyncio.Future[bool]] = {}
+        for enduser_id in dict.fromkeys(enduser_ids):
+            future = self.queue.get(enduser_id)
+            if future is None:
+                future = self.queue[enduser_id] = loop.create_future()
+            waiting[enduser_id] = future
+        self._pump()
+        # shielded: a caller that goes away must not cancel the answer other callers share
+        results = await asyncio.gather(*(asyncio.shield(f) for f in waiting.values()))
+        return dict(zip(waiting, results, strict=True))
+
+    def _pump(self) -> None:
+        while self.queue and self.in_flight < self.max_in_flight:
+            chunk = dict(list(self.queue.items())[:LOOKUP_CHUNK])
+            for enduser_id in chunk:
+                del self.queue[enduser_id]
+            self.in_flight += 1
+            asyncio.get_running_loop().create_task(self._read(chunk))
+
+    async def _read(self, chunk: dict[str, asyncio.Future[bool]]) -> None:
+        try:
+            found = await _found_among(self.tellescope, list(chunk), self.max_in_flight)
+        except BaseException as error:
+            for future in chunk.values():
+                if not future.done():
+                    future.set_exception(error)
+                    future.exception()  # retrieved: one waiter may be gone already
+            if not isinstance(error, Exception):
+                raise
+        else:
+            for enduser_id, future in chunk.items():
+                if not future.done():
+                    future.set_result(enduser_id in found)
+        finally:
+            self.in_flight -= 1
+            self._pump()
+
+
+_LOOKUPS: WeakKeyDictionary[TellescopeClient, EnduserLookups] = WeakKeyDictionary()
+
+
+def lookups_for(tellescope: TellescopeClient) -> EnduserLookups:
+    found = _LOOKUPS.get(tellescope)
+    if found is None:
+        found = _LOOKUPS[tellescope] = EnduserLookups(tellescope)
+    return found
+
+
+async def missing_endusers(
+    tellescope: TellescopeClient, enduser_ids: Sequence[str], *, concurrency: int = 8
+) -> list[str]:
+    """The ids that name no enduser in Tellescope, in the order given (reads coalesced with
+    other requests' checks, see EnduserLookups; `concurrency` bounds per-id fallbacks)."""
+    found = await lookups_for(tellescope).exists(enduser_ids)
+    return [i for i, ok in found.items() if not ok]
+
+
+# --- starting and removing ----------------------------------------------------------------------
+
+
+@dataclass
+class EnrollOutcome:
+    enduserId: str
+    workflowId: str
+    status: str  # started | restarted | unchanged | error
+    runId: str | None = None
+    message: str | None = None
+
+
+def enrollment_input(
+    row: JourneyHead | JourneyVersionRow,
+    enduser_id: str,
+    *,
+    context: JourneyContext | None,
+    start_step: str | None,
+    source: str,
+) -> EnrollmentInput:
+    return EnrollmentInput(
+        journeyId=row.journey_id,
+        planVersion=row.version,
+        enduserId=enduser_id,
+        tellescopeJourneyId=row.tellescope_journey_id,
+        journeyContext=context or JourneyContext(),
+        startAtStepId=start_step,
+        source=source,
+    )
+
+
+async def enroll_many(
+    client: Client,
+    row: JourneyHead | JourneyVersionRow,
+    enduser_ids: Sequence[str],
+    *,
+    task_queue: str,
+    context: JourneyContext | None = None,
+    start_step: str | None = None,
+    restart: bool = True,
+    source: str = "api",
+    concurrency: int = 32,
+) -> list[EnrollOutcome]:
+    """Signal-with-start every enrollment (workflows.starter.enroll). A Temporal failure for
+    one enduser is reported in its outcome and does not stop the others."""
+
+    async def one(enduser_id: str) -> EnrollOutcome:
+        inp = enrollment_input(
+            row, enduser_id, context=context, start_step=start_step, source=source
+        )
+        workflow_id = enrollment_workflow_id(row.journey_id, enduser_id)
+        try:
+            handle = await starter.enroll(client, inp, task_queue=task_queue, restart=restart)
+        except RPCError as error:
+            return EnrollOutcome(enduser_id, workflow_id, "error", message=error.message)
+        response = getattr(handle, "_start_workflow_response", None)
+        started = bool(getattr(response, "started", False))
+        status = "started" if started else ("restarted" if restart else "unchanged")
+        return EnrollOutcome(enduser_id, workflow_id, status, runId=handle.result_run_id)
+
+    return await bounded(list(dict.fromkeys(enduser_ids)), concurrency, one)
+
+
+async def remove_many(
+    client: Client,
+    journey_id: str,
+    enduser_ids: Sequence[str],
+    request: RemoveRequest,
+    *,
+    concurrency: int = 32,
+) -> dict[str, bool]:
+    """enduser id -> whether a running enrollment received the removal."""
+    ids = list(dict.fromkeys(enduser_ids))
+    removed = await bounded(
+        ids, concurrency, lambda e: starter.remove(client, journey_id, e, request)
+    )
+    return dict(zip(ids, removed, strict=True))
+
+
+# --- finding enrollments --------------------------------------------------------------------------
+
+
+@dataclass
+class RunningRun:
+    """What the API needs of a running enrollment (read from the raw describe response: the
+    SDK's describe() decodes every search attribute, and the time-skipping test server hands
+    back an unset datetime one it cannot decode)."""
+
+    id: str
+    run_id: str
+    start_time: datetime
+
+
+async def describe_running(client: Client, workflow_id: str) -> RunningRun | None:
+    request = DescribeWorkflowExecutionRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+    )
+    try:
+        response = await client.workflow_service.describe_workflow_execution(request, retry=True)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    info = response.workflow_execution_info
+    if info.status != WORKFLOW_EXECUTION_STATUS_RUNNING:
+        return None
+    return RunningRun(workflow_id, info.execution.run_id, info.start_time.ToDatetime(tzinfo=UTC))
+
+
+async def running_enrollments(
+    client: Client, plans: PlanStore, enduser_id: str, *, concurrency: int = 32
+) -> list[tuple[str, RunningRun]]:
+    """(journey id, description) of every running enrollment of the enduser, by journey id."""
+    journeys = plans.journey_ids()
+    found = await bounded(
+        journeys,
+        concurrency,
+        lambda j: describe_running(client, enrollment_workflow_id(j, enduser_id)),
+    )
+    return [(j, d) for j, d in zip(journeys, found, strict=True) if d is not None]
+
+
+async def recently_started(
+    client: Client,
+    journey_id: str,
+    enduser_ids: Sequence[str],
+    window: timedelta,
+    *,
+    concurrency: int = 32,
+) -> list[str]:
+    """Endusers whose enrollment (re)started less than `window` ago (the `throttle` flag)."""
+    now = datetime.now(UTC)
+
+    async def recent(enduser_id: str) -> bool:
+        description = await describe_running(client, enrollment_workflow_id(journey_id, enduser_id))
+        return description is not None and now - description.start_time < window
+
+    flags = await bounded(list(enduser_ids), concurrency, recent)
+    return [e for e, flag in zip(enduser_ids, flags, strict=True) if flag]
+
+
+async def query_status(
+    client: Client, workflow_id: str, run_id: str | None, timeout: timedelta
+) -> tuple[EnrollmentStatus | None, str | None]:
+    """The enrollment's `status` query, or (None, why) when no worker answered in time."""
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    try:
+        status = await handle.query(JourneyWorkflow.status, rpc_timeout=timeout)
+    except RPCError as error:
+        return None, error.message
+    except Exception as error:  # WorkflowQueryFailedError and friends
+        return None, str(error) or type(error).__name__
+    return status, None
+
+
+# --- listing a journey's enrollments (visibility) -----------------------------------------------
+
+
+def quote(value: str) -> str:
+    """A list-filter string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check(token: bytes, scope: str) -> str:
+    return hashlib.sha256(token + b"|" + scope.encode()).hexdigest()[:16]
+
+
+def encode_token(token: bytes | None, scope: str) -> str | None:
+    """Temporal's page token as `lastId`: urlsafe base64 plus a check tied to the listing's
+    filter (`scope`), so garbage or a cursor of another listing is a 400, not a Temporal error."""
+    if not token:
+        return None
+    return base64.urlsafe_b64encode(token).decode("ascii").rstrip("=") + "." + _check(token, scope)
+
+
+def decode_token(text: str, scope: str) -> bytes:
+    body, _, check = text.partition(".")
+    try:
+        token = base64.b64decode(
+            (body + "=" * (-len(body) % 4)).encode("ascii"), altchars=b"-_", validate=True
+        )
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        token = b""
+    if not token or not hmac.compare_digest(check, _check(token, scope)):
+        raise ValueError("lastId is not a cursor returned by this listing")
+    return token
+
+
+@dataclass
+class EnrollmentPage:
+    executions: list[Any] = field(default_factory=list)
+    next_token: bytes | None = None
+
+
+async def list_running(
+    client: Client,
+    journey_id: str,
+    *,
+    state: str | None,
+    limit: int,
+    token: bytes | None,
+) -> EnrollmentPage:
+    query = f"JourneyId = {quote(journey_id)} AND ExecutionStatus = 'Running'"
+    if state is not None:
+        query += f" AND JourneyState = {quote(state)}"
+    iterator = client.list_workflows(query, page_size=limit, next_page_token=token)
+    await iterator.fetch_next_page()
+    return EnrollmentPage(list(iterator.current_page or []), iterator.next_page_token)
+
+
+def search_attribute_values(execution: Any) -> dict[str, Any]:
+    attributes = execution.typed_search_attributes
+    return {
+        "enduserId": attributes.get(sa.ENDUSER_ID),
+        "journeyVersion": attributes.get(sa.JOURNEY_VERSION),
+        "state": attributes.get(sa.JOURNEY_STATE),
+        "nextActionAt": attributes.get(sa.NEXT_ACTION_AT),
+    }

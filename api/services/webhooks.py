@@ -1,0 +1,175 @@
+"""Verifying Tellescope webhook deliveries (seed docs "Webhooks", spec 11).
+
+Three kinds arrive at the receiver, each signed with the organisation's webhook secret:
+
+- record webhook `{model, type: create|update|delete, records, timestamp, integrity,
+  relatedRecords}`: integrity = sha256_hex(record ids concatenated + timestamp + secret);
+- automation `{type: "automation", message, timestamp, integrity, enduserId}`:
+  integrity = sha256_hex(message + timestamp + secret);
+- calendar reminder `{type: "calendar_event_reminder", event, timestamp, integrity}`:
+  integrity = sha256_hex(event.id + timestamp + secret).
+
+The integrity covers the ids and the timestamp, not the rest of the body, so a captured delivery
+could be replayed with other field values: deliveries are remembered by their integrity hash
+(`store.webhooks`), a second copy with the same body is a duplicate (acknowledged, not processed)
+and one with another body is refused. A timestamp outside the tolerance window is refused, so a
+captured delivery cannot be replayed after its claim was purged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RECORD_OPERATIONS = ("create", "update", "delete")
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class RecordRef(_Loose):
+    id: str = Field(min_length=1)
+
+
+class RecordWebhook(_Loose):
+    """Schema of a record webhook (other fields pass through untouched)."""
+
+    model: str = Field(min_length=1, max_length=100)
+    type: Literal["create", "update", "delete"]
+    records: list[RecordRef] = Field(min_length=1)
+    timestamp: str | int
+    integrity: str = Field(min_length=1, max_length=128)
+    relatedRecords: dict[str, Any] | None = None
+
+
+class AutomationWebhook(_Loose):
+    type: Literal["automation"]
+    message: str
+    timestamp: str | int
+    integrity: str = Field(min_length=1, max_length=128)
+    enduserId: str | None = None
+
+
+class CalendarEventRef(_Loose):
+    id: str = Field(min_length=1)
+
+
+class CalendarReminderWebhook(_Loose):
+    type: Literal["calendar_event_reminder"]
+    event: CalendarEventRef
+    timestamp: str | int
+    integrity: str = Field(min_length=1, max_length=128)
+
+
+WebhookDelivery = RecordWebhook | AutomationWebhook | CalendarReminderWebhook
+
+
+def delivery_model(payload: Any) -> type[BaseModel]:
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    if kind == "automation":
+        return AutomationWebhook
+    if kind == "calendar_event_reminder":
+        return CalendarReminderWebhook
+    return RecordWebhook
+
+
+@dataclass
+class Delivery:
+    kind: str  # the record model, `automation` or `calendar_event_reminder`
+    operation: str
+    record_ids: list[str]
+    timestamp: str
+    integrity: str
+
+    @property
+    def key(self) -> str:
+        text = f"{self.kind}|{self.operation}|{self.integrity.lower()}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def signed_parts(delivery: BaseModel) -> Delivery:
+    timestamp = str(delivery.timestamp)
+    if isinstance(delivery, AutomationWebhook):
+        ids = [delivery.enduserId] if delivery.enduserId else []
+        return Delivery("automation", "", ids, timestamp, delivery.integrity)
+    if isinstance(delivery, CalendarReminderWebhook):
+        return Delivery(
+            "calendar_event_reminder", "", [delivery.event.id], timestamp, delivery.integrity
+        )
+    assert isinstance(delivery, RecordWebhook)
+    ids = [record.id for record in delivery.records]
+    return Delivery(delivery.model, delivery.type, ids, timestamp, delivery.integrity)
+
+
+def expected_integrity(delivery: BaseModel, secret: str) -> str:
+    timestamp = str(delivery.timestamp)
+    if isinstance(delivery, AutomationWebhook):
+        return sha256_hex(delivery.message + timestamp + secret)
+    if isinstance(delivery, CalendarReminderWebhook):
+        return sha256_hex(delivery.event.id + timestamp + secret)
+    assert isinstance(delivery, RecordWebhook)
+    return sha256_hex("".join(record.id for record in delivery.records) + timestamp + secret)
+
+
+def timestamp_of(value: str | int) -> datetime:
+    """Tellescope's timestamp: epoch milliseconds (as text); ISO 8601 accepted too."""
+    text = str(value).strip()
+    try:
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise WebhookRejected(401, "Invalid webhook timestamp") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def verify(
+    delivery: BaseModel,
+    secrets: list[str],
+    *,
+    tolerance_seconds: float,
+    now: datetime | None = None,
+) -> Delivery:
+    """Check integrity (constant-time, against each configured secret) and age. Raises
+    WebhookRejected (401) when either is wrong or no secret is configured."""
+    if not secrets:
+        raise WebhookRejected(401, "Webhooks are not configured (no webhook secret is set)")
+    given = delivery.integrity.strip().lower().encode("utf-8")
+    valid = False
+    for secret in secrets:
+        expected = expected_integrity(delivery, secret).encode("ascii")
+        valid |= hmac.compare_digest(expected, given)
+    if not valid:
+        raise WebhookRejected(401, "Invalid webhook integrity")
+    moment = timestamp_of(delivery.timestamp)
+    age = abs(((now or datetime.now(UTC)) - moment).total_seconds())
+    if age > tolerance_seconds:
+        raise WebhookRejected(
+            401, f"Stale webhook: timestamp is {age:.0f} s away (tolerance {tolerance_seconds:g} s)"
+        )
+    return signed_parts(delivery)
+
+
+def body_digest(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

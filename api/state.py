@@ -1,0 +1,84 @@
+"""What the app holds for its lifetime (on `app.state.journeys`): settings, the engine store,
+one Temporal client (pydantic data converter), one TellescopeClient."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from activities.tellescope_client import TellescopeClient
+from api.settings import ApiSettings
+from config import EngineSettings
+from store.api_keys import ApiKeys
+from store.ledger import Ledger
+from store.plans import PlanStore
+from store.webhooks import ProcessedWebhooks
+
+log = logging.getLogger("journeys.api")
+
+
+@dataclass
+class EngineStore:
+    """The store's repositories over one engine."""
+
+    engine: Engine
+    plans: PlanStore
+    ledger: Ledger
+    api_keys: ApiKeys
+    webhooks: ProcessedWebhooks
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> EngineStore:
+        return cls(
+            engine, PlanStore(engine), Ledger(engine), ApiKeys(engine), ProcessedWebhooks(engine)
+        )
+
+
+class TemporalUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class AppState:
+    settings: ApiSettings
+    engine_settings: EngineSettings
+    store: EngineStore
+    tellescope: TellescopeClient
+    temporal: Client | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def task_queue(self) -> str:
+        return self.engine_settings.task_queue
+
+    async def temporal_client(self) -> Client:
+        """The one client; connected at start, or on first use if Temporal was down then."""
+        if self.temporal is not None:
+            return self.temporal
+        async with self._lock:
+            if self.temporal is None:
+                try:
+                    self.temporal = await connect_temporal(self.engine_settings)
+                except Exception as error:
+                    raise TemporalUnavailable(
+                        f"Temporal at {self.engine_settings.temporal_address} is not reachable:"
+                        f" {error}"
+                    ) from error
+        return self.temporal
+
+
+async def connect_temporal(settings: EngineSettings, timeout: float = 10.0) -> Client:
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    return await asyncio.wait_for(
+        Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+        ),
+        timeout,
+    )

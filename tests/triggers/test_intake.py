@@ -1,0 +1,318 @@
+"""Intake mapping on real deliveries: the sandbox posts its record webhooks to a receiver in the
+test, and each captured payload is mapped to trigger events and enrollment signals
+(`triggers.intake.map_webhook`; routing and dispatch are covered in test_firing)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from models.runtime import FormSubmitted, IncomingMessage, TicketClosed
+from sandbox.seed import ADMIN_USER_ID, INTAKE_FORM, WELCOME_SMS
+from triggers.intake import map_webhook, webhook_records
+from triggers.models import trigger_action_id
+from triggers.quiet import is_trigger_origin
+
+from .conftest import ok
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+STEP_ID = "64f0000000000000000001a1"
+
+
+async def mapped(engine, payloads):
+    """Every (record, mapping) of the captured payloads, in delivery order."""
+    found = []
+    for payload in payloads:
+        found += await map_webhook(payload, engine.deps)
+    return found
+
+
+def types(mapping) -> list[str]:
+    return [e.type for e in mapping.events]
+
+
+async def test_enduser_create_and_update(engine, api, hooks, make_enduser) -> None:
+    enduser = make_enduser(fields={"Number": 1}, tags=["a"])
+    api.patch(f"/v1/enduser/{enduser['id']}", json={"updates": {"tags": ["b"], "fname": "Sam"}})
+    payloads = hooks.about(hooks.take(), enduser["id"], "endusers")
+    assert [p["type"] for p in payloads] == ["create", "update"]
+    (created_item, created), (updated_item, updated) = await mapped(engine, payloads)
+
+    assert types(created) == ["Contact Created", "Field Equals"]
+    assert created.enduser == enduser and created.signals == []
+    event = created.events[0]
+    assert (event.enduserId, event.model, event.previous) == (enduser["id"], "endusers", None)
+    assert event.record == enduser
+
+    assert types(updated) == ["Field Equals", "Fields Changed", "Tag Added"]
+    change = updated.events[1]
+    assert change.previous == enduser
+    assert change.update == {"tags": ["b"], "fname": "Sam"}
+    assert change.record["tags"] == ["a", "b"] and change.record["fname"] == "Sam"
+    # one id per (record, event type, update): different across updates and types
+    ids = [e.eventId for e in created.events + updated.events]
+    assert len(set(ids)) == len(ids)
+    assert all(enduser["id"] in i for i in ids)
+
+
+async def test_a_redelivered_webhook_maps_to_the_same_event_ids(engine, hooks, make_enduser):
+    enduser = make_enduser()
+    [payload] = hooks.about(hooks.take(), enduser["id"], "endusers")
+    first = [e.eventId for _, m in await mapped(engine, [payload]) for e in m.events]
+    again = [e.eventId for _, m in await mapped(engine, [dict(payload)]) for e in m.events]
+    assert first == again and first
+
+
+async def test_update_without_new_tags_has_no_tag_added(engine, api, hooks, make_enduser):
+    enduser = make_enduser(tags=["a"])
+    api.patch(f"/v1/enduser/{enduser['id']}", json={"updates": {"lname": "New"}})
+    [update] = hooks.about(hooks.take(), enduser["id"], "endusers")[1:]
+    [(_, mapping)] = await mapped(engine, [update])
+    assert types(mapping) == ["Field Equals", "Fields Changed"]
+
+
+async def test_form_submission_signals_the_step_and_is_an_event(
+    engine, api, helpers, hooks, make_enduser
+) -> None:
+    enduser = make_enduser()
+    prepared = ok(
+        api.post(
+            "/v1/prepare-form-response",
+            json={"formId": INTAKE_FORM, "enduserId": enduser["id"], "automationStepId": STEP_ID},
+        )
+    )
+    response_id = prepared["response"]["id"]
+    ok(
+        helpers.post(
+            f"/sandbox/patient/form-responses/{response_id}/submit",
+            json={"answers": {"preferredName": "Pat"}},
+        )
+    )
+    payloads = hooks.about(hooks.take(), response_id, "form_responses")
+    assert [p["type"] for p in payloads] == ["create", "update"]
+    (_, prepared_map), (_, submitted) = await mapped(engine, payloads)
+    assert prepared_map.ignored == "form response not newly submitted"
+
+    [signal] = submitted.signals
+    assert signal.signal == "form_submitted" and signal.enduserId == enduser["id"]
+    assert signal.automationStepId == STEP_ID
+    assert isinstance(signal.payload, FormSubmitted)
+    assert signal.payload.formResponseId == response_id
+    assert signal.payload.formId == INTAKE_FORM and signal.payload.submittedAt
+    [event] = submitted.events
+    assert event.type == "Form Submitted"
+    assert event.journeyContext.formResponseId == response_id
+    assert event.record["responses"][0]["answer"]["value"] == "Pat"
+
+
+async def test_ticket_closed_signals_the_step(engine, api, helpers, hooks, make_enduser):
+    enduser = make_enduser()
+    ticket = ok(
+        api.post(
+            "/v1/ticket",
+            json={"title": "Call back", "enduserId": enduser["id"], "automationStepId": STEP_ID},
+        )
+    )
+    ok(
+        helpers.post(
+            f"/sandbox/patient/tickets/{ticket['id']}/close", json={"closedForReason": "Done"}
+        )
+    )
+    payloads = hooks.about(hooks.take(), ticket["id"], "tickets")
+    (_, created), (_, closed) = await mapped(engine, payloads)
+    assert created.ignored == "ticket not newly closed"
+    [signal] = closed.signals
+    assert signal.signal == "ticket_closed" and signal.automationStepId == STEP_ID
+    assert signal.payload == TicketClosed(
+        ticketId=ticket["id"], automationStepId=STEP_ID, closedForReason="Done"
+    )
+    assert closed.events == []
+
+
+async def test_inbound_sms_is_an_incoming_message_and_an_sms_reply(
+    engine, api, helpers, hooks, make_enduser
+) -> None:
+    enduser = make_enduser()
+    outbound = ok(
+        api.post(
+            "/v1/sms-messages/send-with-template",
+            json={"enduserId": enduser["id"], "senderId": ADMIN_USER_ID, "templateId": WELCOME_SMS},
+        )
+    )["sms"]
+    reply = ok(
+        helpers.post("/sandbox/patient/sms", json={"enduserId": enduser["id"], "message": "YES"})
+    )
+    payloads = hooks.take()
+    (_, sent), (_, received) = await mapped(
+        engine, hooks.about(payloads, outbound["id"]) + hooks.about(payloads, reply["sms"]["id"])
+    )
+    assert sent.ignored == "outbound SMS" and sent.events == []
+    [signal] = received.signals
+    assert signal.signal == "incoming_message" and signal.automationStepId is None
+    assert signal.payload == IncomingMessage(channel="SMS", messageId=reply["sms"]["id"])
+    assert types(received) == ["Incoming Message", "SMS Reply"]
+    incoming, sms_reply = received.events
+    assert incoming.details["channel"] == "SMS"
+    assert incoming.details["destination"] == outbound["phoneNumber"]
+    assert incoming.journeyContext.smsId == reply["sms"]["id"]
+    assert sms_reply.details["repliedTemplateIds"] == [WELCOME_SMS]
+
+
+async def test_inbound_email(engine, helpers, hooks, make_enduser) -> None:
+    enduser = make_enduser()
+    email = ok(
+        helpers.post(
+            "/sandbox/patient/email", json={"enduserId": enduser["id"], "message": "Question"}
+        )
+    )["email"]
+    [(_, mapping)] = await mapped(engine, hooks.about(hooks.take(), email["id"]))
+    assert types(mapping) == ["Incoming Message"]
+    assert mapping.events[0].details["channel"] == "Email"
+    assert mapping.events[0].journeyContext.emailId == email["id"]
+    assert mapping.signals[0].payload.channel == "Email"
+
+
+async def test_chats_from_the_enduser_and_from_a_user(engine, api, helpers, hooks, make_enduser):
+    enduser = make_enduser()
+    inbound = ok(
+        helpers.post("/sandbox/patient/chat", json={"enduserId": enduser["id"], "message": "hi"})
+    )
+    room_id = inbound["chat"]["roomId"]
+    outbound = ok(api.post("/v1/chat", json={"roomId": room_id, "message": "Hello from the team"}))
+    payloads = hooks.take()
+    [(_, from_enduser)] = await mapped(
+        engine, hooks.about(payloads, inbound["chat"]["id"], "chats")
+    )
+    [(_, from_user)] = await mapped(engine, hooks.about(payloads, outbound["id"], "chats"))
+    assert types(from_enduser) == ["Incoming Message"]
+    event = from_enduser.events[0]
+    assert event.enduserId == enduser["id"] and event.details["channel"] == "Chat"
+    assert event.journeyContext.chatRoomId == room_id
+    assert from_enduser.signals[0].payload.channel == "Chat"
+    assert types(from_user) == ["Outbound Chat Sent"] and from_user.signals == []
+    assert from_user.events[0].enduserId == enduser["id"]
+
+
+async def test_calendar_event_transitions(engine, api, hooks, make_enduser) -> None:
+    enduser = make_enduser()
+    attendees = [{"type": "enduser", "id": enduser["id"]}, {"type": "user", "id": ADMIN_USER_ID}]
+    event = ok(
+        api.post(
+            "/v1/calendar-event",
+            json={
+                "title": "Office visit",
+                "startTimeInMS": 1_900_000_000_000,
+                "durationInMinutes": 30,
+                "attendees": attendees,
+            },
+        )
+    )
+    path = f"/v1/calendar-event/{event['id']}"
+    api.patch(path, json={"updates": {"startTimeInMS": 1_900_000_360_000}})
+    api.patch(path, json={"updates": {"completedAt": "2030-03-17T18:00:00.000Z"}})
+    api.patch(path, json={"updates": {"durationInMinutes": 45}})
+    payloads = hooks.about(hooks.take(), event["id"], "calendar_events")
+    created, moved, completed, longer = await mapped(engine, payloads)
+    assert types(created[1]) == ["Appointment Created"]
+    assert created[1].events[0].enduserId == enduser["id"]  # the user attendee gets none
+    assert created[1].events[0].journeyContext.calendarEventId == event["id"]
+    assert types(moved[1]) == ["Appointment Rescheduled"]
+    assert moved[1].events[0].details == {"manual": True}
+    assert types(completed[1]) == ["Appointment Completed"]
+    assert longer[1].ignored == "no appointment event for an enduser"
+
+
+async def test_deletes_and_trigger_made_records_produce_nothing(engine, api, hooks, make_enduser):
+    enduser = make_enduser()
+    room = ok(api.post("/v1/chat-room", json={"enduserIds": [enduser["id"]]}))
+    key = f"je:{trigger_action_id('trigger:t:e:x')}:reply"
+    chat = ok(api.post("/v1/chat", json={"roomId": room["id"], "message": "auto", "tags": [key]}))
+    api.delete(f"/v1/enduser/{enduser['id']}")
+    payloads = hooks.take()
+    [(_, by_trigger)] = await mapped(engine, hooks.about(payloads, chat["id"], "chats"))
+    assert by_trigger.ignored == "made by a trigger action (no chaining)"
+    assert is_trigger_origin("chats", chat)
+    deleted = [p for p in hooks.about(payloads, enduser["id"], "endusers") if p["type"] == "delete"]
+    [(_, mapping)] = await mapped(engine, deleted)
+    assert mapping.ignored == "deletes produce no events"
+
+
+def payload(model: str, kind: str, record: dict, before: dict | None = None) -> dict:
+    """A webhook body in the documented shape, for models the sandbox does not serve."""
+    body = {
+        "model": model,
+        "type": kind,
+        "records": [record],
+        "timestamp": "1772600000000",
+        "integrity": "not-checked-here",
+        "relatedRecords": {},
+    }
+    if before is not None:
+        body["updates"] = [{"recordBeforeUpdate": before, "update": {}}]
+    return body
+
+
+async def test_purchases_orders_and_medications(engine) -> None:
+    enduser_id = "64f0000000000000000002aa"
+    purchase = {"id": uuid.uuid4().hex[:24], "enduserId": enduser_id, "title": "Course", "cost": {}}
+    order = {
+        "id": uuid.uuid4().hex[:24],
+        "enduserId": enduser_id,
+        "title": "Kit",
+        "status": "Pending",
+        "source": "Shop",
+    }
+    medication = {"id": uuid.uuid4().hex[:24], "enduserId": enduser_id, "title": "Metformin"}
+    results = await mapped(
+        engine,
+        [
+            payload("purchases", "create", purchase),
+            payload("purchases", "update", {**purchase, "refundedAmount": 10}, purchase),
+            payload("enduser_orders", "create", order),
+            payload("enduser_orders", "update", {**order, "status": "Shipped"}, order),
+            payload("enduser_orders", "update", {**order, "title": "Kit 2"}, order),
+            payload("enduser_medications", "create", medication),
+        ],
+    )
+    assert [types(m) for _, m in results] == [
+        ["Purchase Made"],
+        ["Refund Issued"],
+        ["Order Created", "Order Status Equals"],
+        ["Order Status Equals"],
+        [],
+        ["Medication Added"],
+    ]
+    assert results[0][1].events[0].journeyContext.purchaseId == purchase["id"]
+    assert results[3][1].events[0].journeyContext.orderId == order["id"]
+    assert results[5][1].events[0].journeyContext.medicationId == medication["id"]
+
+
+async def test_update_payload_records_carry_their_previous_state() -> None:
+    before = {"id": "a", "tags": []}
+    [item] = webhook_records(payload("endusers", "update", {"id": "a", "tags": ["x"]}, before))
+    assert item.previous == before and item.kind == "update"
+    [created] = webhook_records(payload("endusers", "create", {"id": "a"}))
+    assert created.previous is None
+
+
+async def test_updates_without_their_before_state_derive_no_transitions(engine) -> None:
+    """Without `recordBeforeUpdate` nothing says what changed: endusers still give Field Equals
+    (it needs no transition), other models nothing (a completed appointment would otherwise
+    count as newly completed at every later update)."""
+    enduser = {"id": "64f0000000000000000002ab", "tags": ["a"], "fname": "Pat"}
+    appointment = {
+        "id": "64f0000000000000000002ac",
+        "completedAt": "x",
+        "attendees": [{"type": "enduser", "id": enduser["id"]}],
+    }
+    results = await mapped(
+        engine,
+        [
+            {**payload("endusers", "update", enduser), "updates": []},
+            {**payload("calendar_events", "update", appointment)},
+        ],
+    )
+    assert types(results[0][1]) == ["Field Equals"]
+    assert results[1][1].ignored == "update without recordBeforeUpdate: change unknown"

@@ -1,0 +1,144 @@
+"""Time-based triggers: the candidate rules, and the scan workflow a schedule starts, run on the
+time-skipping server with the real activities against the sandbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from triggers.models import ScanInput, ScanReport, trigger_record_id
+from triggers.time_based import birthday_today, not_engaged_period
+from triggers.workflows import TimeTriggerScanWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("dob", "today", "expected"),
+    [
+        ("03-04-1990", date(2026, 3, 4), True),
+        ("03-05-1990", date(2026, 3, 4), False),
+        ("1990-03-04", date(2026, 3, 4), True),  # ISO accepted too
+        ("02-29-2000", date(2026, 2, 28), True),  # leap-day birthday, common year
+        ("02-29-2000", date(2028, 2, 28), False),  # leap year: on the 29th
+        ("02-29-2000", date(2028, 2, 29), True),
+        ("", date(2026, 3, 4), False),
+        (None, date(2026, 3, 4), False),
+        ("13-45-1990", date(2026, 3, 4), False),
+    ],
+)
+async def test_birthday_rule(dob, today, expected) -> None:
+    assert birthday_today(dob, today) is expected
+
+
+async def test_not_engaged_periods_are_interval_long() -> None:
+    day = 24 * 3600 * 1000
+    start = datetime(2026, 3, 4, tzinfo=UTC)
+    assert not_engaged_period(start, day) == not_engaged_period(start + timedelta(hours=23), day)
+    assert not_engaged_period(start, day) + 1 == not_engaged_period(start + timedelta(days=1), day)
+
+
+async def scan(engine, trigger_id: str, as_of: datetime) -> ScanReport:
+    return await engine.client.execute_workflow(
+        TimeTriggerScanWorkflow.run,
+        ScanInput(triggerId=trigger_id, definedIn="dates", asOf=as_of.isoformat()),
+        id=f"scan-{uuid.uuid4().hex[:8]}",
+        task_queue=engine.task_queue,
+    )
+
+
+async def test_birthday_scan_fires_once_per_year(engine, make_enduser) -> None:
+    now = datetime.now(UTC)
+    today = now.astimezone(NEW_YORK).date()
+    cohort = f"bday-{uuid.uuid4().hex[:6]}"
+    engine.deploy(
+        f"""
+        journey: {{id: dates, title: Dates}}
+        steps:
+          - id: noop
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action: {{type: setEnduserStatus, info: {{status: x}}}}
+        triggers:
+          - id: birthday
+            title: Happy birthday
+            status: Active
+            event: {{type: On Birthday, info: {{minutes: 540}}}}
+            enduserCondition: {{$and: [{{condition: {{tags: {cohort}}}}}]}}
+            action: {{type: Add Tags, info: {{tags: [birthday-{today.year}]}}}}
+        """
+    )
+    born_today = make_enduser(
+        dateOfBirth=today.replace(year=1990).strftime("%m-%d-%Y"),
+        tags=[cohort],
+        timezone="America/New_York",
+    )
+    tomorrow = today + timedelta(days=1)
+    born_tomorrow = make_enduser(
+        dateOfBirth=tomorrow.replace(year=1990).strftime("%m-%d-%Y"),
+        tags=[cohort],
+        timezone="America/New_York",
+    )
+    outside_cohort = make_enduser(dateOfBirth=today.replace(year=1985).strftime("%m-%d-%Y"))
+    async with engine.worker():
+        report = await scan(engine, "birthday", now)
+        firing = f"trigger:birthday:{born_today['id']}:birthday-{today.year}"
+        assert firing in report.started
+        assert not any(born_tomorrow["id"] in f for f in report.started)
+        assert report.skipped[outside_cohort["id"]] == (
+            "the enduser does not meet the trigger's enduserCondition"
+        )
+        assert (await engine.result(firing)).outcome == "fired"
+        # the schedule runs again the same day (or twice): nothing new
+        again = await scan(engine, "birthday", now + timedelta(minutes=5))
+        assert firing in again.duplicates and firing not in again.started
+    stored = engine.enduser(born_today["id"])
+    assert stored["tags"] == [cohort, f"birthday-{today.year}"]
+    assert stored["triggerIds"] == [trigger_record_id("birthday")]
+    assert engine.enduser(born_tomorrow["id"])["tags"] == [cohort]
+
+
+async def test_has_not_engaged_scan(engine, api, make_enduser) -> None:
+    cohort = f"quiet-{uuid.uuid4().hex[:6]}"
+    engine.deploy(
+        f"""
+        journey: {{id: dates, title: Dates}}
+        steps:
+          - id: noop
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action: {{type: setEnduserStatus, info: {{status: x}}}}
+        triggers:
+          - id: quiet
+            title: Quiet for a day
+            status: Active
+            event: {{type: Has Not Engaged, info: {{intervalInMS: 86400000}}}}
+            enduserCondition: {{$and: [{{condition: {{tags: {cohort}}}}}]}}
+            action: {{type: Add Tags, info: {{tags: [nudged]}}}}
+        """
+    )
+    as_of = datetime.now(UTC) + timedelta(days=2)  # everyone created now is two days old then
+    quiet = make_enduser(tags=[cohort])
+    active = make_enduser(tags=[cohort], lastActive=(as_of - timedelta(hours=1)).isoformat())
+    async with engine.worker():
+        report = await scan(engine, "quiet", as_of)
+        period = not_engaged_period(as_of, 86_400_000)
+        firing = f"trigger:quiet:{quiet['id']}:not-engaged-{period}"
+        assert report.started == [firing]
+        await engine.result(firing)
+        assert not any(active["id"] in f for f in report.started + report.duplicates)
+    assert engine.enduser(quiet["id"])["tags"] == [cohort, "nudged"]
+    assert engine.enduser(active["id"])["tags"] == [cohort]
+
+
+async def test_a_scan_of_a_trigger_no_longer_deployed_does_nothing(engine) -> None:
+    async with engine.worker():
+        report = await scan(engine, "gone", datetime.now(UTC))
+    assert (report.candidates, report.started, report.note) == (
+        0,
+        [],
+        "the trigger is no longer deployed",
+    )

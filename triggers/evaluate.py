@@ -1,0 +1,156 @@
+"""Which triggers fire for an event: the evaluation pipeline of spec 9.2 with decision 7.
+
+Per trigger, in order, the first stage that fails decides the skip reason:
+
+1. `status`: only Active, non-archived triggers of the event's type (others of that type are
+   reported as skipped; triggers of other types are not reported at all);
+2. `event`: the event-specific `info` filters (`triggers.filters`), including Form Submitted
+   answer conditions;
+3. `enduserCondition` against the enduser (spec 10.1);
+4. `journey`: a trigger scoped to a journey (`journeyId`) fires only for endusers currently in it
+   (`enduser.journeys` has the journey's Tellescope id, or the caller knows of a running
+   enrollment);
+5. `oncePerEnduser`: the trigger's id is already in `enduser.triggerIds`;
+6. `availability`: outside every `weeklyAvailabilities` window (in `availabilityTimezone`, else
+   the organisation's zone) the event is dropped;
+7. `throttle`: the trigger fired for this enduser less than a minute ago (`last_fired`).
+
+Pure and deterministic: no I/O, no clock; the caller passes the enduser, `now`, the triggers and
+what it knows of running enrollments and recent firings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from models.organization import Organization
+from rules.conditions import matches
+from rules.office_hours import is_open
+from triggers.events import IncomingEvent
+from triggers.filters import FilterContext, event_filter
+from triggers.models import (
+    THROTTLE_SECONDS,
+    ActiveTrigger,
+    Decision,
+    Evaluation,
+    trigger_record_id,
+)
+
+THROTTLE = timedelta(seconds=THROTTLE_SECONDS)
+
+
+def in_journey(
+    trigger: ActiveTrigger, enduser: Mapping[str, Any], enrolled: Collection[str] = ()
+) -> bool:
+    """Membership as Tellescope defines it (the journey's key is in `enduser.journeys`), or a
+    running enrollment the caller knows of."""
+    journeys = enduser.get("journeys") or {}
+    keys = {trigger.scopeTellescopeJourneyId, trigger.scopeJourneyId, trigger.trigger.journeyId}
+    keys.discard(None)
+    if any(key in journeys for key in keys):
+        return True
+    return trigger.scopeJourneyId in enrolled if trigger.scopeJourneyId else False
+
+
+def already_fired(trigger: ActiveTrigger, enduser: Mapping[str, Any]) -> bool:
+    fired = enduser.get("triggerIds") or []
+    return trigger_record_id(trigger.id) in fired or trigger.id in fired
+
+
+def availability_zone(trigger: ActiveTrigger) -> str:
+    return trigger.trigger.availabilityTimezone or trigger.organizationTimezone
+
+
+def available(trigger: ActiveTrigger, now: datetime) -> bool:
+    """Inside one of the trigger's weekly windows (no windows: always)."""
+    windows = trigger.trigger.weeklyAvailabilities or []
+    if not windows:
+        return True
+    zone = availability_zone(trigger)
+    return is_open(now, Organization(timezone=zone, officeHours=windows), zone)
+
+
+def decide(
+    event: IncomingEvent,
+    trigger: ActiveTrigger,
+    *,
+    enduser: Mapping[str, Any],
+    now: datetime,
+    enrolled: Collection[str] = (),
+    last_fired: Mapping[str, datetime] | None = None,
+    upcoming_events: Sequence[Mapping[str, Any]] | None = None,
+) -> Decision:
+    definition = trigger.trigger
+
+    def skip(stage: str, reason: str) -> Decision:
+        return Decision(
+            triggerId=trigger.id, title=definition.title, fire=False, stage=stage, reason=reason
+        )
+
+    if definition.status != "Active":
+        return skip("status", f"trigger is {definition.status}")
+    if definition.archivedAt:
+        return skip("status", "trigger is archived")
+    ctx = FilterContext(enduser=enduser, now=now, conditions=definition.event.conditions)
+    reason = event_filter(definition.event, event, ctx)
+    if reason:
+        return skip("event", reason)
+    if definition.enduserCondition and not matches(
+        enduser,
+        definition.enduserCondition,
+        now=now,
+        upcoming_events=upcoming_events,
+        ignore_upcoming_events=upcoming_events is None,
+    ):
+        return skip("enduserCondition", "the enduser does not meet the trigger's enduserCondition")
+    if definition.journeyId and not in_journey(trigger, enduser, enrolled):
+        return skip("journey", f"the enduser is not in journey {definition.journeyId}")
+    if definition.oncePerEnduser and already_fired(trigger, enduser):
+        return skip("oncePerEnduser", "already fired for this enduser (oncePerEnduser)")
+    if not available(trigger, now):
+        zone = availability_zone(trigger)
+        return skip("availability", f"outside the trigger's weekly availability ({zone})")
+    last = (last_fired or {}).get(trigger.id)
+    if last is not None and not definition.oncePerEnduser and now - last < THROTTLE:
+        return skip("throttle", f"fired for this enduser at {last.isoformat()} (< 1 minute ago)")
+    return Decision(triggerId=trigger.id, title=definition.title, fire=True)
+
+
+def evaluate(
+    event: IncomingEvent,
+    triggers: Sequence[ActiveTrigger],
+    *,
+    enduser: Mapping[str, Any],
+    now: datetime,
+    enrolled: Collection[str] = (),
+    last_fired: Mapping[str, datetime] | None = None,
+    upcoming_events: Sequence[Mapping[str, Any]] | None = None,
+) -> Evaluation:
+    """Decide every trigger of the event's type (or only `event.forTriggerId`)."""
+    decisions = [
+        decide(
+            event,
+            trigger,
+            enduser=enduser,
+            now=now,
+            enrolled=enrolled,
+            last_fired=last_fired,
+            upcoming_events=upcoming_events,
+        )
+        for trigger in candidates(event, triggers)
+    ]
+    return Evaluation(
+        eventType=event.type, eventId=event.eventId, enduserId=event.enduserId, decisions=decisions
+    )
+
+
+def candidates(event: IncomingEvent, triggers: Sequence[ActiveTrigger]) -> list[ActiveTrigger]:
+    """The triggers an event is evaluated against: its type, and its trigger if it names one."""
+    return [
+        t
+        for t in triggers
+        if t.trigger.event.type == event.type
+        and (event.forTriggerId is None or t.id == event.forTriggerId)
+    ]

@@ -1,0 +1,560 @@
+"""Tellescope record webhooks -> enrollment signals and trigger events (spec 11.1, 9.3).
+
+    report = await process_webhook(payload, deps)
+
+`payload` is the verified body `{model, type: create|update|delete, records, timestamp,
+integrity, relatedRecords, updates?}` (the HTTP layer checks integrity, age and duplicates
+first). Per record:
+
+- form_responses: `submittedAt` newly set -> signal form_submitted to the journey whose step is
+  the response's `automationStepId`; events Form Submitted and, when the submission completes
+  its group, Form Group Completed. `startedAt` newly set -> Form Started.
+- tickets: `closedAt` newly set -> signal ticket_closed (via the ticket's `automationStepId`).
+- sms_messages, emails, chats (inbound, i.e. sent by the enduser) -> signal incoming_message to
+  every running enrollment of the enduser; events Incoming Message, and SMS Reply for SMS.
+  Chats sent by a user -> Outbound Chat Sent for every enduser of the room.
+- endusers: create -> Contact Created, Field Equals; update -> Field Equals, Fields Changed,
+  Tag Added (when a tag is new).
+- calendar_events -> Appointment Created / Completed / Cancelled / Rescheduled / No-Showed, one
+  per enduser attendee (`triggers.filters.appointment_transitions`).
+- purchases -> Purchase Made, Refund Issued; enduser_orders -> Order Created, Order Status
+  Equals; enduser_medications -> Medication Added; enduser_problems -> Problem Created.
+
+A signal to an enrollment that is not running is ignored and reported (decision 8: events for a
+removed or finished enrollment are never executed). Deletes produce nothing. Records a trigger
+action made (stamped `je:trg-...`) produce no events (no chaining; trigger updates are not even
+delivered, see `triggers.quiet`). Event ids are `{model}:{recordId}:{event}:{updatedAt}`, so a
+redelivered webhook fires nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.errors import TellescopeRejected
+from models.automated_action import JourneyContext
+from models.runtime import FormSubmitted, IncomingMessage, TicketClosed, enrollment_workflow_id
+from rules.dates import parse_iso
+from triggers.active import active_triggers, current_rows, plan_of
+from triggers.dispatch import TriggerDeps, dispatch_event
+from triggers.evaluate import candidates
+from triggers.events import IncomingEvent, event_id
+from triggers.filters import appointment_transitions, newly_set
+from triggers.models import IgnoredRecord, IntakeReport, SignalSent
+from triggers.quiet import is_trigger_origin
+
+log = logging.getLogger("journeys.triggers.intake")
+
+Record = dict[str, Any]
+MESSAGE_CHANNELS = {"sms_messages": "SMS", "emails": "Email", "chats": "Chat"}
+
+
+@dataclass
+class PendingSignal:
+    signal: str  # form_submitted | ticket_closed | incoming_message
+    payload: BaseModel
+    enduserId: str
+    automationStepId: str | None = None  # route by step; None: every running enrollment
+
+
+@dataclass
+class RecordMapping:
+    events: list[IncomingEvent] = field(default_factory=list)
+    signals: list[PendingSignal] = field(default_factory=list)
+    ignored: str | None = None
+    enduser: Record | None = None  # the enduser record itself (enduser webhooks)
+
+
+@dataclass
+class WebhookRecord:
+    model: str
+    kind: str
+    record: Record
+    previous: Record | None
+    update: Record | None
+    timestamp: str
+    occurredAt: datetime
+    related: Mapping[str, Any]
+    # False for an update delivered without `updates[i].recordBeforeUpdate`: what changed is
+    # unknown, so only events that do not depend on a transition are derived from it.
+    beforeKnown: bool = True
+
+    def event(self, event_type: str, enduser_id: str, **extra: Any) -> IncomingEvent:
+        stamp = _stamp(self.record) or self.timestamp
+        return IncomingEvent(
+            type=event_type,
+            eventId=event_id(self.model, self.record.get("id"), _slug(event_type), stamp),
+            enduserId=enduser_id,
+            record=self.record,
+            previous=self.previous,
+            update=self.update,
+            model=self.model,
+            occurredAt=self.occurredAt,
+            **extra,
+        )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _stamp(record: Mapping[str, Any]) -> str | None:
+    """`updatedAt` as epoch ms: the same for a redelivery, different for the next update."""
+    updated = record.get("updatedAt")
+    moment = parse_iso(updated) if isinstance(updated, str) else None
+    return str(int(moment.timestamp() * 1000)) if moment else None
+
+
+def _occurred(timestamp: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(str(timestamp)) / 1000, tz=UTC)
+    except (TypeError, ValueError):
+        return datetime.now(UTC)
+
+
+# --- mapping, per model -------------------------------------------------------------------------
+
+
+async def _endusers(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    record, previous = item.record, item.previous
+    mapping = RecordMapping(enduser=record)
+    enduser_id = record["id"]
+    if previous is None:
+        mapping.events.append(item.event("Contact Created", enduser_id))
+        mapping.events.append(item.event("Field Equals", enduser_id))
+        return mapping
+    mapping.events.append(item.event("Field Equals", enduser_id))
+    if not item.beforeKnown:
+        return mapping  # what changed is unknown: no Fields Changed / Tag Added
+    mapping.events.append(item.event("Fields Changed", enduser_id))
+    if set(record.get("tags") or []) - set(previous.get("tags") or []):
+        mapping.events.append(item.event("Tag Added", enduser_id))
+    return mapping
+
+
+async def _form_responses(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    record, previous = item.record, item.previous
+    enduser_id = record.get("enduserId")
+    if not enduser_id:
+        return RecordMapping(ignored="form response without an enduser")
+    mapping = RecordMapping()
+    context = JourneyContext(
+        formResponseId=record["id"], publicIdentifier=record.get("publicIdentifier") or None
+    )
+    if newly_set(record, previous, "submittedAt"):
+        if record.get("automationStepId"):
+            mapping.signals.append(
+                PendingSignal(
+                    "form_submitted",
+                    FormSubmitted(
+                        formResponseId=record["id"],
+                        automationStepId=record["automationStepId"],
+                        formId=record.get("formId"),
+                        submittedAt=record.get("submittedAt"),
+                    ),
+                    enduser_id,
+                    record["automationStepId"],
+                )
+            )
+        mapping.events.append(item.event("Form Submitted", enduser_id, journeyContext=context))
+        group = await _completed_group(record, deps)
+        if group is not None:
+            mapping.events.append(
+                item.event(
+                    "Form Group Completed",
+                    enduser_id,
+                    journeyContext=JourneyContext(formGroupId=group, formResponseId=record["id"]),
+                    details={"groupId": group},
+                )
+            )
+    elif newly_set(record, previous, "startedAt"):
+        mapping.events.append(item.event("Form Started", enduser_id, journeyContext=context))
+    else:
+        mapping.ignored = "form response not newly submitted"
+    return mapping
+
+
+async def _completed_group(response: Record, deps: TriggerDeps) -> str | None:
+    """The response's form group, when this submission completes it (every response of its
+    group instance is submitted)."""
+    group, instance = response.get("groupId"), response.get("groupInstance")
+    if not group or not instance:
+        return None
+    siblings = await deps.tellescope.find_all(
+        "form_responses", {"groupInstance": instance, "enduserId": response.get("enduserId")}
+    )
+    siblings = [s for s in siblings if s.get("id") != response.get("id")]
+    return group if all(s.get("submittedAt") for s in siblings) else None
+
+
+async def _tickets(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    record = item.record
+    if not newly_set(record, item.previous, "closedAt"):
+        return RecordMapping(ignored="ticket not newly closed")
+    if not record.get("automationStepId") or not record.get("enduserId"):
+        return RecordMapping(ignored="closed ticket not created by a journey step")
+    signal = TicketClosed(
+        ticketId=record["id"],
+        automationStepId=record["automationStepId"],
+        closedForReason=record.get("closedForReason") or None,
+    )
+    return RecordMapping(
+        signals=[
+            PendingSignal("ticket_closed", signal, record["enduserId"], record["automationStepId"])
+        ]
+    )
+
+
+async def _messages(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    record = item.record
+    channel = MESSAGE_CHANNELS[item.model]
+    if item.kind != "create":
+        return RecordMapping(ignored="message updates produce no events")
+    if item.model == "chats":
+        return await _chat(item, deps)
+    if not record.get("inbound"):
+        return RecordMapping(ignored=f"outbound {channel}")
+    enduser_id = record.get("enduserId")
+    if not enduser_id:
+        return RecordMapping(ignored=f"inbound {channel} without an enduser")
+    if channel == "SMS":
+        context = JourneyContext(smsId=record["id"], twilioNumber=record.get("phoneNumber"))
+        destination = record.get("phoneNumber")
+    else:
+        context = JourneyContext(emailId=record["id"])
+        destination = record.get("to") or record.get("inboundEmailAddress")
+    details = {"channel": channel, "destination": destination}
+    mapping = _incoming(item, enduser_id, channel, context, details)
+    if channel == "SMS":
+        replied = await _replied_template(record, deps)
+        mapping.events.append(
+            item.event(
+                "SMS Reply",
+                enduser_id,
+                journeyContext=context,
+                details={**details, "repliedTemplateIds": [replied] if replied else []},
+            )
+        )
+    return mapping
+
+
+def _incoming(
+    item: WebhookRecord,
+    enduser_id: str,
+    channel: str,
+    context: JourneyContext,
+    details: dict[str, Any],
+) -> RecordMapping:
+    signal = IncomingMessage(channel=channel, messageId=item.record["id"])
+    return RecordMapping(
+        signals=[PendingSignal("incoming_message", signal, enduser_id)],
+        events=[
+            item.event("Incoming Message", enduser_id, journeyContext=context, details=details)
+        ],
+    )
+
+
+async def _replied_template(sms: Record, deps: TriggerDeps) -> str | None:
+    """The template of the latest outbound SMS to the enduser before this reply."""
+    sent = await deps.tellescope.list(
+        "sms_messages", {"enduserId": sms["enduserId"], "inbound": False}, limit=5
+    )
+    before = [s for s in sent if (s.get("createdAt") or "") <= (sms.get("createdAt") or "~")]
+    return (before[0] if before else {}).get("templateId")
+
+
+async def _chat(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    record = item.record
+    room_id = record.get("roomId")
+    room = item.related.get(room_id) if room_id else None
+    if room is None and room_id:
+        try:
+            room = await deps.tellescope.get("chat_rooms", room_id)
+        except TellescopeRejected:
+            room = None
+    endusers = list((room or {}).get("enduserIds") or [])
+    sender = record.get("senderId")
+    context = JourneyContext(chatId=record["id"], chatRoomId=room_id)
+    if sender and (sender in endusers or sender == record.get("enduserId")):
+        return _incoming(item, sender, "Chat", context, {"channel": "Chat"})
+    if record.get("isAutoreply") or record.get("autoreply"):
+        return RecordMapping(ignored="chat autoreply")
+    if not endusers:
+        return RecordMapping(ignored="chat in a room without endusers")
+    return RecordMapping(
+        events=[item.event("Outbound Chat Sent", e, journeyContext=context) for e in endusers]
+    )
+
+
+async def _calendar_events(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    record = item.record
+    transitions = appointment_transitions(record, item.previous)
+    attendees = [
+        a["id"]
+        for a in record.get("attendees") or []
+        if a.get("type", "enduser") == "enduser" and a.get("id")
+    ]
+    if not transitions or not attendees:
+        return RecordMapping(ignored="no appointment event for an enduser")
+    context = JourneyContext(calendarEventId=record["id"])
+    return RecordMapping(
+        events=[
+            item.event(event_type, enduser_id, journeyContext=context, details=details)
+            for event_type, details in transitions.items()
+            for enduser_id in attendees
+        ]
+    )
+
+
+async def _purchases(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    record = item.record
+    enduser_id = record.get("enduserId")
+    context = JourneyContext(purchaseId=record.get("id"))
+    if not enduser_id:
+        return RecordMapping(ignored="purchase without an enduser")
+    if item.previous is None:
+        return RecordMapping(
+            events=[item.event("Purchase Made", enduser_id, journeyContext=context)]
+        )
+    if newly_set(record, item.previous, "refundedAmount"):
+        return RecordMapping(
+            events=[item.event("Refund Issued", enduser_id, journeyContext=context)]
+        )
+    return RecordMapping(ignored="purchase update without a refund")
+
+
+async def _orders(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    record, previous = item.record, item.previous
+    enduser_id = record.get("enduserId")
+    if not enduser_id:
+        return RecordMapping(ignored="order without an enduser")
+    context = JourneyContext(orderId=record.get("id"))
+    events = []
+    if previous is None:
+        events.append(item.event("Order Created", enduser_id, journeyContext=context))
+    if previous is None or record.get("status") != previous.get("status"):
+        events.append(item.event("Order Status Equals", enduser_id, journeyContext=context))
+    return RecordMapping(events=events, ignored=None if events else "order status unchanged")
+
+
+def _created_only(event_type: str, context_field: str | None):
+    async def map_record(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+        enduser_id = item.record.get("enduserId")
+        if item.previous is not None or not enduser_id:
+            return RecordMapping(ignored=f"{item.model}: only creates with an enduser count")
+        context = (
+            JourneyContext(**{context_field: item.record.get("id")}) if context_field else None
+        )
+        extra = {"journeyContext": context} if context else {}
+        return RecordMapping(events=[item.event(event_type, enduser_id, **extra)])
+
+    return map_record
+
+
+MAPPERS = {
+    "endusers": _endusers,
+    "form_responses": _form_responses,
+    "tickets": _tickets,
+    "sms_messages": _messages,
+    "emails": _messages,
+    "chats": _messages,
+    "calendar_events": _calendar_events,
+    "purchases": _purchases,
+    "enduser_orders": _orders,
+    "enduser_medications": _created_only("Medication Added", "medicationId"),
+    "enduser_problems": _created_only("Problem Created", None),
+}
+
+
+def webhook_records(payload: Mapping[str, Any]) -> list[WebhookRecord]:
+    model, kind = str(payload.get("model") or ""), str(payload.get("type") or "")
+    updates = payload.get("updates") or []
+    timestamp = str(payload.get("timestamp") or "")
+    items = []
+    for index, record in enumerate(payload.get("records") or []):
+        change = updates[index] if kind == "update" and index < len(updates) else {}
+        previous = change.get("recordBeforeUpdate") if kind == "update" else None
+        before_known = not (kind == "update" and previous is None)
+        if not before_known:
+            previous = {}  # still an update (not a create), with nothing known before it
+        items.append(
+            WebhookRecord(
+                model=model,
+                kind=kind,
+                record=record,
+                previous=previous,
+                update=change.get("update"),
+                timestamp=timestamp,
+                occurredAt=_occurred(timestamp),
+                related=payload.get("relatedRecords") or {},
+                beforeKnown=before_known,
+            )
+        )
+    return items
+
+
+async def map_webhook(
+    payload: Mapping[str, Any], deps: TriggerDeps
+) -> list[tuple[WebhookRecord, RecordMapping]]:
+    """Each record of the webhook with the events and signals it produces (reads Tellescope for
+    SMS Reply templates, form-group completion and chat rooms; starts nothing)."""
+    mapped = []
+    for item in webhook_records(payload):
+        if item.kind == "delete":
+            mapping = RecordMapping(ignored="deletes produce no events")
+        elif is_trigger_origin(item.model, item.record):
+            mapping = RecordMapping(ignored="made by a trigger action (no chaining)")
+        elif item.model not in MAPPERS:
+            mapping = RecordMapping(ignored=f"model {item.model} produces no events")
+        elif not item.beforeKnown and item.model != "endusers":
+            mapping = RecordMapping(ignored="update without recordBeforeUpdate: change unknown")
+        elif not isinstance(item.record.get("id"), str):
+            mapping = RecordMapping(ignored="record without an id")
+        else:
+            mapping = await MAPPERS[item.model](item, deps)
+        mapped.append((item, mapping))
+    return mapped
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+class _Journeys:
+    """Readable journey ids: every deployed one (current versions), and by Tellescope step id
+    (every stored version, so enrollments on older versions are found too)."""
+
+    def __init__(self, deps: TriggerDeps) -> None:
+        self.deps = deps
+        self._by_step: dict[str, str] | None = None
+        self._deployed: list[str] | None = None
+
+    def deployed(self) -> list[str]:
+        if self._deployed is None:
+            self._deployed = [row.journey_id for row in current_rows(self.deps.plans)]
+        return self._deployed
+
+    def for_step(self, tellescope_step_id: str) -> str | None:
+        if self._by_step is None:
+            self._by_step = {}
+            for row in self.deps.plans.versions():
+                for step_id in plan_of(row).tellescopeStepIds.values():
+                    self._by_step[step_id] = row.journey_id
+                for step_id in plan_of(row).steps:
+                    self._by_step.setdefault(step_id, row.journey_id)
+        return self._by_step.get(tellescope_step_id)
+
+
+async def _signal(deps: TriggerDeps, workflow_id: str, name: str, payload: BaseModel) -> str | None:
+    """Signal a running enrollment; the reason when there is none."""
+    try:
+        await deps.client.get_workflow_handle(workflow_id).signal(name, payload)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return "no running enrollment: ignored (decision 8)"
+        raise
+    return None
+
+
+async def _deliver(
+    deps: TriggerDeps, journeys: _Journeys, pending: PendingSignal, report: IntakeReport
+) -> None:
+    if pending.automationStepId is not None:
+        journey = journeys.for_step(pending.automationStepId)
+        if journey is None:
+            report.ignored.append(
+                IgnoredRecord(
+                    model=report.model,
+                    recordId=getattr(pending.payload, "formResponseId", None)
+                    or getattr(pending.payload, "ticketId", None),
+                    reason=f"step {pending.automationStepId} is in no deployed journey",
+                )
+            )
+            return
+        workflow_id = enrollment_workflow_id(journey, pending.enduserId)
+        reason = await _signal(deps, workflow_id, pending.signal, pending.payload)
+        if reason:
+            log.info("%s for %s ignored: %s", pending.signal, workflow_id, reason)
+        report.signals.append(
+            SignalSent(
+                workflowId=workflow_id,
+                signal=pending.signal,
+                delivered=reason is None,
+                reason=reason or "",
+            )
+        )
+        return
+    targets = [enrollment_workflow_id(j, pending.enduserId) for j in journeys.deployed()]
+    reasons = await asyncio.gather(
+        *(_signal(deps, t, pending.signal, pending.payload) for t in targets)
+    )
+    for workflow_id, reason in zip(targets, reasons, strict=True):
+        if reason is None:
+            report.signals.append(
+                SignalSent(workflowId=workflow_id, signal=pending.signal, delivered=True)
+            )
+
+
+async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
+    """Map a verified record webhook to enrollment signals and trigger events, deliver the
+    signals and dispatch the events; the report says what was signalled, which events were
+    dispatched (and what fired), and what was ignored and why."""
+    report = IntakeReport(
+        model=str(payload.get("model") or ""), type=str(payload.get("type") or "")
+    )
+    journeys = _Journeys(deps)
+    active = active_triggers(deps.plans)
+    endusers: dict[str, Record | None] = {}
+    for item, mapping in await map_webhook(payload, deps):
+        if mapping.ignored and not mapping.events and not mapping.signals:
+            report.ignored.append(
+                IgnoredRecord(
+                    model=item.model, recordId=item.record.get("id"), reason=mapping.ignored
+                )
+            )
+            continue
+        for pending in mapping.signals:
+            await _deliver(deps, journeys, pending, report)
+        for event in mapping.events:
+            if not candidates(event, active):
+                report.dispatched.append(await dispatch_event(event, deps, triggers=active))
+                continue
+            enduser = mapping.enduser
+            if enduser is None:
+                if event.enduserId not in endusers:
+                    endusers[event.enduserId] = await _read_enduser(deps, event.enduserId)
+                enduser = endusers[event.enduserId]
+            if enduser is None:
+                report.ignored.append(
+                    IgnoredRecord(
+                        model=item.model,
+                        recordId=item.record.get("id"),
+                        reason=f"{event.type}: unknown enduser {event.enduserId}",
+                    )
+                )
+                continue
+            report.dispatched.append(
+                await dispatch_event(event, deps, enduser=enduser, triggers=active)
+            )
+    return report
+
+
+async def _read_enduser(deps: TriggerDeps, enduser_id: str) -> Record | None:
+    """The enduser once per webhook (all its events are evaluated against the same state)."""
+    try:
+        return await deps.tellescope.get("endusers", enduser_id)
+    except TellescopeRejected as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+__all__ = ["RecordMapping", "WebhookRecord", "map_webhook", "process_webhook", "webhook_records"]
