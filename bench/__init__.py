@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed (against bare Temporal where it applies), never asserted."""
