@@ -377,12 +377,15 @@ MAPPERS = {
 
 def webhook_records(payload: Mapping[str, Any]) -> list[WebhookRecord]:
     model, kind = str(payload.get("model") or ""), str(payload.get("type") or "")
-    updates = payload.get("updates") or []
+    updates = payload.get("updates")
+    updates = updates if isinstance(updates, list) else []  # not covered by the integrity hash
     timestamp = str(payload.get("timestamp") or "")
     items = []
     for index, record in enumerate(payload.get("records") or []):
         change = updates[index] if kind == "update" and index < len(updates) else {}
+        change = change if isinstance(change, dict) else {}
         previous = change.get("recordBeforeUpdate") if kind == "update" else None
+        previous = previous if isinstance(previous, dict) else None
         before_known = not (kind == "update" and previous is None)
         if not before_known:
             previous = {}  # still an update (not a create), with nothing known before it
@@ -392,7 +395,7 @@ def webhook_records(payload: Mapping[str, Any]) -> list[WebhookRecord]:
                 kind=kind,
                 record=record,
                 previous=previous,
-                update=change.get("update"),
+                update=change["update"] if isinstance(change.get("update"), dict) else None,
                 timestamp=timestamp,
                 occurredAt=_occurred(timestamp),
                 related=payload.get("relatedRecords") or {},
@@ -420,9 +423,24 @@ async def map_webhook(
         elif not isinstance(item.record.get("id"), str):
             mapping = RecordMapping(ignored="record without an id")
         else:
-            mapping = await MAPPERS[item.model](item, deps)
+            try:
+                mapping = await MAPPERS[item.model](item, deps)
+            except UNREADABLE as error:
+                mapping = RecordMapping(ignored=_unreadable(item, error))
         mapped.append((item, mapping))
     return mapped
+
+
+# What reading a record whose fields have types Tellescope never sends raises (a list where an
+# id belongs, a string where a list does): such a record is ignored with the reason, rather than
+# failing the whole delivery with a 500 that Tellescope would redeliver forever.
+UNREADABLE = (TypeError, ValueError, AttributeError, LookupError)
+
+
+def _unreadable(item: WebhookRecord, error: Exception) -> str:
+    log.warning("unreadable %s record %s ignored", item.model, item.record.get("id"), exc_info=True)
+    detail = str(error).splitlines()[0][:200] if str(error) else ""
+    return f"unreadable {item.model} record ({type(error).__name__}: {detail})"
 
 
 # --- delivery -----------------------------------------------------------------------------------

@@ -316,3 +316,34 @@ async def test_updates_without_their_before_state_derive_no_transitions(engine) 
     )
     assert types(results[0][1]) == ["Field Equals"]
     assert results[1][1].ignored == "update without recordBeforeUpdate: change unknown"
+
+
+async def test_records_with_fields_of_the_wrong_type_are_ignored(engine) -> None:
+    """Regression (reliability fuzzing, issue 7): a signed delivery whose records hold values of
+    types Tellescope never sends (a list for an id, strings for attendees, `updates` entries that
+    are not objects) made the intake raise, and the receiver answer 500 (so Tellescope would
+    redeliver it forever). Each such record is ignored with the reason; the others still map."""
+    enduser_id = "64f0000000000000000002ad"
+    good = {"id": "64f0000000000000000002ae", "enduserId": enduser_id, "status": "New"}
+    orders = payload("enduser_orders", "create", {"id": "64f0000000000000000002af"})
+    orders["records"] = [{**good, "id": "64f0000000000000000002b0", "enduserId": [1]}, good]
+    appointment = {"id": "64f0000000000000000002b1", "completedAt": "x", "attendees": ["x"]}
+    results = await mapped(
+        engine,
+        [
+            orders,
+            payload("calendar_events", "create", appointment),
+            {**payload("endusers", "update", {"id": enduser_id}), "updates": [True]},
+            {**payload("endusers", "update", {"id": enduser_id}), "updates": "x"},
+            {**payload("endusers", "update", {"id": enduser_id}), "updates": [{"update": 1}]},
+            payload("endusers", "update", {"id": enduser_id}, before=["not", "a", "record"]),
+        ],
+    )
+    (_, bad_order), (_, good_order), (_, bad_appointment), *updates = results
+    assert bad_order.ignored.startswith("unreadable enduser_orders record (ValidationError")
+    assert not bad_order.events and types(good_order) == ["Order Created", "Order Status Equals"]
+    assert bad_appointment.ignored.startswith("unreadable calendar_events record (AttributeError")
+    # Updates whose before-state cannot be read are updates with nothing known before them.
+    assert [types(m) for _, m in updates] == [["Field Equals"]] * 4
+    assert [item.previous for item, _ in updates] == [{}] * 4
+    assert [item.update for item, _ in updates] == [None, None, None, {}]
