@@ -10,8 +10,11 @@ activities finish for GRACEFUL_SHUTDOWN_SECONDS, and exit.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import py_compile
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -35,6 +38,42 @@ from workflows.triggers_registry import TRIGGER_WORKFLOWS
 log = logging.getLogger("journeys.worker")
 
 
+# Modules the workflow sandbox imports afresh for every workflow instance it creates.
+WORKFLOW_MODULES = ("workflows.journey", "triggers.workflows")
+
+
+def cache_workflow_bytecode(modules: tuple[str, ...] = WORKFLOW_MODULES) -> list[str]:
+    """Write the bytecode of the workflow modules when Python was told not to.
+
+    The workflow sandbox re-imports a workflow's module for every workflow instance it creates
+    (a new enrollment, or one evicted from the worker's cache). Without a bytecode cache
+    (PYTHONDONTWRITEBYTECODE, which docker/Dockerfile and many CI images set) every one of those
+    imports compiled workflows/journey.py from source: a third of the worker's CPU while
+    enrollments were starting (BENCHMARKS.md, "Profiles and fixes"). Python still reads bytecode
+    under PYTHONDONTWRITEBYTECODE, so writing it once here is enough. Returns what was written;
+    a read-only source tree is logged and left as it is."""
+    if not sys.dont_write_bytecode:
+        return []  # Python caches the bytecode itself
+    written = []
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        source = spec.origin if spec is not None else None
+        if not source or not source.endswith(".py"):
+            continue
+        try:
+            cached = py_compile.compile(
+                source,
+                cfile=importlib.util.cache_from_source(source),
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP,
+            )
+        except (OSError, py_compile.PyCompileError) as error:
+            log.warning("cannot cache the bytecode of %s: %s", name, error)
+            continue
+        written.append(cached)
+    return written
+
+
 async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
     """A client with the pydantic data converter (every client of the engine must use it)."""
     runtime = None
@@ -55,6 +94,7 @@ async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
 
 async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
     engine = upgrade_database(settings.database_url)  # migrations (store/migrations)
+    cache_workflow_bytecode()
     plans, ledger = PlanStore(engine), Ledger(engine)
     client = await connect(settings, metrics=True)
     tellescope = TellescopeClient.from_settings()

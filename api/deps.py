@@ -31,7 +31,7 @@ from store.tables import ApiKeyRow
 
 # The dependencies below are `async def` although they do no I/O: FastAPI runs a plain `def`
 # dependency in its threadpool, and that hop (a thread handoff under the GIL) cost more than the
-# rest of a request's dependencies together (bench/BENCHMARKS.md, "enrollments through the API").
+# rest of a request's dependencies together (BENCHMARKS.md, "enrollments through the API").
 
 
 async def get_state(request: Request) -> AppState:

@@ -1,21 +1,25 @@
 """Enrollment throughput through the API against bare `client.start_workflow`, in the same run on
 one fresh Temporal dev server.
 
-    python -m bench.api_enrollments [--count 300] [--concurrency 32] [--batch 100]
+    python -m bench.api_enrollments [--count 1000] [--concurrency 32] [--batch 100] [--file-server]
+                                    [--profile-api api-profile.json]
 
-Three figures, each over `--count` enrollments on a fresh dev server (SQLite, in memory):
+Three figures over `--count` enrollments each, measured in alternating rounds (a machine whose
+load drifts slows every figure alike):
 
 - bare: `client.start_workflow` of a trivial workflow, `--concurrency` at once (the server's
   ceiling for starts on this machine);
 - API, one enduser per request: `POST /v1/journeys/{id}/enrollments {enduserId}`, `--concurrency`
   requests in flight: API key check, journey lookup, the enduser looked up in Tellescope (the
-  sandbox), then signal-with-start of JourneyWorkflow;
-- API, bulk: the same endpoint with `enduserIds` in batches of `--batch`.
+  sandbox), then the start of JourneyWorkflow (workflows.starter);
+- API, bulk: the same endpoint with `enduserIds` in batches of `--batch`, two requests in flight.
 
 The API (`journeys api`) and the Tellescope sandbox run as their own processes, as deployed; no
-worker runs, so only starting is measured (both sides start workflow tasks nobody polls). Printed,
-not asserted; also written to bench/results/api_enrollments.json. The machine has 2 cores, shared
-by the server, the API, the sandbox and this client: read the ratio, not the absolute numbers.
+worker runs, so only starting is measured (both sides start workflow tasks nobody polls). The
+dev server keeps its database in memory (Temporal at its fastest here), or with --file-server in
+a file as `journeys dev` runs it. The machine's cores are shared by the server, the API, the
+sandbox and this client: the CPU each spent per enrollment is recorded beside the rates (`cpu`).
+With --profile-api the API runs under py-spy, which writes a speedscope profile.
 """
 
 from __future__ import annotations
@@ -24,29 +28,20 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
+from bench.common import RESULTS, CpuMeter, load_average, progress, stack
 from bench.http_load import LeanClient
-from config import find_binary
-from workflows import search_attributes as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "api_enrollments.json"
-DEV_KEY = "sandbox-dev-key"
 JOURNEY = """\
-journey: {id: bench, title: Bench journey %s, states: [{name: New, priority: N/A}]}
+journey: {id: bench, title: Bench journey, states: [{name: New, priority: N/A}]}
 steps:
   - id: start
     events: [{type: onJourneyStart, info: {}}]
@@ -59,25 +54,6 @@ class Trivial:
     @workflow.run
     async def run(self) -> None:
         return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: process exited ({process.returncode})")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 async def timed(count: int, concurrency: int, call) -> float:
@@ -93,258 +69,142 @@ async def timed(count: int, concurrency: int, call) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _nothing():
-    import contextlib
-
-    return contextlib.nullcontext()
-
-
-def server_pid() -> int | None:
-    """The dev server this process started (a child process running the `temporal` binary)."""
-    import psutil
-
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "start-dev" in child.cmdline():
-                return child.pid
-        except psutil.Error:
-            continue
-    return None
-
-
-async def bare_rate(
-    client: Client, count: int, concurrency: int, meter: CpuMeter | None = None
-) -> float:
-    run = uuid.uuid4().hex[:8]
-
-    def starter(prefix: str):
-        async def start(i: int) -> None:
-            await client.start_workflow(
-                Trivial.run, id=f"{prefix}-{run}-{i}", task_queue="bench-bare"
-            )
-
-        return start
-
-    await timed(min(20, count), concurrency, starter("warm"))  # connections, caches
-    with meter.phase("bare", count) if meter else _nothing():
-        return await timed(count, concurrency, starter("bare"))
-
-
-def create_endusers(sandbox: str, count: int) -> list[str]:
-    ids: list[str] = []
-    with httpx.Client(base_url=sandbox, headers={"Authorization": f"API_KEY {DEV_KEY}"}) as http:
-        while len(ids) < count:
-            batch = [{"fname": "Bench", "lname": f"{len(ids) + i}"} for i in range(500)]
-            response = http.post("/v1/endusers", json={"create": batch}, timeout=60)
-            response.raise_for_status()
-            ids += [record["id"] for record in response.json()["created"]]
-    return ids[:count]
-
-
-class CpuMeter:
-    """CPU seconds spent by each process of the run (this client, the dev server, the sandbox,
-    the API) per measured phase: where the machine's two cores went."""
-
-    def __init__(self, processes: dict[str, int]) -> None:
-        import psutil
-
-        self.processes = {name: psutil.Process(pid) for name, pid in processes.items()}
-        self.phases: dict[str, dict[str, float]] = {}
-
-    def _now(self) -> dict[str, float]:
-        times = {}
-        for name, process in self.processes.items():
-            try:
-                cpu = process.cpu_times()
-                times[name] = cpu.user + cpu.system
-            except Exception:  # gone
-                times[name] = float("nan")
-        return times
-
-    def phase(self, name: str, operations: int):
-        meter = self
-
-        class _Phase:
-            def __enter__(self):
-                self.before = meter._now()
-
-            def __exit__(self, *exc):
-                after = meter._now()
-                meter.phases[name] = {
-                    f"{process}_cpu_ms_per_op": round(
-                        (after[process] - self.before[process]) * 1000 / operations, 3
-                    )
-                    for process in after
-                }
-
-        return _Phase()
-
-
-async def api_rates(
+async def measure(
+    client: Client,
     api: str,
     key: str,
     endusers: list[str],
     count: int,
     concurrency: int,
     batch: int,
-    meter: CpuMeter | None = None,
-) -> tuple[float, float]:
+    rounds: int,
+    meter: CpuMeter,
+) -> None:
+    """`rounds` rounds of: `count / rounds` bare starts, as many API enrollments one per
+    request, as many in bulk requests. Alternating keeps a machine whose load drifts (other
+    work on the same cores) from favouring one side."""
     headers = {"Authorization": f"API_KEY {key}"}
     http = LeanClient(api, headers, concurrency)  # see bench/http_load.py: httpx costs too much
+    run = uuid.uuid4().hex[:8]
+
+    async def bare(i: int) -> None:
+        await client.start_workflow(Trivial.run, id=f"bare-{run}-{i}", task_queue="bench-bare")
+
+    async def enroll(body: dict) -> None:
+        results = (await http.post_json("/v1/journeys/bench/enrollments", body))["results"]
+        errors = [r for r in results if r["status"] == "error"]
+        if errors:
+            raise RuntimeError(f"enrollment failed: {errors[0]}")
+
     try:
-
-        async def enroll(body: dict) -> None:
-            results = (await http.post_json("/v1/journeys/bench/enrollments", body))["results"]
-            errors = [r for r in results if r["status"] == "error"]
-            if errors:
-                raise RuntimeError(f"enrollment failed: {errors[0]}")
-
-        warm = endusers[-20:]
+        warm = endusers[-20:]  # connections, caches, imports on both sides
+        await timed(len(warm), concurrency, lambda i: bare(-1 - i))
         await timed(len(warm), concurrency, lambda i: enroll({"enduserId": warm[i]}))
-        single = endusers[:count]
-        with meter.phase("api_single", count) if meter else _nothing():
-            one_rate = await timed(count, concurrency, lambda i: enroll({"enduserId": single[i]}))
-        bulk = endusers[count : 2 * count]
-        batches = [bulk[i : i + batch] for i in range(0, len(bulk), batch)]
-        started = time.perf_counter()
-        with meter.phase("api_bulk", count) if meter else _nothing():
-            await asyncio.gather(*(enroll({"enduserIds": b}) for b in batches))
-        bulk_rate = len(bulk) / (time.perf_counter() - started)
+        per_round = max(1, count // rounds)
+        single_people, bulk_people = endusers[:count], endusers[count : 2 * count]
+        for r in range(rounds):
+            first = r * per_round
+            progress(f"enrollments: round {r + 1}/{rounds}, {per_round} per figure")
+            with meter.phase("bare", per_round):
+                await timed(per_round, concurrency, lambda i, first=first: bare(first + i))
+            single = single_people[first : first + per_round]
+            with meter.phase("api_single", len(single)):
+                await timed(
+                    len(single), concurrency, lambda i, s=single: enroll({"enduserId": s[i]})
+                )
+            bulk = bulk_people[first : first + per_round]
+            batches = [bulk[i : i + batch] for i in range(0, len(bulk), batch)]
+            # two batches in flight: one request's enduser lookup overlaps the other's starts
+            with meter.phase("api_bulk", len(bulk)):
+                await timed(len(batches), 2, lambda i, b=batches: enroll({"enduserIds": b[i]}))
     finally:
         await http.aclose()
-    return one_rate, bulk_rate
 
 
-async def run(count: int, concurrency: int, batch: int) -> dict:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=find_binary("temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(sa.ALL),
-    )
-    processes: list[subprocess.Popen] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
-            sandbox_port, api_port = free_port(), free_port()
-            sandbox = f"http://127.0.0.1:{sandbox_port}"
-            api = f"http://127.0.0.1:{api_port}"
-            environment = {
-                **os.environ,
-                "DATABASE_URL": f"sqlite:///{folder}/engine.db",
-                "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-                "TASK_QUEUE": "bench-api",
-                "TELLESCOPE_BASE_URL": sandbox,
-                "TELLESCOPE_API_KEY": DEV_KEY,
-            }
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "sandbox",
-                        "--port",
-                        str(sandbox_port),
-                        "--db",
-                        f"{folder}/sandbox.db",
-                    ],
-                    cwd=ROOT,
-                    env=environment,
-                    **quiet,
-                )
+async def run(
+    count: int,
+    concurrency: int,
+    batch: int,
+    folder: Path | None = None,
+    profile_api: Path | None = None,
+    *,
+    memory: bool = True,
+    rounds: int = 3,
+) -> dict:
+    """On a fresh dev server: in memory (`memory`, Temporal at its fastest on this machine), or
+    with its database in a file (as `journeys dev` runs it)."""
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as temporary:
+        async with stack(
+            Path(folder or temporary), api=True, profile_api=profile_api, memory=memory
+        ) as s:
+            s.deploy(JOURNEY)
+            key = s.api_key()
+            progress(f"enrollments: creating {2 * count + 20} endusers in the sandbox")
+            endusers = s.endusers(2 * count + 20)
+            meter = CpuMeter(
+                {
+                    "client": os.getpid(),
+                    "server": s.server_pid,
+                    "sandbox": s.sandbox_process.pid,
+                    "api": s.api_pid,
+                }
             )
-            wait_http(f"{sandbox}/sandbox/stats", processes[-1])
-            key = subprocess.run(
-                [sys.executable, "-m", "cli", "api-key", "create", "--name", "bench"],
-                cwd=ROOT,
-                env=environment,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-            journey = Path(folder) / "bench.yaml"
-            journey.write_text(JOURNEY % uuid.uuid4().hex[:6], encoding="utf-8")
-            subprocess.run(
-                [sys.executable, "-m", "cli", "deploy", str(journey)],
-                cwd=ROOT,
-                env=environment,
-                capture_output=True,
-                text=True,
-                check=True,
+            await measure(
+                s.client, s.api_url, key, endusers, count, concurrency, batch, rounds, meter
             )
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "cli",
-                        "api",
-                        "--port",
-                        str(api_port),
-                        "--log-level",
-                        "warning",
-                    ],
-                    cwd=ROOT,
-                    env=environment,
-                    **quiet,
-                )
-            )
-            wait_http(f"{api}/health", processes[-1])
-            endusers = create_endusers(sandbox, 2 * count + 20)
-
-            pids = {"client": os.getpid(), "sandbox": processes[0].pid, "api": processes[1].pid}
-            found = server_pid()
-            if found is not None:
-                pids["server"] = found
-            meter = CpuMeter(pids)
-            bare = await bare_rate(env.client, count, concurrency, meter)
-            one, bulk = await api_rates(api, key, endusers, count, concurrency, batch, meter)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        await env.shutdown()
+    phases = meter.phases
+    bare, one, bulk = (phases[p]["per_s"] for p in ("bare", "api_single", "api_bulk"))
     return {
-        "count": count,
+        "server": "memory" if memory else "file",
+        "count": phases["bare"]["operations"],
+        "rounds": rounds,
         "concurrency": concurrency,
         "batch": batch,
-        "bare_start_workflow_per_s": round(bare, 1),
-        "api_single_per_s": round(one, 1),
-        "api_bulk_per_s": round(bulk, 1),
+        "bare_start_workflow_per_s": bare,
+        "api_single_per_s": one,
+        "api_bulk_per_s": bulk,
         "api_single_vs_bare": round(one / bare, 3),
         "api_bulk_vs_bare": round(bulk / bare, 3),
-        "cpu": meter.phases,
+        "cpu": phases,
+        "load_average": round(load_average(), 2),
     }
+
+
+def report(result: dict) -> str:
+    bare = result["bare_start_workflow_per_s"]
+    lines = [
+        f"{result['count']} enrollments per figure, {result['concurrency']} in flight,"
+        f" dev server database in {result['server']}:",
+        f"  bare client.start_workflow (trivial workflow): {bare:8.1f}/s",
+        f"  API, one enduser per request:                  {result['api_single_per_s']:8.1f}/s"
+        f"  ({result['api_single_vs_bare']:.2f} x bare)",
+        f"  API, {result['batch']:>3} endusers per request:               "
+        f"{result['api_bulk_per_s']:8.1f}/s  ({result['api_bulk_vs_bare']:.2f} x bare)",
+    ]
+    for phase, cpu in result["cpu"].items():
+        lines.append(
+            f"  CPU ms per enrollment, {phase}: "
+            + ", ".join(
+                f"{k.split('_')[0]} {v:.2f}" for k, v in cpu.items() if k.endswith("_per_op")
+            )
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=300, help="enrollments per measurement")
+    parser.add_argument("--count", type=int, default=1000, help="enrollments per measurement")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=100, help="endusers per bulk request")
+    parser.add_argument("--keep", type=Path, help="keep the run's folder (logs) here")
+    parser.add_argument(
+        "--profile-api", type=Path, help="run the API under py-spy; speedscope profile here"
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.count, args.concurrency, args.batch))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    bare = result["bare_start_workflow_per_s"]
-    print(f"{result['count']} enrollments per figure, {result['concurrency']} in flight:")
-    print(f"  bare client.start_workflow (trivial workflow): {bare:8.1f}/s")
-    print(
-        f"  API, one enduser per request:                  {result['api_single_per_s']:8.1f}/s"
-        f"  ({result['api_single_vs_bare']:.2f} x bare)"
-    )
-    print(
-        f"  API, {result['batch']:>3} endusers per request:               "
-        f"{result['api_bulk_per_s']:8.1f}/s  ({result['api_bulk_vs_bare']:.2f} x bare)"
-    )
-    for phase, cpu in result["cpu"].items():
-        print(
-            f"  CPU ms per enrollment, {phase}: "
-            + ", ".join(f"{k.split('_')[0]} {v:.2f}" for k, v in cpu.items())
-        )
+    result = asyncio.run(run(args.count, args.concurrency, args.batch, args.keep, args.profile_api))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "api_enrollments.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(report(result))
     sys.stdout.flush()
     os._exit(0)  # the SDK's core threads can crash an orderly exit (sdk-python #300)
 

@@ -13,10 +13,13 @@ from temporalio import workflow
 class BareInput:
     enduser_id: str
     tag: str
+    due_ms: int = 0  # BareTimerWorkflow: when to run the activity (epoch ms)
 
 
 @workflow.defn(name="BareStepWorkflow")
 class BareStepWorkflow:
+    """One journey step without the engine: one activity doing the same Tellescope call."""
+
     @workflow.run
     async def run(self, inp: BareInput) -> None:
         await workflow.execute_activity(
@@ -24,10 +27,27 @@ class BareStepWorkflow:
         )
 
 
+@workflow.defn(name="BareTimerWorkflow")
+class BareTimerWorkflow:
+    """A delayed step without the engine: sleep until `due_ms`, then the activity."""
+
+    @workflow.run
+    async def run(self, inp: BareInput) -> None:
+        remaining = inp.due_ms / 1000 - workflow.now().timestamp()
+        if remaining > 0:
+            await workflow.sleep(remaining)
+        await workflow.execute_activity(
+            "bare_add_tag", inp, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
 @workflow.defn(name="BareParkedWorkflow")
 class BareParkedWorkflow:
+    """A parked enrollment without the engine: one activity, then wait for a signal."""
+
     def __init__(self) -> None:
         self.released = False
+        self.pokes = 0
 
     @workflow.run
     async def run(self, inp: BareInput) -> None:
@@ -39,3 +59,8 @@ class BareParkedWorkflow:
     @workflow.signal
     def release(self) -> None:
         self.released = True
+
+    @workflow.signal
+    def poke(self, payload: dict) -> None:
+        """A signal that changes nothing (the webhook benchmark's bare counterpart)."""
+        self.pokes += 1

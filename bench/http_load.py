@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 from urllib.parse import urlsplit
+
+IDLE_SECONDS = 3.0  # a keep-alive connection idle longer is reopened rather than reused
 
 
 class HttpError(RuntimeError):
@@ -28,11 +31,14 @@ class Connection:
         self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.last_used = 0.0
 
     async def _open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        if self.writer is not None and time.monotonic() - self.last_used > IDLE_SECONDS:
+            await self.close()  # the server may be closing it (uvicorn: 5 s keep-alive)
         if self.writer is None:
             await self._open()
         assert self.reader is not None and self.writer is not None
@@ -73,6 +79,7 @@ class Connection:
             payload = await self.reader.readexactly(length) if length else b""
         if close:
             await self.close()
+        self.last_used = time.monotonic()
         return status, payload
 
     async def close(self) -> None:

@@ -1,16 +1,18 @@
-"""Runtime benchmarks on a fresh Temporal dev server, each beside bare Temporal in the same run:
+"""Runtime benchmarks, each on fresh Temporal dev servers, beside bare Temporal in the same run:
 
 1. Journey steps per second: enrollments of a generated journey whose steps are single Tellescope
-   activities (real activities against the local sandbox), against bare Temporal workflows that
-   each run the same activity call once. The ratio is the engine's overhead per step: plan
-   interpretation, ledger writes, search attributes, UI details.
-2. Parked enrollments: N enrollments that run one step and then wait for a trigger; time to start
-   them, worker RSS, dev-server RSS and dev-server database size per enrollment, against N bare
-   workflows waiting on a signal.
+   activities (the real activities against the sandbox, as its own process), against bare
+   Temporal workflows that each run the same activity call once. Both run in one worker in this
+   process, in alternating rounds (so a busy machine slows both alike). The ratio is the engine's
+   overhead per step: loading the plan, ledger writes, search attributes, UI details.
+2. Parked enrollments: N enrollments that run one step and then wait for a trigger, started
+   with the real worker (`python -m worker`) running, on a dev server whose database is a file
+   (its size is one of the figures); time to start them, the worker's RSS, the
+   dev server's RSS growth and database growth per enrollment. Bare: N workflows that run the
+   same activity and wait for a signal, with a bare worker process, on a second fresh dev server
+   (so each server's RSS and database hold one side only).
 
-    python -m bench.runtime_bench [--steps 10] [--enrollments 30] [--parked 5000]
-
-Figures are printed and written to bench/results/runtime.json; nothing is asserted.
+    python -m bench.runtime_bench [--steps 10] [--enrollments 100] [--parked 20000]
 """
 
 from __future__ import annotations
@@ -19,85 +21,28 @@ import argparse
 import asyncio
 import json
 import os
-import socket
+import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-from temporalio import activity
-from temporalio.worker import Worker
-
-from activities.engine import EngineActivities, JourneyControlActivities
-from activities.settings import TellescopeSettings
-from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from bench.bare_workflows import BareInput, BareParkedWorkflow, BareStepWorkflow
-from compiler import compile_paths
-from devstack.temporal import start_dev_server
+from bench.common import (
+    RESULTS,
+    Stack,
+    cpu_seconds,
+    gather_bounded,
+    load_average,
+    progress,
+    rss_mib,
+    stack,
+)
+from bench.workers import BareTellescope, engine_worker
 from models.runtime import EnrollmentInput
-from sandbox.server import SandboxServer
-from sandbox.settings import SandboxSettings
-from store.db import create_tables, get_engine
-from store.ledger import Ledger
-from store.plans import PlanStore
 from workflows import starter
-from workflows.journey import JourneyWorkflow
 
-RESULTS = Path(__file__).parent / "results"
-KEY = "sandbox-dev-key"
-
-
-# --- bare Temporal: one activity doing the same Tellescope call as one journey step ------------
-
-
-class BareTellescope:
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(
-            base_url=base_url, headers={"Authorization": f"API_KEY {KEY}"}
-        )
-
-    @activity.defn(name="bare_add_tag")
-    async def add_tag(self, inp: BareInput) -> None:
-        response = await self.http.patch(
-            f"/v1/enduser/{inp.enduser_id}", json={"updates": {"tags": [inp.tag]}}
-        )
-        response.raise_for_status()
-
-
-# --- helpers ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def chain_journey(steps: int) -> str:
-    lines = ["journey: {id: bench-chain, title: Benchmark chain}", "steps:"]
-    for i in range(steps):
-        event = (
-            "{type: onJourneyStart, info: {}}"
-            if i == 0
-            else f"{{type: afterAction, info: {{automationStepId: s{i - 1}, delayInMS: 0}}}}"
-        )
-        lines += [
-            f"  - id: s{i}",
-            f"    events: [{event}]",
-            f"    action: {{type: addEnduserTags, info: {{tags: [step-{i}]}}}}",
-        ]
-    return "\n".join(lines) + "\n"
-
+CONCURRENCY = 32  # starts in flight, both sides
 
 PARKED_JOURNEY = """
 journey: {id: bench-parked, title: Benchmark parked}
@@ -118,226 +63,240 @@ triggers:
 """
 
 
-class Bench:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    async def __aenter__(self) -> Bench:
-        self.db_file = self.folder / "temporal.db"
-        self.env = await start_dev_server(
-            dev_server_extra_args=["--db-filename", str(self.db_file)]
+def chain_journey(steps: int) -> str:
+    lines = ["journey: {id: bench-chain, title: Benchmark chain}", "steps:"]
+    for i in range(steps):
+        event = (
+            "{type: onJourneyStart, info: {}}"
+            if i == 0
+            else f"{{type: afterAction, info: {{automationStepId: s{i - 1}, delayInMS: 0}}}}"
         )
-        self.client = self.env.client
-        self.sandbox = SandboxServer(
-            SandboxSettings(port=free_port(), db=self.folder / "sandbox.db", enforce_consent=False)
-        ).start()
-        self.api = httpx.Client(
-            base_url=self.sandbox.base_url, headers={"Authorization": f"API_KEY {KEY}"}
+        lines += [
+            f"  - id: s{i}",
+            f"    events: [{event}]",
+            f"    action: {{type: addEnduserTags, info: {{tags: [step-{i}]}}}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def enrollment(s: Stack, journey_id: str, enduser_id: str) -> EnrollmentInput:
+    head = s.plans().resolve_head(journey_id)
+    return EnrollmentInput(
+        journeyId=journey_id,
+        planVersion=head.version,
+        enduserId=enduser_id,
+        tellescopeJourneyId=head.tellescope_journey_id,
+        source="bench",
+    )
+
+
+async def enroll(s: Stack, client, journey_id: str, enduser_id: str, task_queue: str):
+    """Start an enrollment as the API does (workflows.starter)."""
+    inp = enrollment(s, journey_id, enduser_id)
+    return await starter.enroll(client, inp, task_queue=task_queue, restart=True)
+
+
+# --- 1. journey steps per second ------------------------------------------------------------------
+
+
+async def steps_per_second(folder: Path, steps: int, enrollments: int, rounds: int = 4) -> dict:
+    async with stack(folder, memory=True) as s:
+        journey, _ = s.deploy(chain_journey(steps))
+        people = s.endusers(enrollments * 2)
+        bare = BareTellescope(s.sandbox_url)
+        worker, close = engine_worker(
+            s.client,
+            task_queue=s.task_queue,
+            database_url=s.database_url,
+            sandbox_url=s.sandbox_url,
+            bare=bare,
         )
-        engine = get_engine(f"sqlite:///{self.folder}/journeys.db")
-        create_tables(engine)
-        self.plans, self.ledger = PlanStore(engine), Ledger(engine)
-        self.tellescope = TellescopeClient.from_settings(
-            TellescopeSettings(base_url=self.sandbox.base_url, api_key=KEY)
-        )
-        self.bare = BareTellescope(self.sandbox.base_url)
-        self.task_queue = f"bench-{uuid.uuid4()}"
-        self.executor = ThreadPoolExecutor(32)
-        return self
+        ours_time = bare_time = 0.0
+        ours_steps = bare_steps = 0
+        per_round = max(1, enrollments // rounds)
+        try:
+            async with worker:
+                # warm-up: one enrollment and a few bare workflows (imports, connections)
+                await (await enroll(s, s.client, journey, people[-1], s.task_queue)).result()
+                for r in range(rounds):
+                    chunk = people[r * per_round : (r + 1) * per_round]
+                    progress(
+                        f"steps: round {r + 1}/{rounds}: {len(chunk)} enrollments x {steps} steps,"
+                        f" then {len(chunk) * steps} bare workflows"
+                    )
+                    started = time.perf_counter()
+                    handles = await gather_bounded(
+                        CONCURRENCY,
+                        [lambda e=e: enroll(s, s.client, journey, e, s.task_queue) for e in chunk],
+                    )
+                    await asyncio.gather(*(h.result() for h in handles))
+                    ours_time += time.perf_counter() - started
+                    ours_steps += steps * len(chunk)
 
-    async def __aexit__(self, *exc) -> None:
-        self.executor.shutdown()
-        await self.tellescope.aclose()
-        await self.bare.http.aclose()
-        self.api.close()
-        self.sandbox.stop()
-        await self.env.shutdown()
-
-    def server_pid(self) -> int | None:
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-                except OSError:
-                    continue
-                if b"start-dev" in cmd and str(self.db_file).encode() in cmd:
-                    return int(pid)
-        return None
-
-    def worker(self) -> Worker:
-        engine_acts = EngineActivities(self.plans, self.ledger)
-        control = JourneyControlActivities(self.client, self.plans, self.ledger, self.task_queue)
-        return Worker(
-            self.client,
-            task_queue=self.task_queue,
-            workflows=[JourneyWorkflow, BareStepWorkflow, BareParkedWorkflow],
-            activities=[
-                *TellescopeActivities(self.tellescope).all(),
-                engine_acts.load_plan,
-                engine_acts.record_ledger,
-                control.control_journeys,
-                self.bare.add_tag,
-            ],
-            activity_executor=self.executor,
-            max_concurrent_activities=32,  # the thread pool's size (sync ledger writes)
-        )
-
-    def deploy(self, text: str) -> str:
-        path = self.folder / f"{uuid.uuid4().hex}.yaml"
-        path.write_text(text)
-        plan = compile_paths([path]).plans[0]
-        journey = self.api.post(
-            "/v1/journey", json={"title": f"{plan.journey.title} {uuid.uuid4().hex[:6]}"}
-        ).json()
-        self.plans.save(plan, tellescope_journey_id=journey["id"])
-        return plan.journeyId
-
-    def endusers(self, count: int) -> list[str]:
-        """Create endusers in the sandbox, 500 per bulk request (its documented limit is 1000)."""
-        ids: list[str] = []
-        for first in range(0, count, 500):
-            records = [{"fname": f"Bench {i}"} for i in range(first, min(count, first + 500))]
-            created = self.api.post("/v1/endusers", json={"create": records})
-            created.raise_for_status()
-            ids += [record["id"] for record in created.json()["created"]]
-        return ids
-
-    async def enroll(self, journey_id: str, enduser_id: str):
-        row = self.plans.current(journey_id)
-        inp = EnrollmentInput(
-            journeyId=journey_id,
-            planVersion=row.version,
-            enduserId=enduser_id,
-            tellescopeJourneyId=row.tellescope_journey_id,
-        )
-        return await starter.enroll(self.client, inp, task_queue=self.task_queue, restart=False)
+                    size = len(chunk)
+                    started = time.perf_counter()
+                    handles = await gather_bounded(
+                        CONCURRENCY,
+                        [
+                            lambda n=n, size=size: s.client.start_workflow(
+                                BareStepWorkflow.run,
+                                BareInput(
+                                    enduser_id=people[enrollments + n % size],
+                                    tag=f"bare-{n}",
+                                ),
+                                id=f"bare-step-{uuid.uuid4()}",
+                                task_queue=s.task_queue,
+                            )
+                            for n in range(steps * size)
+                        ],
+                    )
+                    await asyncio.gather(*(h.result() for h in handles))
+                    bare_time += time.perf_counter() - started
+                    bare_steps += steps * len(chunk)
+        finally:
+            await close()
+    ours, bare_rate = ours_steps / ours_time, bare_steps / bare_time
+    return {
+        "steps": steps,
+        "enrollments": per_round * rounds,
+        "rounds": rounds,
+        "ours_steps_per_s": round(ours, 1),
+        "bare_steps_per_s": round(bare_rate, 1),
+        "ratio": round(ours / bare_rate, 3),
+    }
 
 
-async def steps_per_second(bench: Bench, steps: int, enrollments: int) -> dict:
-    journey = bench.deploy(chain_journey(steps))
-    people = bench.endusers(enrollments * 2)
-    async with bench.worker():
-        started = time.perf_counter()
-        handles = await asyncio.gather(*(bench.enroll(journey, e) for e in people[:enrollments]))
-        await asyncio.gather(*(h.result() for h in handles))
-        ours = steps * enrollments / (time.perf_counter() - started)
+# --- 2. parked enrollments ---------------------------------------------------------------------
 
-        started = time.perf_counter()
-        bare = await asyncio.gather(
-            *(
-                bench.client.start_workflow(
-                    BareStepWorkflow.run,
-                    BareInput(enduser_id=people[enrollments + (n % enrollments)], tag=f"bare-{n}"),
-                    id=f"bare-step-{uuid.uuid4()}",
-                    task_queue=bench.task_queue,
+
+async def _wait_idle(pid: int, done, timeout: float) -> None:
+    """Until `done()` holds and the process has been (nearly) idle for a second."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1)
+        now = cpu_seconds(pid)
+        if done() and now - last < 0.05:
+            return
+        last = now
+    raise TimeoutError("the worker did not settle")
+
+
+async def _parked_side(folder: Path, count: int, side: str) -> dict:
+    async with stack(folder) as s:
+        people = s.endusers(count)
+        if side == "ours":
+            journey, _ = s.deploy(PARKED_JOURNEY)
+            name = "worker"
+            worker = s.spawn(name, ["-m", "worker"])
+            plans = s.plans()
+            from store.ledger import Ledger
+
+            ledger = Ledger(plans.engine)
+
+            def done() -> bool:
+                counts = ledger.step_counts(journey)
+                return sum(c[4] for c in counts if c[0] == "hello" and c[2] == "finished") >= count
+
+            def start(e: str):
+                return enroll(s, s.client, journey, e, s.task_queue)
+
+        else:
+            done_file = s.folder / "bare-done.txt"
+            name = "bare-worker"
+            worker = s.spawn(
+                name,
+                [
+                    "-m",
+                    "bench.workers",
+                    "--address",
+                    s.address,
+                    "--task-queue",
+                    s.task_queue,
+                    "--sandbox",
+                    s.sandbox_url,
+                    "--done",
+                    str(done_file),
+                ],
+            )
+
+            def done() -> bool:
+                text = done_file.read_text() if done_file.exists() else ""
+                return text.isdigit() and int(text) >= count
+
+            def start(e: str):
+                return s.client.start_workflow(
+                    BareParkedWorkflow.run,
+                    BareInput(enduser_id=e, tag="parked"),
+                    id=f"bare-parked-{e}",
+                    task_queue=s.task_queue,
                 )
-                for n in range(steps * enrollments)
-            )
-        )
-        await asyncio.gather(*(h.result() for h in bare))
-        bare_rate = steps * enrollments / (time.perf_counter() - started)
-    return {"ours": ours, "bare": bare_rate, "ratio": ours / bare_rate, "unit": "steps/s"}
 
-
-async def parked(bench: Bench, count: int) -> dict:
-    journey = bench.deploy(PARKED_JOURNEY)
-    people = bench.endusers(count)
-    worker_pid, server_pid = os.getpid(), bench.server_pid()
-
-    async def measure(start_one, label: str) -> dict:
-        db_before = bench.db_file.stat().st_size
-        rss_before = rss_mib(worker_pid)
-        server_before = rss_mib(server_pid) if server_pid else float("nan")
+        await asyncio.sleep(1)  # the worker connects and polls
+        if worker.poll() is not None:
+            raise RuntimeError(f"{side} worker exited:\n{s.log_tail(name)}")
+        await _wait_idle(worker.pid, lambda: True, 60)
+        worker_before, server_before = rss_mib(worker.pid), rss_mib(s.server_pid)
+        db_before = s.server_db_bytes()
+        cpu_before = {"worker": cpu_seconds(worker.pid), "server": cpu_seconds(s.server_pid)}
         started = time.perf_counter()
-        handles = []
-        for chunk in range(0, count, 200):
-            handles += await asyncio.gather(*(start_one(e) for e in people[chunk : chunk + 200]))
-        elapsed = time.perf_counter() - started
-        await asyncio.sleep(5)  # let the first steps finish and the workflows park
-        return {
-            f"{label}_start_s": elapsed,
-            f"{label}_per_s": count / elapsed,
-            f"{label}_worker_rss_mib": rss_mib(worker_pid) - rss_before,
-            f"{label}_server_rss_mib": (rss_mib(server_pid) - server_before)
-            if server_pid
-            else None,
-            f"{label}_db_bytes_per_enrollment": (bench.db_file.stat().st_size - db_before) / count,
+        for first in range(0, count, 1000):
+            await gather_bounded(CONCURRENCY, [lambda e=e: start(e) for e in people[first:][:1000]])
+            progress(f"parked ({side}): {min(first + 1000, count)}/{count} started")
+        start_s = time.perf_counter() - started
+        progress(f"parked ({side}): waiting until every first step ran and the worker is idle")
+        await _wait_idle(worker.pid, done, 3600)
+        settle_s = time.perf_counter() - started
+        worker_after, server_after = rss_mib(worker.pid), rss_mib(s.server_pid)
+        cpu = {
+            "worker": cpu_seconds(worker.pid) - cpu_before["worker"],
+            "server": cpu_seconds(s.server_pid) - cpu_before["server"],
         }
+        result = {
+            "start_s": round(start_s, 2),
+            "starts_per_s": round(count / start_s, 1),
+            "parked_after_s": round(settle_s, 1),
+            "worker_rss_mib": round(worker_after, 1),
+            "worker_rss_growth_mib": round(worker_after - worker_before, 1),
+            "server_rss_mib": round(server_after, 1) if server_after else None,
+            "server_rss_growth_mib": round(server_after - server_before, 1)
+            if server_after and server_before
+            else None,
+            "db_bytes_per_enrollment": round((s.server_db_bytes() - db_before) / count),
+            "worker_cpu_ms_per_enrollment": round(cpu["worker"] * 1000 / count, 2),
+            "server_cpu_ms_per_enrollment": round(cpu["server"] * 1000 / count, 2),
+            "load_average": round(load_average(), 2),
+        }
+    return result
 
-    async with bench.worker():
-        ours = await measure(lambda e: bench.enroll(journey, e), "ours")
-        bare = await measure(
-            lambda e: bench.client.start_workflow(
-                BareParkedWorkflow.run,
-                BareInput(enduser_id=e, tag="parked"),
-                id=f"bare-parked-{uuid.uuid4()}",
-                task_queue=bench.task_queue,
-            ),
-            "bare",
-        )
-    return {"count": count, **ours, **bare}
 
-
-def table(results: dict) -> str:
-    steps = results["steps_per_second"]
-    park = results["parked"]
-    rows = [
-        ("journey steps/s (single-activity steps)", steps["ours"], steps["bare"], steps["ratio"]),
-        (
-            f"start {park['count']} parked enrollments (per s)",
-            park["ours_per_s"],
-            park["bare_per_s"],
-            park["ours_per_s"] / park["bare_per_s"],
-        ),
-        (
-            "worker RSS growth (MiB)",
-            park["ours_worker_rss_mib"],
-            park["bare_worker_rss_mib"],
-            park["ours_worker_rss_mib"] / max(park["bare_worker_rss_mib"], 0.1),
-        ),
-        (
-            "server DB bytes per enrollment",
-            park["ours_db_bytes_per_enrollment"],
-            park["bare_db_bytes_per_enrollment"],
-            park["ours_db_bytes_per_enrollment"] / max(park["bare_db_bytes_per_enrollment"], 1),
-        ),
-    ]
-    if park.get("ours_server_rss_mib") is not None:
-        rows.append(
-            (
-                "server RSS growth (MiB)",
-                park["ours_server_rss_mib"],
-                park["bare_server_rss_mib"],
-                park["ours_server_rss_mib"] / max(park["bare_server_rss_mib"], 0.1),
-            )
-        )
-    lines = [f"{'figure':<46} {'ours':>12} {'bare Temporal':>14} {'ratio':>8}"]
-    lines += [
-        f"{name:<46} {ours:>12.1f} {bare:>14.1f} {ratio:>8.2f}" for name, ours, bare, ratio in rows
-    ]
-    return "\n".join(lines)
+async def parked(folder: Path, count: int) -> dict:
+    progress(f"parked: {count} enrollments on a fresh dev server, the real worker running")
+    ours = await _parked_side(folder / "ours", count, "ours")
+    progress(f"parked: {count} bare workflows on another fresh dev server, a bare worker running")
+    bare = await _parked_side(folder / "bare", count, "bare")
+    return {"count": count, "ours": ours, "bare": bare}
 
 
 async def run(steps: int, enrollments: int, parked_count: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        async with Bench(Path(folder)) as bench:
-            results = {
-                "steps_per_second": await steps_per_second(bench, steps, enrollments),
-                "parked": await parked(bench, parked_count),
-            }
-    return results
+    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as folder:
+        return {
+            "steps_per_second": await steps_per_second(Path(folder) / "steps", steps, enrollments),
+            "parked": await parked(Path(folder) / "parked", parked_count),
+        }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--enrollments", type=int, default=30)
-    parser.add_argument("--parked", type=int, default=5000)
+    parser.add_argument("--enrollments", type=int, default=100)
+    parser.add_argument("--parked", type=int, default=20000)
     args = parser.parse_args()
     results = asyncio.run(run(args.steps, args.enrollments, args.parked))
-    print(table(results))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "runtime.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    sys.stdout.flush()
     os._exit(0)  # Temporal's core threads may crash the interpreter at exit (sdk-python #300)
 
 

@@ -140,6 +140,22 @@ class PlanStore:
                 )
             )
 
+    def current_heads(self) -> list[JourneyHead]:
+        """The current version of every journey as ids only (no plan JSON or YAML source to
+        decode), in deployment order: what the trigger engine reads for every event."""
+        columns = (
+            JourneyVersionRow.journey_id,
+            JourneyVersionRow.version,
+            JourneyVersionRow.tellescope_journey_id,
+        )
+        with session_for(self.engine) as session:
+            rows = session.exec(
+                select(*columns)
+                .where(JourneyVersionRow.is_current == True)  # noqa: E712
+                .order_by(JourneyVersionRow.deployed_at)
+            )
+            return [JourneyHead(*row) for row in rows]
+
     def current_plans(self) -> list[JourneyPlan]:
         return [JourneyPlan.model_validate(row.plan) for row in self.current_rows()]
 

@@ -9,12 +9,18 @@ not fire?" answerable.
 from __future__ import annotations
 
 from models.plan import OBJECT_ID, JourneyPlan
-from store.plans import PlanStore
+from store.plans import JourneyHead, PlanStore
 from store.tables import JourneyVersionRow
 from triggers.models import ActiveTrigger
 
 _PLANS: dict[tuple[str, str], JourneyPlan] = {}
 _PLANS_KEPT = 256
+# active_triggers per (database, current versions): the triggers follow from the current
+# versions alone, and building them (plan rows decoded, one ActiveTrigger per trigger) was most
+# of the time an event took against 1,000 triggers (BENCHMARKS.md). A deploy or rollback changes
+# the current versions, so the key changes with it.
+_ACTIVE: dict[tuple[str, tuple[JourneyHead, ...]], list[ActiveTrigger]] = {}
+_ACTIVE_KEPT = 16
 
 
 def plan_of(row: JourneyVersionRow) -> JourneyPlan:
@@ -25,6 +31,16 @@ def plan_of(row: JourneyVersionRow) -> JourneyPlan:
         if len(_PLANS) >= _PLANS_KEPT:
             _PLANS.clear()
         plan = _PLANS[key] = JourneyPlan.model_validate(row.plan)
+    return plan
+
+
+def _head_plan(plans: PlanStore, head: JourneyHead) -> JourneyPlan:
+    key = (head.journey_id, head.version)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _PLANS_KEPT:
+            _PLANS.clear()
+        plan = _PLANS[key] = plans.get(head.journey_id, head.version)
     return plan
 
 
@@ -57,12 +73,24 @@ def tellescope_journey_id(journey_id: str, ids: dict[str, str]) -> str | None:
 
 
 def active_triggers(plans: PlanStore) -> list[ActiveTrigger]:
-    """Every trigger of every current plan, in deployment order then file order."""
-    rows = current_rows(plans)
-    ids = journey_ids(rows)
+    """Every trigger of every current plan, in deployment order then file order (one light
+    read of the current versions; the triggers are built once per set of current versions)."""
+    heads = tuple(plans.current_heads())
+    key = (str(plans.engine.url), heads)
+    cached = _ACTIVE.get(key)
+    if cached is None:
+        cached = _build_active(plans, heads)
+        if len(_ACTIVE) >= _ACTIVE_KEPT:
+            _ACTIVE.clear()
+        _ACTIVE[key] = cached
+    return list(cached)
+
+
+def _build_active(plans: PlanStore, heads: tuple[JourneyHead, ...]) -> list[ActiveTrigger]:
+    ids = {head.journey_id: head.tellescope_journey_id for head in heads}
     found: list[ActiveTrigger] = []
-    for row in rows:
-        plan = plan_of(row)
+    for row in heads:
+        plan = _head_plan(plans, row)
         for trigger in plan.triggers:
             if trigger.id is None:
                 continue

@@ -1,13 +1,14 @@
 """Starting, restarting and removing enrollments from outside a workflow (API, CLI, activities).
 
-Enroll = signal-with-start of `journey:{journeyId}:{enduserId}`: a new run starts the journey; a
-running one receives `restart` (spec 3.3), or nothing when the caller asked not to restart.
+Enroll = start `journey:{journeyId}:{enduserId}`: a new run starts the journey; a running one
+receives `restart` (spec 3.3), or nothing when the caller asked not to restart.
 """
 
 from __future__ import annotations
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.automated_action import JourneyContext
@@ -26,6 +27,11 @@ def enrollment_attributes(inp: EnrollmentInput) -> TypedSearchAttributes:
     )
 
 
+# Starts tried before falling back to signal-with-start when running enrollments keep ending
+# between our start and our restart signal (see `enroll`).
+RESTART_ATTEMPTS = 3
+
+
 async def enroll(
     client: Client,
     inp: EnrollmentInput,
@@ -33,12 +39,17 @@ async def enroll(
     task_queue: str,
     restart: bool = True,
 ) -> WorkflowHandle:
-    """Start the enrollment, or (when running) restart it if `restart`, else leave it as is."""
+    """Start the enrollment, or (when running) restart it if `restart`, else leave it as is.
+
+    Restarting starts with id conflict policy FAIL and signals `restart` only when that finds a
+    running enrollment (one that ends meanwhile is started anew). Signal-with-start did this in
+    one call, but made the server record and deliver a `restart` signal to every new enrollment,
+    which ignores it: about a tenth of the server's CPU per enrollment (BENCHMARKS.md). The
+    handle of a restarted enrollment is the running run's (no start response)."""
     workflow_id = enrollment_workflow_id(inp.journeyId, inp.enduserId)
     options = {
         "id": workflow_id,
         "task_queue": task_queue,
-        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
         "search_attributes": enrollment_attributes(inp),
         "static_summary": f"Journey {inp.journeyId} for enduser {inp.enduserId}",
         "static_details": (
@@ -46,12 +57,38 @@ async def enroll(
             f"**Enduser** `{inp.enduserId}`\n\n**Source** {inp.source}"
         ),
     }
-    if restart:
-        options["start_signal"] = "restart"
-        options["start_signal_args"] = [
-            RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
-        ]
-    return await client.start_workflow(JourneyWorkflow.run, inp, **options)
+    keep = WorkflowIDConflictPolicy.USE_EXISTING
+    if not restart:
+        return await client.start_workflow(
+            JourneyWorkflow.run, inp, id_conflict_policy=keep, **options
+        )
+    request = RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
+    for _ in range(RESTART_ATTEMPTS):
+        try:
+            return await client.start_workflow(
+                JourneyWorkflow.run,
+                inp,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                **options,
+            )
+        except WorkflowAlreadyStartedError as running:
+            try:
+                await client.get_workflow_handle(workflow_id).signal(
+                    JourneyWorkflow.restart, request
+                )
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue  # it ended meanwhile: start a new run
+            return client.get_workflow_handle(workflow_id, run_id=running.run_id)
+    return await client.start_workflow(  # still racing: the one atomic call
+        JourneyWorkflow.run,
+        inp,
+        id_conflict_policy=keep,
+        start_signal="restart",
+        start_signal_args=[request],
+        **options,
+    )
 
 
 async def remove(client: Client, journey_id: str, enduser_id: str, request: RemoveRequest) -> bool:

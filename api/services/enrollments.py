@@ -196,7 +196,7 @@ async def enroll_many(
     source: str = "api",
     concurrency: int = 32,
 ) -> list[EnrollOutcome]:
-    """Signal-with-start every enrollment (workflows.starter.enroll). A Temporal failure for
+    """Start (or restart) every enrollment (workflows.starter.enroll). A Temporal failure for
     one enduser is reported in its outcome and does not stop the others."""
 
     async def one(enduser_id: str) -> EnrollOutcome:

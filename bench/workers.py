@@ -1,0 +1,187 @@
+"""Workers for the benchmarks: the engine's (built as worker.py builds it) and bare Temporal's,
+in this process (with a recorder of activity start times) or as their own process.
+
+    python -m bench.workers --address HOST:PORT --task-queue Q --sandbox URL --done FILE
+
+runs the bare worker alone (the parked benchmark reads its RSS); the engine's own process is
+`python -m worker`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    Worker,
+)
+
+from bench.bare_workflows import BareInput, BareParkedWorkflow, BareStepWorkflow, BareTimerWorkflow
+
+SANDBOX_KEY = "sandbox-dev-key"
+BARE_WORKFLOWS = [BareStepWorkflow, BareTimerWorkflow, BareParkedWorkflow]
+
+
+class BareTellescope:
+    """Bare Temporal's activity: the same Tellescope call as one journey step (add a tag)."""
+
+    def __init__(self, base_url: str, done: Path | None = None) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"API_KEY {SANDBOX_KEY}"}, timeout=30
+        )
+        self.done = done
+        self.count = 0
+
+    @activity.defn(name="bare_add_tag")
+    async def add_tag(self, inp: BareInput) -> None:
+        response = await self.http.patch(
+            f"/v1/enduser/{inp.enduser_id}", json={"updates": {"tags": [inp.tag]}}
+        )
+        response.raise_for_status()
+        self.count += 1
+
+
+@dataclass
+class Started:
+    workflow_id: str
+    activity_type: str
+    started: float  # epoch seconds, when the worker began running it
+    scheduled: float  # epoch seconds, when the server scheduled it
+    arg: Any
+
+
+class StartRecorder(Interceptor):
+    """Records when each activity starts running in this worker (timer lateness)."""
+
+    def __init__(self) -> None:
+        self.started: list[Started] = []
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        recorder = self
+
+        class _Record(ActivityInboundInterceptor):
+            async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+                now = time.time()
+                info = activity.info()
+                recorder.started.append(
+                    Started(
+                        info.workflow_id,
+                        info.activity_type,
+                        now,
+                        info.scheduled_time.timestamp(),
+                        input.args[0] if input.args else None,
+                    )
+                )
+                return await super().execute_activity(input)
+
+        return _Record(next)
+
+
+def engine_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    database_url: str,
+    sandbox_url: str,
+    interceptors: list[Interceptor] | None = None,
+    bare: BareTellescope | None = None,
+) -> tuple[Worker, Any]:
+    """The engine's worker as worker.py builds it (same workflows, activities, executor and
+    cache), plus the bare workflows and activity when `bare` is given. Returns the worker and a
+    close() coroutine function for what it holds."""
+    from activities.engine import EngineActivities, JourneyControlActivities
+    from activities.settings import TellescopeSettings
+    from activities.tellescope_activities import TellescopeActivities
+    from activities.tellescope_client import TellescopeClient
+    from config import EngineSettings
+    from store.db import upgrade_database
+    from store.ledger import Ledger
+    from store.plans import PlanStore
+    from triggers.actions import TriggerActivities
+    from triggers.dispatch import TriggerDeps
+    from worker import cache_workflow_bytecode
+    from workflows.journey import JourneyWorkflow
+    from workflows.triggers_registry import TRIGGER_WORKFLOWS
+
+    cache_workflow_bytecode()  # as worker.py does
+    engine = upgrade_database(database_url)
+    plans, ledger = PlanStore(engine), Ledger(engine)
+    tellescope = TellescopeClient.from_settings(
+        TellescopeSettings(base_url=sandbox_url, api_key=SANDBOX_KEY)
+    )
+    executor = ThreadPoolExecutor(max_workers=32)
+    activities: list[Any] = [
+        *TellescopeActivities(tellescope).all(),
+        EngineActivities(plans, ledger).load_plan,
+        EngineActivities(plans, ledger).record_ledger,
+        JourneyControlActivities(client, plans, ledger, task_queue).control_journeys,
+        *TriggerActivities(TriggerDeps(client, plans, ledger, task_queue, tellescope)).all(),
+    ]
+    workflows: list[type] = [JourneyWorkflow, *TRIGGER_WORKFLOWS]
+    if bare is not None:
+        activities.append(bare.add_tag)
+        workflows += BARE_WORKFLOWS
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=workflows,
+        activities=activities,
+        activity_executor=executor,
+        max_cached_workflows=EngineSettings().max_cached_workflows,
+        interceptors=interceptors or [],
+    )
+
+    async def close() -> None:
+        executor.shutdown(wait=False)
+        await tellescope.aclose()
+        if bare is not None:
+            await bare.http.aclose()
+
+    return worker, close
+
+
+async def _serve_bare(address: str, task_queue: str, sandbox: str, done: Path) -> None:
+    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    bare = BareTellescope(sandbox)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = Worker(
+        client, task_queue=task_queue, workflows=BARE_WORKFLOWS, activities=[bare.add_tag]
+    )
+    async with worker:
+        while not stop.is_set():
+            done.write_text(str(bare.count))
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except TimeoutError:
+                pass
+    await bare.http.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="the bare Temporal worker of the benchmarks")
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--sandbox", required=True)
+    parser.add_argument("--done", type=Path, required=True, help="activities done, written here")
+    args = parser.parse_args()
+    asyncio.run(_serve_bare(args.address, args.task_queue, args.sandbox, args.done))
+
+
+if __name__ == "__main__":
+    main()
