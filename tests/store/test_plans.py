@@ -79,3 +79,34 @@ def test_tellescope_mapping_and_events(database_url, tmp_path):
         (first.version, None, "alice"),
         (second.version, first.version, "bob"),
     ]
+
+
+def test_active_triggers_follow_deploys_and_rollbacks(database_url, tmp_path):
+    """Regression (issue 7): the triggers in force are cached per set of current versions; a new
+    version or a rollback must change what an event is evaluated against, at once."""
+    from triggers.active import active_triggers
+
+    plans = PlanStore(upgrade_database(database_url))
+    first = compile_paths([EXAMPLES]).plan("onboarding")
+    folder = tmp_path / "renamed"
+    folder.mkdir()
+    for source in EXAMPLES.glob("*.yaml"):
+        text = source.read_text()
+        if source.name == "onboarding.yaml":
+            text = text.replace("signup-form-submitted", "signup-form-received")
+        (folder / source.name).write_text(text)
+    second = compile_paths([folder]).plan("onboarding")
+
+    plans.save(first, tellescope_journey_id="64f0000000000000000000aa")
+    assert [t.id for t in active_triggers(plans)] == ["signup-form-submitted"]
+    assert [(h.journey_id, h.version) for h in plans.current_heads()] == [
+        ("onboarding", first.version)
+    ]
+    plans.save(second, tellescope_journey_id="64f0000000000000000000aa")
+    assert [(t.id, t.planVersion) for t in active_triggers(plans)] == [
+        ("signup-form-received", second.version)
+    ]
+    plans.set_current("onboarding", first.version)
+    assert [(t.id, t.planVersion) for t in active_triggers(plans)] == [
+        ("signup-form-submitted", first.version)
+    ]
