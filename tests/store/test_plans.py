@@ -13,17 +13,22 @@ from store.plans import PlanNotFound, PlanStore
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def two_versions(tmp_path: Path):
-    """Two versions of the onboarding journey (the second with another title)."""
-    first = compile_paths([EXAMPLES]).plan("onboarding")
-    folder = tmp_path / "v2"
+def edited_onboarding(tmp_path: Path, old: str, new: str):
+    """The onboarding plan compiled from a copy of the examples with `old` replaced by `new`."""
+    folder = tmp_path / f"edited-{len(list(tmp_path.iterdir()))}"
     folder.mkdir()
     for source in EXAMPLES.glob("*.yaml"):
         text = source.read_text()
         if source.name == "onboarding.yaml":
-            text = text.replace("title: New patient onboarding", "title: Onboarding v2")
+            text = text.replace(old, new)
         (folder / source.name).write_text(text)
-    second = compile_paths([folder]).plan("onboarding")
+    return compile_paths([folder]).plan("onboarding")
+
+
+def two_versions(tmp_path: Path):
+    """Two versions of the onboarding journey (the second with another title)."""
+    first = compile_paths([EXAMPLES]).plan("onboarding")
+    second = edited_onboarding(tmp_path, "title: New patient onboarding", "title: Onboarding v2")
     assert first.version != second.version
     return first, second
 
@@ -88,14 +93,7 @@ def test_active_triggers_follow_deploys_and_rollbacks(database_url, tmp_path):
 
     plans = PlanStore(upgrade_database(database_url))
     first = compile_paths([EXAMPLES]).plan("onboarding")
-    folder = tmp_path / "renamed"
-    folder.mkdir()
-    for source in EXAMPLES.glob("*.yaml"):
-        text = source.read_text()
-        if source.name == "onboarding.yaml":
-            text = text.replace("signup-form-submitted", "signup-form-received")
-        (folder / source.name).write_text(text)
-    second = compile_paths([folder]).plan("onboarding")
+    second = edited_onboarding(tmp_path, "signup-form-submitted", "signup-form-received")
 
     plans.save(first, tellescope_journey_id="64f0000000000000000000aa")
     assert [t.id for t in active_triggers(plans)] == ["signup-form-submitted"]
