@@ -23,7 +23,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from activities.engine import EngineActivities, JourneyControlActivities
+from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
 from activities.tellescope_client import TellescopeClient
 from config import EngineSettings, get_settings
@@ -98,8 +98,6 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
     plans, ledger = PlanStore(engine), Ledger(engine)
     client = await connect(settings, metrics=True)
     tellescope = TellescopeClient.from_settings()
-    engine_activities = EngineActivities(plans, ledger)
-    control = JourneyControlActivities(client, plans, ledger, settings.task_queue)
     trigger_activities = TriggerActivities(
         TriggerDeps(client, plans, ledger, settings.task_queue, tellescope)
     )
@@ -111,9 +109,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
                 activities=[
                     *TellescopeActivities(tellescope).all(),
-                    engine_activities.load_plan,
-                    engine_activities.record_ledger,
-                    control.control_journeys,
+                    *engine_activities(client, plans, ledger, settings.task_queue),
                     *trigger_activities.all(),
                 ],
                 activity_executor=executor,

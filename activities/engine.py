@@ -4,6 +4,9 @@ removeFromAllJourneys). Tellescope-facing activities live beside this module."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from temporalio import activity
 from temporalio.client import Client
 
@@ -89,3 +92,14 @@ class JourneyControlActivities:
             raise ApplicationError(
                 str(error), type=TELLESCOPE_REJECTED, non_retryable=True
             ) from None
+
+
+def engine_activities(
+    client: Client, plans: PlanStore, ledger: Ledger, task_queue: str
+) -> list[Callable[..., Any]]:
+    """The engine's own activities that every JourneyWorkflow worker registers beside the
+    Tellescope ones (the worker, tests, simulations and benchmarks build their workers from it,
+    so a new engine activity is registered everywhere at once)."""
+    engine = EngineActivities(plans, ledger)
+    control = JourneyControlActivities(client, plans, ledger, task_queue)
+    return [engine.load_plan, engine.record_ledger, control.control_journeys]

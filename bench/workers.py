@@ -102,7 +102,7 @@ def engine_worker(
     """The engine's worker as worker.py builds it (same workflows, activities, executor and
     cache), plus the bare workflows and activity when `bare` is given. Returns the worker and a
     close() coroutine function for what it holds."""
-    from activities.engine import EngineActivities, JourneyControlActivities
+    from activities.engine import engine_activities
     from activities.settings import TellescopeSettings
     from activities.tellescope_activities import TellescopeActivities
     from activities.tellescope_client import TellescopeClient
@@ -125,9 +125,7 @@ def engine_worker(
     executor = ThreadPoolExecutor(max_workers=32)
     activities: list[Any] = [
         *TellescopeActivities(tellescope).all(),
-        EngineActivities(plans, ledger).load_plan,
-        EngineActivities(plans, ledger).record_ledger,
-        JourneyControlActivities(client, plans, ledger, task_queue).control_journeys,
+        *engine_activities(client, plans, ledger, task_queue),
         *TriggerActivities(TriggerDeps(client, plans, ledger, task_queue, tellescope)).all(),
     ]
     workflows: list[type] = [JourneyWorkflow, *TRIGGER_WORKFLOWS]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
-from activities.engine import EngineActivities, JourneyControlActivities
+from activities.engine import engine_activities
 from compiler.compile import CompileResult
 from models.automated_action import CancelReason, JourneyContext
 from models.runtime import (
@@ -120,17 +120,13 @@ class _Run:
         self.submitted: set[str] = set()
 
     def _worker(self) -> Worker:
-        engine_acts = EngineActivities(self.plans, self.ledger)
-        control = JourneyControlActivities(self.client, self.plans, self.ledger, self.task_queue)
         return Worker(
             self.client,
             task_queue=self.task_queue,
             workflows=[JourneyWorkflow],
             activities=[
                 *self.tellescope.activities(),
-                engine_acts.load_plan,
-                engine_acts.record_ledger,
-                control.control_journeys,
+                *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
             ],
             activity_executor=self.executor,
         )

@@ -33,7 +33,7 @@ import uvicorn
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.engine import EngineActivities, JourneyControlActivities
+from activities.engine import engine_activities
 from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
 from activities.tellescope_client import TellescopeClient
@@ -236,8 +236,6 @@ def trigger_activities(h: Harness) -> list:
 
 @asynccontextmanager
 async def worker_for(h: Harness) -> AsyncIterator[None]:
-    engine_acts = EngineActivities(h.plans, h.ledger)
-    control = JourneyControlActivities(h.client, h.plans, h.ledger, h.task_queue)
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with Worker(
             h.client,
@@ -245,9 +243,7 @@ async def worker_for(h: Harness) -> AsyncIterator[None]:
             workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
             activities=[
                 *TellescopeActivities(h.tellescope).all(),
-                engine_acts.load_plan,
-                engine_acts.record_ledger,
-                control.control_journeys,
+                *engine_activities(h.client, h.plans, h.ledger, h.task_queue),
                 *trigger_activities(h),
             ],
             activity_executor=executor,

@@ -24,7 +24,7 @@ import pytest
 import pytest_asyncio
 from temporalio.worker import Worker
 
-from activities.engine import EngineActivities, JourneyControlActivities
+from activities.engine import engine_activities
 from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
 from activities.tellescope_client import TellescopeClient
@@ -208,8 +208,6 @@ class Stack:
     @asynccontextmanager
     async def worker(self, *, tellescope: TellescopeClient | None = None):
         acts = TellescopeActivities(tellescope or self.tellescope)
-        engine_acts = EngineActivities(self.plans, self.ledger)
-        control = JourneyControlActivities(self.client, self.plans, self.ledger, self.task_queue)
         with ThreadPoolExecutor(max_workers=8) as executor:
             async with Worker(
                 self.client,
@@ -217,9 +215,7 @@ class Stack:
                 workflows=[JourneyWorkflow],
                 activities=[
                     *acts.all(),
-                    engine_acts.load_plan,
-                    engine_acts.record_ledger,
-                    control.control_journeys,
+                    *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
                 ],
                 activity_executor=executor,
                 workflow_failure_exception_types=[Exception],

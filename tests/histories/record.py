@@ -22,7 +22,7 @@ from pathlib import Path
 
 from temporalio.worker import Worker
 
-from activities.engine import EngineActivities, JourneyControlActivities
+from activities.engine import engine_activities
 from compiler import compile_paths
 from models.runtime import EnrollmentInput, FormSubmitted, TicketClosed, TriggerFired
 from simulate.recorder import RecordingTellescope
@@ -59,17 +59,13 @@ class Recorder:
         return await starter.enroll(self.client, inp, task_queue=self.task_queue)
 
     def worker(self, tellescope: RecordingTellescope, executor) -> Worker:
-        engine_acts = EngineActivities(self.plans, self.ledger)
-        control = JourneyControlActivities(self.client, self.plans, self.ledger, self.task_queue)
         return Worker(
             self.client,
             task_queue=self.task_queue,
             workflows=[JourneyWorkflow],
             activities=[
                 *tellescope.activities(),
-                engine_acts.load_plan,
-                engine_acts.record_ledger,
-                control.control_journeys,
+                *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
             ],
             activity_executor=executor,
         )

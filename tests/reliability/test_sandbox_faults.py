@@ -27,7 +27,7 @@ from datetime import timedelta
 import pytest
 from temporalio.worker import Worker
 
-from activities.engine import EngineActivities, JourneyControlActivities
+from activities.engine import engine_activities
 from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
 from activities.tellescope_client import TellescopeClient
@@ -99,8 +99,6 @@ async def test_thirty_percent_faults_every_send_exactly_once(
     )
     task_queue = f"rel-faults-{seed}"
     activities = TellescopeActivities(tellescope)
-    engine = EngineActivities(store.plans, store.ledger)
-    control = JourneyControlActivities(env.client, store.plans, store.ledger, task_queue)
     sandbox_http.set_faults(
         rate=RATE,
         kinds=list(KINDS),  # error500, timeout, drop and their accept_then_* twins
@@ -117,9 +115,7 @@ async def test_thirty_percent_faults_every_send_exactly_once(
                 workflows=[JourneyWorkflow],
                 activities=[
                     *activities.all(),
-                    engine.load_plan,
-                    engine.record_ledger,
-                    control.control_journeys,
+                    *engine_activities(env.client, store.plans, store.ledger, task_queue),
                 ],
                 activity_executor=executor,
                 workflow_failure_exception_types=[Exception],

@@ -26,7 +26,7 @@ import pytest_asyncio
 from temporalio.client import Client, Interceptor, OutboundInterceptor
 from temporalio.worker import Worker
 
-from activities.engine import EngineActivities, JourneyControlActivities
+from activities.engine import engine_activities
 from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
 from activities.tellescope_client import TellescopeClient
@@ -283,8 +283,6 @@ class Engine:
 
     @asynccontextmanager
     async def worker(self):
-        engine_acts = EngineActivities(self.plans, self.ledger)
-        control = JourneyControlActivities(self.client, self.plans, self.ledger, self.task_queue)
         with ThreadPoolExecutor(max_workers=8) as executor:
             async with Worker(
                 self.client,
@@ -292,9 +290,7 @@ class Engine:
                 workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
                 activities=[
                     *TellescopeActivities(self.tellescope).all(),
-                    engine_acts.load_plan,
-                    engine_acts.record_ledger,
-                    control.control_journeys,
+                    *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
                     *TriggerActivities(self.deps).all(),
                 ],
                 activity_executor=executor,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest_asyncio
 from temporalio.worker import Worker
 
-from activities.engine import EngineActivities, JourneyControlActivities
+from activities.engine import engine_activities
 from compiler import compile_paths
 from models.runtime import EnrollmentInput
 from simulate.recorder import RecordingTellescope
@@ -56,8 +56,6 @@ class Runtime:
 
     @asynccontextmanager
     async def worker(self):
-        engine_acts = EngineActivities(self.plans, self.ledger)
-        control = JourneyControlActivities(self.client, self.plans, self.ledger, self.task_queue)
         with ThreadPoolExecutor(max_workers=8) as executor:
             async with Worker(
                 self.client,
@@ -65,9 +63,7 @@ class Runtime:
                 workflows=[JourneyWorkflow],
                 activities=[
                     *self.tellescope.activities(),
-                    engine_acts.load_plan,
-                    engine_acts.record_ledger,
-                    control.control_journeys,
+                    *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
                 ],
                 activity_executor=executor,
                 # A bug in workflow code fails the test at once instead of retrying the task.
