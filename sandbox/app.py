@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from sandbox.errors import install_error_handlers
 from sandbox.faults import FaultInjectionApp
+from sandbox.paths import CollapseSlashes
 from sandbox.routers import forms, journeys, messaging, observe, patient, tickets, webhooks
 from sandbox.routers.crud import build_crud_router
 from sandbox.runtime import Sandbox, build_sandbox
@@ -37,6 +38,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.sandbox = sandbox
+    # `/v1//tickets/close` (how Tellescope's SDK sends custom actions) is `/v1/tickets/close`.
+    app.add_middleware(CollapseSlashes)
     install_error_handlers(app)
     # Custom actions first: their paths must win over the generic /v1/<model>/... routes.
     for router in (messaging, forms, tickets, journeys, webhooks, patient, observe):
@@ -52,5 +55,5 @@ def create_app(
 
 def with_fault_injection(app: FastAPI) -> Any:
     """The ASGI callable to serve: faults are injected outside FastAPI so `drop` can really
-    drop the connection."""
-    return FaultInjectionApp(app, app.state.sandbox.faults)
+    drop the connection. Paths are normalised first, so fault `paths` match what the SDK sends."""
+    return CollapseSlashes(FaultInjectionApp(app, app.state.sandbox.faults))

@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sandbox.paths import path_as_sent
+
 RECORD_NOT_FOUND = "Could not find a record for the given id"
 RELATED_RECORD_NOT_FOUND = "Could not find a related record for the given id(s)"
 UNIQUENESS_VIOLATION = "Uniqueness Violation"
@@ -89,7 +91,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code in (404, 405):
             # Express's wording for an unknown route, so clients can tell it from a missing record.
-            return error_response(exc.status_code, f"Cannot {request.method} {request.url.path}")
+            return error_response(
+                exc.status_code, f"Cannot {request.method} {path_as_sent(request.scope)}"
+            )
         return error_response(exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)
