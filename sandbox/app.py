@@ -12,7 +12,16 @@ from fastapi.responses import RedirectResponse
 from sandbox.errors import install_error_handlers
 from sandbox.faults import FaultInjectionApp
 from sandbox.paths import CollapseSlashes
-from sandbox.routers import forms, journeys, messaging, observe, patient, tickets, webhooks
+from sandbox.routers import (
+    automation_triggers,
+    forms,
+    journeys,
+    messaging,
+    observe,
+    patient,
+    tickets,
+    webhooks,
+)
 from sandbox.routers.crud import build_crud_router
 from sandbox.runtime import Sandbox, build_sandbox
 from sandbox.settings import SandboxSettings
@@ -42,7 +51,16 @@ def create_app(
     app.add_middleware(CollapseSlashes)
     install_error_handlers(app)
     # Custom actions first: their paths must win over the generic /v1/<model>/... routes.
-    for router in (messaging, forms, tickets, journeys, webhooks, patient, observe):
+    for router in (
+        messaging,
+        forms,
+        tickets,
+        journeys,
+        automation_triggers,
+        webhooks,
+        patient,
+        observe,
+    ):
         app.include_router(router.router)
     app.include_router(build_crud_router())
 

@@ -131,8 +131,10 @@ class ListQuery:
 def matches_filter(record: dict[str, Any], filter_: dict[str, Any]) -> bool:
     for path, expected in filter_.items():
         actual = lookup(record, "id" if path == "_id" else path)
-        if isinstance(expected, dict) and expected and all(k.startswith("_") for k in expected):
-            if not all(_operator(op, actual, operand) for op, operand in expected.items()):
+        if isinstance(expected, dict) and expected and all(k[:1] in "_$" for k in expected):
+            # `mdbFilter` carries MongoDB's spelling (`$in`) of the same operators.
+            ops = {"_" + op[1:] if op.startswith("$") else op: v for op, v in expected.items()}
+            if not all(_operator(op, actual, operand) for op, operand in ops.items()):
                 return False
         elif not _equals(actual, expected):
             return False

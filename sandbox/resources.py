@@ -288,6 +288,54 @@ SPECS: tuple[ModelSpec, ...] = (
         kinds={"url": "string", "subscriptions": "object"},
     ),
     ModelSpec("webhook_logs", actions=frozenset(("readMany", "read"))),
+    ModelSpec(
+        "automation_triggers",
+        required=("title", "event", "action", "status"),
+        kinds={"title": "string", "event": "object", "action": "object", "status": "string"},
+    ),
+    ModelSpec(
+        "form_groups",
+        required=("title", "formIds"),
+        kinds={"title": "string", "formIds": "ids"},
+    ),
+    ModelSpec(
+        "waitlists",
+        required=("title", "journeyId", "enduserIds"),
+        unique_items=("enduserIds",),
+        foreign_keys={"journeyId": ForeignKey("journeys", on_delete="delete")},
+        kinds={"title": "string", "journeyId": "id", "enduserIds": "ids"},
+    ),
+    ModelSpec(
+        "background_errors",
+        required=("title", "message"),
+        kinds={"title": "string", "message": "string", "enduserId": "id", "journeyId": "id"},
+    ),
+    ModelSpec(
+        "engagement_events",
+        required=("enduserId", "type", "significance"),
+        foreign_keys={"enduserId": _ENDUSER},
+        kinds={"enduserId": "id", "type": "string", "significance": "number", "info": "object"},
+    ),
+    ModelSpec(
+        "enduser_orders",
+        required=("externalId", "source", "enduserId", "title", "status"),
+        foreign_keys={"enduserId": _ENDUSER},
+        kinds={
+            "externalId": "string",
+            "source": "string",
+            "enduserId": "id",
+            "title": "string",
+            "status": "string",
+            "tags": "list",
+        },
+    ),
+    ModelSpec(
+        "enduser_medications",
+        required=("enduserId", "title"),
+        readonly=("references",),
+        foreign_keys={"enduserId": _ENDUSER},
+        kinds={"enduserId": "id", "title": "string"},
+    ),
 )
 
 BY_NAME: dict[str, ModelSpec] = {spec.name: spec for spec in SPECS}
