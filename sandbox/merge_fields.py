@@ -3,9 +3,11 @@
 `{{enduser.X}}` reads the custom field X first, then the built-in (dotted) field, and is left as
 written when neither exists. `{{calendar_event.*}}` and `{{form_response.<externalId>}}` read the
 records named by the journey context. `{{forms.<id>.link:Label}}` and
-`{{content.<id>.link:Label}}` become links: a form link prepares a form response for the enduser
-(tied to the automation step, when given), once per form per message. Unknown placeholders stay as
-written.
+`{{content.<id>.link:Label}}` become links: each form link prepares a form response for the
+enduser (tied to the automation step, when given), so a message linking the same form twice makes
+two responses, as Tellescope does; the plaintext and HTML renditions of one message share them.
+`{{order.X}}` reads the enduser order named by `journeyContext.orderId` (dotted, `[object Object]`
+rules as for the enduser). Unknown placeholders stay as written.
 """
 
 from __future__ import annotations
@@ -31,18 +33,21 @@ class MergeContext:
     organization: dict[str, Any] | None = None
     calendar_event: dict[str, Any] | None = None
     form_response: dict[str, Any] | None = None
-    # form id -> URL of a prepared response; called at most once per form per context.
+    order: dict[str, Any] | None = None
+    # form id -> URL of a newly prepared response; called once per link occurrence in a text.
     make_form_link: Callable[[str], str] | None = None
     make_content_link: Callable[[str], str] | None = None
     object_mode: ObjectMode = "default"
-    form_links: dict[str, str] = field(default_factory=dict)
+    # (form id, occurrence in the text) -> URL: renditions of one message reuse the same links.
+    form_links: dict[tuple[str, int], str] = field(default_factory=dict)
 
-    def form_link(self, form_id: str) -> str | None:
-        if form_id not in self.form_links:
+    def form_link(self, form_id: str, occurrence: int = 0) -> str | None:
+        key = (form_id, occurrence)
+        if key not in self.form_links:
             if self.make_form_link is None:
                 return None
-            self.form_links[form_id] = self.make_form_link(form_id)
-        return self.form_links[form_id]
+            self.form_links[key] = self.make_form_link(form_id)
+        return self.form_links[key]
 
 
 def render(text: str, context: MergeContext, *, as_html: bool = False) -> str:
@@ -51,9 +56,11 @@ def render(text: str, context: MergeContext, *, as_html: bool = False) -> str:
     if not isinstance(text, str) or "{{" not in text:
         return text
 
+    occurrences: dict[str, int] = {}
+
     def replace(match: re.Match[str]) -> str:
         token = match.group(1).strip()
-        value = _resolve(token, context, as_html=as_html)
+        value = _resolve(token, context, as_html=as_html, occurrences=occurrences)
         return match.group(0) if value is None else value
 
     return PLACEHOLDER.sub(replace, text)
@@ -63,12 +70,19 @@ def plaintext_to_html(text: str) -> str:
     return html_lib.escape(text).replace("\n", "<br />")
 
 
-def _resolve(token: str, context: MergeContext, *, as_html: bool) -> str | None:
+def _resolve(
+    token: str, context: MergeContext, *, as_html: bool, occurrences: dict[str, int]
+) -> str | None:
     escape = html_lib.escape if as_html else (lambda s: s)
     link = _link(token)
     if link is not None:
         kind, record_id, label = link
-        url = context.form_link(record_id) if kind == "forms" else _content_url(context, record_id)
+        if kind == "forms":
+            occurrence = occurrences.get(record_id, 0)
+            occurrences[record_id] = occurrence + 1
+            url = context.form_link(record_id, occurrence)
+        else:
+            url = _content_url(context, record_id)
         if url is None:
             return None
         if as_html:
@@ -86,10 +100,20 @@ def _resolve(token: str, context: MergeContext, *, as_html: bool) -> str | None:
         return None if value is None else escape(_to_text(value, context.object_mode))
     if namespace == "calendar_event" and context.calendar_event is not None:
         return escape(_calendar_event_value(context.calendar_event, key, context.object_mode))
+    if namespace == "order" and context.order is not None:
+        value = _dotted(context.order, key)
+        return None if value is None else escape(_to_text(value, context.object_mode))
     if namespace == "form_response" and context.form_response is not None:
         value = _form_response_value(context.form_response, key)
         return None if value is None else escape(value)
     return None
+
+
+def _dotted(record: dict[str, Any], key: str) -> Any:
+    value: Any = record
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _link(token: str) -> tuple[str, str, str] | None:

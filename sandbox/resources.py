@@ -246,6 +246,8 @@ SPECS: tuple[ModelSpec, ...] = (
         required=("title",),
         unique=("title",),
         kinds={"title": "string", "states": "list", "tags": "list"},
+        # A journey deleted (or edited) in Tellescope must reach the engine.
+        default_webhooks=True,
     ),
     ModelSpec(
         "automated_actions",
@@ -314,7 +316,7 @@ SPECS: tuple[ModelSpec, ...] = (
         "engagement_events",
         required=("enduserId", "type", "significance"),
         foreign_keys={"enduserId": _ENDUSER},
-        kinds={"enduserId": "id", "type": "string", "significance": "number", "info": "object"},
+        kinds={"enduserId": "id", "type": "string", "significance": "number", "fields": "object"},
     ),
     ModelSpec(
         "enduser_orders",

@@ -54,12 +54,14 @@ def merge_context(
 
     event_id = journey_context.get("calendarEventId")
     response_id = journey_context.get("formResponseId")
+    order_id = journey_context.get("orderId")
     return MergeContext(
         enduser=enduser,
         sender=sender,
         organization=records.store.get("organizations", caller.business_id),
         calendar_event=records.store.get("calendar_events", event_id) if event_id else None,
         form_response=records.store.get("form_responses", response_id) if response_id else None,
+        order=records.store.get("enduser_orders", order_id) if isinstance(order_id, str) else None,
         make_form_link=make_form_link,
         make_content_link=make_content_link,
         object_mode=object_mode,

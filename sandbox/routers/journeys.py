@@ -66,3 +66,27 @@ async def remove_endusers(request: Request, caller: CallerDep) -> Any:
         if sandbox.store.exists("endusers", enduser_id):
             remove_from_journey(sandbox.records, caller, enduser_id, journey_id)
     return {}
+
+
+@router.post("/v1/waitlists/grant-access")
+async def grant_access_from_waitlist(request: Request, caller: CallerDep) -> Any:
+    """`{id, count}` → `{waitlist}`: the first `count` endusers of the waitlist join its journey
+    (`journeys[journeyId] = ""`, as add-endusers-to-journey) and leave the waitlist."""
+    sandbox = sandbox_of(request)
+    body = await body_without_key(request)
+    for name in ("id", "count"):
+        if body.get(name) is None:
+            raise missing_field(name)
+    count = body["count"]
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise invalid_field("count", f"Expecting a non-negative number but got {count}")
+    waitlist = sandbox.records.get("waitlists", body["id"])
+    waiting = list(waitlist.get("enduserIds") or [])
+    granted, remaining = waiting[:count], waiting[count:]
+    for enduser_id in granted:
+        if sandbox.store.exists("endusers", enduser_id):
+            set_journey_state(sandbox.records, caller, enduser_id, waitlist["journeyId"], "")
+    updated = sandbox.records.update(
+        caller, "waitlists", waitlist["id"], {"enduserIds": remaining}, replace_object_fields=True
+    )
+    return {"waitlist": sandbox.records.present("waitlists", updated)}

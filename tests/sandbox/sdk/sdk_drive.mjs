@@ -259,11 +259,17 @@ await call("managed_content_record_assignments.createOne(duplicate)", () => sdk.
 const waitlist = await call("waitlists.createOne", () => sdk.api.waitlists.createOne({ title: `SDK waitlist ${unique}`, journeyId: J, enduserIds: [E] }), (w) => check(isId(w.id), JSON.stringify(w)));
 await call("waitlists.updateOne", () => sdk.api.waitlists.updateOne(waitlist.id, { enduserIds: [some.created[0].id] }),
   (w) => check(w.enduserIds.length === 2, JSON.stringify(w.enduserIds)));
-await call("enduser_orders.createOne", () => sdk.api.enduser_orders.createOne({ externalId: `order-${unique}`, source: "SDK", enduserId: E, title: "Lab kit", status: "Shipped" }));
+await call("waitlists.grant_access_from_waitlist", () => sdk.api.waitlists.grant_access_from_waitlist({ id: waitlist.id, count: 1 }),
+  (r) => check(r.waitlist && r.waitlist.enduserIds.length === 1, JSON.stringify(r)));
+const order = await call("enduser_orders.createOne", () => sdk.api.enduser_orders.createOne({ externalId: `order-${unique}`, source: "SDK", enduserId: E, title: "Lab kit", status: "Shipped" }));
+await call("templates.get_templated_message(order)", () => sdk.api.templates.get_templated_message({ message: "Your {{order.title}} is {{order.status}}", userId: ADMIN_USER_ID, enduserId: E, journeyContext: { orderId: order.id } }),
+  (r) => check(r.plaintext === "Your Lab kit is Shipped", JSON.stringify(r)));
 await call("enduser_orders.getSome", () => sdk.api.enduser_orders.getSome({ filter: { enduserId: E } }), (os) => check(os.length === 1, `got ${os.length}`));
 await call("enduser_medications.createOne", () => sdk.api.enduser_medications.createOne({ enduserId: E, title: "Metformin" }));
 await call("enduser_medications.getSome", () => sdk.api.enduser_medications.getSome({ filter: { enduserId: E } }), (ms) => check(ms.length === 1, `got ${ms.length}`));
-await call("engagement_events.getSome", () => sdk.api.engagement_events.getSome({ filter: { enduserId: E } }), (es) => check(Array.isArray(es), "not an array"));
+await call("engagement_events.getSome", () => sdk.api.engagement_events.getSome({ filter: { enduserId: E } }),
+  (es) => check(es.some((e) => e.type === "JOURNEY_SET") && es.some((e) => e.type === "STATE_CHANGE"), JSON.stringify(es.map((e) => e.type))));
+await call("background_errors.createOne", () => sdk.api.background_errors.createOne({ title: "SDK", message: "driven by the SDK" }));
 await call("background_errors.getSome", () => sdk.api.background_errors.getSome({}), (es) => check(Array.isArray(es), "not an array"));
 
 // --- webhooks -----------------------------------------------------------------------------------
