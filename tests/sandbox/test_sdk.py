@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -208,3 +209,33 @@ def test_custom_actions_were_sent_with_the_sdks_double_slash(
     assert sent["tickets.close_ticket"] == "//tickets/close"
     assert sent["automation_triggers.trigger_events"] == "//automation-triggers/trigger-events"
     assert sent["templates.get_templated_message"] == "//templated-message"
+
+
+def test_readme_lists_every_model_and_action_of_the_sdk(node: str) -> None:
+    """sandbox/README.md's coverage section names every model and custom/public action of the
+    pinned SDK's schema (emulated, partly or not), so a new SDK release shows what is missing."""
+    dump = (
+        "const {schema} = require(process.argv[1]);"
+        "console.log(JSON.stringify(Object.fromEntries(Object.entries(schema).map(([m, s]) =>"
+        " [m, [...Object.keys(s.customActions || {}), ...Object.keys(s.publicActions || {})]]))))"
+    )
+    schema_module = str(NODE_MODULES / "@tellescope" / "schema")
+    completed = subprocess.run(
+        [node, "-e", dump, schema_module], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    schema: dict[str, list[str]] = json.loads(completed.stdout)
+    readme = (ROOT / "sandbox" / "README.md").read_text()
+    coverage = readme[readme.index("## Coverage of Tellescope's API") :]
+    missing_models = [m for m in schema if f"`{m}`" not in coverage]
+    assert not missing_models, f"models missing from sandbox/README.md: {missing_models}"
+    missing_actions = [
+        f"{m}.{a}"
+        for m, actions in schema.items()
+        for a in actions
+        if not any(
+            line.lstrip("| -").startswith(f"`{m}`") and re.search(rf"\b{re.escape(a)}\b", line)
+            for line in coverage.splitlines()
+        )
+    ]
+    assert not missing_actions, f"actions missing from sandbox/README.md: {missing_actions}"
