@@ -163,10 +163,13 @@ def sdk_run(node: str, sdk_sandbox: str) -> list[dict[str, Any]]:
         timeout=240,
     )
     lines = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
-    assert completed.returncode == 0 and lines and lines[-1].get("done"), (
-        f"the SDK driver stopped early (exit {completed.returncode}) after "
-        f"{lines[-1].get('method') if lines else 'no call'}:\n{completed.stderr[-3000:]}"
-    )
+    if completed.returncode != 0 or not lines or not lines[-1].get("done"):
+        failed = "\n".join(_describe(call) for call in lines if not call.get("pass"))
+        pytest.fail(
+            f"the SDK driver stopped early (exit {completed.returncode}) after "
+            f"{lines[-1].get('method') if lines else 'no call'}:\n{completed.stderr[-3000:]}"
+            + (f"\nfailed before that:\n{failed}" if failed else "")
+        )
     return lines[:-1]
 
 
