@@ -115,9 +115,12 @@ def sdk_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     db = tmp_path_factory.mktemp("sdk") / "sandbox.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port), "--db", str(db), "--reset"],
+        [
+            *(sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port)),
+            *("--db", str(db), "--reset"),
+        ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SANDBOX_DEV_API_KEY": DEV_KEY},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
