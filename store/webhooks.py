@@ -51,6 +51,7 @@ class ProcessedWebhooks:
         operation: str,
         record_ids: list[str],
         webhook_timestamp: str,
+        lease: timedelta | None = None,
     ) -> Claim:
         """`new`: this caller processes it (a first copy, or one taking over an expired lease).
         `in_progress`: another caller holds a live claim. `duplicate`: the same delivery (same
@@ -85,6 +86,7 @@ class ProcessedWebhooks:
                     operation=operation,
                     record_ids=record_ids,
                     webhook_timestamp=webhook_timestamp,
+                    lease=lease,
                 )
             if existing.body_sha256 != body_sha256:
                 return "conflict"
@@ -97,7 +99,7 @@ class ProcessedWebhooks:
                 .where(
                     ProcessedWebhookRow.delivery_key == delivery_key,
                     ProcessedWebhookRow.status == "processing",
-                    ProcessedWebhookRow.received_at < now - self.lease,
+                    ProcessedWebhookRow.received_at < now - (lease or self.lease),
                 )
                 .values(received_at=now)
             )

@@ -68,6 +68,7 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         operation=delivery.operation,
         record_ids=delivery.record_ids[:1000],
         webhook_timestamp=delivery.timestamp,
+        lease=timedelta(seconds=settings.webhook_claim_lease_seconds),
     )
     if claim == "duplicate":
         return WebhookAccepted(status="duplicate")
