@@ -42,11 +42,19 @@ class ErrorBody(BaseModel):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        info: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.info = info or {}
+        self.headers = headers or {}
 
 
 def not_found(message: str, **info: Any) -> ApiError:
@@ -67,9 +75,16 @@ def unauthenticated(message: str = "Unauthenticated") -> ApiError:
     return ApiError(401, message)
 
 
-def error_response(status: int, message: str, info: dict[str, Any] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    info: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
-        {"message": message, "code": status, "info": info or {}}, status_code=status
+        {"message": message, "code": status, "info": info or {}},
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -126,17 +141,55 @@ def validation_error(error: ValidationError, prefix: Sequence[Any] = ()) -> ApiE
     return ApiError(status, message, info)
 
 
+# Deepest JSON body accepted (docs/limits.md). Tellescope's records nest a handful of levels;
+# the limit only stops bodies built to exhaust the parser or the code walking them.
+MAX_JSON_DEPTH = 64
+
+
 def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise bad_request(f"Invalid JSON body: {error}") from None
+    except RecursionError:  # nested past what the parser itself can follow
+        raise too_deep() from None
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise too_deep()
+    return value
+
+
+def too_deep() -> ApiError:
+    return bad_request(
+        f"JSON body nested deeper than {MAX_JSON_DEPTH} levels (the limit)",
+        limit=MAX_JSON_DEPTH,
+    )
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0), iteratively: a deep value cannot exhaust
+    the stack here."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
-        return error_response(error.status, error.message, error.info)
+        return error_response(error.status, error.message, error.info, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -23,6 +23,9 @@ class ApiSettings(BaseSettings):
     webhook_tolerance_seconds: float = Field(default=300.0, gt=0)
     # Accepted deliveries are remembered this long (older ones are refused as stale anyway).
     webhook_retention_hours: float = Field(default=48.0, gt=0)
+    # A delivery still being processed after this long (its API process died) may be taken over
+    # by a redelivery; until then copies are answered 409 with Retry-After.
+    webhook_claim_lease_seconds: float = Field(default=30.0, gt=0)
 
     # Largest request body accepted, in bytes (413 beyond); webhooks have their own limit
     # because a bulk create may carry up to 1000 records plus relatedRecords.

@@ -5,6 +5,12 @@ PyYAML's libyaml composer gives every node its start mark (line, column) and is 
 and build plain Python data from it (insertion order kept, which matters for Tellescope's "first
 key decides" condition language) for pydantic. Duplicate keys, which YAML loaders silently
 overwrite, are reported as errors.
+
+Hostile input is bounded before anything is built (docs/limits.md): a file of more than
+`MAX_YAML_BYTES`, nesting deeper than `MAX_YAML_DEPTH`, or a tree that expands (aliases
+counted at every place they are used) to more than `MAX_YAML_NODES` nodes is refused with one
+error naming the limit. An anchored node is built once and shared by its aliases, so a file under
+the limits costs time and memory in proportion to what it expands to.
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ from compiler.errors import CompileError, CompileFailed
 PathPart = str | int
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 _STR_TAG = "tag:yaml.org,2002:str"
+
+# The bounds of one YAML document (docs/limits.md). A 1,000-step journey is about 0.3 MB, 8
+# levels deep and 40,000 nodes, well inside them.
+MAX_YAML_BYTES = 4 * 1024 * 1024
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 500_000
 
 
 @dataclass
@@ -89,19 +101,35 @@ class _Builder:
         self.loader = loader
         self.name = name
         self.errors: list[CompileError] = []
+        self.built: dict[int, Any] = {}  # id(node) -> value: an anchored node is built once
 
     def build(self, node: Node) -> Any:
         if isinstance(node, ScalarNode):
             return self.scalar(node)
+        node_id = id(node)
+        if node_id in self.built:  # an alias of a node built before
+            return self.built[node_id]
         if isinstance(node, SequenceNode):
-            return [self.build(item) for item in node.value]
-        self.loader.flatten_mapping(node)  # YAML merge keys (`<<: *defaults`)
+            items: list[Any] = []
+            self.built[node_id] = items
+            items.extend(self.build(item) for item in node.value)
+            return items
+        # YAML merge keys (`<<: *defaults`): the merged entries come first, and a key written
+        # in the mapping itself overrides a merged one; only two written keys are duplicates.
+        written = {id(key_node) for key_node, _ in node.value}
+        self.loader.flatten_mapping(node)
         data: dict[str, Any] = {}
+        self.built[node_id] = data
         first_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = self.scalar(key_node)
             key = key if isinstance(key, str) else str(key)
             mark = key_node.start_mark
+            if key in data and (id(key_node) not in written or key not in first_lines):
+                data[key] = self.build(value_node)  # merged, or written over a merged entry
+                if id(key_node) in written:
+                    first_lines[key] = mark.line + 1
+                continue
             if key in data:
                 self.errors.append(
                     CompileError(
@@ -113,7 +141,8 @@ class _Builder:
                     )
                 )
                 continue
-            first_lines[key] = mark.line + 1
+            if id(key_node) in written:
+                first_lines[key] = mark.line + 1
             data[key] = self.build(value_node)
         return data
 
@@ -132,12 +161,84 @@ def load_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
     return parse_yaml(path.read_text(encoding="utf-8"), display_name or str(path))
 
 
+def check_bounds(root: Node, name: str) -> None:
+    """Refuse a tree deeper than MAX_YAML_DEPTH or expanding to more than MAX_YAML_NODES nodes.
+
+    Expanded sizes are counted once per node object (aliases share the anchored node), so the
+    check is linear in the file, not in what an alias bomb expands to. Iterative: a deep file
+    cannot exhaust the interpreter's stack here.
+    """
+    sizes: dict[int, int] = {}
+    # (node, depth, children counted yet?)
+    stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, expanded = stack.pop()
+        if id(node) in sizes and not expanded:
+            continue
+        if depth > MAX_YAML_DEPTH:
+            mark = node.start_mark
+            raise CompileFailed(
+                [
+                    CompileError(
+                        name,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "",
+                        f"YAML nested deeper than {MAX_YAML_DEPTH} levels (the limit)",
+                    )
+                ]
+            )
+        children = _children(node)
+        if not expanded:
+            stack.append((node, depth, True))
+            stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
+            continue
+        size = 1 + sum(sizes[id(child)] for child in children)
+        if size > MAX_YAML_NODES:
+            mark = node.start_mark
+            raise CompileFailed(
+                [
+                    CompileError(
+                        name,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "",
+                        f"YAML expands to more than {MAX_YAML_NODES:,} nodes (the limit; aliases"
+                        " count at every place they are used)",
+                    )
+                ]
+            )
+        sizes[id(node)] = size
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 def parse_yaml(text: str, name: str) -> YamlDocument:
+    size = len(text.encode("utf-8"))
+    if size > MAX_YAML_BYTES:
+        raise CompileFailed(
+            [
+                CompileError(
+                    name,
+                    1,
+                    1,
+                    "",
+                    f"YAML file of {size:,} bytes is over the limit of {MAX_YAML_BYTES:,} bytes",
+                )
+            ]
+        )
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:  # an empty file
             return YamlDocument(name, None, None)
+        check_bounds(root, name)
         builder = _Builder(loader, name)
         data = builder.build(root)
     except yaml.MarkedYAMLError as exc:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
+from sqlalchemy import text, update
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from models.plan import JourneyPlan
 from store.db import session_for
@@ -91,6 +96,96 @@ class PlanStore:
             session.refresh(row)
             self.forget_heads()
             return row, created
+
+    @contextmanager
+    def locked(self, journey_id: str) -> Iterator[Session]:
+        """A session holding the journey's deploy lock until it commits or closes: one change of
+        a journey's current version at a time, across processes (the CLI, API replicas).
+
+        PostgreSQL: a transaction-scoped advisory lock keyed on the journey id. SQLite: a write
+        statement first, which takes the database's write lock for the whole transaction (a
+        deferred transaction's reads would otherwise see a version another writer is replacing).
+        """
+        with session_for(self.engine) as session:
+            if self.engine.dialect.name == "postgresql":
+                key = zlib.crc32(f"journey:{journey_id}".encode())
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            else:
+                session.execute(
+                    update(JourneyVersionRow)
+                    .where(JourneyVersionRow.journey_id == journey_id)
+                    .values(journey_id=JourneyVersionRow.journey_id)
+                )
+            yield session
+
+    def activate(
+        self,
+        plan: JourneyPlan,
+        *,
+        kind: Literal["deploy", "rollback"],
+        by: str,
+        source: str = "",
+        tellescope_journey_id: str | None = None,
+    ) -> tuple[Literal["created", "current", "unchanged"], str | None]:
+        """Make `plan` the journey's current version and record one audit event, under the
+        journey's deploy lock: of concurrent activations of one version exactly one changes
+        anything, and each event's previous version is the one it really replaced.
+
+        Returns (`created` a new stored version | `current` a stored one made current again |
+        `unchanged` it already was current, nothing recorded; the version current before)."""
+        with self.locked(plan.journeyId) as session:
+            current = session.exec(
+                select(JourneyVersionRow).where(
+                    JourneyVersionRow.journey_id == plan.journeyId,
+                    JourneyVersionRow.is_current == True,  # noqa: E712 (SQL expression)
+                )
+            ).first()
+            previous = current.version if current is not None else None
+            if current is not None and current.version == plan.version:
+                if tellescope_journey_id and current.tellescope_journey_id != tellescope_journey_id:
+                    current.tellescope_journey_id = tellescope_journey_id
+                    session.add(current)
+                    session.commit()
+                    self.forget_heads()
+                return "unchanged", previous
+            row = session.exec(
+                select(JourneyVersionRow).where(
+                    JourneyVersionRow.journey_id == plan.journeyId,
+                    JourneyVersionRow.version == plan.version,
+                )
+            ).first()
+            status: Literal["created", "current"] = "current" if row is not None else "created"
+            if row is None:
+                row = JourneyVersionRow(
+                    journey_id=plan.journeyId,
+                    version=plan.version,
+                    plan=plan.model_dump(mode="json", exclude_unset=True),
+                    source=source,
+                    source_path=plan.source,
+                    tellescope_journey_id=tellescope_journey_id or plan.tellescopeJourneyId,
+                    deployed_at=datetime.now(UTC),
+                    deployed_by=by,
+                )
+            elif tellescope_journey_id:
+                row.tellescope_journey_id = tellescope_journey_id
+            if current is not None:
+                current.is_current = False
+                session.add(current)
+            row.is_current = True
+            session.add(row)
+            session.add(
+                DeploymentEventRow(
+                    journey_id=plan.journeyId,
+                    version=plan.version,
+                    previous_version=previous,
+                    kind=kind,
+                    by=by[:200],
+                    at=datetime.now(UTC),
+                )
+            )
+            session.commit()
+        self.forget_heads()
+        return status, previous
 
     def get(self, journey_id: str, version: str) -> JourneyPlan:
         with session_for(self.engine) as session:
@@ -236,30 +331,6 @@ class PlanStore:
         ]
         return earlier[-1] if earlier else None
 
-    def set_current(self, journey_id: str, version: str) -> tuple[JourneyVersionRow, str | None]:
-        """Make a stored version current (rollback). Running enrollments keep their version.
-        Returns the row and the version that was current before."""
-        target = self.row(journey_id, version)
-        with session_for(self.engine) as session:
-            previous = None
-            for other in session.exec(
-                select(JourneyVersionRow).where(
-                    JourneyVersionRow.journey_id == journey_id,
-                    JourneyVersionRow.is_current == True,  # noqa: E712
-                )
-            ):
-                previous = other.version
-                if other.id != target.id:
-                    other.is_current = False
-                    session.add(other)
-            row = session.get(JourneyVersionRow, target.id)
-            row.is_current = True
-            session.add(row)
-            session.commit()
-            session.refresh(row)
-            self.forget_heads()
-            return row, previous
-
     def tellescope_journey_id(self, journey_id: str) -> str | None:
         """The Tellescope journey record this journey maps to: the current version's, else the
         most recently deployed one's (None: never deployed)."""
@@ -282,22 +353,6 @@ class PlanStore:
                 session.add(row)
                 session.commit()
         self.forget_heads()
-
-    def record_event(
-        self, journey_id: str, version: str, previous: str | None, kind: str, by: str
-    ) -> None:
-        with session_for(self.engine) as session:
-            session.add(
-                DeploymentEventRow(
-                    journey_id=journey_id,
-                    version=version,
-                    previous_version=previous,
-                    kind=kind,
-                    by=by[:200],
-                    at=datetime.now(UTC),
-                )
-            )
-            session.commit()
 
     def events(self, journey_id: str | None = None) -> list[DeploymentEventRow]:
         with session_for(self.engine) as session:

@@ -94,6 +94,7 @@ class ProcessedWebhookRow(SQLModel, table=True):
     record_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
     webhook_timestamp: str = Field(max_length=32)
     status: str = Field(default="processing", max_length=16)  # processing | processed
+    # When the current claim was taken (the first copy, or a takeover of an expired lease).
     received_at: datetime = Field(index=True)
 
 

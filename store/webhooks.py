@@ -1,8 +1,20 @@
-"""Webhook deliveries already accepted: duplicate and replay detection.
+"""Webhook deliveries already accepted: duplicate and replay detection, with leased claims.
 
 A delivery is claimed (one INSERT on a unique key) before it is processed, so two copies arriving
-at once cannot both be processed, on SQLite or PostgreSQL. A delivery whose processing failed is
-released again, so Tellescope's (or an operator's) retry can succeed.
+at once cannot both be processed, on SQLite or PostgreSQL. The claim is a lease
+(docs/decisions.md, "Webhook claims are leases"):
+
+- a copy that arrives while the first is still `processing` is told `in_progress` (the receiver
+  answers 409 with Retry-After, so the sender retries and learns the real outcome later); it is
+  never acknowledged before the effect is durable;
+- a copy that arrives after the first finished (`processed`) is a `duplicate`: acknowledged,
+  not processed again;
+- a claim still `processing` after `lease` (its holder died: an API killed mid-request) is taken
+  over by the next copy, which processes it;
+- a delivery whose processing failed is released, so a retry can succeed.
+
+Processing is idempotent downstream (workflow ids, signal dedupe), so a takeover that follows a
+holder which did act before dying does not act twice.
 """
 
 from __future__ import annotations
@@ -10,7 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -18,12 +30,17 @@ from sqlmodel import select
 from store.db import session_for
 from store.tables import ProcessedWebhookRow
 
-Claim = Literal["new", "duplicate", "conflict"]
+Claim = Literal["new", "duplicate", "conflict", "in_progress"]
+
+# How long a claim may stay `processing` before another copy of the delivery may take it over.
+# Longer than any healthy processing of one delivery (bounded by Temporal's RPC timeouts).
+DEFAULT_LEASE = timedelta(seconds=30)
 
 
 class ProcessedWebhooks:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> None:
         self.engine = engine
+        self.lease = lease
 
     def claim(
         self,
@@ -34,9 +51,13 @@ class ProcessedWebhooks:
         operation: str,
         record_ids: list[str],
         webhook_timestamp: str,
+        lease: timedelta | None = None,
     ) -> Claim:
-        """`new`: this caller processes it. `duplicate`: the same delivery (same body) was
-        claimed before. `conflict`: the same key with another body (a tampered replay)."""
+        """`new`: this caller processes it (a first copy, or one taking over an expired lease).
+        `in_progress`: another caller holds a live claim. `duplicate`: the same delivery (same
+        body) was processed before. `conflict`: the same key with another body (a replay that
+        changed the body), whatever the claim's state."""
+        now = datetime.now(UTC)
         row = ProcessedWebhookRow(
             delivery_key=delivery_key,
             body_sha256=body_sha256,
@@ -45,7 +66,7 @@ class ProcessedWebhooks:
             record_ids=record_ids,
             webhook_timestamp=webhook_timestamp[:32],
             status="processing",
-            received_at=datetime.now(UTC),
+            received_at=now,
         )
         with session_for(self.engine) as session:
             session.add(row)
@@ -57,16 +78,33 @@ class ProcessedWebhooks:
             existing = session.exec(
                 select(ProcessedWebhookRow).where(ProcessedWebhookRow.delivery_key == delivery_key)
             ).first()
-        if existing is None:  # released meanwhile: let the caller's retry claim it
-            return self.claim(
-                delivery_key=delivery_key,
-                body_sha256=body_sha256,
-                kind=kind,
-                operation=operation,
-                record_ids=record_ids,
-                webhook_timestamp=webhook_timestamp,
+            if existing is None:  # released meanwhile: claim it afresh
+                return self.claim(
+                    delivery_key=delivery_key,
+                    body_sha256=body_sha256,
+                    kind=kind,
+                    operation=operation,
+                    record_ids=record_ids,
+                    webhook_timestamp=webhook_timestamp,
+                    lease=lease,
+                )
+            if existing.body_sha256 != body_sha256:
+                return "conflict"
+            if existing.status == "processed":
+                return "duplicate"
+            # Still `processing`: take the claim over only when its lease has run out, in one
+            # conditional UPDATE so that of two late copies exactly one wins.
+            taken = session.execute(
+                update(ProcessedWebhookRow)
+                .where(
+                    ProcessedWebhookRow.delivery_key == delivery_key,
+                    ProcessedWebhookRow.status == "processing",
+                    ProcessedWebhookRow.received_at < now - (lease or self.lease),
+                )
+                .values(received_at=now)
             )
-        return "duplicate" if existing.body_sha256 == body_sha256 else "conflict"
+            session.commit()
+            return "new" if taken.rowcount == 1 else "in_progress"
 
     def finish(self, delivery_key: str) -> None:
         with session_for(self.engine) as session:

@@ -24,6 +24,7 @@ log = logging.getLogger("journeys.api.webhooks")
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 PURGE_EVERY = 500  # deliveries between purges of old claims
+RETRY_AFTER_SECONDS = 5  # told to a copy that arrives while the first is still processing
 
 
 @router.post(
@@ -33,7 +34,10 @@ PURGE_EVERY = 500  # deliveries between purges of old claims
     openapi_extra=json_body(schema_of(verification.WebhookDelivery)),
     responses={
         401: {"description": "bad integrity, stale timestamp or no secret configured"},
-        409: {"description": "a replay: the same delivery with another body"},
+        409: {
+            "description": "a replay (the same signature with another body), or a copy that"
+            " arrived while the first is still being processed (Retry-After)"
+        },
         413: {"description": "body over WEBHOOK_MAX_BODY_BYTES"},
     },
 )
@@ -64,9 +68,17 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         operation=delivery.operation,
         record_ids=delivery.record_ids[:1000],
         webhook_timestamp=delivery.timestamp,
+        lease=timedelta(seconds=settings.webhook_claim_lease_seconds),
     )
     if claim == "duplicate":
         return WebhookAccepted(status="duplicate")
+    if claim == "in_progress":  # not acknowledged before the first copy's effect is durable
+        raise ApiError(
+            409,
+            "This delivery is being processed; retry later",
+            {"kind": delivery.kind, "retryAfterSeconds": RETRY_AFTER_SECONDS},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if claim == "conflict":
         log.warning("webhook replay refused: %s %s", delivery.kind, delivery.operation)
         raise ApiError(409, "Webhook replayed with a different body", {"kind": delivery.kind})

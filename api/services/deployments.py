@@ -230,19 +230,22 @@ async def deploy(
         taken[synced.record_id] = plan.journeyId
         record_ids[plan.journeyId] = (synced.record_id, synced.action)
 
-    for plan, file, previous, stored in todo:
+    for plan, file, _previous, _stored in todo:
         record_id, action = record_ids[plan.journeyId]
-        if stored:
-            plans.set_tellescope_journey_id(plan.journeyId, plan.version, record_id)
-            plans.set_current(plan.journeyId, plan.version)
-            status = "current"
-        else:
-            plans.save(plan, source=file.text, deployed_by=by, tellescope_journey_id=record_id)
-            status = "created"
-        plans.record_event(plan.journeyId, plan.version, previous, "deploy", by)
+        # Decided again under the journey's deploy lock: a concurrent deploy may have made this
+        # version current meanwhile (then this one changed nothing and records nothing).
+        status, previous = plans.activate(
+            plan, kind="deploy", by=by, source=file.text, tellescope_journey_id=record_id
+        )
         report.journeys.append(
             DeployedJourney(
-                plan.journeyId, plan.version, status, previous, record_id, action, file.name
+                plan.journeyId,
+                plan.version,
+                status,
+                previous if status != "unchanged" else None,
+                record_id,
+                action if status != "unchanged" else "unchanged",
+                file.name,
             )
         )
     return report
@@ -275,10 +278,15 @@ async def rollback(
         taken = {row.tellescope_journey_id: row.journey_id for row in plans.current_rows()}
         synced = await sync_journey_record(tellescope, plan, known, taken)
         record_id, action = synced.record_id, synced.action
-        plans.set_tellescope_journey_id(journey_id, target.version, record_id)
-    row, previous = plans.set_current(journey_id, target.version)
-    plans.record_event(journey_id, row.version, previous, "rollback", by)
-    return RolledBack(journey_id, row.version, previous, record_id, action)
+    status, previous = plans.activate(
+        plan,
+        kind="rollback",
+        by=by,
+        tellescope_journey_id=record_id if action != "skipped" else None,
+    )
+    if status == "unchanged":  # already current: nothing changed, nothing recorded
+        previous = previous_version(plans, journey_id)
+    return RolledBack(journey_id, target.version, previous, record_id, action)
 
 
 async def sync_schedules(client: Any, plans: PlanStore, task_queue: str) -> ScheduleSync:

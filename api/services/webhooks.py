@@ -9,11 +9,13 @@ Three kinds arrive at the receiver, each signed with the organisation's webhook 
 - calendar reminder `{type: "calendar_event_reminder", event, timestamp, integrity}`:
   integrity = sha256_hex(event.id + timestamp + secret).
 
-The integrity covers the ids and the timestamp, not the rest of the body, so a captured delivery
-could be replayed with other field values: deliveries are remembered by their integrity hash
-(`store.webhooks`), a second copy with the same body is a duplicate (acknowledged, not processed)
-and one with another body is refused. A timestamp outside the tolerance window is refused, so a
-captured delivery cannot be replayed after its claim was purged.
+The integrity covers the ids and the timestamp, not the rest of the body (not even the model or
+the operation), so a captured delivery could be replayed with other field values: a signature is
+usable once, whatever body comes with it. Deliveries are claimed by integrity hash and timestamp
+(`store.webhooks`); a second copy with the same body is a duplicate (acknowledged once the first
+is processed, not processed again) and one with another body, another model or another
+operation is refused. A timestamp outside the tolerance window is refused, so a captured
+delivery cannot be replayed after its claim was purged.
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ class Delivery:
 
     @property
     def key(self) -> str:
-        text = f"{self.kind}|{self.operation}|{self.integrity.lower()}"
+        """What the signature covers, and nothing it does not: the same integrity and timestamp
+        sent again as another model or operation is the same delivery (and a conflict)."""
+        text = f"{self.integrity.strip().lower()}|{self.timestamp}"
         return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -7,6 +7,7 @@ last test has the sandbox deliver real webhooks to the live API and the real int
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -118,6 +119,72 @@ async def test_replay_with_another_body_is_refused(secure, intake):
     assert response.status_code == 409
     assert response.json()["message"] == "Webhook replayed with a different body"
     assert intake == [payload]
+
+
+@pytest.mark.parametrize(
+    "model, type_",
+    [("calendar_events", "update"), ("form_responses", "create"), ("endusers", "update")],
+)
+async def test_a_signature_is_usable_once_whatever_model_or_type_comes_with_it(
+    secure, intake, model, type_
+):
+    """The integrity covers record ids and timestamp only: a captured delivery re-sent as
+    another record type (with the victim in its fields) is the same delivery, refused."""
+    payload = record_webhook(ids=("64f000000000000000000abc",))
+    assert (await post(secure, payload)).status_code == 200
+    forged = {
+        **payload,
+        "model": model,
+        "type": type_,
+        "records": [
+            {"id": "64f000000000000000000abc", "attendees": [{"id": "64f0000000000000000000ff"}]}
+        ],
+    }
+    claims = secure_claims(secure)
+    response = await post(secure, forged)
+    assert response.status_code == 409, response.text
+    assert intake == [payload]
+    assert secure_claims(secure) == claims
+
+
+async def test_a_copy_arriving_mid_processing_is_not_acknowledged_until_processed(
+    secure, monkeypatch
+):
+    """A redelivery while the first attempt is in flight gets 409 + Retry-After (Tellescope
+    retries non-2xx), never a 200 "duplicate" that a failing first attempt would make a lie."""
+    entered, release = asyncio.Event(), asyncio.Event()
+    calls: list[dict] = []
+
+    async def slow(payload, deps):
+        calls.append(payload)
+        entered.set()
+        await release.wait()
+        return {"slow": True}
+
+    monkeypatch.setattr(seam, "process_webhook", slow)
+    payload = record_webhook(ids=("64f000000000000000000555",))
+    first = asyncio.create_task(post(secure, payload))
+    await asyncio.wait_for(entered.wait(), 10)
+    copy = await post(secure, payload)
+    assert copy.status_code == 409, copy.text
+    assert copy.headers["Retry-After"] == "5"
+    assert copy.json()["info"]["retryAfterSeconds"] == 5
+    release.set()
+    assert (await first).json()["status"] == "processed"
+    later = await post(secure, payload)
+    assert later.status_code == 200 and later.json()["status"] == "duplicate"
+    assert len(calls) == 1
+
+
+async def test_deeply_nested_json_is_refused_with_the_limit_and_nothing_claimed(secure, intake):
+    claims = secure_claims(secure)
+    for depth in (65, 5000):
+        body = ("[" * depth + "]" * depth).encode()
+        response = await post(secure, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert response.json()["message"] == "JSON body nested deeper than 64 levels (the limit)"
+        assert response.json()["info"] == {"limit": 64}
+    assert intake == [] and secure_claims(secure) == claims
 
 
 @pytest.mark.parametrize(

@@ -500,3 +500,61 @@ def signed_delivery(
         "relatedRecords": {},
         **extra,
     }
+
+
+class ApiProcess:
+    """`journeys api` in its own process, configured only through its environment as in
+    production, so that it can be killed with SIGKILL mid-request and started again."""
+
+    def __init__(self, *, log: Path, environment: dict[str, str]) -> None:
+        self.port = free_port()
+        self.log = log
+        self.environment = {**os.environ, **environment}
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> ApiProcess:
+        assert self.process is None or self.process.poll() is not None
+        command = [sys.executable, "-m", "cli", "api", f"--port={self.port}"]
+        self.process = subprocess.Popen(
+            [*command, "--log-level=warning"],
+            cwd=ROOT,
+            env=self.environment,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, "API exited:\n" + self.tail()
+            assert time.monotonic() < deadline, "API did not start:\n" + self.tail()
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: the request in flight gets no answer, nothing is released or finished."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=15)
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

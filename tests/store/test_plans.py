@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,11 @@ def test_save_current_resolve_and_rollback(database_url, tmp_path):
         plans.resolve("nope")
     assert plans.previous("onboarding").version == first.version
 
-    row, previous = plans.set_current("onboarding", first.version[:6])  # a prefix
-    assert (row.version, previous) == (first.version, second.version)
+    target = plans.row("onboarding", first.version[:6])  # a prefix
+    status, previous = plans.activate(
+        plans.get("onboarding", target.version), kind="rollback", by="carol"
+    )
+    assert (status, previous) == ("current", second.version)
     assert plans.current("onboarding").version == first.version
     assert [r.is_current for r in plans.versions("onboarding")] == [True, False]
     assert plans.journey_ids() == ["onboarding"]
@@ -77,13 +81,59 @@ def test_tellescope_mapping_and_events(database_url, tmp_path):
     plans.save(first, tellescope_journey_id="64f0000000000000000000bb")
     plans.set_tellescope_journey_id("onboarding", first.version, "64f0000000000000000000cc")
     assert plans.tellescope_journey_id("onboarding") == "64f0000000000000000000cc"
-    plans.record_event("onboarding", first.version, None, "deploy", "alice")
-    plans.record_event("onboarding", second.version, first.version, "deploy", "bob")
+    assert plans.activate(first, kind="deploy", by="alice") == ("unchanged", first.version)
+    assert plans.activate(second, kind="deploy", by="bob") == ("created", first.version)
+    assert plans.activate(first, kind="rollback", by="carol") == ("current", second.version)
     events = plans.events("onboarding")
-    assert [(e.version, e.previous_version, e.by) for e in events] == [
-        (first.version, None, "alice"),
-        (second.version, first.version, "bob"),
+    assert [(e.kind, e.version, e.previous_version, e.by) for e in events] == [
+        ("deploy", second.version, first.version, "bob"),
+        ("rollback", first.version, second.version, "carol"),
     ]
+    # The Tellescope record id survives activations that do not name one.
+    assert plans.tellescope_journey_id("onboarding") == "64f0000000000000000000cc"
+
+
+def test_concurrent_deploys_of_one_journey_record_exactly_the_changes(database_url, tmp_path):
+    """Ten deploys of one new version at once: one creates it, nine find it current; then
+    twenty deploys alternating two versions: each audit row's previous version is the version
+    the row before it made current (no two rows replaced the same version)."""
+    plans = PlanStore(upgrade_database(database_url))
+    first, second = two_versions(tmp_path)
+    plans.activate(first, kind="deploy", by="setup")
+
+    def at_once(work: list[tuple[object, str]]) -> list[tuple[str, str | None]]:
+        barrier = threading.Barrier(len(work))
+        results: list[tuple[str, str | None]] = []
+        lock = threading.Lock()
+
+        def one(plan, by: str) -> None:
+            barrier.wait(10)
+            outcome = plans.activate(plan, kind="deploy", by=by)
+            with lock:
+                results.append(outcome)
+
+        threads = [threading.Thread(target=one, args=item) for item in work]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        return results
+
+    results = at_once([(second, f"user-{i}") for i in range(10)])
+    assert sorted(status for status, _ in results) == ["created"] + ["unchanged"] * 9
+    assert [(e.version, e.previous_version) for e in plans.events("onboarding")] == [
+        (first.version, None),
+        (second.version, first.version),
+    ]
+
+    results = at_once([((first, second)[i % 2], f"flip-{i}") for i in range(20)])
+    changed = [r for r in results if r[0] != "unchanged"]
+    events = plans.events("onboarding")
+    assert len(events) == 2 + len(changed)
+    for before, after in zip(events, events[1:], strict=False):
+        assert after.previous_version == before.version
+        assert after.version != before.version
+    assert plans.current("onboarding").version == events[-1].version
 
 
 def test_active_triggers_follow_deploys_and_rollbacks(database_url, tmp_path):
@@ -104,7 +154,7 @@ def test_active_triggers_follow_deploys_and_rollbacks(database_url, tmp_path):
     assert [(t.id, t.planVersion) for t in active_triggers(plans)] == [
         ("signup-form-received", second.version)
     ]
-    plans.set_current("onboarding", first.version)
+    plans.activate(first, kind="rollback", by="test")
     assert [(t.id, t.planVersion) for t in active_triggers(plans)] == [
         ("signup-form-submitted", first.version)
     ]

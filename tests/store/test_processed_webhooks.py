@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from store.db import upgrade_database
@@ -23,10 +24,12 @@ def claim(store: ProcessedWebhooks, key: str = "k" * 64, body: str = "b" * 64) -
 def test_new_duplicate_conflict_release(database_url):
     store = ProcessedWebhooks(upgrade_database(database_url))
     assert claim(store) == "new"
-    assert claim(store) == "duplicate"
+    assert claim(store) == "in_progress"  # not acknowledged before the first copy finishes
     assert claim(store, body="c" * 64) == "conflict"
     assert store.get("k" * 64).status == "processing"
     store.finish("k" * 64)
+    assert claim(store) == "duplicate"
+    assert claim(store, body="c" * 64) == "conflict"
     assert store.get("k" * 64).status == "processed"
     assert store.get("k" * 64).record_ids == ["a", "b"]
     store.release("k" * 64)
@@ -48,7 +51,40 @@ def test_concurrent_copies_are_claimed_once(database_url):
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert sorted(results) == ["duplicate"] * 7 + ["new"]
+    assert sorted(results) == ["in_progress"] * 7 + ["new"]
+
+
+def test_a_claim_whose_holder_died_is_taken_over_after_its_lease(database_url):
+    store = ProcessedWebhooks(upgrade_database(database_url), lease=timedelta(milliseconds=300))
+    assert claim(store) == "new"  # its holder is then killed: no finish, no release
+    assert claim(store) == "in_progress"
+    time.sleep(0.4)
+    assert claim(store, body="c" * 64) == "conflict"  # another body never takes over
+    assert claim(store) == "new"  # the redelivery processes it
+    assert claim(store) == "in_progress"  # ... with a fresh lease
+    store.finish("k" * 64)
+    time.sleep(0.4)
+    assert claim(store) == "duplicate"  # a processed delivery's lease never runs out
+
+
+def test_concurrent_takeovers_of_an_expired_lease_have_one_winner(database_url):
+    store = ProcessedWebhooks(upgrade_database(database_url), lease=timedelta(milliseconds=200))
+    assert claim(store, key="y" * 64) == "new"
+    time.sleep(0.3)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        outcome = claim(store, key="y" * 64)
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["in_progress"] * 7 + ["new"]
 
 
 def test_purge_forgets_old_claims(database_url):
