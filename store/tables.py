@@ -112,6 +112,26 @@ class DeploymentEventRow(SQLModel, table=True):
     at: datetime
 
 
+class IdempotencyKeyRow(SQLModel, table=True):
+    """A request made with an `Idempotency-Key` header: its first response, replayed to a retry
+    with the same key and body (docs/limits.md, "Idempotent requests"). `scope` is the caller
+    (API key id) and the operation, so two callers' keys never collide."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=300)
+    key: str = Field(max_length=255)
+    request_sha256: str = Field(max_length=64)
+    status: str = Field(default="in_progress", max_length=16)  # in_progress | done
+    response_status: int | None = None
+    response_body: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # When the current holder claimed the key (a first request, or a takeover after its lease).
+    claimed_at: datetime = Field(index=True)
+    completed_at: datetime | None = None
+
+
 # The engine's own tables (SQLModel.metadata is process-wide: other apps' tables may share it).
 STORE_TABLES = frozenset(
     model.__tablename__
@@ -121,5 +141,6 @@ STORE_TABLES = frozenset(
         ApiKeyRow,
         ProcessedWebhookRow,
         DeploymentEventRow,
+        IdempotencyKeyRow,
     )
 )
