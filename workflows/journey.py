@@ -33,6 +33,25 @@ with workflow.unsafe.imports_passed_through():
         HistoryEntry,
         PendingView,
     )
+    from models.events import (
+        EVENT_TRAITS,
+        AfterActionEvent,
+        AfterActionInfo,
+        AutomationEvent,
+        DelayInfo,
+        EventType,
+        Fires,
+        FormResponseCancelCondition,
+        FormsUnsubmittedEvent,
+        FormUnsubmittedEvent,
+        TicketCompletedEvent,
+        WaitForTriggerEvent,
+        ab_test_label,
+        delay_info,
+        expected_outcomes,
+        fired_by,
+        traits,
+    )
     from models.plan import EventRef, JourneyPlan
     from models.runtime import (
         ActionOutcome,
@@ -58,13 +77,15 @@ with workflow.unsafe.imports_passed_through():
     from rules.conditions import matches
     from rules.dates import parse_any_date
     from rules.office_hours import next_open, zone_for_enduser
-    from rules.schedule import date_relative_due, day_of_month_due
+    from rules.schedule import (
+        date_relative_due,
+        day_of_month_due,
+        delay_due,
+        run_at,
+        should_skip,
+    )
     from workflows import search_attributes as sa
 
-# Events whose child runs as soon as the parent produces them (processAfter = now).
-IMMEDIATE_EVENTS = {"onJourneyStart", "formResponse", "formResponses", "ticketCompleted", "onError"}
-IMMEDIATE_EVENTS |= {"onCallOutcome", "onAIDecision", "onAIConversationOutcome"}
-FORM_EVENTS = ("formResponse", "formResponses", "formUnsubmitted", "formsUnsubmitted")
 AI_NO_MATCH = "____NO_MATCH____"
 HISTORY_KEPT = 200  # step history entries kept in the query (and across continue-as-new)
 # workflow.patched ids: engine changes that running enrollments must not see mid-history.
@@ -86,6 +107,23 @@ def _ms(moment: datetime) -> int:
 
 def _at(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _close_reason(event: AutomationEvent) -> str | None:
+    """The close reason a ticketCompleted child fires for (None: closed without one)."""
+    match event:
+        case TicketCompletedEvent(info=info):
+            return info.closedForReason or None
+        case _:
+            return None
+
+
+def _trigger_id(event: AutomationEvent) -> str | None:
+    match event:
+        case WaitForTriggerEvent(info=info):
+            return info.triggerId
+        case _:
+            return None
 
 
 def _failure_message(error: BaseException) -> str:
@@ -212,16 +250,17 @@ class JourneyWorkflow:
         """Forms, tickets and outcomes a finished step still waits for (they may start branches)."""
         plan = self._plan
         waits = []
+        form_events = fired_by(Fires.FORM_SUBMITTED, Fires.ALL_FORMS_SUBMITTED)
         for step_id, tracking in self.forms.items():
-            kinds = plan.children.get(step_id, {})
             if (
-                any(kinds.get(k) for k in ("formResponse", "formResponses"))
+                any(plan.children_of(step_id, t) for t in form_events)
                 and not tracking.all_submitted
             ):
                 waits.append(f"form from {step_id}")
+        ticket_events = fired_by(Fires.TICKET_CLOSED)
         for ticket_id, step_id in self.tickets.items():
-            if ticket_id not in self.closed_ticket_ids and plan.children_of(
-                step_id, "ticketCompleted"
+            if ticket_id not in self.closed_ticket_ids and any(
+                plan.children_of(step_id, t) for t in ticket_events
             ):
                 waits.append(f"ticket {ticket_id} from {step_id}")
         waits += [f"outcome of {step_id}" for step_id in self.awaiting_outcome]
@@ -246,7 +285,7 @@ class JourneyWorkflow:
             index = next(
                 i
                 for i, e in enumerate(self._plan.steps[step_id].events)
-                if e.type == "onJourneyStart"
+                if traits(e).fires is Fires.JOURNEY_START
             )
             self._create(step_id, index, context)
 
@@ -274,19 +313,20 @@ class JourneyWorkflow:
         scheduled_now: bool = False,
     ) -> ActionState | None:
         event = self._plan.steps[step_id].events[event_index]
-        info = event.info
+        event_traits = traits(event)
+        info = delay_info(event)
         if self.winding_down:
             return None
         cancel: list[CancelOn] = [
             CancelOn(type="formResponse", stepId=c.info.automationStepId)
-            for c in (getattr(info, "cancelConditions", None) or [])
-            if c.type == "formResponse"
+            for c in ((info.cancelConditions if info is not None else None) or [])
+            if isinstance(c, FormResponseCancelCondition)
         ]
         inheritable: list[CancelOn] = []
-        if parent is not None and event.type == "afterAction":
+        if parent is not None and event_traits.inherits_cancel:
             inheritable = list(parent.inheritable)  # spec 7.2: passed down from unsubmitted
         cancel += extra_cancel or []
-        if event.type in ("formUnsubmitted", "formsUnsubmitted"):
+        if event_traits.passes_cancel:
             inheritable += extra_cancel or []
         cancel += [c for c in inheritable if c not in cancel]
         action = ActionState(
@@ -298,7 +338,7 @@ class JourneyWorkflow:
             cancelConditions=cancel,
             inheritable=inheritable,
             abTestLabel=ab_label,
-            parked=event.type == "waitForTrigger",
+            parked=event_traits.parks,
         )
         if scheduled_now:
             action.processAfter, action.scheduled = action.createdAt, True
@@ -332,15 +372,10 @@ class JourneyWorkflow:
             while True:
                 if not await self._wait_until_due(action, label):
                     return
-                if event.type == "afterAction" or event.type in (
-                    "formUnsubmitted",
-                    "formsUnsubmitted",
-                ):
-                    if (
-                        getattr(event.info, "officeHoursOnly", False)
-                        and not action.didDelayForOutOfOffice
-                    ):
-                        if await self._defer_for_office_hours(action, event):
+                info = delay_info(event)
+                if traits(event).office_hours and info is not None:
+                    if info.officeHoursOnly and not action.didDelayForOutOfOffice:
+                        if await self._defer_for_office_hours(action, info):
                             continue
                 break
             await workflow.wait_condition(lambda: not self.draining or action.id in self.cancelled)
@@ -354,42 +389,39 @@ class JourneyWorkflow:
         finally:
             self.tasks.pop(action.id, None)
 
-    async def _schedule(self, action: ActionState, event) -> str | None:
+    async def _schedule(self, action: ActionState, event: AutomationEvent) -> str | None:
         """Set processAfter (spec 5). Returns a skip reason when the step must not run."""
         now = workflow.now()
-        info = event.info
         due = now
-        if event.type == "afterAction":
-            if info.dayOfMonthCondition is not None:
-                day = info.dayOfMonthCondition
-                zone = await self._zone(info)
-                due = day_of_month_due(now, day.dayOfMonth, day.hour, day.minute, zone)
-            elif info.fieldCondition or info.formCondition or info.eventCondition:
-                anchor = await self._anchor(action, info)
-                if anchor is None:
-                    return "no date for the date-relative delay"
-                before = bool(
-                    (info.fieldCondition or info.formCondition or info.eventCondition).before
-                )
-                due = date_relative_due(anchor, info.delayInMS, before)
-                if due < now:
-                    if info.skipIfDelayPassed:
+        match event:
+            case AfterActionEvent(info=info):
+                dated = info.fieldCondition or info.formCondition or info.eventCondition
+                if info.dayOfMonthCondition is not None:
+                    day = info.dayOfMonthCondition
+                    zone = await self._zone(info)
+                    due = day_of_month_due(now, day.dayOfMonth, day.hour, day.minute, zone)
+                elif dated:
+                    anchor = await self._anchor(action, info)
+                    if anchor is None:
+                        return "no date for the date-relative delay"
+                    due = date_relative_due(anchor, info.delayInMS, bool(dated.before))
+                    if should_skip(due, now, bool(info.skipIfDelayPassed)):
                         return "delay passed"
-                    due = now
-            else:
-                due = now + timedelta(milliseconds=info.delayInMS)
-        elif event.type in ("formUnsubmitted", "formsUnsubmitted"):
-            due = now + timedelta(milliseconds=info.delayInMS)
+                    due = run_at(due, now)
+                else:
+                    due = delay_due(now, info.delayInMS)
+            case FormUnsubmittedEvent(info=info) | FormsUnsubmittedEvent(info=info):
+                due = delay_due(now, info.delayInMS)
         action.processAfter, action.scheduled = _ms(due), True
         return None
 
-    async def _zone(self, info) -> str:
+    async def _zone(self, info: DelayInfo) -> str:
         zone = self._plan.organization.timezone
-        if getattr(info, "useEnduserTimezone", False):
+        if info.useEnduserTimezone:
             zone = zone_for_enduser(await self._enduser(), zone)
         return zone
 
-    async def _anchor(self, action: ActionState, info) -> datetime | None:
+    async def _anchor(self, action: ActionState, info: AfterActionInfo) -> datetime | None:
         if info.fieldCondition is not None:
             request = AnchorDateRequest(
                 enduserId=self.inp.enduserId, kind="field", field=info.fieldCondition.field
@@ -439,10 +471,10 @@ class JourneyWorkflow:
                 pass
         return action.id not in self.cancelled
 
-    async def _defer_for_office_hours(self, action: ActionState, event) -> bool:
+    async def _defer_for_office_hours(self, action: ActionState, info: DelayInfo) -> bool:
         """Decision 4: move an out-of-office action to the next opening. True = deferred."""
         now = workflow.now()
-        zone = await self._zone(event.info)
+        zone = await self._zone(info)
         opening = next_open(now, self._plan.organization, zone)
         if opening is None:
             workflow.logger.warning(
@@ -537,40 +569,44 @@ class JourneyWorkflow:
     def _spawn_children(
         self, parent: ActionState, *, errored: bool, outcome: ActionOutcome | None
     ) -> None:
+        # The order children are created in is part of the history (their ids come from
+        # workflow.random): errors, then afterAction, forms, ticket, then parked children.
         step = self._plan.steps[parent.stepId]
         context = parent.journeyContext
         if errored:
-            self._create_group(parent, "onError", context)
+            for event_type in fired_by(Fires.PARENT_ERRORED):
+                self._create_group(parent, event_type, context)
             if not step.action.continueOnError:
                 return
-        self._create_group(parent, "afterAction", context)
+        finished = fired_by(Fires.PARENT_FINISHED)
+        for event_type in finished:
+            if not EVENT_TRAITS[event_type].parks:
+                self._create_group(parent, event_type, context)
         if errored or outcome is None:
             return
         if outcome.formResponseIds:
             self._arm_forms(parent, outcome.formResponseIds)
         if outcome.ticketId:
             self._arm_ticket(parent.stepId, outcome.ticketId)
-        for ref in self._plan.children_of(parent.stepId, "waitForTrigger"):
-            self._create(ref.stepId, ref.eventIndex, context, parent=parent)
+        for event_type in finished:
+            if EVENT_TRAITS[event_type].parks:
+                for ref in self._plan.children_of(parent.stepId, event_type):
+                    self._create(ref.stepId, ref.eventIndex, context, parent=parent)
         if outcome.outcome is not None:
-            self._route_outcome(parent.stepId, "onAIDecision", outcome.outcome, context)
-        kinds = self._plan.children.get(parent.stepId, {})
-        if kinds.get("onCallOutcome") or kinds.get("onAIConversationOutcome"):
+            for event_type in fired_by(Fires.DECISION):
+                self._route_outcome(parent.stepId, event_type, outcome.outcome, context)
+        if any(self._plan.children_of(parent.stepId, t) for t in fired_by(Fires.OUTCOME_SIGNAL)):
             self.awaiting_outcome.append(parent.stepId)  # the outcome arrives later, by signal
 
     def _choose(self, refs: list[EventRef]) -> list[tuple[EventRef, str | None]]:
         """Decision 1: pick one A/B label uniformly; keep its children and the unlabelled ones."""
         labels = sorted(
-            {
-                label
-                for ref in refs
-                if (label := getattr(self._plan.event_of(ref).info, "abTestCondition", None))
-            }
+            {label for ref in refs if (label := ab_test_label(self._plan.event_of(ref)))}
         )
         pick = workflow.random().choice(labels) if labels else None
-        chosen = []
+        chosen: list[tuple[EventRef, str | None]] = []
         for ref in refs:
-            label = getattr(self._plan.event_of(ref).info, "abTestCondition", None) or None
+            label = ab_test_label(self._plan.event_of(ref))
             if label is None or label == pick:
                 chosen.append((ref, label))
         return chosen
@@ -578,7 +614,7 @@ class JourneyWorkflow:
     def _create_group(
         self,
         parent: ActionState,
-        event_type: str,
+        event_type: EventType,
         context: dict[str, Any],
         *,
         extra_cancel: list[CancelOn] | None = None,
@@ -602,18 +638,15 @@ class JourneyWorkflow:
         tracking.formResponseIds += [
             f for f in form_response_ids if f not in tracking.formResponseIds
         ]
-        self._create_group(
-            parent,
-            "formUnsubmitted",
-            parent.journeyContext,
-            extra_cancel=[CancelOn(type="formResponse", stepId=step_id)],
-        )
-        self._create_group(
-            parent,
-            "formsUnsubmitted",
-            parent.journeyContext,
-            extra_cancel=[CancelOn(type="formResponses", stepId=step_id)],
-        )
+        for event_type in fired_by(Fires.FORMS_SENT):
+            cancelled_by = EVENT_TRAITS[event_type].cancelled_by
+            assert cancelled_by is not None
+            self._create_group(
+                parent,
+                event_type,
+                parent.journeyContext,
+                extra_cancel=[CancelOn(type=cancelled_by, stepId=step_id)],
+            )
         for form_response_id in list(self.submissions.get(step_id, [])):
             if (
                 form_response_id in tracking.formResponseIds
@@ -628,17 +661,12 @@ class JourneyWorkflow:
             self._ticket_closed(early)
 
     def _route_outcome(
-        self, step_id: str, event_type: str, outcome: str, context: dict[str, Any]
+        self, step_id: str, event_type: EventType, outcome: str, context: dict[str, Any]
     ) -> None:
         refs = self._plan.children_of(step_id, event_type)
-        matched = []
-        for ref in refs:
-            info = self._plan.event_of(ref).info
-            wanted = getattr(info, "outcomes", None) or [getattr(info, "outcome", None)]
-            if outcome in wanted:
-                matched.append(ref)
-        if not matched and event_type == "onAIDecision":
-            matched = [r for r in refs if AI_NO_MATCH in self._plan.event_of(r).info.outcomes]
+        matched = [r for r in refs if outcome in expected_outcomes(self._plan.event_of(r))]
+        if not matched and EVENT_TRAITS[event_type].fires is Fires.DECISION:
+            matched = [r for r in refs if AI_NO_MATCH in expected_outcomes(self._plan.event_of(r))]
         for ref in matched:
             self._create(ref.stepId, ref.eventIndex, context)
 
@@ -673,12 +701,14 @@ class JourneyWorkflow:
         tracking.submitted.append(form_response_id)
         parent = self._synthetic_parent(step_id)
         context = {**parent.journeyContext, "formResponseId": form_response_id}
-        for ref, label in self._choose(self._plan.children_of(step_id, "formResponse")):
-            self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
+        for event_type in fired_by(Fires.FORM_SUBMITTED):
+            for ref, label in self._choose(self._plan.children_of(step_id, event_type)):
+                self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
         self._cancel_matching(step_id, all_submitted=tracking.all_submitted)
         if tracking.all_submitted:
-            for ref, label in self._choose(self._plan.children_of(step_id, "formResponses")):
-                self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
+            for event_type in fired_by(Fires.ALL_FORMS_SUBMITTED):
+                for ref, label in self._choose(self._plan.children_of(step_id, event_type)):
+                    self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
 
     def _synthetic_parent(self, step_id: str) -> ActionState:
         """Context for children of a step that already finished: the enrollment's context."""
@@ -724,15 +754,16 @@ class JourneyWorkflow:
         step_id = self.tickets[signal.ticketId]
         reason = signal.closedForReason or None
         parent = self._synthetic_parent(step_id)
-        refs = [
-            ref
-            for ref in self._plan.children_of(step_id, "ticketCompleted")
-            if (self._plan.event_of(ref).info.closedForReason or None) == reason
-        ]
-        for ref, label in self._choose(refs):
-            self._create(
-                ref.stepId, ref.eventIndex, parent.journeyContext, parent=parent, ab_label=label
-            )
+        for event_type in fired_by(Fires.TICKET_CLOSED):
+            refs = [
+                ref
+                for ref in self._plan.children_of(step_id, event_type)
+                if _close_reason(self._plan.event_of(ref)) == reason
+            ]
+            for ref, label in self._choose(refs):
+                self._create(
+                    ref.stepId, ref.eventIndex, parent.journeyContext, parent=parent, ab_label=label
+                )
 
     @workflow.signal
     def trigger_fired(self, signal: TriggerFired) -> None:
@@ -742,11 +773,7 @@ class JourneyWorkflow:
             return
         for action in self.actions.values():
             event = self._plan.steps[action.stepId].events[action.eventIndex]
-            if (
-                action.parked
-                and event.type == "waitForTrigger"
-                and event.info.triggerId == signal.triggerId
-            ):
+            if action.parked and _trigger_id(event) == signal.triggerId:
                 action.parked = False
                 action.processAfter = _ms(workflow.now())
                 action.journeyContext.update(signal.journeyContext.model_dump(exclude_none=True))
@@ -761,7 +788,7 @@ class JourneyWorkflow:
         if step_id is None or step_id not in self.awaiting_outcome:
             return
         self.awaiting_outcome.remove(step_id)
-        for event_type in ("onCallOutcome", "onAIConversationOutcome"):
+        for event_type in fired_by(Fires.OUTCOME_SIGNAL):
             self._route_outcome(
                 step_id, event_type, signal.outcome, self._synthetic_parent(step_id).journeyContext
             )
@@ -963,7 +990,7 @@ class JourneyWorkflow:
         for action in self.actions.values():
             event = self._plan.steps[action.stepId].events[action.eventIndex]
             if action.parked:
-                waiting = f"trigger {event.info.triggerId}"
+                waiting = f"trigger {_trigger_id(event)}"
             elif not action.scheduled:
                 waiting = "scheduling"
             elif action.didDelayForOutOfOffice:
