@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ActionState,
         CancelOn,
         EnrollmentResult,
-        EnrollmentResume,
+        EnrollmentState,
         EnrollmentStatus,
         FormTracking,
         HistoryEntry,
@@ -142,18 +142,10 @@ class JourneyWorkflow:
     def __init__(self, inp: EnrollmentInput) -> None:
         self.inp = inp
         self.plan: JourneyPlan | None = None
-        self.journey_state: str | None = None
-        self.actions: dict[str, ActionState] = {}  # not yet terminal, by id
+        # The durable state, handed whole to the next run on continue-as-new.
+        self.enrollment = EnrollmentState()
         self.cancelled: dict[str, int] = {}  # action id -> cancel reason, set by cancellers
         self.tasks: dict[str, asyncio.Task] = {}
-        self.forms: dict[str, FormTracking] = {}
-        self.submissions: dict[str, list[str]] = {}
-        self.tickets: dict[str, str] = {}
-        self.closed_tickets: dict[str, TicketClosed] = {}
-        self.closed_ticket_ids: set[str] = set()
-        self.awaiting_outcome: list[str] = []  # finished call / AI-conversation steps
-        self.history: list[HistoryEntry] = []
-        self.counts = {"finished": 0, "cancelled": 0, "error": 0}
         self.dirty: dict[str, LedgerEntry] = {}
         self.ledger_writer: asyncio.Task | None = None
         self.ledger_closing = False
@@ -166,7 +158,6 @@ class JourneyWorkflow:
         self.remove_request: RemoveRequest | None = None
         self.restart_request: RestartRequest | None = None
         self.next_action_at: int | None = None
-        self.failed_steps: set[str] = set()
         self.shown_waiting: list[str] = []
         self.shown_failed: list[str] = []
 
@@ -185,7 +176,7 @@ class JourneyWorkflow:
         )
         self.ledger_writer = asyncio.create_task(self._write_ledger())
         if inp.resume is not None:
-            self._restore(EnrollmentResume.model_validate(inp.resume))
+            self._restore(EnrollmentState.model_validate(inp.resume))
         else:
             await self._start_journey()
         self.started = True
@@ -231,11 +222,18 @@ class JourneyWorkflow:
                     lambda: self.in_flight == 0 and workflow.all_handlers_finished()
                 )
                 await self._close_ledger()
-                workflow.continue_as_new(inp.model_copy(update={"resume": self._snapshot()}))
+                workflow.continue_as_new(
+                    inp.model_copy(update={"resume": self.enrollment.model_dump(mode="json")})
+                )
 
     def _finished(self) -> bool:
         """Nothing pending and nothing that could still start a branch."""
-        return self.started and not self.actions and not self.in_flight and not self._listening()
+        return (
+            self.started
+            and not self.enrollment.actions
+            and not self.in_flight
+            and not self._listening()
+        )
 
     def _should_continue_as_new(self) -> bool:
         if not self.started or self.draining:
@@ -251,19 +249,19 @@ class JourneyWorkflow:
         plan = self._plan
         waits = []
         form_events = fired_by(Fires.FORM_SUBMITTED, Fires.ALL_FORMS_SUBMITTED)
-        for step_id, tracking in self.forms.items():
+        for step_id, tracking in self.enrollment.forms.items():
             if (
                 any(plan.children_of(step_id, t) for t in form_events)
                 and not tracking.all_submitted
             ):
                 waits.append(f"form from {step_id}")
         ticket_events = fired_by(Fires.TICKET_CLOSED)
-        for ticket_id, step_id in self.tickets.items():
-            if ticket_id not in self.closed_ticket_ids and any(
+        for ticket_id, step_id in self.enrollment.tickets.items():
+            if ticket_id not in self.enrollment.closedTicketIds and any(
                 plan.children_of(step_id, t) for t in ticket_events
             ):
                 waits.append(f"ticket {ticket_id} from {step_id}")
-        waits += [f"outcome of {step_id}" for step_id in self.awaiting_outcome]
+        waits += [f"outcome of {step_id}" for step_id in self.enrollment.awaitingOutcome]
         return waits
 
     async def _start_journey(self) -> None:
@@ -342,7 +340,7 @@ class JourneyWorkflow:
         )
         if scheduled_now:
             action.processAfter, action.scheduled = action.createdAt, True
-        self.actions[action.id] = action
+        self.enrollment.actions[action.id] = action
         self._launch(action)
         return action
 
@@ -596,7 +594,9 @@ class JourneyWorkflow:
             for event_type in fired_by(Fires.DECISION):
                 self._route_outcome(parent.stepId, event_type, outcome.outcome, context)
         if any(self._plan.children_of(parent.stepId, t) for t in fired_by(Fires.OUTCOME_SIGNAL)):
-            self.awaiting_outcome.append(parent.stepId)  # the outcome arrives later, by signal
+            self.enrollment.awaitingOutcome.append(
+                parent.stepId
+            )  # the outcome arrives later, by signal
 
     def _choose(self, refs: list[EventRef]) -> list[tuple[EventRef, str | None]]:
         """Decision 1: pick one A/B label uniformly; keep its children and the unlabelled ones."""
@@ -634,7 +634,7 @@ class JourneyWorkflow:
         """The step generated forms: start formUnsubmitted timers, listen for submissions, and
         apply submissions that arrived before the step finished."""
         step_id = parent.stepId
-        tracking = self.forms.setdefault(step_id, FormTracking(formResponseIds=[]))
+        tracking = self.enrollment.forms.setdefault(step_id, FormTracking(formResponseIds=[]))
         tracking.formResponseIds += [
             f for f in form_response_ids if f not in tracking.formResponseIds
         ]
@@ -647,7 +647,7 @@ class JourneyWorkflow:
                 parent.journeyContext,
                 extra_cancel=[CancelOn(type=cancelled_by, stepId=step_id)],
             )
-        for form_response_id in list(self.submissions.get(step_id, [])):
+        for form_response_id in list(self.enrollment.submissions.get(step_id, [])):
             if (
                 form_response_id in tracking.formResponseIds
                 and form_response_id not in tracking.submitted
@@ -655,8 +655,8 @@ class JourneyWorkflow:
                 self._form_submitted(step_id, form_response_id)
 
     def _arm_ticket(self, step_id: str, ticket_id: str) -> None:
-        self.tickets[ticket_id] = step_id
-        early = self.closed_tickets.pop(ticket_id, None)
+        self.enrollment.tickets[ticket_id] = step_id
+        early = self.enrollment.closedTickets.pop(ticket_id, None)
         if early is not None:
             self._ticket_closed(early)
 
@@ -682,12 +682,12 @@ class JourneyWorkflow:
         if step_id is None:
             workflow.logger.info("form for unknown step %s ignored", signal.automationStepId)
             return
-        seen = self.submissions.setdefault(step_id, [])
+        seen = self.enrollment.submissions.setdefault(step_id, [])
         if signal.formResponseId in seen:
             return  # a duplicate delivery
         seen.append(signal.formResponseId)
         self._cancel_matching(step_id, all_submitted=False)
-        tracking = self.forms.get(step_id)
+        tracking = self.enrollment.forms.get(step_id)
         if tracking is not None and signal.formResponseId in tracking.formResponseIds:
             self._form_submitted(step_id, signal.formResponseId)
         elif tracking is not None:
@@ -697,7 +697,7 @@ class JourneyWorkflow:
         self._refresh_ui()
 
     def _form_submitted(self, step_id: str, form_response_id: str) -> None:
-        tracking = self.forms[step_id]
+        tracking = self.enrollment.forms[step_id]
         tracking.submitted.append(form_response_id)
         parent = self._synthetic_parent(step_id)
         context = {**parent.journeyContext, "formResponseId": form_response_id}
@@ -722,7 +722,7 @@ class JourneyWorkflow:
 
     def _cancel_matching(self, step_id: str, *, all_submitted: bool) -> None:
         """Spec 7.3/7.4: cancel pending actions whose conditions a submission satisfies."""
-        for action in list(self.actions.values()):
+        for action in list(self.enrollment.actions.values()):
             if action.id in self.cancelled:
                 continue
             for condition in action.cancelConditions:
@@ -739,10 +739,12 @@ class JourneyWorkflow:
         if not self.started:
             self.backlog.append(("ticket_closed", signal))  # applied once the plan is loaded
             return
-        if signal.ticketId in self.closed_ticket_ids:
+        if signal.ticketId in self.enrollment.closedTicketIds:
             return
-        if signal.ticketId not in self.tickets:
-            self.closed_tickets[signal.ticketId] = signal  # applied when its step is armed
+        if signal.ticketId not in self.enrollment.tickets:
+            self.enrollment.closedTickets[signal.ticketId] = (
+                signal  # applied when its step is armed
+            )
             return
         self._ticket_closed(signal)
         self._refresh_ui()
@@ -750,8 +752,8 @@ class JourneyWorkflow:
     def _ticket_closed(self, signal: TicketClosed) -> None:
         """Spec 4.5 and decision 3: a reason fires only its children; no reason fires only the
         children without one; an unmatched reason fires nothing."""
-        self.closed_ticket_ids.add(signal.ticketId)
-        step_id = self.tickets[signal.ticketId]
+        self.enrollment.closedTicketIds.add(signal.ticketId)
+        step_id = self.enrollment.tickets[signal.ticketId]
         reason = signal.closedForReason or None
         parent = self._synthetic_parent(step_id)
         for event_type in fired_by(Fires.TICKET_CLOSED):
@@ -771,7 +773,7 @@ class JourneyWorkflow:
         if not self.started:
             self.backlog.append(("trigger_fired", signal))  # applied once the plan is loaded
             return
-        for action in self.actions.values():
+        for action in self.enrollment.actions.values():
             event = self._plan.steps[action.stepId].events[action.eventIndex]
             if action.parked and _trigger_id(event) == signal.triggerId:
                 action.parked = False
@@ -785,9 +787,9 @@ class JourneyWorkflow:
             self.backlog.append(("step_outcome", signal))  # applied once the plan is loaded
             return
         step_id = self._step_id(signal.automationStepId)
-        if step_id is None or step_id not in self.awaiting_outcome:
+        if step_id is None or step_id not in self.enrollment.awaitingOutcome:
             return
-        self.awaiting_outcome.remove(step_id)
+        self.enrollment.awaitingOutcome.remove(step_id)
         for event_type in fired_by(Fires.OUTCOME_SIGNAL):
             self._route_outcome(
                 step_id, event_type, signal.outcome, self._synthetic_parent(step_id).journeyContext
@@ -823,10 +825,10 @@ class JourneyWorkflow:
             journeyId=self.inp.journeyId,
             planVersion=self.inp.planVersion,
             enduserId=self.inp.enduserId,
-            state=self.journey_state,
+            state=self.enrollment.state,
             pending=self._pending_views(),
             waitingFor=self._listening() if self._plan_ready else [],
-            history=self.history[-HISTORY_KEPT:],
+            history=self.enrollment.history[-HISTORY_KEPT:],
             removed=self.remove_request is not None,
         )
 
@@ -848,7 +850,7 @@ class JourneyWorkflow:
         """Only actions still waiting are cancelled (spec 6.2: once processing, it completes)."""
         if (
             action.id in self.cancelled
-            or action.id not in self.actions
+            or action.id not in self.enrollment.actions
             or action.id in self.performing
         ):
             return
@@ -866,7 +868,7 @@ class JourneyWorkflow:
         (their children are not created), then write the ledger."""
         self.winding_down = True
         self.draining = True
-        for action in list(self.actions.values()):
+        for action in list(self.enrollment.actions.values()):
             self._cancel(action, reason, cancelled_by)
         await workflow.wait_condition(lambda: not self.tasks)
 
@@ -874,7 +876,7 @@ class JourneyWorkflow:
     # state, ledger, UI
 
     def _set_state(self, state: str) -> None:
-        self.journey_state = state
+        self.enrollment.state = state
         value = sa.JOURNEY_STATE.value_set(state) if state else sa.JOURNEY_STATE.value_unset()
         workflow.upsert_search_attributes([value])
 
@@ -910,10 +912,10 @@ class JourneyWorkflow:
             cancelled_by=cancelled_by,
             detail=detail,
         )
-        self.actions.pop(action.id, None)
-        self.counts["error" if status == "error" else status] += 1
+        self.enrollment.actions.pop(action.id, None)
+        self.enrollment.counts["error" if status == "error" else status] += 1
         if status == "error":
-            self.failed_steps.add(action.stepId)
+            self.enrollment.failedSteps.add(action.stepId)
         self._refresh_ui()
 
     def _write(self, action: ActionState, status: str, **details: Any) -> None:
@@ -951,7 +953,7 @@ class JourneyWorkflow:
         )
         self.dirty[action.id] = entry
         if status != "active" or details.get("detail"):
-            self.history.append(
+            self.enrollment.history.append(
                 HistoryEntry(
                     at=now.isoformat(),
                     actionId=action.id,
@@ -960,7 +962,7 @@ class JourneyWorkflow:
                     detail=details.get("detail", ""),
                 )
             )
-            del self.history[:-HISTORY_KEPT]
+            del self.enrollment.history[:-HISTORY_KEPT]
 
     async def _write_ledger(self) -> None:
         """The only ledger writer: batches every transition since the last write into one local
@@ -987,7 +989,7 @@ class JourneyWorkflow:
         if not self._plan_ready:
             return []
         views = []
-        for action in self.actions.values():
+        for action in self.enrollment.actions.values():
             event = self._plan.steps[action.stepId].events[action.eventIndex]
             if action.parked:
                 waiting = f"trigger {_trigger_id(event)}"
@@ -1019,7 +1021,7 @@ class JourneyWorkflow:
             return
         due = [
             a.processAfter
-            for a in self.actions.values()
+            for a in self.enrollment.actions.values()
             if a.scheduled and not a.parked and a.processAfter is not None
         ]
         next_at = min(due) if due else None
@@ -1036,7 +1038,7 @@ class JourneyWorkflow:
         # upserts on replay (their histories have no such commands).
         if workflow.patched(PATCH_STEP_ATTRIBUTES):
             self._upsert_step_attributes()
-        lines = [f"**State** {self.journey_state or '(none)'}"]
+        lines = [f"**State** {self.enrollment.state or '(none)'}"]
         for view in self._pending_views()[:10]:
             when = f" at {view.dueAt}" if view.dueAt else ""
             lines.append(f"- `{view.stepId}` ({view.eventType}) waits for {view.waitingFor}{when}")
@@ -1046,8 +1048,8 @@ class JourneyWorkflow:
     def _upsert_step_attributes(self) -> None:
         """JourneyWaitingAt / JourneyFailedSteps, so the UI can list everyone waiting at a
         step or with a failed step. Upserted only when they change."""
-        waiting = sorted({a.stepId for a in self.actions.values()})
-        failed = sorted(self.failed_steps)
+        waiting = sorted({a.stepId for a in self.enrollment.actions.values()})
+        failed = sorted(self.enrollment.failedSteps)
         updates = []
         if waiting != self.shown_waiting:
             self.shown_waiting = waiting
@@ -1063,43 +1065,19 @@ class JourneyWorkflow:
     # ------------------------------------------------------------------------------------------
     # continue-as-new
 
-    def _snapshot(self) -> dict[str, Any]:
-        return EnrollmentResume(
-            state=self.journey_state,
-            actions=list(self.actions.values()),
-            forms=self.forms,
-            submissions=self.submissions,
-            tickets=self.tickets,
-            closedTickets=self.closed_tickets,
-            closedTicketIds=sorted(self.closed_ticket_ids),
-            awaitingOutcome=self.awaiting_outcome,
-            counts=self.counts,
-            failedSteps=sorted(self.failed_steps),
-            history=self.history[-HISTORY_KEPT:],
-        ).model_dump(mode="json")
-
-    def _restore(self, resume: EnrollmentResume) -> None:
-        self.journey_state = resume.state
-        self.forms = dict(resume.forms)
-        self.submissions = {k: list(v) for k, v in resume.submissions.items()}
-        self.tickets = dict(resume.tickets)
-        self.closed_tickets = dict(resume.closedTickets)
-        self.closed_ticket_ids = set(resume.closedTicketIds)
-        self.awaiting_outcome = list(resume.awaitingOutcome)
-        self.counts.update(resume.counts)
-        self.failed_steps = set(resume.failedSteps)
-        self.history = list(resume.history)
-        for action in resume.actions:
-            self.actions[action.id] = action
+    def _restore(self, enrollment: EnrollmentState) -> None:
+        """Take over the previous run's state and relaunch its pending actions, in order."""
+        self.enrollment = enrollment
+        for action in enrollment.actions.values():
             self._launch(action)
 
     def _result(self, outcome: str) -> EnrollmentResult:
         return EnrollmentResult(
             outcome=outcome,
-            state=self.journey_state,
-            finished=self.counts["finished"],
-            cancelled=self.counts["cancelled"],
-            errors=self.counts["error"],
+            state=self.enrollment.state,
+            finished=self.enrollment.counts["finished"],
+            cancelled=self.enrollment.counts["cancelled"],
+            errors=self.enrollment.counts["error"],
         )
 
 
