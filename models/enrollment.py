@@ -50,11 +50,14 @@ class FormTracking(RuntimeModel):
         return len(set(self.formResponseIds) - set(self.submitted))
 
 
+ActionStatus = Literal["active", "finished", "cancelled", "error"]
+
+
 class HistoryEntry(RuntimeModel):
     at: str  # ISO
     actionId: str
     stepId: str
-    status: Literal["active", "finished", "cancelled", "error"]
+    status: ActionStatus
     detail: str = ""
 
 

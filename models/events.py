@@ -335,3 +335,21 @@ def parent_step_id(event: AutomationEvent) -> str | None:
             return None
         case _:
             return event.info.automationStepId
+
+
+def close_reason(event: AutomationEvent) -> str | None:
+    """The close reason a ticketCompleted event fires for (None: closed without one)."""
+    match event:
+        case TicketCompletedEvent(info=info):
+            return info.closedForReason or None
+        case _:
+            return None
+
+
+def trigger_id(event: AutomationEvent) -> str | None:
+    """The trigger a waitForTrigger event waits for."""
+    match event:
+        case WaitForTriggerEvent(info=info):
+            return info.triggerId
+        case _:
+            return None

@@ -14,7 +14,7 @@ behind `workflow.patched(...)`; recorded histories in tests/histories/ replay in
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -25,13 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from models.automated_action import CancelReason, JourneyContext
     from models.enrollment import (
         ActionState,
+        ActionStatus,
         CancelOn,
         EnrollmentResult,
         EnrollmentState,
         EnrollmentStatus,
         FormTracking,
-        HistoryEntry,
-        PendingView,
     )
     from models.events import (
         EVENT_TRAITS,
@@ -44,13 +43,13 @@ with workflow.unsafe.imports_passed_through():
         FormResponseCancelCondition,
         FormsUnsubmittedEvent,
         FormUnsubmittedEvent,
-        TicketCompletedEvent,
-        WaitForTriggerEvent,
         ab_test_label,
+        close_reason,
         delay_info,
         expected_outcomes,
         fired_by,
         traits,
+        trigger_id,
     )
     from models.plan import EventRef, JourneyPlan
     from models.runtime import (
@@ -63,8 +62,6 @@ with workflow.unsafe.imports_passed_through():
         IncomingMessage,
         JourneyControlRequest,
         JourneyStateUpdate,
-        LedgerBatch,
-        LedgerEntry,
         PlanRef,
         RemoveRequest,
         RestartRequest,
@@ -84,12 +81,15 @@ with workflow.unsafe.imports_passed_through():
         run_at,
         should_skip,
     )
-    from workflows import search_attributes as sa
+    from workflows.projection import (
+        HISTORY_KEPT,
+        Projection,
+        from_ms,
+        pending_views,
+        to_ms,
+    )
 
 AI_NO_MATCH = "____NO_MATCH____"
-HISTORY_KEPT = 200  # step history entries kept in the query (and across continue-as-new)
-# workflow.patched ids: engine changes that running enrollments must not see mid-history.
-PATCH_STEP_ATTRIBUTES = "step-search-attributes"
 
 ACTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -98,32 +98,6 @@ ACTION_RETRY = RetryPolicy(
     maximum_attempts=20,  # about 2.5 hours of Tellescope trouble, then the step errors
 )
 LOOKUP_TIMEOUT = timedelta(seconds=30)
-LOCAL_TIMEOUT = timedelta(seconds=30)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def _close_reason(event: AutomationEvent) -> str | None:
-    """The close reason a ticketCompleted child fires for (None: closed without one)."""
-    match event:
-        case TicketCompletedEvent(info=info):
-            return info.closedForReason or None
-        case _:
-            return None
-
-
-def _trigger_id(event: AutomationEvent) -> str | None:
-    match event:
-        case WaitForTriggerEvent(info=info):
-            return info.triggerId
-        case _:
-            return None
 
 
 def _failure_message(error: BaseException) -> str:
@@ -145,10 +119,8 @@ class JourneyWorkflow:
         # The durable state, handed whole to the next run on continue-as-new.
         self.enrollment = EnrollmentState()
         self.cancelled: dict[str, int] = {}  # action id -> cancel reason, set by cancellers
-        self.tasks: dict[str, asyncio.Task] = {}
-        self.dirty: dict[str, LedgerEntry] = {}
-        self.ledger_writer: asyncio.Task | None = None
-        self.ledger_closing = False
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.projection = Projection(inp)  # ledger, UI and search attributes
         self.in_flight = 0  # activities running: continue-as-new waits for them
         self.performing: set[str] = set()  # actions whose side effect is under way
         self.draining = False  # due actions wait instead of starting (continue-as-new, removal)
@@ -157,9 +129,6 @@ class JourneyWorkflow:
         self.started = False
         self.remove_request: RemoveRequest | None = None
         self.restart_request: RestartRequest | None = None
-        self.next_action_at: int | None = None
-        self.shown_waiting: list[str] = []
-        self.shown_failed: list[str] = []
 
     # ------------------------------------------------------------------------------------------
     # main loop
@@ -174,7 +143,7 @@ class JourneyWorkflow:
             result_type=JourneyPlan,
             summary=f"load plan {inp.journeyId}@{inp.planVersion}",
         )
-        self.ledger_writer = asyncio.create_task(self._write_ledger())
+        self.projection.start_ledger()
         if inp.resume is not None:
             self._restore(EnrollmentState.model_validate(inp.resume))
         else:
@@ -196,7 +165,7 @@ class JourneyWorkflow:
             )
             if self.restart_request is not None:
                 await self._wind_down(CancelReason.RESTARTED_IN_JOURNEY, None)
-                await self._close_ledger()
+                await self.projection.close_ledger()
                 restart = self.restart_request
                 workflow.continue_as_new(
                     inp.model_copy(
@@ -211,17 +180,17 @@ class JourneyWorkflow:
                 request = self.remove_request
                 await self._wind_down(CancelReason(request.cancelReason), request.cancelledBy)
                 await self._set_membership(None)
-                await self._close_ledger()
+                await self.projection.close_ledger()
                 return self._result("removed")
             if self._finished():
-                await self._close_ledger()
+                await self.projection.close_ledger()
                 return self._result("completed")
             if self._should_continue_as_new():
                 self.draining = True
                 await workflow.wait_condition(
                     lambda: self.in_flight == 0 and workflow.all_handlers_finished()
                 )
-                await self._close_ledger()
+                await self.projection.close_ledger()
                 workflow.continue_as_new(
                     inp.model_copy(update={"resume": self.enrollment.model_dump(mode="json")})
                 )
@@ -331,7 +300,7 @@ class JourneyWorkflow:
             id=self._new_id(),
             stepId=step_id,
             eventIndex=event_index,
-            createdAt=_ms(workflow.now()),
+            createdAt=to_ms(workflow.now()),
             journeyContext=dict(context),
             cancelConditions=cancel,
             inheritable=inheritable,
@@ -410,7 +379,7 @@ class JourneyWorkflow:
                     due = delay_due(now, info.delayInMS)
             case FormUnsubmittedEvent(info=info) | FormsUnsubmittedEvent(info=info):
                 due = delay_due(now, info.delayInMS)
-        action.processAfter, action.scheduled = _ms(due), True
+        action.processAfter, action.scheduled = to_ms(due), True
         return None
 
     async def _zone(self, info: DelayInfo) -> str:
@@ -457,13 +426,13 @@ class JourneyWorkflow:
         """Sleep until processAfter unless cancelled first. False = cancelled."""
         assert action.processAfter is not None
         self._refresh_ui()
-        remaining = _at(action.processAfter) - workflow.now()
+        remaining = from_ms(action.processAfter) - workflow.now()
         if remaining > timedelta(0):
             try:
                 await workflow.wait_condition(
                     lambda: action.id in self.cancelled,
                     timeout=remaining,
-                    timeout_summary=f"{label} due {_at(action.processAfter).isoformat()}",
+                    timeout_summary=f"{label} due {from_ms(action.processAfter).isoformat()}",
                 )
             except TimeoutError:
                 pass
@@ -481,7 +450,7 @@ class JourneyWorkflow:
             return False
         if opening <= now:
             return False
-        action.processAfter = _ms(opening)
+        action.processAfter = to_ms(opening)
         action.didDelayForOutOfOffice = True
         self._write(action, "active", detail=f"deferred to office hours ({opening.isoformat()})")
         return True
@@ -760,7 +729,7 @@ class JourneyWorkflow:
             refs = [
                 ref
                 for ref in self._plan.children_of(step_id, event_type)
-                if _close_reason(self._plan.event_of(ref)) == reason
+                if close_reason(self._plan.event_of(ref)) == reason
             ]
             for ref, label in self._choose(refs):
                 self._create(
@@ -775,9 +744,9 @@ class JourneyWorkflow:
             return
         for action in self.enrollment.actions.values():
             event = self._plan.steps[action.stepId].events[action.eventIndex]
-            if action.parked and _trigger_id(event) == signal.triggerId:
+            if action.parked and trigger_id(event) == signal.triggerId:
                 action.parked = False
-                action.processAfter = _ms(workflow.now())
+                action.processAfter = to_ms(workflow.now())
                 action.journeyContext.update(signal.journeyContext.model_dump(exclude_none=True))
         self._refresh_ui()
 
@@ -826,7 +795,7 @@ class JourneyWorkflow:
             planVersion=self.inp.planVersion,
             enduserId=self.inp.enduserId,
             state=self.enrollment.state,
-            pending=self._pending_views(),
+            pending=pending_views(self._plan, self.enrollment) if self._plan_ready else [],
             waitingFor=self._listening() if self._plan_ready else [],
             history=self.enrollment.history[-HISTORY_KEPT:],
             removed=self.remove_request is not None,
@@ -873,12 +842,11 @@ class JourneyWorkflow:
         await workflow.wait_condition(lambda: not self.tasks)
 
     # ------------------------------------------------------------------------------------------
-    # state, ledger, UI
+    # state and outputs (workflows/projection.py reports them)
 
     def _set_state(self, state: str) -> None:
         self.enrollment.state = state
-        value = sa.JOURNEY_STATE.value_set(state) if state else sa.JOURNEY_STATE.value_unset()
-        workflow.upsert_search_attributes([value])
+        self.projection.show_state(state)
 
     async def _set_membership(self, state: str | None) -> None:
         await self._activity(
@@ -895,7 +863,7 @@ class JourneyWorkflow:
     def _finish(
         self,
         action: ActionState,
-        status: str,
+        status: ActionStatus,
         *,
         skipped: str | None = None,
         error: str | None = None,
@@ -918,149 +886,14 @@ class JourneyWorkflow:
             self.enrollment.failedSteps.add(action.stepId)
         self._refresh_ui()
 
-    def _write(self, action: ActionState, status: str, **details: Any) -> None:
+    def _write(self, action: ActionState, status: ActionStatus, **details: Any) -> None:
         if status == "active" and action.id in self.cancelled:
             return
-        step = self._plan.steps[action.stepId]
-        event = step.events[action.eventIndex]
-        now = workflow.now()
-        entry = LedgerEntry(
-            id=action.id,
-            enduserId=self.inp.enduserId,
-            journeyId=self.inp.journeyId,
-            journeyVersion=self.inp.planVersion,
-            tellescopeJourneyId=self.inp.tellescopeJourneyId,
-            automationStepId=action.stepId,
-            tellescopeStepId=self._plan.tellescopeStepIds[action.stepId],
-            workflowId=workflow.info().workflow_id,
-            event=event.to_json(),
-            action=step.action.to_json(),
-            status=status,
-            processAfter=action.processAfter
-            if action.processAfter is not None
-            else action.createdAt,
-            cancelReason=details.get("cancel_reason"),
-            cancelledBy=details.get("cancelled_by"),
-            cancelConditions=[c.model_dump() for c in action.cancelConditions] or None,
-            didDelayForOutOfOffice=action.didDelayForOutOfOffice,
-            errorMessage=details.get("error"),
-            enduserConditions=step.enduserConditions,
-            journeyContext=action.journeyContext or None,
-            skipped=details.get("skipped"),
-            abTestLabel=action.abTestLabel,
-            detail=details.get("detail", ""),
-            at=now.isoformat(),
-        )
-        self.dirty[action.id] = entry
-        if status != "active" or details.get("detail"):
-            self.enrollment.history.append(
-                HistoryEntry(
-                    at=now.isoformat(),
-                    actionId=action.id,
-                    stepId=action.stepId,
-                    status=status,
-                    detail=details.get("detail", ""),
-                )
-            )
-            del self.enrollment.history[:-HISTORY_KEPT]
-
-    async def _write_ledger(self) -> None:
-        """The only ledger writer: batches every transition since the last write into one local
-        activity, in order, so a later state never races an earlier one."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self.dirty) or self.ledger_closing)
-            if not self.dirty:
-                return
-            batch = list(self.dirty.values())
-            self.dirty = {}
-            await workflow.execute_local_activity(
-                "record_ledger",
-                LedgerBatch(entries=batch),
-                start_to_close_timeout=LOCAL_TIMEOUT,
-                summary=f"ledger: {len(batch)} action(s)",
-            )
-
-    async def _close_ledger(self) -> None:
-        """Write what is left and stop the writer (before completing or continuing as new)."""
-        self.ledger_closing = True
-        await self.ledger_writer
-
-    def _pending_views(self) -> list[PendingView]:
-        if not self._plan_ready:
-            return []
-        views = []
-        for action in self.enrollment.actions.values():
-            event = self._plan.steps[action.stepId].events[action.eventIndex]
-            if action.parked:
-                waiting = f"trigger {_trigger_id(event)}"
-            elif not action.scheduled:
-                waiting = "scheduling"
-            elif action.didDelayForOutOfOffice:
-                waiting = "office hours"
-            else:
-                waiting = "time"
-            due = (
-                None
-                if action.parked or action.processAfter is None
-                else _at(action.processAfter).isoformat()
-            )
-            views.append(
-                PendingView(
-                    actionId=action.id,
-                    stepId=action.stepId,
-                    eventType=event.type,
-                    dueAt=due,
-                    waitingFor=waiting,
-                )
-            )
-        return sorted(views, key=lambda v: (v.dueAt or "~", v.stepId))
+        self.projection.record(self._plan, self.enrollment, action, status, **details)
 
     def _refresh_ui(self) -> None:
-        """Search attribute NextActionAt and the current-details line of the Temporal UI."""
-        if not self._plan_ready:
-            return
-        due = [
-            a.processAfter
-            for a in self.enrollment.actions.values()
-            if a.scheduled and not a.parked and a.processAfter is not None
-        ]
-        next_at = min(due) if due else None
-        if next_at != self.next_action_at:
-            self.next_action_at = next_at
-            workflow.upsert_search_attributes(
-                [
-                    sa.NEXT_ACTION_AT.value_set(_at(next_at))
-                    if next_at is not None
-                    else sa.NEXT_ACTION_AT.value_unset()
-                ]
-            )
-        # Added after the first release: running enrollments recorded before it skip these
-        # upserts on replay (their histories have no such commands).
-        if workflow.patched(PATCH_STEP_ATTRIBUTES):
-            self._upsert_step_attributes()
-        lines = [f"**State** {self.enrollment.state or '(none)'}"]
-        for view in self._pending_views()[:10]:
-            when = f" at {view.dueAt}" if view.dueAt else ""
-            lines.append(f"- `{view.stepId}` ({view.eventType}) waits for {view.waitingFor}{when}")
-        lines += [f"- listening for {w}" for w in self._listening()[:10]]
-        workflow.set_current_details("\n".join(lines))
-
-    def _upsert_step_attributes(self) -> None:
-        """JourneyWaitingAt / JourneyFailedSteps, so the UI can list everyone waiting at a
-        step or with a failed step. Upserted only when they change."""
-        waiting = sorted({a.stepId for a in self.enrollment.actions.values()})
-        failed = sorted(self.enrollment.failedSteps)
-        updates = []
-        if waiting != self.shown_waiting:
-            self.shown_waiting = waiting
-            updates.append(
-                sa.WAITING_AT.value_set(waiting) if waiting else sa.WAITING_AT.value_unset()
-            )
-        if failed != self.shown_failed:
-            self.shown_failed = failed
-            updates.append(sa.FAILED_STEPS.value_set(failed))
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        if self._plan_ready:
+            self.projection.refresh(self._plan, self.enrollment, self._listening())
 
     # ------------------------------------------------------------------------------------------
     # continue-as-new
