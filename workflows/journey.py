@@ -14,8 +14,10 @@ behind `workflow.patched(...)`; recorded histories in tests/histories/ replay in
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -81,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         run_at,
         should_skip,
     )
+    from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
     from workflows.projection import (
         HISTORY_KEPT,
         Projection,
@@ -90,6 +93,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 AI_NO_MATCH = "____NO_MATCH____"
+S = TypeVar("S")  # a signal's argument
 
 ACTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -125,7 +129,9 @@ class JourneyWorkflow:
         self.performing: set[str] = set()  # actions whose side effect is under way
         self.draining = False  # due actions wait instead of starting (continue-as-new, removal)
         self.winding_down = False  # removal/restart: no new branches
-        self.backlog: list[tuple[str, Any]] = []  # signals that arrived before the plan loaded
+        # Runs recorded before PATCH_SIGNALS_WAIT_FOR_PLAN: signals that arrived before the plan
+        # loaded, applied by `run` once the journey has started.
+        self.backlog: list[Callable[[], None]] = []
         self.started = False
         self.remove_request: RemoveRequest | None = None
         self.restart_request: RestartRequest | None = None
@@ -149,8 +155,8 @@ class JourneyWorkflow:
         else:
             await self._start_journey()
         self.started = True
-        for name, signal in self.backlog:
-            getattr(self, name)(signal)
+        for apply in self.backlog:
+            apply()
         self.backlog.clear()
         self._refresh_ui()
 
@@ -642,11 +648,22 @@ class JourneyWorkflow:
     # ------------------------------------------------------------------------------------------
     # signals
 
-    @workflow.signal
-    def form_submitted(self, signal: FormSubmitted) -> None:
+    async def _when_started(self, apply: Callable[[S], None], signal: S) -> None:
+        """Apply a signal once the plan is loaded and the journey started (or resumed): the
+        handler waits for that. Runs recorded before the patch buffered early signals instead,
+        for `run` to apply (their histories replay on that path)."""
         if not self.started:
-            self.backlog.append(("form_submitted", signal))  # applied once the plan is loaded
-            return
+            if not workflow.patched(PATCH_SIGNALS_WAIT_FOR_PLAN):
+                self.backlog.append(functools.partial(apply, signal))
+                return
+            await workflow.wait_condition(lambda: self.started)
+        apply(signal)
+
+    @workflow.signal
+    async def form_submitted(self, signal: FormSubmitted) -> None:
+        await self._when_started(self._on_form_submitted, signal)
+
+    def _on_form_submitted(self, signal: FormSubmitted) -> None:
         step_id = self._step_id(signal.automationStepId)
         if step_id is None:
             workflow.logger.info("form for unknown step %s ignored", signal.automationStepId)
@@ -704,16 +721,15 @@ class JourneyWorkflow:
                     break
 
     @workflow.signal
-    def ticket_closed(self, signal: TicketClosed) -> None:
-        if not self.started:
-            self.backlog.append(("ticket_closed", signal))  # applied once the plan is loaded
-            return
+    async def ticket_closed(self, signal: TicketClosed) -> None:
+        await self._when_started(self._on_ticket_closed, signal)
+
+    def _on_ticket_closed(self, signal: TicketClosed) -> None:
         if signal.ticketId in self.enrollment.closedTicketIds:
             return
         if signal.ticketId not in self.enrollment.tickets:
-            self.enrollment.closedTickets[signal.ticketId] = (
-                signal  # applied when its step is armed
-            )
+            # applied when its step is armed
+            self.enrollment.closedTickets[signal.ticketId] = signal
             return
         self._ticket_closed(signal)
         self._refresh_ui()
@@ -737,11 +753,11 @@ class JourneyWorkflow:
                 )
 
     @workflow.signal
-    def trigger_fired(self, signal: TriggerFired) -> None:
+    async def trigger_fired(self, signal: TriggerFired) -> None:
         """Spec 9.6: release parked waitForTrigger actions of this trigger (none: nothing)."""
-        if not self.started:
-            self.backlog.append(("trigger_fired", signal))  # applied once the plan is loaded
-            return
+        await self._when_started(self._on_trigger_fired, signal)
+
+    def _on_trigger_fired(self, signal: TriggerFired) -> None:
         for action in self.enrollment.actions.values():
             event = self._plan.steps[action.stepId].events[action.eventIndex]
             if action.parked and trigger_id(event) == signal.triggerId:
@@ -751,10 +767,10 @@ class JourneyWorkflow:
         self._refresh_ui()
 
     @workflow.signal
-    def step_outcome(self, signal: StepOutcome) -> None:
-        if not self.started:
-            self.backlog.append(("step_outcome", signal))  # applied once the plan is loaded
-            return
+    async def step_outcome(self, signal: StepOutcome) -> None:
+        await self._when_started(self._on_step_outcome, signal)
+
+    def _on_step_outcome(self, signal: StepOutcome) -> None:
         step_id = self._step_id(signal.automationStepId)
         if step_id is None or step_id not in self.enrollment.awaitingOutcome:
             return
@@ -765,11 +781,11 @@ class JourneyWorkflow:
             )
 
     @workflow.signal
-    def incoming_message(self, signal: IncomingMessage) -> None:
+    async def incoming_message(self, signal: IncomingMessage) -> None:
         """Spec 3.7: an enduser's message removes them when the journey says `Remove`."""
-        if not self.started:
-            self.backlog.append(("incoming_message", signal))  # applied once the plan is loaded
-            return
+        await self._when_started(self._on_incoming_message, signal)
+
+    def _on_incoming_message(self, signal: IncomingMessage) -> None:
         if self._plan.journey.onIncomingEnduserCommunication == "Remove":
             if self.remove_request is None:
                 self.remove_request = RemoveRequest(

@@ -7,3 +7,6 @@ change can still be running; tests/histories/ holds histories of both sides.
 from __future__ import annotations
 
 PATCH_STEP_ATTRIBUTES = "step-search-attributes"
+# Signal handlers that arrive before the plan is loaded wait for it (workflow.wait_condition)
+# instead of being buffered and applied by `run`: the order of their commands changes.
+PATCH_SIGNALS_WAIT_FOR_PLAN = "signals-wait-for-plan"
