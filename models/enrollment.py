@@ -106,10 +106,6 @@ class EnrollmentState(RuntimeModel):
         return sorted(value)
 
 
-# The name the continue-as-new payload had before the state became one model.
-EnrollmentResume = EnrollmentState
-
-
 class PendingView(RuntimeModel):
     actionId: str
     stepId: str
