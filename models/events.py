@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from typing import Annotated, Literal, get_args
 
 from pydantic import Field
@@ -291,6 +292,7 @@ def traits(event: AutomationEvent) -> EventTraits:
     return EVENT_TRAITS[event.type]
 
 
+@cache
 def fired_by(*fires: Fires) -> tuple[EventType, ...]:
     """The event types whose children these moments create, in EVENT_TYPES order."""
     return tuple(t for t in EVENT_TYPES if EVENT_TRAITS[t].fires in fires)
