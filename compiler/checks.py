@@ -19,6 +19,7 @@ from models.events import (
     FormsUnsubmittedEvent,
     FormUnsubmittedEvent,
     WaitForTriggerEvent,
+    delay_info,
     parent_step_id,
     traits,
 )
@@ -90,7 +91,6 @@ def check_step_references(parsed: ParsedJourney) -> list[CompileError]:
     errors: list[CompileError] = []
     ids = list(parsed.steps)
     for step_id, index, event in _events(parsed):
-        info = event.info
         parent = parent_step_id(event)
         if parent is not None and parent not in parsed.steps:
             errors.append(
@@ -99,7 +99,9 @@ def check_step_references(parsed: ParsedJourney) -> list[CompileError]:
                     f'unknown step "{parent}"{did_you_mean(parent, ids)}',
                 )
             )
-        for c_index, condition in enumerate(getattr(info, "cancelConditions", None) or []):
+        info = delay_info(event)
+        conditions = (info.cancelConditions if info is not None else None) or []
+        for c_index, condition in enumerate(conditions):
             target = condition.info.automationStepId
             if target not in parsed.steps:
                 errors.append(

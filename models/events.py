@@ -3,6 +3,11 @@
 Every event but `onJourneyStart` names its parent step in `info.automationStepId`; in YAML that is
 the readable step id, in Tellescope JSON an ObjectId. The delay block shared by `afterAction`,
 `formUnsubmitted` and `formsUnsubmitted` lives in `DelayInfo`.
+
+How each event type behaves (what creates its children, delay, office hours, cancel conditions,
+parking, waiting for the outside world, the parent it needs) is one table, `EVENT_TRAITS`, that
+the compiler's checks and the workflow read instead of comparing type names; the accessors at the
+end read typed fields by matching on the event classes.
 """
 
 from __future__ import annotations
