@@ -12,21 +12,20 @@ from compiler.errors import CompileError
 from compiler.parse import ParsedJourney
 from compiler.pydantic_errors import did_you_mean
 from models import DEPRECATED_TRIGGER_EVENT_TYPES, FORM_PRODUCING_ACTIONS
+from models.events import (
+    AfterActionEvent,
+    AutomationEvent,
+    Fires,
+    FormsUnsubmittedEvent,
+    FormUnsubmittedEvent,
+    WaitForTriggerEvent,
+    delay_info,
+    parent_step_id,
+    traits,
+)
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")  # a Tellescope record id: a journey outside this repo
 
-# Event types whose parent must be a specific action type.
-REQUIRED_PARENT_ACTION = {
-    "ticketCompleted": ("createTicket",),
-    "onCallOutcome": ("outboundCall",),
-    "onAIDecision": ("aiDecision",),
-    "onAIConversationOutcome": ("startAIConversation",),
-}
-FORM_EVENTS = ("formResponse", "formResponses", "formUnsubmitted", "formsUnsubmitted")
-# Events that wait for the outside world (a person, a ticket, a trigger): a loop through them
-# cannot spin on its own.
-WAITING_EVENTS = ("formResponse", "formResponses", "ticketCompleted", "waitForTrigger")
-WAITING_EVENTS += ("onCallOutcome", "onAIConversationOutcome")
 JOURNEY_ACTIONS = ("addToJourney", "removeFromJourney")
 JOURNEY_TRIGGER_ACTIONS = ("Add To Journey", "Remove From Journey")
 
@@ -82,7 +81,7 @@ def check_states(parsed: ParsedJourney) -> list[CompileError]:
     return errors
 
 
-def _events(parsed: ParsedJourney) -> Iterable[tuple[str, int, object]]:
+def _events(parsed: ParsedJourney) -> Iterable[tuple[str, int, AutomationEvent]]:
     for step_id, step in parsed.steps.items():
         for index, event in enumerate(step.events):
             yield step_id, index, event
@@ -92,8 +91,7 @@ def check_step_references(parsed: ParsedJourney) -> list[CompileError]:
     errors: list[CompileError] = []
     ids = list(parsed.steps)
     for step_id, index, event in _events(parsed):
-        info = event.info
-        parent = getattr(info, "automationStepId", None)
+        parent = parent_step_id(event)
         if parent is not None and parent not in parsed.steps:
             errors.append(
                 parsed.error(
@@ -101,7 +99,9 @@ def check_step_references(parsed: ParsedJourney) -> list[CompileError]:
                     f'unknown step "{parent}"{did_you_mean(parent, ids)}',
                 )
             )
-        for c_index, condition in enumerate(getattr(info, "cancelConditions", None) or []):
+        info = delay_info(event)
+        conditions = (info.cancelConditions if info is not None else None) or []
+        for c_index, condition in enumerate(conditions):
             target = condition.info.automationStepId
             if target not in parsed.steps:
                 errors.append(
@@ -125,13 +125,14 @@ def check_step_references(parsed: ParsedJourney) -> list[CompileError]:
 def check_parent_kinds(parsed: ParsedJourney) -> list[CompileError]:
     errors: list[CompileError] = []
     for step_id, index, event in _events(parsed):
-        parent_id = getattr(event.info, "automationStepId", None)
+        parent_id = parent_step_id(event)
         parent = parsed.steps.get(parent_id) if parent_id else None
         if parent is None:
             continue
         parent_action = parent.action.type
         path = parsed.step_path(step_id, "events", index, "type")
-        if event.type in FORM_EVENTS and parent_action not in FORM_PRODUCING_ACTIONS:
+        event_traits = traits(event)
+        if event_traits.form_parent and parent_action not in FORM_PRODUCING_ACTIONS:
             errors.append(
                 parsed.error(
                     path,
@@ -140,7 +141,8 @@ def check_parent_kinds(parsed: ParsedJourney) -> list[CompileError]:
                     f" {', '.join(sorted(FORM_PRODUCING_ACTIONS))})",
                 )
             )
-        required = REQUIRED_PARENT_ACTION.get(event.type)
+        # the event type's parent must be a specific action type
+        required = event_traits.parent_actions
         if required and parent_action not in required:
             errors.append(
                 parsed.error(
@@ -159,7 +161,7 @@ def _a(noun: str) -> str:
 def check_wait_for_trigger(parsed: ParsedJourney, triggers: dict) -> list[CompileError]:
     errors: list[CompileError] = []
     for step_id, index, event in _events(parsed):
-        if event.type != "waitForTrigger":
+        if not isinstance(event, WaitForTriggerEvent):
             continue
         trigger_id = event.info.triggerId
         path = parsed.step_path(step_id, "events", index, "info", "triggerId")
@@ -238,19 +240,25 @@ def check_triggers(parsed: ParsedJourney, known: set[str]) -> list[CompileError]
     return errors
 
 
-def is_immediate(event) -> bool:
+def is_immediate(event: AutomationEvent) -> bool:
     """True when the child runs as soon as its parent finishes, with no delay and no wait."""
-    if event.type in WAITING_EVENTS or event.type == "onJourneyStart":
+    # Events that wait for the outside world (a person, a ticket, a trigger): a loop through
+    # them cannot spin on its own.
+    if traits(event).waits or traits(event).fires is Fires.JOURNEY_START:
         return False
-    info = event.info
-    if event.type == "afterAction":
-        dated = any(
-            getattr(info, name, None)
-            for name in ("dayOfMonthCondition", "fieldCondition", "formCondition", "eventCondition")
-        )
-        return not dated and not (info.delayInMS or 0)
-    if event.type in ("formUnsubmitted", "formsUnsubmitted"):
-        return not (info.delayInMS or 0)
+    match event:
+        case AfterActionEvent(info=info):
+            dated = any(
+                (
+                    info.dayOfMonthCondition,
+                    info.fieldCondition,
+                    info.formCondition,
+                    info.eventCondition,
+                )
+            )
+            return not dated and not (info.delayInMS or 0)
+        case FormUnsubmittedEvent(info=info) | FormsUnsubmittedEvent(info=info):
+            return not (info.delayInMS or 0)
     return True  # onError, onAIDecision: decided by the engine itself, at once
 
 
@@ -258,7 +266,7 @@ def check_cycles(parsed: ParsedJourney) -> list[CompileError]:
     """Report each cycle whose every hop is immediate: it would run steps in a tight loop."""
     edges: dict[str, list[tuple[str, int]]] = {step_id: [] for step_id in parsed.steps}
     for step_id, index, event in _events(parsed):
-        parent = getattr(event.info, "automationStepId", None)
+        parent = parent_step_id(event)
         if parent in edges and is_immediate(event):
             edges[parent].append((step_id, index))
     errors: list[CompileError] = []

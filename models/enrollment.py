@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_serializer, field_validator
 
 from models.runtime import RuntimeModel, TicketClosed
 
@@ -50,28 +50,60 @@ class FormTracking(RuntimeModel):
         return len(set(self.formResponseIds) - set(self.submitted))
 
 
+ActionStatus = Literal["active", "finished", "cancelled", "error"]
+
+
 class HistoryEntry(RuntimeModel):
     at: str  # ISO
     actionId: str
     stepId: str
-    status: Literal["active", "finished", "cancelled", "error"]
+    status: ActionStatus
     detail: str = ""
 
 
-class EnrollmentResume(RuntimeModel):
-    """Everything a run hands to the next one on continue-as-new."""
+COUNT_KINDS = ("finished", "cancelled", "error")
 
-    state: str | None
-    actions: list[ActionState]
-    forms: dict[str, FormTracking]  # by generating step id
-    submissions: dict[str, list[str]]  # step id -> form response ids seen (also before armed)
-    tickets: dict[str, str]  # ticket id -> createTicket step id
-    closedTickets: dict[str, TicketClosed]  # closes seen before their step was armed
-    history: list[HistoryEntry]
-    closedTicketIds: list[str] = Field(default_factory=list)
-    awaitingOutcome: list[str] = Field(default_factory=list)
-    counts: dict[str, int] = Field(default_factory=dict)  # finished / cancelled / error so far
-    failedSteps: list[str] = Field(default_factory=list)
+
+class EnrollmentState(RuntimeModel):
+    """An enrollment's durable state: everything JourneyWorkflow knows that is not in its plan or
+    its input. The workflow works on one instance and hands it whole to the next run on
+    continue-as-new (`EnrollmentInput.resume`, as JSON). The JSON shape is the one earlier runs
+    wrote (`actions` a list, sets as sorted lists), so their continue-as-new inputs still load."""
+
+    state: str | None = None  # the journey state (setEnduserStatus)
+    actions: dict[str, ActionState] = Field(default_factory=dict)  # not yet terminal, by id
+    forms: dict[str, FormTracking] = Field(default_factory=dict)  # by generating step id
+    # step id -> form response ids seen (also before armed)
+    submissions: dict[str, list[str]] = Field(default_factory=dict)
+    tickets: dict[str, str] = Field(default_factory=dict)  # ticket id -> createTicket step id
+    # closes seen before their step was armed
+    closedTickets: dict[str, TicketClosed] = Field(default_factory=dict)
+    history: list[HistoryEntry] = Field(default_factory=list)  # the last HISTORY_KEPT entries
+    closedTicketIds: set[str] = Field(default_factory=set)
+    awaitingOutcome: list[str] = Field(default_factory=list)  # finished call / AI steps
+    # finished / cancelled / error so far
+    counts: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(COUNT_KINDS, 0))
+    failedSteps: set[str] = Field(default_factory=set)
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _actions_by_id(cls, value: Any) -> Any:
+        if isinstance(value, list):  # the JSON shape: a list in creation order
+            return {(a.id if isinstance(a, ActionState) else a["id"]): a for a in value}
+        return value
+
+    @field_validator("counts", mode="after")
+    @classmethod
+    def _every_count(cls, value: dict[str, int]) -> dict[str, int]:
+        return {**dict.fromkeys(COUNT_KINDS, 0), **value}
+
+    @field_serializer("actions")
+    def _actions_as_list(self, value: dict[str, ActionState]) -> list[ActionState]:
+        return list(value.values())
+
+    @field_serializer("closedTicketIds", "failedSteps")
+    def _sorted(self, value: set[str]) -> list[str]:
+        return sorted(value)
 
 
 class PendingView(RuntimeModel):

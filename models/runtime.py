@@ -39,7 +39,8 @@ class EnrollmentInput(RuntimeModel):
     # Continue-as-new after this many history events, besides when the server suggests it
     # (operators wanting shorter histories; tests).
     continueAsNewAfterEvents: int | None = Field(default=None, ge=50)
-    # Set only by continue-as-new: everything the previous run had not finished.
+    # Set only by continue-as-new: everything the previous run had not finished (the
+    # workflow's models.enrollment.EnrollmentState as JSON).
     resume: dict[str, Any] | None = None
 
 

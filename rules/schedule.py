@@ -36,6 +36,14 @@ def delay_in_ms(delay: float | int, unit: str) -> int:
     return round(delay * size)
 
 
+def delay_due(now: datetime, delay_ms: int) -> datetime:
+    """Spec 5.1: a plain delay (`afterAction` without a date condition, `formUnsubmitted`,
+    `formsUnsubmitted`) comes due `delay_ms` of elapsed time after `now`, in `now`'s zone."""
+    _require_aware(now, "now")
+    # Computed in UTC: `+` on a datetime with a ZoneInfo would add to the wall clock instead.
+    return (now.astimezone(UTC) + timedelta(milliseconds=delay_ms)).astimezone(now.tzinfo)
+
+
 def _require_aware(value: datetime, name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (got naive {value.isoformat()})")

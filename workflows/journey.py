@@ -14,8 +14,10 @@ behind `workflow.patched(...)`; recorded histories in tests/histories/ replay in
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import functools
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -25,13 +27,31 @@ with workflow.unsafe.imports_passed_through():
     from models.automated_action import CancelReason, JourneyContext
     from models.enrollment import (
         ActionState,
+        ActionStatus,
         CancelOn,
         EnrollmentResult,
-        EnrollmentResume,
+        EnrollmentState,
         EnrollmentStatus,
         FormTracking,
-        HistoryEntry,
-        PendingView,
+    )
+    from models.events import (
+        EVENT_TRAITS,
+        AfterActionEvent,
+        AfterActionInfo,
+        AutomationEvent,
+        DelayInfo,
+        EventType,
+        Fires,
+        FormResponseCancelCondition,
+        FormsUnsubmittedEvent,
+        FormUnsubmittedEvent,
+        ab_test_label,
+        close_reason,
+        delay_info,
+        expected_outcomes,
+        fired_by,
+        traits,
+        trigger_id,
     )
     from models.plan import EventRef, JourneyPlan
     from models.runtime import (
@@ -44,8 +64,6 @@ with workflow.unsafe.imports_passed_through():
         IncomingMessage,
         JourneyControlRequest,
         JourneyStateUpdate,
-        LedgerBatch,
-        LedgerEntry,
         PlanRef,
         RemoveRequest,
         RestartRequest,
@@ -58,17 +76,24 @@ with workflow.unsafe.imports_passed_through():
     from rules.conditions import matches
     from rules.dates import parse_any_date
     from rules.office_hours import next_open, zone_for_enduser
-    from rules.schedule import date_relative_due, day_of_month_due
-    from workflows import search_attributes as sa
+    from rules.schedule import (
+        date_relative_due,
+        day_of_month_due,
+        delay_due,
+        run_at,
+        should_skip,
+    )
+    from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
+    from workflows.projection import (
+        HISTORY_KEPT,
+        Projection,
+        from_ms,
+        pending_views,
+        to_ms,
+    )
 
-# Events whose child runs as soon as the parent produces them (processAfter = now).
-IMMEDIATE_EVENTS = {"onJourneyStart", "formResponse", "formResponses", "ticketCompleted", "onError"}
-IMMEDIATE_EVENTS |= {"onCallOutcome", "onAIDecision", "onAIConversationOutcome"}
-FORM_EVENTS = ("formResponse", "formResponses", "formUnsubmitted", "formsUnsubmitted")
 AI_NO_MATCH = "____NO_MATCH____"
-HISTORY_KEPT = 200  # step history entries kept in the query (and across continue-as-new)
-# workflow.patched ids: engine changes that running enrollments must not see mid-history.
-PATCH_STEP_ATTRIBUTES = "step-search-attributes"
+S = TypeVar("S")  # a signal's argument
 
 ACTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -77,15 +102,6 @@ ACTION_RETRY = RetryPolicy(
     maximum_attempts=20,  # about 2.5 hours of Tellescope trouble, then the step errors
 )
 LOOKUP_TIMEOUT = timedelta(seconds=30)
-LOCAL_TIMEOUT = timedelta(seconds=30)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def _failure_message(error: BaseException) -> str:
@@ -104,33 +120,21 @@ class JourneyWorkflow:
     def __init__(self, inp: EnrollmentInput) -> None:
         self.inp = inp
         self.plan: JourneyPlan | None = None
-        self.journey_state: str | None = None
-        self.actions: dict[str, ActionState] = {}  # not yet terminal, by id
+        # The durable state, handed whole to the next run on continue-as-new.
+        self.enrollment = EnrollmentState()
         self.cancelled: dict[str, int] = {}  # action id -> cancel reason, set by cancellers
-        self.tasks: dict[str, asyncio.Task] = {}
-        self.forms: dict[str, FormTracking] = {}
-        self.submissions: dict[str, list[str]] = {}
-        self.tickets: dict[str, str] = {}
-        self.closed_tickets: dict[str, TicketClosed] = {}
-        self.closed_ticket_ids: set[str] = set()
-        self.awaiting_outcome: list[str] = []  # finished call / AI-conversation steps
-        self.history: list[HistoryEntry] = []
-        self.counts = {"finished": 0, "cancelled": 0, "error": 0}
-        self.dirty: dict[str, LedgerEntry] = {}
-        self.ledger_writer: asyncio.Task | None = None
-        self.ledger_closing = False
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.projection = Projection(inp)  # ledger, UI and search attributes
         self.in_flight = 0  # activities running: continue-as-new waits for them
         self.performing: set[str] = set()  # actions whose side effect is under way
         self.draining = False  # due actions wait instead of starting (continue-as-new, removal)
         self.winding_down = False  # removal/restart: no new branches
-        self.backlog: list[tuple[str, Any]] = []  # signals that arrived before the plan loaded
+        # Runs recorded before PATCH_SIGNALS_WAIT_FOR_PLAN: signals that arrived before the plan
+        # loaded, applied by `run` once the journey has started.
+        self.backlog: list[Callable[[], None]] = []
         self.started = False
         self.remove_request: RemoveRequest | None = None
         self.restart_request: RestartRequest | None = None
-        self.next_action_at: int | None = None
-        self.failed_steps: set[str] = set()
-        self.shown_waiting: list[str] = []
-        self.shown_failed: list[str] = []
 
     # ------------------------------------------------------------------------------------------
     # main loop
@@ -145,14 +149,14 @@ class JourneyWorkflow:
             result_type=JourneyPlan,
             summary=f"load plan {inp.journeyId}@{inp.planVersion}",
         )
-        self.ledger_writer = asyncio.create_task(self._write_ledger())
+        self.projection.start_ledger()
         if inp.resume is not None:
-            self._restore(EnrollmentResume.model_validate(inp.resume))
+            self._restore(EnrollmentState.model_validate(inp.resume))
         else:
             await self._start_journey()
         self.started = True
-        for name, signal in self.backlog:
-            getattr(self, name)(signal)
+        for apply in self.backlog:
+            apply()
         self.backlog.clear()
         self._refresh_ui()
 
@@ -167,7 +171,7 @@ class JourneyWorkflow:
             )
             if self.restart_request is not None:
                 await self._wind_down(CancelReason.RESTARTED_IN_JOURNEY, None)
-                await self._close_ledger()
+                await self.projection.close_ledger()
                 restart = self.restart_request
                 workflow.continue_as_new(
                     inp.model_copy(
@@ -182,22 +186,29 @@ class JourneyWorkflow:
                 request = self.remove_request
                 await self._wind_down(CancelReason(request.cancelReason), request.cancelledBy)
                 await self._set_membership(None)
-                await self._close_ledger()
+                await self.projection.close_ledger()
                 return self._result("removed")
             if self._finished():
-                await self._close_ledger()
+                await self.projection.close_ledger()
                 return self._result("completed")
             if self._should_continue_as_new():
                 self.draining = True
                 await workflow.wait_condition(
                     lambda: self.in_flight == 0 and workflow.all_handlers_finished()
                 )
-                await self._close_ledger()
-                workflow.continue_as_new(inp.model_copy(update={"resume": self._snapshot()}))
+                await self.projection.close_ledger()
+                workflow.continue_as_new(
+                    inp.model_copy(update={"resume": self.enrollment.model_dump(mode="json")})
+                )
 
     def _finished(self) -> bool:
         """Nothing pending and nothing that could still start a branch."""
-        return self.started and not self.actions and not self.in_flight and not self._listening()
+        return (
+            self.started
+            and not self.enrollment.actions
+            and not self.in_flight
+            and not self._listening()
+        )
 
     def _should_continue_as_new(self) -> bool:
         if not self.started or self.draining:
@@ -212,19 +223,20 @@ class JourneyWorkflow:
         """Forms, tickets and outcomes a finished step still waits for (they may start branches)."""
         plan = self._plan
         waits = []
-        for step_id, tracking in self.forms.items():
-            kinds = plan.children.get(step_id, {})
+        form_events = fired_by(Fires.FORM_SUBMITTED, Fires.ALL_FORMS_SUBMITTED)
+        for step_id, tracking in self.enrollment.forms.items():
             if (
-                any(kinds.get(k) for k in ("formResponse", "formResponses"))
+                any(plan.children_of(step_id, t) for t in form_events)
                 and not tracking.all_submitted
             ):
                 waits.append(f"form from {step_id}")
-        for ticket_id, step_id in self.tickets.items():
-            if ticket_id not in self.closed_ticket_ids and plan.children_of(
-                step_id, "ticketCompleted"
+        ticket_events = fired_by(Fires.TICKET_CLOSED)
+        for ticket_id, step_id in self.enrollment.tickets.items():
+            if ticket_id not in self.enrollment.closedTicketIds and any(
+                plan.children_of(step_id, t) for t in ticket_events
             ):
                 waits.append(f"ticket {ticket_id} from {step_id}")
-        waits += [f"outcome of {step_id}" for step_id in self.awaiting_outcome]
+        waits += [f"outcome of {step_id}" for step_id in self.enrollment.awaitingOutcome]
         return waits
 
     async def _start_journey(self) -> None:
@@ -246,7 +258,7 @@ class JourneyWorkflow:
             index = next(
                 i
                 for i, e in enumerate(self._plan.steps[step_id].events)
-                if e.type == "onJourneyStart"
+                if traits(e).fires is Fires.JOURNEY_START
             )
             self._create(step_id, index, context)
 
@@ -274,35 +286,36 @@ class JourneyWorkflow:
         scheduled_now: bool = False,
     ) -> ActionState | None:
         event = self._plan.steps[step_id].events[event_index]
-        info = event.info
+        event_traits = traits(event)
+        info = delay_info(event)
         if self.winding_down:
             return None
         cancel: list[CancelOn] = [
             CancelOn(type="formResponse", stepId=c.info.automationStepId)
-            for c in (getattr(info, "cancelConditions", None) or [])
-            if c.type == "formResponse"
+            for c in ((info.cancelConditions if info is not None else None) or [])
+            if isinstance(c, FormResponseCancelCondition)
         ]
         inheritable: list[CancelOn] = []
-        if parent is not None and event.type == "afterAction":
+        if parent is not None and event_traits.inherits_cancel:
             inheritable = list(parent.inheritable)  # spec 7.2: passed down from unsubmitted
         cancel += extra_cancel or []
-        if event.type in ("formUnsubmitted", "formsUnsubmitted"):
+        if event_traits.passes_cancel:
             inheritable += extra_cancel or []
         cancel += [c for c in inheritable if c not in cancel]
         action = ActionState(
             id=self._new_id(),
             stepId=step_id,
             eventIndex=event_index,
-            createdAt=_ms(workflow.now()),
+            createdAt=to_ms(workflow.now()),
             journeyContext=dict(context),
             cancelConditions=cancel,
             inheritable=inheritable,
             abTestLabel=ab_label,
-            parked=event.type == "waitForTrigger",
+            parked=event_traits.parks,
         )
         if scheduled_now:
             action.processAfter, action.scheduled = action.createdAt, True
-        self.actions[action.id] = action
+        self.enrollment.actions[action.id] = action
         self._launch(action)
         return action
 
@@ -332,15 +345,10 @@ class JourneyWorkflow:
             while True:
                 if not await self._wait_until_due(action, label):
                     return
-                if event.type == "afterAction" or event.type in (
-                    "formUnsubmitted",
-                    "formsUnsubmitted",
-                ):
-                    if (
-                        getattr(event.info, "officeHoursOnly", False)
-                        and not action.didDelayForOutOfOffice
-                    ):
-                        if await self._defer_for_office_hours(action, event):
+                info = delay_info(event)
+                if traits(event).office_hours and info is not None:
+                    if info.officeHoursOnly and not action.didDelayForOutOfOffice:
+                        if await self._defer_for_office_hours(action, info):
                             continue
                 break
             await workflow.wait_condition(lambda: not self.draining or action.id in self.cancelled)
@@ -354,42 +362,39 @@ class JourneyWorkflow:
         finally:
             self.tasks.pop(action.id, None)
 
-    async def _schedule(self, action: ActionState, event) -> str | None:
+    async def _schedule(self, action: ActionState, event: AutomationEvent) -> str | None:
         """Set processAfter (spec 5). Returns a skip reason when the step must not run."""
         now = workflow.now()
-        info = event.info
         due = now
-        if event.type == "afterAction":
-            if info.dayOfMonthCondition is not None:
-                day = info.dayOfMonthCondition
-                zone = await self._zone(info)
-                due = day_of_month_due(now, day.dayOfMonth, day.hour, day.minute, zone)
-            elif info.fieldCondition or info.formCondition or info.eventCondition:
-                anchor = await self._anchor(action, info)
-                if anchor is None:
-                    return "no date for the date-relative delay"
-                before = bool(
-                    (info.fieldCondition or info.formCondition or info.eventCondition).before
-                )
-                due = date_relative_due(anchor, info.delayInMS, before)
-                if due < now:
-                    if info.skipIfDelayPassed:
+        match event:
+            case AfterActionEvent(info=info):
+                dated = info.fieldCondition or info.formCondition or info.eventCondition
+                if info.dayOfMonthCondition is not None:
+                    day = info.dayOfMonthCondition
+                    zone = await self._zone(info)
+                    due = day_of_month_due(now, day.dayOfMonth, day.hour, day.minute, zone)
+                elif dated:
+                    anchor = await self._anchor(action, info)
+                    if anchor is None:
+                        return "no date for the date-relative delay"
+                    due = date_relative_due(anchor, info.delayInMS, bool(dated.before))
+                    if should_skip(due, now, bool(info.skipIfDelayPassed)):
                         return "delay passed"
-                    due = now
-            else:
-                due = now + timedelta(milliseconds=info.delayInMS)
-        elif event.type in ("formUnsubmitted", "formsUnsubmitted"):
-            due = now + timedelta(milliseconds=info.delayInMS)
-        action.processAfter, action.scheduled = _ms(due), True
+                    due = run_at(due, now)
+                else:
+                    due = delay_due(now, info.delayInMS)
+            case FormUnsubmittedEvent(info=info) | FormsUnsubmittedEvent(info=info):
+                due = delay_due(now, info.delayInMS)
+        action.processAfter, action.scheduled = to_ms(due), True
         return None
 
-    async def _zone(self, info) -> str:
+    async def _zone(self, info: DelayInfo) -> str:
         zone = self._plan.organization.timezone
-        if getattr(info, "useEnduserTimezone", False):
+        if info.useEnduserTimezone:
             zone = zone_for_enduser(await self._enduser(), zone)
         return zone
 
-    async def _anchor(self, action: ActionState, info) -> datetime | None:
+    async def _anchor(self, action: ActionState, info: AfterActionInfo) -> datetime | None:
         if info.fieldCondition is not None:
             request = AnchorDateRequest(
                 enduserId=self.inp.enduserId, kind="field", field=info.fieldCondition.field
@@ -427,22 +432,22 @@ class JourneyWorkflow:
         """Sleep until processAfter unless cancelled first. False = cancelled."""
         assert action.processAfter is not None
         self._refresh_ui()
-        remaining = _at(action.processAfter) - workflow.now()
+        remaining = from_ms(action.processAfter) - workflow.now()
         if remaining > timedelta(0):
             try:
                 await workflow.wait_condition(
                     lambda: action.id in self.cancelled,
                     timeout=remaining,
-                    timeout_summary=f"{label} due {_at(action.processAfter).isoformat()}",
+                    timeout_summary=f"{label} due {from_ms(action.processAfter).isoformat()}",
                 )
             except TimeoutError:
                 pass
         return action.id not in self.cancelled
 
-    async def _defer_for_office_hours(self, action: ActionState, event) -> bool:
+    async def _defer_for_office_hours(self, action: ActionState, info: DelayInfo) -> bool:
         """Decision 4: move an out-of-office action to the next opening. True = deferred."""
         now = workflow.now()
-        zone = await self._zone(event.info)
+        zone = await self._zone(info)
         opening = next_open(now, self._plan.organization, zone)
         if opening is None:
             workflow.logger.warning(
@@ -451,7 +456,7 @@ class JourneyWorkflow:
             return False
         if opening <= now:
             return False
-        action.processAfter = _ms(opening)
+        action.processAfter = to_ms(opening)
         action.didDelayForOutOfOffice = True
         self._write(action, "active", detail=f"deferred to office hours ({opening.isoformat()})")
         return True
@@ -537,40 +542,46 @@ class JourneyWorkflow:
     def _spawn_children(
         self, parent: ActionState, *, errored: bool, outcome: ActionOutcome | None
     ) -> None:
+        # The order children are created in is part of the history (their ids come from
+        # workflow.random): errors, then afterAction, forms, ticket, then parked children.
         step = self._plan.steps[parent.stepId]
         context = parent.journeyContext
         if errored:
-            self._create_group(parent, "onError", context)
+            for event_type in fired_by(Fires.PARENT_ERRORED):
+                self._create_group(parent, event_type, context)
             if not step.action.continueOnError:
                 return
-        self._create_group(parent, "afterAction", context)
+        finished = fired_by(Fires.PARENT_FINISHED)
+        for event_type in finished:
+            if not EVENT_TRAITS[event_type].parks:
+                self._create_group(parent, event_type, context)
         if errored or outcome is None:
             return
         if outcome.formResponseIds:
             self._arm_forms(parent, outcome.formResponseIds)
         if outcome.ticketId:
             self._arm_ticket(parent.stepId, outcome.ticketId)
-        for ref in self._plan.children_of(parent.stepId, "waitForTrigger"):
-            self._create(ref.stepId, ref.eventIndex, context, parent=parent)
+        for event_type in finished:
+            if EVENT_TRAITS[event_type].parks:
+                for ref in self._plan.children_of(parent.stepId, event_type):
+                    self._create(ref.stepId, ref.eventIndex, context, parent=parent)
         if outcome.outcome is not None:
-            self._route_outcome(parent.stepId, "onAIDecision", outcome.outcome, context)
-        kinds = self._plan.children.get(parent.stepId, {})
-        if kinds.get("onCallOutcome") or kinds.get("onAIConversationOutcome"):
-            self.awaiting_outcome.append(parent.stepId)  # the outcome arrives later, by signal
+            for event_type in fired_by(Fires.DECISION):
+                self._route_outcome(parent.stepId, event_type, outcome.outcome, context)
+        if any(self._plan.children_of(parent.stepId, t) for t in fired_by(Fires.OUTCOME_SIGNAL)):
+            self.enrollment.awaitingOutcome.append(
+                parent.stepId
+            )  # the outcome arrives later, by signal
 
     def _choose(self, refs: list[EventRef]) -> list[tuple[EventRef, str | None]]:
         """Decision 1: pick one A/B label uniformly; keep its children and the unlabelled ones."""
         labels = sorted(
-            {
-                label
-                for ref in refs
-                if (label := getattr(self._plan.event_of(ref).info, "abTestCondition", None))
-            }
+            {label for ref in refs if (label := ab_test_label(self._plan.event_of(ref)))}
         )
         pick = workflow.random().choice(labels) if labels else None
-        chosen = []
+        chosen: list[tuple[EventRef, str | None]] = []
         for ref in refs:
-            label = getattr(self._plan.event_of(ref).info, "abTestCondition", None) or None
+            label = ab_test_label(self._plan.event_of(ref))
             if label is None or label == pick:
                 chosen.append((ref, label))
         return chosen
@@ -578,7 +589,7 @@ class JourneyWorkflow:
     def _create_group(
         self,
         parent: ActionState,
-        event_type: str,
+        event_type: EventType,
         context: dict[str, Any],
         *,
         extra_cancel: list[CancelOn] | None = None,
@@ -598,23 +609,20 @@ class JourneyWorkflow:
         """The step generated forms: start formUnsubmitted timers, listen for submissions, and
         apply submissions that arrived before the step finished."""
         step_id = parent.stepId
-        tracking = self.forms.setdefault(step_id, FormTracking(formResponseIds=[]))
+        tracking = self.enrollment.forms.setdefault(step_id, FormTracking(formResponseIds=[]))
         tracking.formResponseIds += [
             f for f in form_response_ids if f not in tracking.formResponseIds
         ]
-        self._create_group(
-            parent,
-            "formUnsubmitted",
-            parent.journeyContext,
-            extra_cancel=[CancelOn(type="formResponse", stepId=step_id)],
-        )
-        self._create_group(
-            parent,
-            "formsUnsubmitted",
-            parent.journeyContext,
-            extra_cancel=[CancelOn(type="formResponses", stepId=step_id)],
-        )
-        for form_response_id in list(self.submissions.get(step_id, [])):
+        for event_type in fired_by(Fires.FORMS_SENT):
+            cancelled_by = EVENT_TRAITS[event_type].cancelled_by
+            assert cancelled_by is not None
+            self._create_group(
+                parent,
+                event_type,
+                parent.journeyContext,
+                extra_cancel=[CancelOn(type=cancelled_by, stepId=step_id)],
+            )
+        for form_response_id in list(self.enrollment.submissions.get(step_id, [])):
             if (
                 form_response_id in tracking.formResponseIds
                 and form_response_id not in tracking.submitted
@@ -622,44 +630,50 @@ class JourneyWorkflow:
                 self._form_submitted(step_id, form_response_id)
 
     def _arm_ticket(self, step_id: str, ticket_id: str) -> None:
-        self.tickets[ticket_id] = step_id
-        early = self.closed_tickets.pop(ticket_id, None)
+        self.enrollment.tickets[ticket_id] = step_id
+        early = self.enrollment.closedTickets.pop(ticket_id, None)
         if early is not None:
             self._ticket_closed(early)
 
     def _route_outcome(
-        self, step_id: str, event_type: str, outcome: str, context: dict[str, Any]
+        self, step_id: str, event_type: EventType, outcome: str, context: dict[str, Any]
     ) -> None:
         refs = self._plan.children_of(step_id, event_type)
-        matched = []
-        for ref in refs:
-            info = self._plan.event_of(ref).info
-            wanted = getattr(info, "outcomes", None) or [getattr(info, "outcome", None)]
-            if outcome in wanted:
-                matched.append(ref)
-        if not matched and event_type == "onAIDecision":
-            matched = [r for r in refs if AI_NO_MATCH in self._plan.event_of(r).info.outcomes]
+        matched = [r for r in refs if outcome in expected_outcomes(self._plan.event_of(r))]
+        if not matched and EVENT_TRAITS[event_type].fires is Fires.DECISION:
+            matched = [r for r in refs if AI_NO_MATCH in expected_outcomes(self._plan.event_of(r))]
         for ref in matched:
             self._create(ref.stepId, ref.eventIndex, context)
 
     # ------------------------------------------------------------------------------------------
     # signals
 
-    @workflow.signal
-    def form_submitted(self, signal: FormSubmitted) -> None:
+    async def _when_started(self, apply: Callable[[S], None], signal: S) -> None:
+        """Apply a signal once the plan is loaded and the journey started (or resumed): the
+        handler waits for that. Runs recorded before the patch buffered early signals instead,
+        for `run` to apply (their histories replay on that path)."""
         if not self.started:
-            self.backlog.append(("form_submitted", signal))  # applied once the plan is loaded
-            return
+            if not workflow.patched(PATCH_SIGNALS_WAIT_FOR_PLAN):
+                self.backlog.append(functools.partial(apply, signal))
+                return
+            await workflow.wait_condition(lambda: self.started)
+        apply(signal)
+
+    @workflow.signal
+    async def form_submitted(self, signal: FormSubmitted) -> None:
+        await self._when_started(self._on_form_submitted, signal)
+
+    def _on_form_submitted(self, signal: FormSubmitted) -> None:
         step_id = self._step_id(signal.automationStepId)
         if step_id is None:
             workflow.logger.info("form for unknown step %s ignored", signal.automationStepId)
             return
-        seen = self.submissions.setdefault(step_id, [])
+        seen = self.enrollment.submissions.setdefault(step_id, [])
         if signal.formResponseId in seen:
             return  # a duplicate delivery
         seen.append(signal.formResponseId)
         self._cancel_matching(step_id, all_submitted=False)
-        tracking = self.forms.get(step_id)
+        tracking = self.enrollment.forms.get(step_id)
         if tracking is not None and signal.formResponseId in tracking.formResponseIds:
             self._form_submitted(step_id, signal.formResponseId)
         elif tracking is not None:
@@ -669,16 +683,18 @@ class JourneyWorkflow:
         self._refresh_ui()
 
     def _form_submitted(self, step_id: str, form_response_id: str) -> None:
-        tracking = self.forms[step_id]
+        tracking = self.enrollment.forms[step_id]
         tracking.submitted.append(form_response_id)
         parent = self._synthetic_parent(step_id)
         context = {**parent.journeyContext, "formResponseId": form_response_id}
-        for ref, label in self._choose(self._plan.children_of(step_id, "formResponse")):
-            self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
+        for event_type in fired_by(Fires.FORM_SUBMITTED):
+            for ref, label in self._choose(self._plan.children_of(step_id, event_type)):
+                self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
         self._cancel_matching(step_id, all_submitted=tracking.all_submitted)
         if tracking.all_submitted:
-            for ref, label in self._choose(self._plan.children_of(step_id, "formResponses")):
-                self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
+            for event_type in fired_by(Fires.ALL_FORMS_SUBMITTED):
+                for ref, label in self._choose(self._plan.children_of(step_id, event_type)):
+                    self._create(ref.stepId, ref.eventIndex, context, parent=parent, ab_label=label)
 
     def _synthetic_parent(self, step_id: str) -> ActionState:
         """Context for children of a step that already finished: the enrollment's context."""
@@ -692,7 +708,7 @@ class JourneyWorkflow:
 
     def _cancel_matching(self, step_id: str, *, all_submitted: bool) -> None:
         """Spec 7.3/7.4: cancel pending actions whose conditions a submission satisfies."""
-        for action in list(self.actions.values()):
+        for action in list(self.enrollment.actions.values()):
             if action.id in self.cancelled:
                 continue
             for condition in action.cancelConditions:
@@ -705,14 +721,15 @@ class JourneyWorkflow:
                     break
 
     @workflow.signal
-    def ticket_closed(self, signal: TicketClosed) -> None:
-        if not self.started:
-            self.backlog.append(("ticket_closed", signal))  # applied once the plan is loaded
+    async def ticket_closed(self, signal: TicketClosed) -> None:
+        await self._when_started(self._on_ticket_closed, signal)
+
+    def _on_ticket_closed(self, signal: TicketClosed) -> None:
+        if signal.ticketId in self.enrollment.closedTicketIds:
             return
-        if signal.ticketId in self.closed_ticket_ids:
-            return
-        if signal.ticketId not in self.tickets:
-            self.closed_tickets[signal.ticketId] = signal  # applied when its step is armed
+        if signal.ticketId not in self.enrollment.tickets:
+            # applied when its step is armed
+            self.enrollment.closedTickets[signal.ticketId] = signal
             return
         self._ticket_closed(signal)
         self._refresh_ui()
@@ -720,58 +737,55 @@ class JourneyWorkflow:
     def _ticket_closed(self, signal: TicketClosed) -> None:
         """Spec 4.5 and decision 3: a reason fires only its children; no reason fires only the
         children without one; an unmatched reason fires nothing."""
-        self.closed_ticket_ids.add(signal.ticketId)
-        step_id = self.tickets[signal.ticketId]
+        self.enrollment.closedTicketIds.add(signal.ticketId)
+        step_id = self.enrollment.tickets[signal.ticketId]
         reason = signal.closedForReason or None
         parent = self._synthetic_parent(step_id)
-        refs = [
-            ref
-            for ref in self._plan.children_of(step_id, "ticketCompleted")
-            if (self._plan.event_of(ref).info.closedForReason or None) == reason
-        ]
-        for ref, label in self._choose(refs):
-            self._create(
-                ref.stepId, ref.eventIndex, parent.journeyContext, parent=parent, ab_label=label
-            )
+        for event_type in fired_by(Fires.TICKET_CLOSED):
+            refs = [
+                ref
+                for ref in self._plan.children_of(step_id, event_type)
+                if close_reason(self._plan.event_of(ref)) == reason
+            ]
+            for ref, label in self._choose(refs):
+                self._create(
+                    ref.stepId, ref.eventIndex, parent.journeyContext, parent=parent, ab_label=label
+                )
 
     @workflow.signal
-    def trigger_fired(self, signal: TriggerFired) -> None:
+    async def trigger_fired(self, signal: TriggerFired) -> None:
         """Spec 9.6: release parked waitForTrigger actions of this trigger (none: nothing)."""
-        if not self.started:
-            self.backlog.append(("trigger_fired", signal))  # applied once the plan is loaded
-            return
-        for action in self.actions.values():
+        await self._when_started(self._on_trigger_fired, signal)
+
+    def _on_trigger_fired(self, signal: TriggerFired) -> None:
+        for action in self.enrollment.actions.values():
             event = self._plan.steps[action.stepId].events[action.eventIndex]
-            if (
-                action.parked
-                and event.type == "waitForTrigger"
-                and event.info.triggerId == signal.triggerId
-            ):
+            if action.parked and trigger_id(event) == signal.triggerId:
                 action.parked = False
-                action.processAfter = _ms(workflow.now())
+                action.processAfter = to_ms(workflow.now())
                 action.journeyContext.update(signal.journeyContext.model_dump(exclude_none=True))
         self._refresh_ui()
 
     @workflow.signal
-    def step_outcome(self, signal: StepOutcome) -> None:
-        if not self.started:
-            self.backlog.append(("step_outcome", signal))  # applied once the plan is loaded
-            return
+    async def step_outcome(self, signal: StepOutcome) -> None:
+        await self._when_started(self._on_step_outcome, signal)
+
+    def _on_step_outcome(self, signal: StepOutcome) -> None:
         step_id = self._step_id(signal.automationStepId)
-        if step_id is None or step_id not in self.awaiting_outcome:
+        if step_id is None or step_id not in self.enrollment.awaitingOutcome:
             return
-        self.awaiting_outcome.remove(step_id)
-        for event_type in ("onCallOutcome", "onAIConversationOutcome"):
+        self.enrollment.awaitingOutcome.remove(step_id)
+        for event_type in fired_by(Fires.OUTCOME_SIGNAL):
             self._route_outcome(
                 step_id, event_type, signal.outcome, self._synthetic_parent(step_id).journeyContext
             )
 
     @workflow.signal
-    def incoming_message(self, signal: IncomingMessage) -> None:
+    async def incoming_message(self, signal: IncomingMessage) -> None:
         """Spec 3.7: an enduser's message removes them when the journey says `Remove`."""
-        if not self.started:
-            self.backlog.append(("incoming_message", signal))  # applied once the plan is loaded
-            return
+        await self._when_started(self._on_incoming_message, signal)
+
+    def _on_incoming_message(self, signal: IncomingMessage) -> None:
         if self._plan.journey.onIncomingEnduserCommunication == "Remove":
             if self.remove_request is None:
                 self.remove_request = RemoveRequest(
@@ -796,10 +810,10 @@ class JourneyWorkflow:
             journeyId=self.inp.journeyId,
             planVersion=self.inp.planVersion,
             enduserId=self.inp.enduserId,
-            state=self.journey_state,
-            pending=self._pending_views(),
+            state=self.enrollment.state,
+            pending=pending_views(self._plan, self.enrollment) if self._plan_ready else [],
             waitingFor=self._listening() if self._plan_ready else [],
-            history=self.history[-HISTORY_KEPT:],
+            history=self.enrollment.history[-HISTORY_KEPT:],
             removed=self.remove_request is not None,
         )
 
@@ -821,7 +835,7 @@ class JourneyWorkflow:
         """Only actions still waiting are cancelled (spec 6.2: once processing, it completes)."""
         if (
             action.id in self.cancelled
-            or action.id not in self.actions
+            or action.id not in self.enrollment.actions
             or action.id in self.performing
         ):
             return
@@ -839,17 +853,16 @@ class JourneyWorkflow:
         (their children are not created), then write the ledger."""
         self.winding_down = True
         self.draining = True
-        for action in list(self.actions.values()):
+        for action in list(self.enrollment.actions.values()):
             self._cancel(action, reason, cancelled_by)
         await workflow.wait_condition(lambda: not self.tasks)
 
     # ------------------------------------------------------------------------------------------
-    # state, ledger, UI
+    # state and outputs (workflows/projection.py reports them)
 
     def _set_state(self, state: str) -> None:
-        self.journey_state = state
-        value = sa.JOURNEY_STATE.value_set(state) if state else sa.JOURNEY_STATE.value_unset()
-        workflow.upsert_search_attributes([value])
+        self.enrollment.state = state
+        self.projection.show_state(state)
 
     async def _set_membership(self, state: str | None) -> None:
         await self._activity(
@@ -866,7 +879,7 @@ class JourneyWorkflow:
     def _finish(
         self,
         action: ActionState,
-        status: str,
+        status: ActionStatus,
         *,
         skipped: str | None = None,
         error: str | None = None,
@@ -883,196 +896,37 @@ class JourneyWorkflow:
             cancelled_by=cancelled_by,
             detail=detail,
         )
-        self.actions.pop(action.id, None)
-        self.counts["error" if status == "error" else status] += 1
+        self.enrollment.actions.pop(action.id, None)
+        self.enrollment.counts["error" if status == "error" else status] += 1
         if status == "error":
-            self.failed_steps.add(action.stepId)
+            self.enrollment.failedSteps.add(action.stepId)
         self._refresh_ui()
 
-    def _write(self, action: ActionState, status: str, **details: Any) -> None:
+    def _write(self, action: ActionState, status: ActionStatus, **details: Any) -> None:
         if status == "active" and action.id in self.cancelled:
             return
-        step = self._plan.steps[action.stepId]
-        event = step.events[action.eventIndex]
-        now = workflow.now()
-        entry = LedgerEntry(
-            id=action.id,
-            enduserId=self.inp.enduserId,
-            journeyId=self.inp.journeyId,
-            journeyVersion=self.inp.planVersion,
-            tellescopeJourneyId=self.inp.tellescopeJourneyId,
-            automationStepId=action.stepId,
-            tellescopeStepId=self._plan.tellescopeStepIds[action.stepId],
-            workflowId=workflow.info().workflow_id,
-            event=event.to_json(),
-            action=step.action.to_json(),
-            status=status,
-            processAfter=action.processAfter
-            if action.processAfter is not None
-            else action.createdAt,
-            cancelReason=details.get("cancel_reason"),
-            cancelledBy=details.get("cancelled_by"),
-            cancelConditions=[c.model_dump() for c in action.cancelConditions] or None,
-            didDelayForOutOfOffice=action.didDelayForOutOfOffice,
-            errorMessage=details.get("error"),
-            enduserConditions=step.enduserConditions,
-            journeyContext=action.journeyContext or None,
-            skipped=details.get("skipped"),
-            abTestLabel=action.abTestLabel,
-            detail=details.get("detail", ""),
-            at=now.isoformat(),
-        )
-        self.dirty[action.id] = entry
-        if status != "active" or details.get("detail"):
-            self.history.append(
-                HistoryEntry(
-                    at=now.isoformat(),
-                    actionId=action.id,
-                    stepId=action.stepId,
-                    status=status,
-                    detail=details.get("detail", ""),
-                )
-            )
-            del self.history[:-HISTORY_KEPT]
-
-    async def _write_ledger(self) -> None:
-        """The only ledger writer: batches every transition since the last write into one local
-        activity, in order, so a later state never races an earlier one."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self.dirty) or self.ledger_closing)
-            if not self.dirty:
-                return
-            batch = list(self.dirty.values())
-            self.dirty = {}
-            await workflow.execute_local_activity(
-                "record_ledger",
-                LedgerBatch(entries=batch),
-                start_to_close_timeout=LOCAL_TIMEOUT,
-                summary=f"ledger: {len(batch)} action(s)",
-            )
-
-    async def _close_ledger(self) -> None:
-        """Write what is left and stop the writer (before completing or continuing as new)."""
-        self.ledger_closing = True
-        await self.ledger_writer
-
-    def _pending_views(self) -> list[PendingView]:
-        if not self._plan_ready:
-            return []
-        views = []
-        for action in self.actions.values():
-            event = self._plan.steps[action.stepId].events[action.eventIndex]
-            if action.parked:
-                waiting = f"trigger {event.info.triggerId}"
-            elif not action.scheduled:
-                waiting = "scheduling"
-            elif action.didDelayForOutOfOffice:
-                waiting = "office hours"
-            else:
-                waiting = "time"
-            due = (
-                None
-                if action.parked or action.processAfter is None
-                else _at(action.processAfter).isoformat()
-            )
-            views.append(
-                PendingView(
-                    actionId=action.id,
-                    stepId=action.stepId,
-                    eventType=event.type,
-                    dueAt=due,
-                    waitingFor=waiting,
-                )
-            )
-        return sorted(views, key=lambda v: (v.dueAt or "~", v.stepId))
+        self.projection.record(self._plan, self.enrollment, action, status, **details)
 
     def _refresh_ui(self) -> None:
-        """Search attribute NextActionAt and the current-details line of the Temporal UI."""
-        if not self._plan_ready:
-            return
-        due = [
-            a.processAfter
-            for a in self.actions.values()
-            if a.scheduled and not a.parked and a.processAfter is not None
-        ]
-        next_at = min(due) if due else None
-        if next_at != self.next_action_at:
-            self.next_action_at = next_at
-            workflow.upsert_search_attributes(
-                [
-                    sa.NEXT_ACTION_AT.value_set(_at(next_at))
-                    if next_at is not None
-                    else sa.NEXT_ACTION_AT.value_unset()
-                ]
-            )
-        # Added after the first release: running enrollments recorded before it skip these
-        # upserts on replay (their histories have no such commands).
-        if workflow.patched(PATCH_STEP_ATTRIBUTES):
-            self._upsert_step_attributes()
-        lines = [f"**State** {self.journey_state or '(none)'}"]
-        for view in self._pending_views()[:10]:
-            when = f" at {view.dueAt}" if view.dueAt else ""
-            lines.append(f"- `{view.stepId}` ({view.eventType}) waits for {view.waitingFor}{when}")
-        lines += [f"- listening for {w}" for w in self._listening()[:10]]
-        workflow.set_current_details("\n".join(lines))
-
-    def _upsert_step_attributes(self) -> None:
-        """JourneyWaitingAt / JourneyFailedSteps, so the UI can list everyone waiting at a
-        step or with a failed step. Upserted only when they change."""
-        waiting = sorted({a.stepId for a in self.actions.values()})
-        failed = sorted(self.failed_steps)
-        updates = []
-        if waiting != self.shown_waiting:
-            self.shown_waiting = waiting
-            updates.append(
-                sa.WAITING_AT.value_set(waiting) if waiting else sa.WAITING_AT.value_unset()
-            )
-        if failed != self.shown_failed:
-            self.shown_failed = failed
-            updates.append(sa.FAILED_STEPS.value_set(failed))
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        if self._plan_ready:
+            self.projection.refresh(self._plan, self.enrollment, self._listening())
 
     # ------------------------------------------------------------------------------------------
     # continue-as-new
 
-    def _snapshot(self) -> dict[str, Any]:
-        return EnrollmentResume(
-            state=self.journey_state,
-            actions=list(self.actions.values()),
-            forms=self.forms,
-            submissions=self.submissions,
-            tickets=self.tickets,
-            closedTickets=self.closed_tickets,
-            closedTicketIds=sorted(self.closed_ticket_ids),
-            awaitingOutcome=self.awaiting_outcome,
-            counts=self.counts,
-            failedSteps=sorted(self.failed_steps),
-            history=self.history[-HISTORY_KEPT:],
-        ).model_dump(mode="json")
-
-    def _restore(self, resume: EnrollmentResume) -> None:
-        self.journey_state = resume.state
-        self.forms = dict(resume.forms)
-        self.submissions = {k: list(v) for k, v in resume.submissions.items()}
-        self.tickets = dict(resume.tickets)
-        self.closed_tickets = dict(resume.closedTickets)
-        self.closed_ticket_ids = set(resume.closedTicketIds)
-        self.awaiting_outcome = list(resume.awaitingOutcome)
-        self.counts.update(resume.counts)
-        self.failed_steps = set(resume.failedSteps)
-        self.history = list(resume.history)
-        for action in resume.actions:
-            self.actions[action.id] = action
+    def _restore(self, enrollment: EnrollmentState) -> None:
+        """Take over the previous run's state and relaunch its pending actions, in order."""
+        self.enrollment = enrollment
+        for action in enrollment.actions.values():
             self._launch(action)
 
     def _result(self, outcome: str) -> EnrollmentResult:
         return EnrollmentResult(
             outcome=outcome,
-            state=self.journey_state,
-            finished=self.counts["finished"],
-            cancelled=self.counts["cancelled"],
-            errors=self.counts["error"],
+            state=self.enrollment.state,
+            finished=self.enrollment.counts["finished"],
+            cancelled=self.enrollment.counts["cancelled"],
+            errors=self.enrollment.counts["error"],
         )
 
 

@@ -1,6 +1,7 @@
 """Record JourneyWorkflow histories for the replay corpus (tests/histories/*.json).
 
-    python -m tests.histories.record
+    python -m tests.histories.record                    # every scenario
+    python -m tests.histories.record early-signal NAME  # one scenario, saved as NAME.json
 
 Runs every example journey on the time-skipping test server with the recording stand-in for
 Tellescope and saves its history at interesting points: waiting on a timer, waiting for a form or
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +26,13 @@ from temporalio.worker import Worker
 
 from activities.engine import engine_activities
 from compiler import compile_paths
-from models.runtime import EnrollmentInput, FormSubmitted, TicketClosed, TriggerFired
+from models.runtime import (
+    EnrollmentInput,
+    FormSubmitted,
+    TicketClosed,
+    TriggerFired,
+    enrollment_workflow_id,
+)
 from simulate.recorder import RecordingTellescope
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
@@ -90,17 +98,21 @@ class Recorder:
         ]
 
 
-async def record_all() -> None:
+async def record_all(only: str | None = None, name: str | None = None) -> None:
     env = await start_time_skipping()
     try:
         with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(8) as executor:
             recorder = Recorder(env, Path(folder))
+            if only == "early-signal":
+                await record_early_signal(recorder, executor, name or "onboarding-early-signal")
+                return
             await record_onboarding(recorder, executor)
             await record_post_visit(recorder, executor)
             await record_lab_results(recorder, executor)
             await record_re_engagement(recorder, executor)
             await record_care_plan(recorder, executor)
             await record_no_show(recorder, executor)
+            await record_early_signal(recorder, executor, "onboarding-early-signal")
     finally:
         await env.shutdown()
 
@@ -135,6 +147,35 @@ async def record_onboarding(recorder: Recorder, executor) -> None:
         await recorder.until(handle, lambda s: s.state == "Unresponsive")
         await recorder.save(handle, "onboarding-unresponsive")
         await handle.terminate("recorded")
+
+
+async def record_early_signal(recorder: Recorder, executor, name: str) -> None:
+    """A form submitted before the workflow has loaded its plan (delivered with the start, as
+    signal-with-start does): it counts once the form's step has run."""
+    tellescope = patient()
+    tellescope.form_response_ids["send-intake"] = ["fr-intake"]
+    row = recorder.plans.current("onboarding")
+    inp = EnrollmentInput(
+        journeyId="onboarding",
+        planVersion=row.version,
+        enduserId=tellescope.enduser["id"],
+        tellescopeJourneyId=row.tellescope_journey_id,
+    )
+    early = FormSubmitted(
+        formResponseId="fr-intake", automationStepId=recorder.step_id("onboarding", "send-intake")
+    )
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.client.start_workflow(
+            JourneyWorkflow.run,
+            inp,
+            id=enrollment_workflow_id("onboarding", inp.enduserId),
+            task_queue=recorder.task_queue,
+            search_attributes=starter.enrollment_attributes(inp),
+            start_signal="form_submitted",
+            start_signal_args=[early],
+        )
+        await handle.result()
+        await recorder.save(handle, name)
 
 
 async def record_post_visit(recorder: Recorder, executor) -> None:
@@ -227,4 +268,4 @@ async def record_no_show(recorder: Recorder, executor) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record_all())
+    asyncio.run(record_all(*sys.argv[1:3]))

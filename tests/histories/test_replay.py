@@ -4,6 +4,7 @@ put it behind `workflow.patched("<change>")` instead (see tests/histories/record
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.journey import JourneyWorkflow
+from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
 
 HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
 
@@ -28,3 +30,23 @@ async def test_history_replays_on_current_code(path: Path):
     history = WorkflowHistory.from_json(f"replay-{path.stem}", json.loads(path.read_text()))
     replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)  # raises on nondeterminism
+
+
+def patches_in(path: Path) -> set[str]:
+    """The workflow.patched ids a recorded history took."""
+    ids = set()
+    for event in json.loads(path.read_text())["events"]:
+        marker = event.get("markerRecordedEventAttributes", {})
+        if marker.get("markerName") == "core_patch":
+            payload = marker["details"]["patch-data"]["payloads"][0]
+            ids.add(json.loads(base64.b64decode(payload["data"]))["id"])
+    return ids
+
+
+def test_early_signals_are_recorded_on_both_sides_of_their_patch():
+    """A form submitted with the start (before the plan loads): the run recorded before the
+    patch buffered it, the one after waited in its handler; both replay above."""
+    before = Path(__file__).parent / "onboarding-early-signal-before-signals-wait-for-plan.json"
+    after = Path(__file__).parent / "onboarding-early-signal.json"
+    assert PATCH_SIGNALS_WAIT_FOR_PLAN not in patches_in(before)
+    assert PATCH_SIGNALS_WAIT_FOR_PLAN in patches_in(after)

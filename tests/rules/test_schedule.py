@@ -17,6 +17,7 @@ from rules.schedule import (
     UNIT_MS,
     date_relative_due,
     day_of_month_due,
+    delay_due,
     delay_in_ms,
     run_at,
     should_skip,
@@ -391,3 +392,16 @@ RUN_AT_CASES = [
 )
 def test_run_at(due: datetime, expected: datetime):
     assert run_at(due, NOW) == expected
+
+
+def test_delay_due_is_elapsed_time_after_now():
+    """Spec 5.1: a day's delay across the spring-forward change is 24 h, not the same wall time."""
+    due = delay_due(ny(2026, 3, 7, 10), DAY_MS)
+    assert due == ny(2026, 3, 8, 11) and due.utcoffset() == EDT
+    assert delay_due(NOW, 90_000) == NOW + timedelta(seconds=90)
+    assert delay_due(NOW, 0) == NOW
+
+
+def test_delay_due_refuses_naive_now():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        delay_due(datetime(2026, 6, 15), DAY_MS)

@@ -3,6 +3,7 @@ formsUnsubmitted, explicit and inherited cancel conditions, early and duplicate 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from models.runtime import FormSubmitted
 from tests.workflows.conftest import close, write_journey
 from workflows.journey import JourneyWorkflow
+from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -32,6 +34,16 @@ steps:
     events: [{type: afterAction, info: {automationStepId: reminder, delay: 3, unit: Days}}]
     action: {type: createTicket, info: {title: Call, assignmentStrategy: {type: default, info: {}}, defaultAssignee: u1}}
 """
+
+
+def patch_ids(history) -> set[str]:
+    """The workflow.patched ids a run took (its patch markers)."""
+    ids = set()
+    for event in history.events:
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_patch":
+            ids.add(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
+    return ids
 
 
 async def submit(runtime, handle, step: str, form_response_id: str) -> None:
@@ -132,6 +144,8 @@ async def test_form_submitted_before_its_parent_finished_still_counts(runtime, t
     assert result.state == "Submitted"
     (reminder,) = runtime.ledger_rows("reminder")
     assert (reminder.status, reminder.cancel_reason) == ("cancelled", 2)
+    # The signal came before the plan loaded: its handler waited for the plan (the new path).
+    assert PATCH_SIGNALS_WAIT_FOR_PLAN in patch_ids(await handle.fetch_history())
 
 
 async def test_duplicate_submission_fires_the_branch_once(runtime, tmp_path):

@@ -283,3 +283,54 @@ async def test_removal_after_completion_is_ignored_safely(runtime, tmp_path):
         await starter.remove(runtime.client, "restart", runtime.enduser_id, RemoveRequest())
         is False
     )
+
+
+async def test_a_run_resumes_from_the_continue_as_new_input_of_an_older_engine(runtime, tmp_path):
+    """The state a run of an earlier engine version handed to continue-as-new (its JSON shape,
+    without the fields added later) loads into the state model; its pending action runs at its
+    due time and its counts carry on."""
+    runtime.deploy(write_journey(tmp_path, ROOT_AND_CHILD % '""'))
+    now = await runtime.env.get_current_time()
+    due = now + timedelta(hours=1)
+    old_resume = {
+        "state": "Root",
+        "actions": [
+            {
+                "id": "0000000000000000000000a1",
+                "stepId": "child",
+                "eventIndex": 0,
+                "createdAt": int(now.timestamp() * 1000),
+                "processAfter": int(due.timestamp() * 1000),
+                "scheduled": True,
+                "parked": False,
+                "didDelayForOutOfOffice": False,
+                "journeyContext": {},
+                "cancelConditions": [],
+                "inheritable": [],
+                "abTestLabel": None,
+            }
+        ],
+        "forms": {},
+        "submissions": {},
+        "tickets": {},
+        "closedTickets": {},
+        "history": [
+            {
+                "at": now.isoformat(),
+                "actionId": "0000000000000000000000b2",
+                "stepId": "root",
+                "status": "finished",
+                "detail": "",
+            }
+        ],
+        "counts": {"finished": 1, "cancelled": 0, "error": 0},
+    }
+    async with runtime.worker():
+        handle = await runtime.enroll("restart", resume=old_resume)
+        result = await handle.result()
+        status = await handle.query(JourneyWorkflow.status)
+    assert (result.outcome, result.state, result.finished) == ("completed", "Delayed Step", 2)
+    assert runtime.steps_done() == ["child"]
+    (ran,) = runtime.ran_at("child")
+    assert close(ran, due)
+    assert [h.stepId for h in status.history if h.status == "finished"] == ["root", "child"]

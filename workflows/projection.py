@@ -1,0 +1,214 @@
+"""What JourneyWorkflow shows the outside world: ledger rows, the Temporal UI's current details
+and the search attributes. The interpreter (workflows/journey.py) decides; this module only
+reports, from the enrollment's state and plan, through workflow commands (a local activity for
+the ledger, upserts, current details). Deterministic like the interpreter: time from
+`workflow.now()`, no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+
+from models.enrollment import (
+    ActionState,
+    ActionStatus,
+    EnrollmentState,
+    HistoryEntry,
+    PendingView,
+)
+from models.events import trigger_id
+from models.plan import JourneyPlan
+from models.runtime import EnrollmentInput, LedgerBatch, LedgerEntry
+from workflows import search_attributes as sa
+from workflows.patches import PATCH_STEP_ATTRIBUTES
+
+HISTORY_KEPT = 200  # step history entries kept in the query (and across continue-as-new)
+LOCAL_TIMEOUT = timedelta(seconds=30)
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class Projection:
+    """One enrollment's outputs. What was last shown is kept here (not in the durable state): a
+    new run after continue-as-new shows everything afresh."""
+
+    def __init__(self, inp: EnrollmentInput) -> None:
+        self.inp = inp
+        self.dirty: dict[str, LedgerEntry] = {}
+        self.ledger_writer: asyncio.Task[None] | None = None
+        self.ledger_closing = False
+        self.next_action_at: int | None = None
+        self.shown_waiting: list[str] = []
+        self.shown_failed: list[str] = []
+
+    # ------------------------------------------------------------------------------------------
+    # ledger and step history
+
+    def record(
+        self,
+        plan: JourneyPlan,
+        enrollment: EnrollmentState,
+        action: ActionState,
+        status: ActionStatus,
+        **details: Any,
+    ) -> None:
+        """Queue the action's ledger row and add a step-history entry for what is worth one."""
+        step = plan.steps[action.stepId]
+        event = step.events[action.eventIndex]
+        now = workflow.now()
+        entry = LedgerEntry(
+            id=action.id,
+            enduserId=self.inp.enduserId,
+            journeyId=self.inp.journeyId,
+            journeyVersion=self.inp.planVersion,
+            tellescopeJourneyId=self.inp.tellescopeJourneyId,
+            automationStepId=action.stepId,
+            tellescopeStepId=plan.tellescopeStepIds[action.stepId],
+            workflowId=workflow.info().workflow_id,
+            event=event.to_json(),
+            action=step.action.to_json(),
+            status=status,
+            processAfter=action.processAfter
+            if action.processAfter is not None
+            else action.createdAt,
+            cancelReason=details.get("cancel_reason"),
+            cancelledBy=details.get("cancelled_by"),
+            cancelConditions=[c.model_dump() for c in action.cancelConditions] or None,
+            didDelayForOutOfOffice=action.didDelayForOutOfOffice,
+            errorMessage=details.get("error"),
+            enduserConditions=step.enduserConditions,
+            journeyContext=action.journeyContext or None,
+            skipped=details.get("skipped"),
+            abTestLabel=action.abTestLabel,
+            detail=details.get("detail", ""),
+            at=now.isoformat(),
+        )
+        self.dirty[action.id] = entry
+        if status != "active" or details.get("detail"):
+            enrollment.history.append(
+                HistoryEntry(
+                    at=now.isoformat(),
+                    actionId=action.id,
+                    stepId=action.stepId,
+                    status=status,
+                    detail=details.get("detail", ""),
+                )
+            )
+            del enrollment.history[:-HISTORY_KEPT]
+
+    def start_ledger(self) -> None:
+        self.ledger_writer = asyncio.create_task(self._write_ledger())
+
+    async def _write_ledger(self) -> None:
+        """The only ledger writer: batches every transition since the last write into one local
+        activity, in order, so a later state never races an earlier one."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.dirty) or self.ledger_closing)
+            if not self.dirty:
+                return
+            batch = list(self.dirty.values())
+            self.dirty = {}
+            await workflow.execute_local_activity(
+                "record_ledger",
+                LedgerBatch(entries=batch),
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                summary=f"ledger: {len(batch)} action(s)",
+            )
+
+    async def close_ledger(self) -> None:
+        """Write what is left and stop the writer (before completing or continuing as new)."""
+        self.ledger_closing = True
+        assert self.ledger_writer is not None
+        await self.ledger_writer
+
+    # ------------------------------------------------------------------------------------------
+    # search attributes and the Temporal UI
+
+    def show_state(self, state: str) -> None:
+        value = sa.JOURNEY_STATE.value_set(state) if state else sa.JOURNEY_STATE.value_unset()
+        workflow.upsert_search_attributes([value])
+
+    def refresh(self, plan: JourneyPlan, enrollment: EnrollmentState, listening: list[str]) -> None:
+        """Search attribute NextActionAt and the current-details line of the Temporal UI."""
+        due = [
+            a.processAfter
+            for a in enrollment.actions.values()
+            if a.scheduled and not a.parked and a.processAfter is not None
+        ]
+        next_at = min(due) if due else None
+        if next_at != self.next_action_at:
+            self.next_action_at = next_at
+            workflow.upsert_search_attributes(
+                [
+                    sa.NEXT_ACTION_AT.value_set(from_ms(next_at))
+                    if next_at is not None
+                    else sa.NEXT_ACTION_AT.value_unset()
+                ]
+            )
+        # Added after the first release: running enrollments recorded before it skip these
+        # upserts on replay (their histories have no such commands).
+        if workflow.patched(PATCH_STEP_ATTRIBUTES):
+            self._upsert_step_attributes(enrollment)
+        lines = [f"**State** {enrollment.state or '(none)'}"]
+        for view in pending_views(plan, enrollment)[:10]:
+            when = f" at {view.dueAt}" if view.dueAt else ""
+            lines.append(f"- `{view.stepId}` ({view.eventType}) waits for {view.waitingFor}{when}")
+        lines += [f"- listening for {w}" for w in listening[:10]]
+        workflow.set_current_details("\n".join(lines))
+
+    def _upsert_step_attributes(self, enrollment: EnrollmentState) -> None:
+        """JourneyWaitingAt / JourneyFailedSteps, so the UI can list everyone waiting at a
+        step or with a failed step. Upserted only when they change."""
+        waiting = sorted({a.stepId for a in enrollment.actions.values()})
+        failed = sorted(enrollment.failedSteps)
+        updates = []
+        if waiting != self.shown_waiting:
+            self.shown_waiting = waiting
+            updates.append(
+                sa.WAITING_AT.value_set(waiting) if waiting else sa.WAITING_AT.value_unset()
+            )
+        if failed != self.shown_failed:
+            self.shown_failed = failed
+            updates.append(sa.FAILED_STEPS.value_set(failed))
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+
+def pending_views(plan: JourneyPlan, enrollment: EnrollmentState) -> list[PendingView]:
+    """The pending actions as the status query and the UI show them, soonest first."""
+    views = []
+    for action in enrollment.actions.values():
+        event = plan.steps[action.stepId].events[action.eventIndex]
+        if action.parked:
+            waiting = f"trigger {trigger_id(event)}"
+        elif not action.scheduled:
+            waiting = "scheduling"
+        elif action.didDelayForOutOfOffice:
+            waiting = "office hours"
+        else:
+            waiting = "time"
+        due = (
+            None
+            if action.parked or action.processAfter is None
+            else from_ms(action.processAfter).isoformat()
+        )
+        views.append(
+            PendingView(
+                actionId=action.id,
+                stepId=action.stepId,
+                eventType=event.type,
+                dueAt=due,
+                waitingFor=waiting,
+            )
+        )
+    return sorted(views, key=lambda v: (v.dueAt or "~", v.stepId))
