@@ -402,6 +402,12 @@ class DevServerProcess:
         self.process.kill()
         return False
 
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to flush or close anything."""
+        assert self.process is not None and self.process.poll() is None
+        self.process.kill()
+        self.process.wait(timeout=30)
+
     def stop(self) -> None:
         """SIGTERM, as an operator's restart would (SIGKILL if it does not exit)."""
         if self.process is None or self.process.poll() is not None:

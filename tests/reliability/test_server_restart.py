@@ -2,7 +2,8 @@
 every timer fires after the restart, none twice, and every journey completes.
 
 The server is our own `temporal server start-dev --db-filename` process, stopped with SIGTERM
-and started again on the same port and file. The worker (`python worker.py`) and the test's
+(an operator's restart) or killed with SIGKILL (a crash), and started again on the same port and
+file. The worker (`python worker.py`) and the test's
 client stay up and reconnect by themselves. Timers: `soon` falls due while the server is down,
 `later` after it is back.
 """
@@ -52,18 +53,21 @@ steps:
 """
 
 
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 async def test_timers_pending_across_a_server_restart_fire_once(
-    sandbox, sandbox_http, tmp_path, report
+    sandbox, sandbox_http, tmp_path, report, how
 ):
     started = time.monotonic()
     store = EngineStore(tmp_path / "store")
-    journey = store.deploy(JOURNEY, sandbox_http)
+    journey = store.deploy(
+        JOURNEY.replace("rel-restart", f"rel-restart-{how.lower()}"), sandbox_http
+    )
     endusers = sandbox_http.create_endusers(ENROLLMENTS, tag="restart")
     server = DevServerProcess(tmp_path)
     server.start()
     worker = WorkerProcess(
         temporal_address=server.address,
-        task_queue="rel-restart",
+        task_queue=f"rel-restart-{how.lower()}",
         database_url=store.url,
         tellescope_url=sandbox.base_url,
         log=tmp_path / "worker.log",
@@ -82,7 +86,7 @@ async def test_timers_pending_across_a_server_restart_fire_once(
                         tellescopeJourneyId=journey.record_id,
                         stepTimeoutSeconds=30,
                     ),
-                    task_queue="rel-restart",
+                    task_queue=f"rel-restart-{how.lower()}",
                 )
                 for enduser_id in endusers
             )
@@ -94,7 +98,7 @@ async def test_timers_pending_across_a_server_restart_fire_once(
             return sum(n for (step, _), n in statuses.items() if step == "later")
 
         await until(lambda: armed() == ENROLLMENTS, timeout=120, what="every timer armed")
-        server.stop()
+        server.stop() if how == "SIGTERM" else server.kill()
         stopped_at = time.monotonic()
         sent_before = {
             step: sum(
@@ -133,10 +137,10 @@ async def test_timers_pending_across_a_server_restart_fire_once(
     statuses = store.step_statuses(journey.journey_id)
     report.add(
         Row(
-            scenario="server restart",
+            scenario=f"server restart ({how})",
             enrollments=ENROLLMENTS,
             faults=server.starts - 1,
-            fault_kinds=f"stop and restart of the dev server, {DOWN_SECONDS} s down",
+            fault_kinds=f"{how} and restart of the dev server, {DOWN_SECONDS} s down",
             messages=counted.sent,
             duplicates=counted.duplicates,
             lost=counted.lost,

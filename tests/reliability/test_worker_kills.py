@@ -149,3 +149,6 @@ async def test_kill_9_the_worker_while_500_enrollments_run(
         assert statuses[(step, "finished")] == ENROLLMENTS, statuses
     assert sum(statuses.values()) == 2 * ENROLLMENTS, statuses
     assert len(kills) == KILLS and worker.starts == KILLS + 1
+    # Some kills landed mid-send (Tellescope had the message, the activity had not completed):
+    # the retry found the message instead of sending it again.
+    assert reused > 0, "no kill landed mid-send: the test did not exercise idempotent sends"
