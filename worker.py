@@ -2,7 +2,7 @@
 
     python worker.py            (or `journeys worker`)
 
-Settings come from the environment (config.EngineSettings, activities.settings for Tellescope).
+Settings come from the environment (config.EngineSettings, tellescope.settings for Tellescope).
 Prometheus metrics are served on METRICS_PORT when set. SIGINT/SIGTERM stop polling, let running
 activities finish for GRACEFUL_SHUTDOWN_SECONDS, and exit.
 """
@@ -25,11 +25,11 @@ from temporalio.worker import Worker
 
 from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from config import EngineSettings, get_settings
 from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanStore
+from tellescope.client import TellescopeClient
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
 from workflows.journey import JourneyWorkflow

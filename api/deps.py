@@ -22,12 +22,12 @@ from fastapi.security import APIKeyHeader
 from sqlmodel import Session
 from temporalio.client import Client
 
-from activities.tellescope_client import TellescopeClient
 from api.errors import ApiError, unauthenticated
 from api.settings import ApiSettings
 from api.state import AppState, EngineStore, TemporalUnavailable
 from store.db import session_for
 from store.tables import ApiKeyRow
+from tellescope.client import TellescopeClient
 
 # The dependencies below are `async def` although they do no I/O: FastAPI runs a plain `def`
 # dependency in its threadpool, and that hop (a thread handoff under the GIL) cost more than the

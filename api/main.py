@@ -23,8 +23,6 @@ from fastapi.routing import APIRoute
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.settings import TellescopeSettings
-from activities.tellescope_client import TellescopeClient
 from api.errors import ErrorBody, error_response, install_error_handlers
 from api.middleware import BodyLimitMiddleware
 from api.openapi_extra import COMPONENTS
@@ -32,6 +30,8 @@ from api.settings import ApiSettings
 from api.state import AppState, EngineStore, TemporalUnavailable, connect_temporal
 from config import EngineSettings
 from store.db import get_engine, upgrade_engine
+from tellescope.client import TellescopeClient
+from tellescope.settings import TellescopeSettings
 
 log = logging.getLogger("journeys.api")
 
@@ -118,7 +118,7 @@ def create_app(
 
     @app.exception_handler(ApplicationError)
     async def _tellescope_error(request: Request, error: ApplicationError) -> JSONResponse:
-        # TellescopeClient raises these (activities.errors): Tellescope refused or was down.
+        # TellescopeClient raises these (tellescope.errors): Tellescope refused or was down.
         log.warning("Tellescope call failed: %s", error.message)
         details = error.details[0] if error.details else {}
         return error_response(

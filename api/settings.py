@@ -1,5 +1,5 @@
 """Settings of the engine's HTTP API, from the environment (and `.env`), beside
-`config.EngineSettings` (database, Temporal) and `activities.settings.TellescopeSettings`."""
+`config.EngineSettings` (database, Temporal) and `tellescope.settings.TellescopeSettings`."""
 
 from __future__ import annotations
 

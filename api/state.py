@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
-from activities.tellescope_client import TellescopeClient
 from api.settings import ApiSettings
 from config import EngineSettings
 from store.api_keys import ApiKeys
 from store.ledger import Ledger
 from store.plans import PlanStore
 from store.webhooks import ProcessedWebhooks
+from tellescope.client import TellescopeClient
 
 log = logging.getLogger("journeys.api")
 

@@ -103,13 +103,13 @@ def engine_worker(
     cache), plus the bare workflows and activity when `bare` is given. Returns the worker and a
     close() coroutine function for what it holds."""
     from activities.engine import engine_activities
-    from activities.settings import TellescopeSettings
     from activities.tellescope_activities import TellescopeActivities
-    from activities.tellescope_client import TellescopeClient
     from config import EngineSettings
     from store.db import upgrade_database
     from store.ledger import Ledger
     from store.plans import PlanStore
+    from tellescope.client import TellescopeClient
+    from tellescope.settings import TellescopeSettings
     from triggers.actions import TriggerActivities
     from triggers.dispatch import TriggerDeps
     from worker import cache_workflow_bytecode

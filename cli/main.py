@@ -333,12 +333,12 @@ async def _deploy_local(files: list[Path], by: str, offline: bool) -> int:
 
     from temporalio.exceptions import ApplicationError
 
-    from activities.tellescope_client import TellescopeClient
     from api.services import deployments as service
     from api.services.tellescope_journeys import JourneyRecordConflict
     from config import EngineSettings
     from store.db import upgrade_database
     from store.plans import PlanStore
+    from tellescope.client import TellescopeClient
 
     settings = EngineSettings()
     plans = PlanStore(upgrade_database(settings.database_url))
@@ -479,11 +479,11 @@ async def _rollback_local(journey: str, version: str, by: str, offline: bool) ->
 
     from temporalio.exceptions import ApplicationError
 
-    from activities.tellescope_client import TellescopeClient
     from api.services import deployments as service
     from config import EngineSettings
     from store.db import upgrade_database
     from store.plans import PlanNotFound, PlanStore
+    from tellescope.client import TellescopeClient
 
     settings = EngineSettings()
     plans = PlanStore(upgrade_database(settings.database_url))
@@ -584,7 +584,7 @@ def webhooks_configure(
 async def _configure_webhooks(url: str, secret: str) -> None:
     from temporalio.exceptions import ApplicationError
 
-    from activities.tellescope_client import TellescopeClient
+    from tellescope.client import TellescopeClient
 
     tellescope = TellescopeClient.from_settings()
     try:

@@ -20,12 +20,12 @@ from typing import Any
 
 import yaml
 
-from activities.tellescope_client import TellescopeClient
 from api import seam
 from api.services.tellescope_journeys import sync_journey_record
 from compiler import CompileError, CompileFailed, compile_paths
 from models.plan import JourneyPlan
 from store.plans import PlanNotFound, PlanStore
+from tellescope.client import TellescopeClient
 
 UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,150}\.ya?ml$")
 MAX_FILES = 200

@@ -24,13 +24,13 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.errors import TellescopeRejected
-from activities.tellescope_client import TellescopeClient
 from models.automated_action import JourneyContext
 from models.enrollment import EnrollmentStatus
 from models.runtime import EnrollmentInput, RemoveRequest, enrollment_workflow_id
 from store.plans import JourneyHead, PlanStore
 from store.tables import JourneyVersionRow
+from tellescope.client import TellescopeClient
+from tellescope.errors import TellescopeRejected
 from workflows import search_attributes as sa
 from workflows import starter
 from workflows.journey import JourneyWorkflow

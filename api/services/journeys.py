@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from activities.tellescope_client import TellescopeClient
 from api.errors import ApiError, not_found, unprocessable
 from api.services.enrollments import missing_endusers
 from models.plan import JourneyPlan
 from store.plans import JourneyHead, PlanNotFound, PlanStore
+from tellescope.client import TellescopeClient
 
 
 def resolve_journey(plans: PlanStore, journey_ref: str) -> JourneyHead:

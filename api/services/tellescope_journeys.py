@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from activities.errors import TellescopeRejected
-from activities.tellescope_client import TellescopeClient
 from models.plan import OBJECT_ID, JourneyPlan
+from tellescope.client import TellescopeClient
+from tellescope.errors import TellescopeRejected
 
 
 @dataclass

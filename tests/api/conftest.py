@@ -34,9 +34,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
-from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from api.main import create_app
 from api.settings import ApiSettings
 from config import EngineSettings
@@ -46,6 +44,8 @@ from store.api_keys import ApiKeys
 from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanStore
+from tellescope.client import TellescopeClient
+from tellescope.settings import TellescopeSettings
 from workflows.journey import JourneyWorkflow
 from workflows.triggers_registry import TRIGGER_WORKFLOWS
 

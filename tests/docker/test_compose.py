@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from activities.settings import TellescopeSettings
 from api.settings import ApiSettings
 from config import EngineSettings
+from tellescope.settings import TellescopeSettings
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,9 +27,7 @@ from temporalio.client import Client, Interceptor, OutboundInterceptor
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
-from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from compiler import compile_paths
 from models.runtime import EnrollmentInput
 from sandbox.server import SandboxServer
@@ -37,6 +35,8 @@ from sandbox.settings import SandboxSettings
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
 from store.plans import PlanStore
+from tellescope.client import TellescopeClient
+from tellescope.settings import TellescopeSettings
 from tests.temporal_env import start_time_skipping
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
