@@ -32,11 +32,21 @@ from store.plans import PlanStore
 from tellescope.client import TellescopeClient
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
+from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
 from workflows.journey import JourneyWorkflow
-from workflows.triggers_registry import TRIGGER_WORKFLOWS
 
 log = logging.getLogger("journeys.worker")
 
+
+# Every workflow the worker runs, assembled here (and only here) so that workflows/ never imports
+# triggers/: one per enrollment, then the trigger firings, throttle gates and time-based scans.
+# Tests, simulations and benchmarks register this same list.
+WORKFLOWS: list[type] = [
+    JourneyWorkflow,
+    TriggerFiringWorkflow,
+    ThrottleGateWorkflow,
+    TimeTriggerScanWorkflow,
+]
 
 # Modules the workflow sandbox imports afresh for every workflow instance it creates.
 WORKFLOW_MODULES = ("workflows.journey", "triggers.workflows")
@@ -106,7 +116,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
             worker = Worker(
                 client,
                 task_queue=settings.task_queue,
-                workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
+                workflows=WORKFLOWS,
                 activities=[
                     *TellescopeActivities(tellescope).all(),
                     *engine_activities(client, plans, ledger, settings.task_queue),

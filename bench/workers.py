@@ -112,9 +112,7 @@ def engine_worker(
     from tellescope.settings import TellescopeSettings
     from triggers.actions import TriggerActivities
     from triggers.dispatch import TriggerDeps
-    from worker import cache_workflow_bytecode
-    from workflows.journey import JourneyWorkflow
-    from workflows.triggers_registry import TRIGGER_WORKFLOWS
+    from worker import WORKFLOWS, cache_workflow_bytecode
 
     cache_workflow_bytecode()  # as worker.py does
     engine = upgrade_database(database_url)
@@ -128,7 +126,7 @@ def engine_worker(
         *engine_activities(client, plans, ledger, task_queue),
         *TriggerActivities(TriggerDeps(client, plans, ledger, task_queue, tellescope)).all(),
     ]
-    workflows: list[type] = [JourneyWorkflow, *TRIGGER_WORKFLOWS]
+    workflows: list[type] = list(WORKFLOWS)
     if bare is not None:
         activities.append(bare.add_tag)
         workflows += BARE_WORKFLOWS

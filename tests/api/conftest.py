@@ -46,8 +46,7 @@ from store.ledger import Ledger
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
 from tellescope.settings import TellescopeSettings
-from workflows.journey import JourneyWorkflow
-from workflows.triggers_registry import TRIGGER_WORKFLOWS
+from worker import WORKFLOWS
 
 DEV_KEY = "sandbox-dev-key"
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
@@ -240,7 +239,7 @@ async def worker_for(h: Harness) -> AsyncIterator[None]:
         async with Worker(
             h.client,
             task_queue=h.task_queue,
-            workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
+            workflows=WORKFLOWS,
             activities=[
                 *TellescopeActivities(h.tellescope).all(),
                 *engine_activities(h.client, h.plans, h.ledger, h.task_queue),

@@ -41,9 +41,8 @@ from tests.temporal_env import start_time_skipping
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
 from triggers.models import FiringResult
+from worker import WORKFLOWS
 from workflows import starter
-from workflows.journey import JourneyWorkflow
-from workflows.triggers_registry import TRIGGER_WORKFLOWS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_KEY = "sandbox-dev-key"
@@ -287,7 +286,7 @@ class Engine:
             async with Worker(
                 self.client,
                 task_queue=self.task_queue,
-                workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
+                workflows=WORKFLOWS,
                 activities=[
                     *TellescopeActivities(self.tellescope).all(),
                     *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
