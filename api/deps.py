@@ -23,8 +23,8 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.errors import ApiError, unauthenticated
-from api.settings import ApiSettings
 from api.state import AppState, EngineStore, TemporalUnavailable
+from settings import ApiSettings
 from store.db import session_for
 from store.tables import ApiKeyRow
 from tellescope.client import TellescopeClient

@@ -26,12 +26,11 @@ from temporalio.service import RPCError
 from api.errors import ErrorBody, error_response, install_error_handlers
 from api.middleware import BodyLimitMiddleware
 from api.openapi_extra import COMPONENTS
-from api.settings import ApiSettings
-from api.state import AppState, EngineStore, TemporalUnavailable, connect_temporal
-from config import EngineSettings
+from api.state import AppState, EngineStore, TemporalUnavailable
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.db import get_engine, upgrade_engine
 from tellescope.client import TellescopeClient
-from tellescope.settings import TellescopeSettings
+from temporal_connection import connect_temporal, temporal_address
 
 log = logging.getLogger("journeys.api")
 
@@ -74,10 +73,10 @@ def create_app(
         client = temporal
         if client is None:
             try:
-                client = await connect_temporal(engine_settings)
+                client = await connect_temporal(engine_settings, timeout=10.0)
             except Exception as error:  # served anyway; connected on first use
                 log.warning(
-                    "Temporal at %s not reachable yet: %s", engine_settings.temporal_address, error
+                    "Temporal at %s not reachable yet: %s", temporal_address(engine_settings), error
                 )
         state = AppState(
             settings=settings,

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
-from api.settings import ApiSettings
-from config import EngineSettings
+from settings import ApiSettings, EngineSettings
 from store.api_keys import ApiKeys
 from store.ledger import Ledger
 from store.plans import PlanStore
 from store.webhooks import ProcessedWebhooks
 from tellescope.client import TellescopeClient
+from temporal_connection import connect_temporal, temporal_address
 
 log = logging.getLogger("journeys.api")
 
@@ -62,23 +62,10 @@ class AppState:
         async with self._lock:
             if self.temporal is None:
                 try:
-                    self.temporal = await connect_temporal(self.engine_settings)
+                    self.temporal = await connect_temporal(self.engine_settings, timeout=10.0)
                 except Exception as error:
                     raise TemporalUnavailable(
-                        f"Temporal at {self.engine_settings.temporal_address} is not reachable:"
+                        f"Temporal at {temporal_address(self.engine_settings)} is not reachable:"
                         f" {error}"
                     ) from error
         return self.temporal
-
-
-async def connect_temporal(settings: EngineSettings, timeout: float = 10.0) -> Client:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    return await asyncio.wait_for(
-        Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
-        ),
-        timeout,
-    )

@@ -104,12 +104,11 @@ def engine_worker(
     close() coroutine function for what it holds."""
     from activities.engine import engine_activities
     from activities.tellescope_activities import TellescopeActivities
-    from config import EngineSettings
+    from settings import EngineSettings, TellescopeSettings
     from store.db import upgrade_database
     from store.ledger import Ledger
     from store.plans import PlanStore
     from tellescope.client import TellescopeClient
-    from tellescope.settings import TellescopeSettings
     from triggers.actions import TriggerActivities
     from triggers.dispatch import TriggerDeps
     from worker import WORKFLOWS, cache_workflow_bytecode

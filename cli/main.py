@@ -126,7 +126,7 @@ UrlOption = Annotated[
 
 
 def _database_url(url: str | None) -> str:
-    from config import EngineSettings
+    from settings import EngineSettings
 
     return url or EngineSettings().database_url
 
@@ -290,14 +290,14 @@ def _hard_exit(code: int = 0) -> None:
 
 
 async def _temporal_client_or_reason():
-    from api.state import connect_temporal
-    from config import EngineSettings
+    from settings import EngineSettings
+    from temporal_connection import connect_temporal, temporal_address
 
     settings = EngineSettings()
     try:
         return await connect_temporal(settings, timeout=5.0), None
     except Exception as error:
-        return None, f"Temporal at {settings.temporal_address} not reachable ({error})"
+        return None, f"Temporal at {temporal_address(settings)} not reachable ({error})"
 
 
 @app.command()
@@ -335,7 +335,7 @@ async def _deploy_local(files: list[Path], by: str, offline: bool) -> int:
 
     from api.services import deployments as service
     from api.services.tellescope_journeys import JourneyRecordConflict
-    from config import EngineSettings
+    from settings import EngineSettings
     from store.db import upgrade_database
     from store.plans import PlanStore
     from tellescope.client import TellescopeClient
@@ -387,7 +387,7 @@ def deployments(
         params = {"journeyId": journey} if journey else {}
         rows = _api_call("GET", api, "/v1/deployments", api_key, params=params)["versions"]
     else:
-        from config import EngineSettings
+        from settings import EngineSettings
         from store.db import upgrade_database
         from store.plans import PlanStore
 
@@ -424,7 +424,7 @@ def diff(
     """Unified diff of two versions' YAML (default: the current one against the one before it),
     or of a file against the current version."""
     from api.services import deployments as service
-    from config import EngineSettings
+    from settings import EngineSettings
     from store.db import upgrade_database
     from store.plans import PlanNotFound, PlanStore
 
@@ -480,7 +480,7 @@ async def _rollback_local(journey: str, version: str, by: str, offline: bool) ->
     from temporalio.exceptions import ApplicationError
 
     from api.services import deployments as service
-    from config import EngineSettings
+    from settings import EngineSettings
     from store.db import upgrade_database
     from store.plans import PlanNotFound, PlanStore
     from tellescope.client import TellescopeClient
@@ -518,7 +518,7 @@ app.add_typer(api_key_app, name="api-key")
 
 
 def _api_keys():
-    from config import EngineSettings
+    from settings import EngineSettings
     from store.api_keys import ApiKeys
     from store.db import upgrade_database
 
@@ -569,7 +569,7 @@ def webhooks_configure(
 ) -> None:
     """Point Tellescope's record webhooks at the engine (POST /v1/configure-webhooks), signed
     with WEBHOOK_SECRET, which the API verifies deliveries with."""
-    from api.settings import ApiSettings
+    from settings import ApiSettings
 
     secret = ApiSettings().webhook_secret
     if not secret:
@@ -609,7 +609,7 @@ def api_server(
     """Serve the engine's HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from api.settings import ApiSettings
+    from settings import ApiSettings
 
     settings = ApiSettings()
     uvicorn.run(

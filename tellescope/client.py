@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
+from settings import TellescopeSettings
 from tellescope.errors import (
     TellescopeRejected,
     cannot_perform,
@@ -33,7 +34,6 @@ from tellescope.errors import (
     error_for_transport,
     read_body,
 )
-from tellescope.settings import TellescopeSettings
 
 Record = dict[str, Any]
 

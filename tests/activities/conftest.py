@@ -28,8 +28,8 @@ from models.automated_action import JourneyContext
 from models.runtime import ActionRequest
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from settings import TellescopeSettings
 from tellescope.client import TellescopeClient
-from tellescope.settings import TellescopeSettings
 
 DEV_KEY = "sandbox-dev-key"
 ADMIN_USER_ID = "64f000000000000000000a00"

@@ -11,9 +11,9 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from models.runtime import TELLESCOPE_REJECTED
+from settings import TellescopeSettings
 from tellescope.client import TellescopeClient, build_http_client, encode_query
 from tellescope.errors import RATE_LIMITED, UNAVAILABLE, UNREACHABLE, TellescopeRejected
-from tellescope.settings import TellescopeSettings
 
 
 def test_query_encoding_matches_the_sdk() -> None:

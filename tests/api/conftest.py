@@ -36,16 +36,14 @@ from temporalio.worker import Worker
 from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
 from api.main import create_app
-from api.settings import ApiSettings
-from config import EngineSettings
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.api_keys import ApiKeys
 from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
-from tellescope.settings import TellescopeSettings
 from worker import WORKFLOWS
 
 DEV_KEY = "sandbox-dev-key"

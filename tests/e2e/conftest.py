@@ -30,11 +30,11 @@ from compiler import compile_paths
 from models.runtime import EnrollmentInput, FormSubmitted, TicketClosed
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from settings import TellescopeSettings
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
-from tellescope.settings import TellescopeSettings
 from tests.temporal_env import next_run_id
 from workflows import starter
 from workflows.journey import JourneyWorkflow

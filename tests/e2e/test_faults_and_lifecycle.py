@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from models.runtime import RemoveRequest
+from settings import TellescopeSettings
 from tellescope.client import TellescopeClient
-from tellescope.settings import TellescopeSettings
 from tests.e2e.conftest import DEV_KEY
 from workflows import starter
 

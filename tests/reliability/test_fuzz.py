@@ -26,11 +26,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from api.main import create_app
-from api.settings import ApiSettings
-from config import EngineSettings
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.api_keys import ApiKeys
 from store.db import get_engine
-from tellescope.settings import TellescopeSettings
 from tests.reliability.harness import (
     DEV_KEY,
     ROOT,

@@ -31,8 +31,8 @@ from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
 from models.runtime import EnrollmentInput
 from sandbox.faults import KINDS
+from settings import TellescopeSettings
 from tellescope.client import TellescopeClient
-from tellescope.settings import TellescopeSettings
 from tests.reliability.harness import (
     DEV_KEY,
     DR_RIVERA,

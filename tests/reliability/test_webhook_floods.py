@@ -29,12 +29,10 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.main import create_app
-from api.settings import ApiSettings
-from config import EngineSettings
 from models.runtime import enrollment_workflow_id
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.db import get_engine
 from store.webhooks import ProcessedWebhooks
-from tellescope.settings import TellescopeSettings
 from tests.reliability.harness import (
     DEV_KEY,
     DR_RIVERA,

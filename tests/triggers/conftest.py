@@ -32,11 +32,11 @@ from compiler import compile_paths
 from models.runtime import EnrollmentInput
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from settings import TellescopeSettings
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
-from tellescope.settings import TellescopeSettings
 from tests.temporal_env import start_time_skipping
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
