@@ -8,6 +8,7 @@
 | `SessionDep` | a sqlmodel Session on the store's engine, closed after the request |
 | `TemporalDep` | the Temporal client (503 when Temporal cannot be reached) |
 | `TellescopeDep` | the shared TellescopeClient |
+| `TriggerDepsDep` | what the trigger engine needs (store, Temporal client, TellescopeClient) |
 | `ApiKeyDep` | the caller's API key row (401 without a valid `Authorization: API_KEY <key>`) |
 """
 
@@ -28,6 +29,7 @@ from settings import ApiSettings
 from store.db import session_for
 from store.tables import ApiKeyRow
 from tellescope.client import TellescopeClient
+from triggers.dispatch import TriggerDeps
 
 # The dependencies below are `async def` although they do no I/O: FastAPI runs a plain `def`
 # dependency in its threadpool, and that hop (a thread handoff under the GIL) cost more than the
@@ -70,6 +72,13 @@ StoreDep = Annotated[EngineStore, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 TellescopeDep = Annotated[TellescopeClient, Depends(get_tellescope)]
+
+
+async def get_trigger_deps(state: StateDep, temporal: TemporalDep) -> TriggerDeps:
+    return state.trigger_deps(temporal)
+
+
+TriggerDepsDep = Annotated[TriggerDeps, Depends(get_trigger_deps)]
 
 api_key_header = APIKeyHeader(
     name="Authorization",

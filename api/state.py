@@ -17,6 +17,7 @@ from store.plans import PlanStore
 from store.webhooks import ProcessedWebhooks
 from tellescope.client import TellescopeClient
 from temporal_connection import connect_temporal, temporal_address
+from triggers.dispatch import TriggerDeps
 
 log = logging.getLogger("journeys.api")
 
@@ -54,6 +55,16 @@ class AppState:
     @property
     def task_queue(self) -> str:
         return self.engine_settings.task_queue
+
+    def trigger_deps(self, temporal: Client) -> TriggerDeps:
+        """What the trigger engine needs from the API (events, webhooks, admin firings)."""
+        return TriggerDeps(
+            client=temporal,
+            plans=self.store.plans,
+            ledger=self.store.ledger,
+            task_queue=self.task_queue,
+            tellescope=self.tellescope,
+        )
 
     async def temporal_client(self) -> Client:
         """The one client; connected at start, or on first use if Temporal was down then."""

@@ -20,12 +20,13 @@ from typing import Any
 
 import yaml
 
-from api import seam
 from api.services.tellescope_journeys import sync_journey_record
 from compiler import CompileError, CompileFailed, compile_paths
 from models.plan import JourneyPlan
 from store.plans import PlanNotFound, PlanStore
 from tellescope.client import TellescopeClient
+from triggers.models import SyncReport
+from triggers.schedules import sync_schedules as sync_trigger_schedules
 
 UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,150}\.ya?ml$")
 MAX_FILES = 200
@@ -72,7 +73,7 @@ class DeployedJourney:
 class ScheduleSync:
     status: str  # synced | skipped | failed
     message: str = ""
-    report: Any = None
+    report: SyncReport | None = None
 
 
 @dataclass
@@ -286,12 +287,10 @@ async def sync_schedules(client: Any, plans: PlanStore, task_queue: str) -> Sche
     if client is None:
         return ScheduleSync("skipped", "Temporal is not reachable: trigger schedules not synced")
     try:
-        report = await seam.sync_schedules(client, plans, task_queue)
-    except seam.TriggersUnavailable as missing:
-        return ScheduleSync("skipped", f"{missing}: trigger schedules not synced")
+        report = await sync_trigger_schedules(client, plans, task_queue)
     except Exception as error:  # the deploy itself is done; say what failed
         return ScheduleSync("failed", f"{type(error).__name__}: {error}")
-    return ScheduleSync("synced", "", seam.to_jsonable(report))
+    return ScheduleSync("synced", "", report)
 
 
 # --- listing and diffing --------------------------------------------------------------------------

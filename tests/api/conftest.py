@@ -44,6 +44,8 @@ from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
+from triggers.actions import TriggerActivities
+from triggers.dispatch import TriggerDeps
 from worker import WORKFLOWS
 
 DEV_KEY = "sandbox-dev-key"
@@ -215,20 +217,15 @@ async def harness(
 
 
 def trigger_activities(h: Harness) -> list:
-    """The trigger engine's activities, when its package is installed (api.seam)."""
-    from api import seam
-
-    actions = seam.module("actions")
-    if actions is None or not hasattr(actions, "TriggerActivities"):
-        return []
-    deps = seam.make_deps(
+    """The trigger engine's activities."""
+    deps = TriggerDeps(
         client=h.client,
         plans=h.plans,
         ledger=h.ledger,
         task_queue=h.task_queue,
         tellescope=h.tellescope,
     )
-    return list(actions.TriggerActivities(deps).all())
+    return list(TriggerActivities(deps).all())
 
 
 @asynccontextmanager
