@@ -23,8 +23,8 @@ from fastapi.security import APIKeyHeader
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.errors import ApiError, unauthenticated
-from api.state import AppState, EngineStore, TemporalUnavailable
+from api.errors import unauthenticated
+from api.state import AppState, EngineStore
 from settings import ApiSettings
 from store.db import session_for
 from store.tables import ApiKeyRow
@@ -57,10 +57,7 @@ def get_session(state: StateDep) -> Iterator[Session]:
 
 
 async def get_temporal(state: StateDep) -> Client:
-    try:
-        return await state.temporal_client()
-    except TemporalUnavailable as error:
-        raise ApiError(503, str(error)) from None
+    return await state.temporal_client()  # TemporalUnavailable: 503 (api.errors)
 
 
 async def get_tellescope(state: StateDep) -> TellescopeClient:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from services.errors import Unavailable
 from settings import ApiSettings, EngineSettings
 from store.api_keys import ApiKeys
 from store.ledger import Ledger
@@ -39,8 +40,8 @@ class EngineStore:
         )
 
 
-class TemporalUnavailable(RuntimeError):
-    pass
+class TemporalUnavailable(Unavailable):
+    """Temporal cannot be reached (503)."""
 
 
 @dataclass

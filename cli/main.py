@@ -333,8 +333,8 @@ async def _deploy_local(files: list[Path], by: str, offline: bool) -> int:
 
     from temporalio.exceptions import ApplicationError
 
-    from api.services import deployments as service
-    from api.services.tellescope_journeys import JourneyRecordConflict
+    from services import deployments as service
+    from services.tellescope_journeys import JourneyRecordConflict
     from settings import EngineSettings
     from store.db import upgrade_database
     from store.plans import PlanStore
@@ -423,7 +423,8 @@ def diff(
 ) -> None:
     """Unified diff of two versions' YAML (default: the current one against the one before it),
     or of a file against the current version."""
-    from api.services import deployments as service
+    from services import deployments as service
+    from services.errors import NotFound
     from settings import EngineSettings
     from store.db import upgrade_database
     from store.plans import PlanNotFound, PlanStore
@@ -440,7 +441,7 @@ def diff(
             )
         else:
             _old, _new, text = service.diff_versions(plans, journey, v1, v2)
-    except PlanNotFound as error:
+    except (PlanNotFound, NotFound) as error:
         _fail(str(error))
     typer.echo(text, nl=False)
     if not text:
@@ -479,10 +480,11 @@ async def _rollback_local(journey: str, version: str, by: str, offline: bool) ->
 
     from temporalio.exceptions import ApplicationError
 
-    from api.services import deployments as service
+    from services import deployments as service
+    from services.errors import NotFound
     from settings import EngineSettings
     from store.db import upgrade_database
-    from store.plans import PlanNotFound, PlanStore
+    from store.plans import PlanStore
     from tellescope.client import TellescopeClient
 
     settings = EngineSettings()
@@ -490,7 +492,7 @@ async def _rollback_local(journey: str, version: str, by: str, offline: bool) ->
     tellescope = None if offline else TellescopeClient.from_settings()
     try:
         done = await service.rollback(plans, journey, version, by=by, tellescope=tellescope)
-    except PlanNotFound as error:
+    except NotFound as error:
         typer.echo(f"error: {error}", err=True)
         return 1
     except ApplicationError as error:

@@ -11,8 +11,8 @@ from pydantic import TypeAdapter, ValidationError
 from api.deps import StoreDep, TellescopeDep, TriggerDepsDep
 from api.errors import not_found, validation_error
 from api.schemas import TriggerEventsRequest, TriggerEventsResponse
-from api.services.journeys import require_endusers
 from models.triggers import AutomationTriggerAction
+from services.journeys import require_endusers
 from triggers.dispatch import dispatch_event, fire_trigger
 from triggers.events import IncomingEvent
 from triggers.models import DispatchReport

@@ -12,8 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import StateDep, StoreDep, api_key_header, check_api_key
-from api.services.journey_page import render
-from api.services.journeys import plan_of, resolve_journey
+from services.journey_page import render
+from services.journeys import plan_of, resolve_journey
 from store.tables import ApiKeyRow
 from temporal_connection import temporal_namespace
 

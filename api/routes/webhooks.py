@@ -16,7 +16,7 @@ from api.deps import StateDep
 from api.errors import ApiError, parse_json, validation_error
 from api.openapi_extra import json_body, schema_of
 from api.schemas import WebhookAccepted
-from api.services import webhooks as verification
+from services import webhooks as verification
 from triggers.intake import process_webhook
 
 log = logging.getLogger("journeys.api.webhooks")
@@ -52,7 +52,7 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         )
     except verification.WebhookRejected as rejected:
         log.warning("webhook refused: %s", rejected.message)
-        raise ApiError(rejected.status, rejected.message) from None
+        raise
 
     claims = state.store.webhooks
     claim = await run_in_threadpool(
