@@ -2,7 +2,7 @@
 
     python worker.py            (or `journeys worker`)
 
-Settings come from the environment (config.EngineSettings, activities.settings for Tellescope).
+Settings come from the environment (`settings`: EngineSettings, TellescopeSettings).
 Prometheus metrics are served on METRICS_PORT when set. SIGINT/SIGTERM stop polling, let running
 activities finish for GRACEFUL_SHUTDOWN_SECONDS, and exit.
 """
@@ -19,24 +19,34 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
-from config import EngineSettings, get_settings
+from settings import EngineSettings, get_settings
 from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanStore
+from tellescope.client import TellescopeClient
+from temporal_connection import connect_temporal, temporal_address, temporal_namespace
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
+from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
 from workflows.journey import JourneyWorkflow
-from workflows.triggers_registry import TRIGGER_WORKFLOWS
 
 log = logging.getLogger("journeys.worker")
 
+
+# Every workflow the worker runs, assembled here (and only here) so that workflows/ never imports
+# triggers/: one per enrollment, then the trigger firings, throttle gates and time-based scans.
+# Tests, simulations and benchmarks register this same list.
+WORKFLOWS: list[type] = [
+    JourneyWorkflow,
+    TriggerFiringWorkflow,
+    ThrottleGateWorkflow,
+    TimeTriggerScanWorkflow,
+]
 
 # Modules the workflow sandbox imports afresh for every workflow instance it creates.
 WORKFLOW_MODULES = ("workflows.journey", "triggers.workflows")
@@ -75,7 +85,8 @@ def cache_workflow_bytecode(modules: tuple[str, ...] = WORKFLOW_MODULES) -> list
 
 
 async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
-    """A client with the pydantic data converter (every client of the engine must use it)."""
+    """The worker's client (temporal_connection.connect_temporal), with a runtime serving
+    Prometheus metrics when `metrics` and METRICS_PORT are set."""
     runtime = None
     if metrics and settings.metrics_port:
         runtime = Runtime(
@@ -84,12 +95,7 @@ async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
                 global_tags={"service": "journey-worker"},
             )
         )
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        runtime=runtime,
-    )
+    return await connect_temporal(settings, runtime=runtime)
 
 
 async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
@@ -106,7 +112,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
             worker = Worker(
                 client,
                 task_queue=settings.task_queue,
-                workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
+                workflows=WORKFLOWS,
                 activities=[
                     *TellescopeActivities(tellescope).all(),
                     *engine_activities(client, plans, ledger, settings.task_queue),
@@ -119,8 +125,8 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
             log.info(
                 "worker polling %s on %s (namespace %s)",
                 settings.task_queue,
-                settings.temporal_address,
-                settings.temporal_namespace,
+                temporal_address(settings),
+                temporal_namespace(settings),
             )
             async with worker:
                 await stop.wait()

@@ -1,10 +1,7 @@
-"""Side effects in Tellescope: the client, the activities and their idempotency scheme.
+"""Side effects in Tellescope: the activities, one per action family. The client they share, its
+errors, settings and idempotency scheme live in `tellescope/`.
 
 Modules, one concern each:
-  settings               TellescopeSettings (TELLESCOPE_* environment)
-  tellescope_client      TellescopeClient: wire protocol, pagination, custom endpoints
-  errors                 HTTP answers -> Temporal ApplicationErrors (retryable or not)
-  idempotency            record keys, lookups, the table of which field holds which key
   run                    ActionRun: one action's request, clock, keys, merge-field rendering
   people                 senders, care team, users by tags / licensed state
   messaging              sendEmail, sendSMS, sendChat, notifyTeam

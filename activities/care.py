@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from activities.due_dates import ticket_due_date
-from activities.errors import cannot_perform
-from activities.idempotency import find_stamped, stamp
 from activities.people import (
     care_team,
     credentialed_in,
@@ -18,9 +16,11 @@ from activities.people import (
     users_by_id,
 )
 from activities.run import ActionRun, compact, epoch_ms, iso_ms
-from activities.tellescope_client import Record
 from models.actions import CreateTicketInfo, ListOfStringsWithQualifier
 from models.runtime import ActionOutcome
+from tellescope.client import Record
+from tellescope.errors import cannot_perform
+from tellescope.idempotency import find_stamped, stamp
 
 # Journey-context ids a ticket keeps when `preserveContext` is set (fields the Ticket type has).
 _CONTEXT_FIELDS_ON_TICKETS = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.errors import cannot_perform, not_configured
 from activities.field_setters import (
     current_date,
     current_timestamp,
@@ -19,12 +18,13 @@ from activities.field_setters import (
     incremented,
     is_built_in,
 )
-from activities.idempotency import INCREMENTS_FIELD, INCREMENTS_KEPT
 from activities.people import care_team, credentialed_in, organisation_users, tags_match
 from activities.run import ActionRun
-from activities.tellescope_client import Record, TellescopeClient
 from models.actions import EnduserFieldSetter
 from models.runtime import ActionOutcome, JourneyStateUpdate
+from tellescope.client import Record, TellescopeClient
+from tellescope.errors import cannot_perform, not_configured
+from tellescope.idempotency import INCREMENTS_FIELD, INCREMENTS_KEPT
 
 
 def _updated(run: ActionRun, enduser: Record, detail: str) -> ActionOutcome:

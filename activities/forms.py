@@ -11,13 +11,13 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from activities.errors import TellescopeRejected, cannot_perform
-from activities.idempotency import find_stamped, stamp
 from activities.messaging import chat_room_for
 from activities.people import resolve_sender
 from activities.run import ActionRun, compact, iso_ms
-from activities.tellescope_client import Record
 from models.runtime import ActionOutcome
+from tellescope.client import Record
+from tellescope.errors import TellescopeRejected, cannot_perform
+from tellescope.idempotency import find_stamped, stamp
 
 DEFAULT_FORM_CHANNEL = "Email"
 

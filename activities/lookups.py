@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from activities.errors import TellescopeRejected
 from activities.run import iso_ms
-from activities.tellescope_client import Record, TellescopeClient
 from models.runtime import AnchorDateRequest
 from rules.dates import parse_any_date
+from tellescope.client import Record, TellescopeClient
+from tellescope.errors import TellescopeRejected
 
 
 def _as_iso(value: Any) -> str | None:

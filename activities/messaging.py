@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from activities.errors import cannot_perform
-from activities.idempotency import NOTIFICATION_KEY_TYPE, find_stamped, stamp
 from activities.people import (
     care_team,
     organisation_users,
@@ -24,8 +22,10 @@ from activities.people import (
     users_by_id,
 )
 from activities.run import ActionRun, compact
-from activities.tellescope_client import Record
 from models.runtime import ActionOutcome
+from tellescope.client import Record
+from tellescope.errors import cannot_perform
+from tellescope.idempotency import NOTIFICATION_KEY_TYPE, find_stamped, stamp
 
 NOTIFICATION_TYPE = "Journey Notification"
 FORM_LINK_MARK = "{{forms."

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from activities.run import ActionRun
-from activities.tellescope_client import Record
 from models.actions import ListOfStringsWithQualifier
 from rules.dates import parse_any_date
+from tellescope.client import Record
 
 
 def tags_match(user_tags: Iterable[str] | None, rule: ListOfStringsWithQualifier) -> bool:

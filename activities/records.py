@@ -3,11 +3,11 @@ confirmCurrentEvent, createNote."""
 
 from __future__ import annotations
 
-from activities.errors import cannot_perform, not_configured
-from activities.idempotency import find_stamped, stamp
 from activities.run import ActionRun, compact, epoch_ms, iso_ms
-from activities.tellescope_client import Record
 from models.runtime import ActionOutcome
+from tellescope.client import Record
+from tellescope.errors import cannot_perform, not_configured
+from tellescope.idempotency import find_stamped, stamp
 
 
 async def _enduser_events(run: ActionRun) -> list[Record]:

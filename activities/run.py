@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from activities.errors import cannot_perform
-from activities.idempotency import action_key
-from activities.tellescope_client import Record, TellescopeClient
 from models.runtime import ActionRequest
 from rules.dates import parse_iso
+from tellescope.client import Record, TellescopeClient
+from tellescope.errors import cannot_perform
+from tellescope.idempotency import action_key
 
 
 def iso_ms(when: datetime) -> str:

@@ -20,7 +20,6 @@ from activities.lookups import resolve_anchor_date
 from activities.messaging import send_message
 from activities.records import manage_records
 from activities.run import ActionRun
-from activities.tellescope_client import TellescopeClient
 from activities.unconfigured import unconfigured_error
 from activities.webhooks import send_webhook
 from models.runtime import (
@@ -31,6 +30,7 @@ from models.runtime import (
     EnduserRef,
     JourneyStateUpdate,
 )
+from tellescope.client import TellescopeClient
 
 Handler = Callable[[ActionRun], Awaitable[ActionOutcome]]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import not_configured
 from models.actions import AI_ACTION_TYPES, INTEGRATION_ACTION_TYPES
+from tellescope.errors import not_configured
 
 
 def unconfigured_message(action_type: str) -> str:

@@ -15,9 +15,9 @@ Webhooks are not Tellescope records, so they cannot be looked up: delivery is at
 
 from __future__ import annotations
 
-from activities.errors import cannot_perform
 from activities.run import ActionRun
 from models.runtime import ActionOutcome, family_of
+from tellescope.errors import cannot_perform
 
 WEBHOOK_FAMILY = "send_webhook"
 

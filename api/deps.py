@@ -8,6 +8,7 @@
 | `SessionDep` | a sqlmodel Session on the store's engine, closed after the request |
 | `TemporalDep` | the Temporal client (503 when Temporal cannot be reached) |
 | `TellescopeDep` | the shared TellescopeClient |
+| `TriggerDepsDep` | what the trigger engine needs (store, Temporal client, TellescopeClient) |
 | `ApiKeyDep` | the caller's API key row (401 without a valid `Authorization: API_KEY <key>`) |
 """
 
@@ -22,12 +23,13 @@ from fastapi.security import APIKeyHeader
 from sqlmodel import Session
 from temporalio.client import Client
 
-from activities.tellescope_client import TellescopeClient
-from api.errors import ApiError, unauthenticated
-from api.settings import ApiSettings
-from api.state import AppState, EngineStore, TemporalUnavailable
+from api.errors import unauthenticated
+from api.state import AppState, EngineStore
+from settings import ApiSettings
 from store.db import session_for
 from store.tables import ApiKeyRow
+from tellescope.client import TellescopeClient
+from triggers.dispatch import TriggerDeps
 
 # The dependencies below are `async def` although they do no I/O: FastAPI runs a plain `def`
 # dependency in its threadpool, and that hop (a thread handoff under the GIL) cost more than the
@@ -55,10 +57,7 @@ def get_session(state: StateDep) -> Iterator[Session]:
 
 
 async def get_temporal(state: StateDep) -> Client:
-    try:
-        return await state.temporal_client()
-    except TemporalUnavailable as error:
-        raise ApiError(503, str(error)) from None
+    return await state.temporal_client()  # TemporalUnavailable: 503 (api.errors)
 
 
 async def get_tellescope(state: StateDep) -> TellescopeClient:
@@ -70,6 +69,13 @@ StoreDep = Annotated[EngineStore, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 TellescopeDep = Annotated[TellescopeClient, Depends(get_tellescope)]
+
+
+async def get_trigger_deps(state: StateDep, temporal: TemporalDep) -> TriggerDeps:
+    return state.trigger_deps(temporal)
+
+
+TriggerDepsDep = Annotated[TriggerDeps, Depends(get_trigger_deps)]
 
 api_key_header = APIKeyHeader(
     name="Authorization",

@@ -9,6 +9,10 @@
 | 413 | the body is larger than the configured limit |
 | 422 | the JSON does not match the schema; `info.path` is the offending field (`enduserIds[3]`) |
 | 502 | Tellescope or Temporal answered with an error or not at all |
+| 503 | Temporal cannot be reached |
+
+The services (`services/`) raise domain errors (`services.errors`); `SERVICE_STATUS` below is the
+one place that gives each its status.
 
 Bad input never changes state: every check runs before the first side effect.
 """
@@ -25,6 +29,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from services.errors import (
+    Conflict,
+    InvalidInput,
+    MalformedInput,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
+)
 
 log = logging.getLogger("journeys.api")
 
@@ -73,6 +89,24 @@ def unprocessable(message: str, path: str | None = None, **info: Any) -> ApiErro
 
 def unauthenticated(message: str = "Unauthenticated") -> ApiError:
     return ApiError(401, message)
+
+
+# Most specific first: a subclass is looked up before its base.
+SERVICE_STATUS: dict[type[ServiceError], int] = {
+    MalformedInput: 400,
+    InvalidInput: 422,
+    Unauthenticated: 401,
+    NotFound: 404,
+    Conflict: 409,
+    Unavailable: 503,
+}
+
+
+def status_of(error: ServiceError) -> int:
+    for kind in type(error).__mro__:
+        if kind in SERVICE_STATUS:
+            return SERVICE_STATUS[kind]
+    return 500
 
 
 def error_response(
@@ -190,6 +224,24 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
         return error_response(error.status, error.message, error.info, error.headers)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, error: ServiceError) -> JSONResponse:
+        return error_response(status_of(error), error.message, error.info)
+
+    @app.exception_handler(RPCError)
+    async def _temporal_error(request: Request, error: RPCError) -> JSONResponse:
+        log.warning("Temporal call failed: %s %s", error.status, error.message)
+        return error_response(502, f"Temporal: {error.message}", {"status": error.status.name})
+
+    @app.exception_handler(ApplicationError)
+    async def _tellescope_error(request: Request, error: ApplicationError) -> JSONResponse:
+        # TellescopeClient raises these (tellescope.errors): Tellescope refused or was down.
+        log.warning("Tellescope call failed: %s", error.message)
+        details = error.details[0] if error.details else {}
+        return error_response(
+            502, f"Tellescope: {error.message}", {"tellescope": details, "type": error.type}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -15,23 +15,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 
-from activities.settings import TellescopeSettings
-from activities.tellescope_client import TellescopeClient
-from api.errors import ErrorBody, error_response, install_error_handlers
+from api.errors import ErrorBody, install_error_handlers
 from api.middleware import BodyLimitMiddleware
 from api.openapi_extra import COMPONENTS
-from api.settings import ApiSettings
-from api.state import AppState, EngineStore, TemporalUnavailable, connect_temporal
-from config import EngineSettings
+from api.state import AppState, EngineStore
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.db import get_engine, upgrade_engine
+from tellescope.client import TellescopeClient
+from temporal_connection import connect_temporal, temporal_address
 
 log = logging.getLogger("journeys.api")
 
@@ -74,10 +70,10 @@ def create_app(
         client = temporal
         if client is None:
             try:
-                client = await connect_temporal(engine_settings)
+                client = await connect_temporal(engine_settings, timeout=10.0)
             except Exception as error:  # served anyway; connected on first use
                 log.warning(
-                    "Temporal at %s not reachable yet: %s", engine_settings.temporal_address, error
+                    "Temporal at %s not reachable yet: %s", temporal_address(engine_settings), error
                 )
         state = AppState(
             settings=settings,
@@ -106,24 +102,6 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
-
-    @app.exception_handler(TemporalUnavailable)
-    async def _temporal_down(request: Request, error: TemporalUnavailable) -> JSONResponse:
-        return error_response(503, str(error))
-
-    @app.exception_handler(RPCError)
-    async def _temporal_error(request: Request, error: RPCError) -> JSONResponse:
-        log.warning("Temporal call failed: %s %s", error.status, error.message)
-        return error_response(502, f"Temporal: {error.message}", {"status": error.status.name})
-
-    @app.exception_handler(ApplicationError)
-    async def _tellescope_error(request: Request, error: ApplicationError) -> JSONResponse:
-        # TellescopeClient raises these (activities.errors): Tellescope refused or was down.
-        log.warning("Tellescope call failed: %s", error.message)
-        details = error.details[0] if error.details else {}
-        return error_response(
-            502, f"Tellescope: {error.message}", {"tellescope": details, "type": error.type}
-        )
 
     app.include_router(api_router)
     app.add_middleware(

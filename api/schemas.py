@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from models.automated_action import JourneyContext
 from models.enrollment import HistoryEntry, PendingView
+from triggers.models import FireReport, IntakeReport, SyncReport
 
 EnduserId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
@@ -187,7 +188,7 @@ class TriggerEventsRequest(ApiModel):
 
 
 class TriggerEventsResponse(BaseModel):
-    results: list[Any]
+    results: list[FireReport]
 
 
 # --- deployments --------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class DeployedJourneyOut(BaseModel):
 class ScheduleSyncOut(BaseModel):
     status: Literal["synced", "skipped", "failed"]
     message: str = ""
-    report: Any = None
+    report: SyncReport | None = None
 
 
 class DeployResponse(BaseModel):
@@ -258,7 +259,7 @@ class DiffResponse(BaseModel):
 
 class WebhookAccepted(BaseModel):
     status: Literal["processed", "duplicate"]
-    report: Any = None
+    report: IntakeReport | None = None  # what the trigger engine did (processed deliveries)
 
 
 class Health(BaseModel):

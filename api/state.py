@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
-from activities.tellescope_client import TellescopeClient
-from api.settings import ApiSettings
-from config import EngineSettings
+from services.errors import Unavailable
+from settings import ApiSettings, EngineSettings
 from store.api_keys import ApiKeys
 from store.ledger import Ledger
 from store.plans import PlanStore
 from store.webhooks import ProcessedWebhooks
+from tellescope.client import TellescopeClient
+from temporal_connection import connect_temporal, temporal_address
+from triggers.dispatch import TriggerDeps
 
 log = logging.getLogger("journeys.api")
 
@@ -38,8 +40,8 @@ class EngineStore:
         )
 
 
-class TemporalUnavailable(RuntimeError):
-    pass
+class TemporalUnavailable(Unavailable):
+    """Temporal cannot be reached (503)."""
 
 
 @dataclass
@@ -55,6 +57,16 @@ class AppState:
     def task_queue(self) -> str:
         return self.engine_settings.task_queue
 
+    def trigger_deps(self, temporal: Client) -> TriggerDeps:
+        """What the trigger engine needs from the API (events, webhooks, admin firings)."""
+        return TriggerDeps(
+            client=temporal,
+            plans=self.store.plans,
+            ledger=self.store.ledger,
+            task_queue=self.task_queue,
+            tellescope=self.tellescope,
+        )
+
     async def temporal_client(self) -> Client:
         """The one client; connected at start, or on first use if Temporal was down then."""
         if self.temporal is not None:
@@ -62,23 +74,10 @@ class AppState:
         async with self._lock:
             if self.temporal is None:
                 try:
-                    self.temporal = await connect_temporal(self.engine_settings)
+                    self.temporal = await connect_temporal(self.engine_settings, timeout=10.0)
                 except Exception as error:
                     raise TemporalUnavailable(
-                        f"Temporal at {self.engine_settings.temporal_address} is not reachable:"
+                        f"Temporal at {temporal_address(self.engine_settings)} is not reachable:"
                         f" {error}"
                     ) from error
         return self.temporal
-
-
-async def connect_temporal(settings: EngineSettings, timeout: float = 10.0) -> Client:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    return await asyncio.wait_for(
-        Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
-        ),
-        timeout,
-    )

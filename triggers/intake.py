@@ -40,10 +40,10 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.errors import TellescopeRejected
 from models.automated_action import JourneyContext
 from models.runtime import FormSubmitted, IncomingMessage, TicketClosed, enrollment_workflow_id
 from rules.dates import parse_iso
+from tellescope.errors import TellescopeRejected
 from triggers.active import active_triggers, current_rows, plan_of
 from triggers.dispatch import TriggerDeps, dispatch_event
 from triggers.evaluate import candidates

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from activities.idempotency import KEY_PREFIX, STAMP_FIELDS
-from activities.tellescope_client import Record, TellescopeClient, singular_path
+from tellescope.client import Record, TellescopeClient, singular_path
+from tellescope.idempotency import KEY_PREFIX, STAMP_FIELDS
 from triggers.models import TRIGGER_ACTION_ID_PREFIX
 
 TRIGGER_KEY_PREFIX = KEY_PREFIX + TRIGGER_ACTION_ID_PREFIX  # "je:trg-"

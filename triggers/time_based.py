@@ -25,10 +25,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from activities.tellescope_client import Record, TellescopeClient
 from models.automated_action import JourneyContext
 from rules.dates import parse_any_date, parse_iso, parse_mdy
 from rules.office_hours import zone_for_enduser
+from tellescope.client import Record, TellescopeClient
 from triggers.active import find_active
 from triggers.dispatch import TriggerDeps, dispatch_event
 from triggers.events import IncomingEvent

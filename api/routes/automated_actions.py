@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import StoreDep
 from api.errors import ApiError, bad_request, not_found
-from api.services.automated_actions import FilterError, journey_records, list_actions, to_tellescope
+from services.automated_actions import journey_records, list_actions, to_tellescope
 
 router = APIRouter(prefix="/v1", tags=["automated-actions"])
 
@@ -66,21 +66,16 @@ def get_automated_actions(
     to: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[dict[str, Any]]:
     conditions = _json_object(filter, "filter")
-    try:
-        return list_actions(
-            store.ledger,
-            store.plans,
-            filter=conditions,
-            last_id=lastId,
-            limit=limit,
-            newest_first=sort == "newFirst",
-            created_from=_date(from_, "from"),
-            created_to=_date(to, "to"),
-        )
-    except FilterError as error:
-        raise ApiError(422, f"Error parsing field filter: {error}", {"path": error.path}) from None
-    except LookupError as error:
-        raise bad_request(str(error).strip("'\""), path="lastId") from None
+    return list_actions(
+        store.ledger,
+        store.plans,
+        filter=conditions,
+        last_id=lastId,
+        limit=limit,
+        newest_first=sort == "newFirst",
+        created_from=_date(from_, "from"),
+        created_to=_date(to, "to"),
+    )
 
 
 @router.get(

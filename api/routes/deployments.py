@@ -1,5 +1,5 @@
 """Deployments: upload journey YAML (JSON `{files: {name: text}}` or multipart files), list
-versions, diff them, roll back. The same service as `journeys deploy` (api.services.deployments)."""
+versions, diff them, roll back. The same service as `journeys deploy` (services.deployments)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api.deps import ApiKeyDep, StateDep, StoreDep
-from api.errors import ApiError, bad_request, not_found, parse_json, validation_error
+from api.errors import bad_request, not_found, parse_json, validation_error
 from api.openapi_extra import json_body, schema_of
 from api.schemas import (
     DeployedJourneyOut,
@@ -25,10 +25,8 @@ from api.schemas import (
     RollbackResponse,
     ScheduleSyncOut,
 )
-from api.services import deployments as service
-from api.services.tellescope_journeys import JourneyRecordConflict
 from api.state import AppState, TemporalUnavailable
-from store.plans import PlanNotFound
+from services import deployments as service
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -76,10 +74,6 @@ async def _temporal_or_none(state: AppState):
         return None
 
 
-def _deploy_error(error: service.DeployError) -> ApiError:
-    return ApiError(error.status, error.message, error.info)
-
-
 @router.post(
     "",
     response_model=DeployResponse,
@@ -102,13 +96,8 @@ async def deploy(request: Request, state: StateDep, key: ApiKeyDep) -> DeployRes
         deployed_by = parsed.deployedBy
     by = deployed_by or f"api-key {key.name or key.id}"
     plans = state.store.plans
-    try:
-        compiled = await run_in_threadpool(service.compile_sources, files, plans)
-        report = await service.deploy(plans, compiled, by=by, tellescope=state.tellescope)
-    except service.DeployError as error:
-        raise _deploy_error(error) from None
-    except JourneyRecordConflict as error:
-        raise ApiError(409, str(error)) from None
+    compiled = await run_in_threadpool(service.compile_sources, files, plans)
+    report = await service.deploy(plans, compiled, by=by, tellescope=state.tellescope)
     if any(j.status != "unchanged" for j in report.journeys):
         report.schedules = await service.sync_schedules(
             await _temporal_or_none(state), plans, state.task_queue
@@ -157,10 +146,7 @@ def diff(
     from_: Annotated[str | None, Query(alias="from", min_length=4, max_length=64)] = None,
     to: Annotated[str | None, Query(min_length=4, max_length=64)] = None,
 ) -> DiffResponse:
-    try:
-        old, new, text = service.diff_versions(store.plans, journeyId, from_, to)
-    except PlanNotFound as error:
-        raise not_found(str(error).strip("'\"")) from None
+    old, new, text = service.diff_versions(store.plans, journeyId, from_, to)
     return DiffResponse(journeyId=journeyId, fromVersion=old, toVersion=new, diff=text)
 
 
@@ -173,18 +159,13 @@ async def rollback(
     journeyId: JourneyPath, body: RollbackRequest, state: StateDep, key: ApiKeyDep
 ) -> RollbackResponse:
     plans = state.store.plans
-    try:
-        done = await service.rollback(
-            plans,
-            journeyId,
-            body.version,
-            by=body.by or f"api-key {key.name or key.id}",
-            tellescope=state.tellescope,
-        )
-    except PlanNotFound as error:
-        raise not_found(str(error).strip("'\"")) from None
-    except JourneyRecordConflict as error:
-        raise ApiError(409, str(error)) from None
+    done = await service.rollback(
+        plans,
+        journeyId,
+        body.version,
+        by=body.by or f"api-key {key.name or key.id}",
+        tellescope=state.tellescope,
+    )
     schedules = await service.sync_schedules(
         await _temporal_or_none(state), plans, state.task_queue
     )

@@ -21,10 +21,10 @@ from api.schemas import (
     EnrollResponse,
     RemoveResponse,
 )
-from api.services import enrollments as service
-from api.services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 from models.automated_action import CancelReason
 from models.runtime import RemoveRequest, enrollment_workflow_id
+from services import enrollments as service
+from services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 
 router = APIRouter(prefix="/v1", tags=["enrollments"])
 
@@ -122,10 +122,7 @@ async def list_enrollments(
 ) -> EnrollmentList:
     row = resolve_journey(store.plans, journeyId)
     scope = f"{row.journey_id}|{state}"
-    try:
-        token = service.decode_token(lastId, scope) if lastId else None
-    except ValueError as error:
-        raise bad_request(str(error)) from None
+    token = service.decode_token(lastId, scope) if lastId else None
     try:
         page = await service.list_running(
             temporal, row.journey_id, state=state, limit=limit, token=token

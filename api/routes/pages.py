@@ -12,9 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import StateDep, StoreDep, api_key_header, check_api_key
-from api.services.journey_page import render
-from api.services.journeys import plan_of, resolve_journey
+from services.journey_page import render
+from services.journeys import plan_of, resolve_journey
 from store.tables import ApiKeyRow
+from temporal_connection import temporal_namespace
 
 router = APIRouter(tags=["pages"])
 
@@ -45,6 +46,6 @@ async def journey_page(journeyId: str, store: StoreDep, state: StateDep) -> HTML
         plan,
         store.ledger,
         ui_url=engine.temporal_ui_url.rstrip("/"),
-        namespace=engine.temporal_namespace,
+        namespace=temporal_namespace(engine),
     )
     return HTMLResponse(page)

@@ -24,11 +24,11 @@ from api.schemas import (
     RemoveEndusersResponse,
     StatisticsResponse,
 )
-from api.services import enrollments as service
-from api.services.automated_actions import statistics as journey_statistics
-from api.services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 from models.automated_action import CancelReason
 from models.runtime import IncomingMessage, RemoveRequest
+from services import enrollments as service
+from services.automated_actions import statistics as journey_statistics
+from services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 from workflows.journey import JourneyWorkflow
 
 router = APIRouter(prefix="/v1", tags=["tellescope-compatible"])

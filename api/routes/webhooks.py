@@ -12,13 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from api import seam
 from api.deps import StateDep
 from api.errors import ApiError, parse_json, validation_error
 from api.openapi_extra import json_body, schema_of
-from api.routes.events import deps_for
 from api.schemas import WebhookAccepted
-from api.services import webhooks as verification
+from services import webhooks as verification
+from triggers.intake import process_webhook
 
 log = logging.getLogger("journeys.api.webhooks")
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -57,7 +56,7 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         )
     except verification.WebhookRejected as rejected:
         log.warning("webhook refused: %s", rejected.message)
-        raise ApiError(rejected.status, rejected.message) from None
+        raise
 
     claims = state.store.webhooks
     claim = await run_in_threadpool(
@@ -84,16 +83,13 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         raise ApiError(409, "Webhook replayed with a different body", {"kind": delivery.kind})
     try:
         temporal = await state.temporal_client()
-        report = await seam.process_webhook(payload, deps_for(state, temporal))
-    except seam.TriggersUnavailable as error:
-        await run_in_threadpool(claims.release, delivery.key)
-        raise ApiError(501, str(error)) from None
+        report = await process_webhook(payload, state.trigger_deps(temporal))
     except BaseException:
         await run_in_threadpool(claims.release, delivery.key)  # a retry may succeed
         raise
     await run_in_threadpool(claims.finish, delivery.key)
     await _maybe_purge(state)
-    return WebhookAccepted(status="processed", report=seam.to_jsonable(report))
+    return WebhookAccepted(status="processed", report=report)
 
 
 _deliveries = 0

@@ -1,6 +1,6 @@
 """Alembic environment for the engine's store.
 
-The database is `DATABASE_URL` (config.EngineSettings) unless the caller hands a URL
+The database is `DATABASE_URL` (settings.EngineSettings) unless the caller hands a URL
 (`config.attributes["url"]`) or an open connection (`config.attributes["connection"]`, what
 `store.db.upgrade_database` does so the upgrade runs inside its own transaction and lock).
 
@@ -21,7 +21,7 @@ target_metadata = SQLModel.metadata
 
 
 def _url() -> str:
-    from config import EngineSettings
+    from settings import EngineSettings
     from store.db import normalise_url
 
     url = config.attributes.get("url") or EngineSettings().database_url

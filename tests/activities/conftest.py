@@ -22,14 +22,14 @@ import pytest_asyncio
 from pydantic import TypeAdapter
 from temporalio.testing import ActivityEnvironment
 
-from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from models.actions import AutomationAction
 from models.automated_action import JourneyContext
 from models.runtime import ActionRequest
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from settings import TellescopeSettings
+from tellescope.client import TellescopeClient
 
 DEV_KEY = "sandbox-dev-key"
 ADMIN_USER_ID = "64f000000000000000000a00"

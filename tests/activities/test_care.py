@@ -9,8 +9,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.due_dates import ticket_due_date
-from activities.idempotency import action_key
 from activities.people import seeded_choice
+from tellescope.idempotency import action_key
 from tests.activities.conftest import find, get, object_id, ok
 
 NEW_YORK = ZoneInfo("America/New_York")

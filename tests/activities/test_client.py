@@ -10,10 +10,10 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import RATE_LIMITED, UNAVAILABLE, UNREACHABLE, TellescopeRejected
-from activities.settings import TellescopeSettings
-from activities.tellescope_client import TellescopeClient, build_http_client, encode_query
 from models.runtime import TELLESCOPE_REJECTED
+from settings import TellescopeSettings
+from tellescope.client import TellescopeClient, build_http_client, encode_query
+from tellescope.errors import RATE_LIMITED, UNAVAILABLE, UNREACHABLE, TellescopeRejected
 
 
 def test_query_encoding_matches_the_sdk() -> None:

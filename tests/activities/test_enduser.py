@@ -9,8 +9,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.field_setters import date_difference
-from activities.idempotency import INCREMENTS_FIELD
 from models.runtime import NOT_CONFIGURED, AnchorDateRequest, EnduserRef, JourneyStateUpdate
+from tellescope.idempotency import INCREMENTS_FIELD
 from tests.activities.conftest import get, object_id, ok
 
 NOW = "2024-03-10T14:30:00.000Z"  # 10:30 in New York (EDT started that morning)

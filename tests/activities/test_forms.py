@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.idempotency import action_key
 from models.runtime import TELLESCOPE_REJECTED
+from tellescope.idempotency import action_key
 from tests.activities.conftest import ADMIN_USER_ID, find, get
 
 INTAKE_FORM = "64f000000000000000000c01"

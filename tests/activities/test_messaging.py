@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.idempotency import action_key
 from activities.tellescope_activities import TellescopeActivities
 from models.runtime import TELLESCOPE_REJECTED
+from tellescope.idempotency import action_key
 from tests.activities.conftest import ADMIN_USER_ID, find, get
 
 DR_RIVERA = "64f000000000000000000a01"

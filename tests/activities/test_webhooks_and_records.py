@@ -11,13 +11,13 @@ import pytest
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.idempotency import action_key
 from models.runtime import (
     ACTION_FAMILIES,
     NOT_CONFIGURED,
     TELLESCOPE_REJECTED,
     UNCONFIGURED_FAMILY,
 )
+from tellescope.idempotency import action_key
 from tests.activities.conftest import find, get, ok
 
 ORG_SECRET = "organisation-secret-of-more-than-15"

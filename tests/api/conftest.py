@@ -34,20 +34,19 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
-from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from api.main import create_app
-from api.settings import ApiSettings
-from config import EngineSettings
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.api_keys import ApiKeys
 from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanStore
-from workflows.journey import JourneyWorkflow
-from workflows.triggers_registry import TRIGGER_WORKFLOWS
+from tellescope.client import TellescopeClient
+from triggers.actions import TriggerActivities
+from triggers.dispatch import TriggerDeps
+from worker import WORKFLOWS
 
 DEV_KEY = "sandbox-dev-key"
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
@@ -218,20 +217,15 @@ async def harness(
 
 
 def trigger_activities(h: Harness) -> list:
-    """The trigger engine's activities, when its package is installed (api.seam)."""
-    from api import seam
-
-    actions = seam.module("actions")
-    if actions is None or not hasattr(actions, "TriggerActivities"):
-        return []
-    deps = seam.make_deps(
+    """The trigger engine's activities."""
+    deps = TriggerDeps(
         client=h.client,
         plans=h.plans,
         ledger=h.ledger,
         task_queue=h.task_queue,
         tellescope=h.tellescope,
     )
-    return list(actions.TriggerActivities(deps).all())
+    return list(TriggerActivities(deps).all())
 
 
 @asynccontextmanager
@@ -240,7 +234,7 @@ async def worker_for(h: Harness) -> AsyncIterator[None]:
         async with Worker(
             h.client,
             task_queue=h.task_queue,
-            workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
+            workflows=WORKFLOWS,
             activities=[
                 *TellescopeActivities(h.tellescope).all(),
                 *engine_activities(h.client, h.plans, h.ledger, h.task_queue),

@@ -241,8 +241,7 @@ async def test_trigger_events_validate_everything_before_firing(api):
 
 
 async def test_trigger_events_fire_an_inline_action(api):
-    """Through the seam into the trigger engine (triggers/): Add To Journey enrolls."""
-    pytest.importorskip("triggers.dispatch")
+    """Into the trigger engine (triggers/): Add To Journey enrolls."""
     await ensure_deployed(api)
     enduser_id = api.new_enduser()
     item = {

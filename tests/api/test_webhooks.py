@@ -1,7 +1,7 @@
 """The Tellescope webhook receiver's security: integrity, age, replays, duplicates, size.
 
 `triggers.intake.process_webhook` is STUBBED in these security tests (a recorder replacing
-`api.seam.process_webhook`): they check what reaches the trigger engine, not what it does. The
+the receiver's `process_webhook`): they check what reaches the trigger engine, not what it does. The
 last test has the sandbox deliver real webhooks to the live API and the real intake.
 """
 
@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from api import seam
+from api.routes import webhooks as receiver
 from tests.api.conftest import WEBHOOK_SECRET, harness
+from triggers.models import IgnoredRecord, IntakeReport
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,11 +72,16 @@ def intake(monkeypatch) -> list[dict[str, Any]]:
     """STUB of triggers.intake.process_webhook: records the payloads that reach it."""
     received: list[dict[str, Any]] = []
 
-    async def process_webhook(payload: dict, deps: Any) -> dict:
+    async def process_webhook(payload: dict, deps: Any) -> IntakeReport:
         received.append(payload)
-        return {"stub": True, "records": len(payload.get("records") or [])}
+        ignored = [
+            IgnoredRecord(model="endusers", reason="stub") for _ in payload.get("records") or []
+        ]
+        return IntakeReport(
+            model=str(payload.get("model")), type=str(payload.get("type")), ignored=ignored
+        )
 
-    monkeypatch.setattr(seam, "process_webhook", process_webhook)
+    monkeypatch.setattr(receiver, "process_webhook", process_webhook)
     return received
 
 
@@ -92,7 +98,8 @@ async def test_good_delivery_reaches_the_intake_once(secure, intake):
     payload = record_webhook()
     response = await post(secure, payload)
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "processed", "report": {"stub": True, "records": 2}}
+    assert response.json()["status"] == "processed"
+    assert len(response.json()["report"]["ignored"]) == 2
     assert intake == [payload]
     duplicate = await post(secure, payload)
     assert duplicate.status_code == 200 and duplicate.json()["status"] == "duplicate"
@@ -159,9 +166,9 @@ async def test_a_copy_arriving_mid_processing_is_not_acknowledged_until_processe
         calls.append(payload)
         entered.set()
         await release.wait()
-        return {"slow": True}
+        return IntakeReport(model="endusers", type="create")
 
-    monkeypatch.setattr(seam, "process_webhook", slow)
+    monkeypatch.setattr(receiver, "process_webhook", slow)
     payload = record_webhook(ids=("64f000000000000000000555",))
     first = asyncio.create_task(post(secure, payload))
     await asyncio.wait_for(entered.wait(), 10)
@@ -284,9 +291,9 @@ async def test_failed_processing_releases_the_claim(secure, monkeypatch):
         calls.append(payload)
         if len(calls) == 1:
             raise RuntimeError("intake down")
-        return {"ok": True}
+        return IntakeReport(model="endusers", type="create")
 
-    monkeypatch.setattr(seam, "process_webhook", failing)
+    monkeypatch.setattr(receiver, "process_webhook", failing)
     payload = record_webhook(ids=("64f000000000000000000777",))
     response = await post(secure, payload)
     assert response.status_code == 500

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from activities.settings import TellescopeSettings
-from api.settings import ApiSettings
-from config import EngineSettings
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,16 +25,16 @@ import pytest_asyncio
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
-from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from compiler import compile_paths
 from models.runtime import EnrollmentInput, FormSubmitted, TicketClosed
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from settings import TellescopeSettings
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
 from store.plans import PlanStore
+from tellescope.client import TellescopeClient
 from tests.temporal_env import next_run_id
 from workflows import starter
 from workflows.journey import JourneyWorkflow

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from activities.settings import TellescopeSettings
-from activities.tellescope_client import TellescopeClient
 from models.runtime import RemoveRequest
+from settings import TellescopeSettings
+from tellescope.client import TellescopeClient
 from tests.e2e.conftest import DEV_KEY
 from workflows import starter
 

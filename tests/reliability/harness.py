@@ -31,7 +31,7 @@ import httpx
 import uvicorn
 
 from compiler import compile_paths
-from config import find_binary
+from devstack.temporal import find_binary
 from models.plan import JourneyPlan
 from store.db import upgrade_database
 from store.ledger import Ledger

@@ -25,10 +25,8 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from activities.settings import TellescopeSettings
 from api.main import create_app
-from api.settings import ApiSettings
-from config import EngineSettings
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.api_keys import ApiKeys
 from store.db import get_engine
 from tests.reliability.harness import (

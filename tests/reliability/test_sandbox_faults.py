@@ -28,11 +28,11 @@ import pytest
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
-from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from models.runtime import EnrollmentInput
 from sandbox.faults import KINDS
+from settings import TellescopeSettings
+from tellescope.client import TellescopeClient
 from tests.reliability.harness import (
     DEV_KEY,
     DR_RIVERA,

@@ -28,11 +28,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.settings import TellescopeSettings
 from api.main import create_app
-from api.settings import ApiSettings
-from config import EngineSettings
 from models.runtime import enrollment_workflow_id
+from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.db import get_engine
 from store.webhooks import ProcessedWebhooks
 from tests.reliability.harness import (

@@ -27,23 +27,22 @@ from temporalio.client import Client, Interceptor, OutboundInterceptor
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
-from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
-from activities.tellescope_client import TellescopeClient
 from compiler import compile_paths
 from models.runtime import EnrollmentInput
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from settings import TellescopeSettings
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
 from store.plans import PlanStore
+from tellescope.client import TellescopeClient
 from tests.temporal_env import start_time_skipping
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
 from triggers.models import FiringResult
+from worker import WORKFLOWS
 from workflows import starter
-from workflows.journey import JourneyWorkflow
-from workflows.triggers_registry import TRIGGER_WORKFLOWS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_KEY = "sandbox-dev-key"
@@ -287,7 +286,7 @@ class Engine:
             async with Worker(
                 self.client,
                 task_queue=self.task_queue,
-                workflows=[JourneyWorkflow, *TRIGGER_WORKFLOWS],
+                workflows=WORKFLOWS,
                 activities=[
                     *TellescopeActivities(self.tellescope).all(),
                     *engine_activities(self.client, self.plans, self.ledger, self.task_queue),

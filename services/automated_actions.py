@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models.plan import OBJECT_ID, JourneyPlan, tellescope_id
+from services.errors import InvalidInput, MalformedInput
 from store.ledger import Ledger
 from store.plans import PlanStore
 from store.tables import AutomatedActionRow
@@ -19,12 +20,11 @@ from store.tables import AutomatedActionRow
 STATUSES = ("active", "finished", "cancelled", "error")
 
 
-class FilterError(ValueError):
+class FilterError(InvalidInput):
     """A filter the listing cannot apply; `path` names the offending key."""
 
     def __init__(self, message: str, path: str) -> None:
-        super().__init__(message)
-        self.path = path
+        super().__init__(f"Error parsing field filter: {message}", path=path)
 
 
 def iso(moment: datetime) -> str:
@@ -166,14 +166,17 @@ def list_actions(
     created_to: datetime | None,
 ) -> list[dict[str, Any]]:
     where = translate_filter(filter, plans)
-    rows = ledger.query(
-        where=where,
-        last_id=last_id,
-        limit=limit,
-        newest_first=newest_first,
-        created_from=created_from,
-        created_to=created_to,
-    )
+    try:
+        rows = ledger.query(
+            where=where,
+            last_id=last_id,
+            limit=limit,
+            newest_first=newest_first,
+            created_from=created_from,
+            created_to=created_to,
+        )
+    except LookupError as error:  # a lastId that names no row
+        raise MalformedInput(str(error).strip("'\""), path="lastId") from None
     records = journey_records(plans)
     return [to_tellescope(row, records) for row in rows]
 

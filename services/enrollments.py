@@ -24,13 +24,14 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.errors import TellescopeRejected
-from activities.tellescope_client import TellescopeClient
 from models.automated_action import JourneyContext
 from models.enrollment import EnrollmentStatus
 from models.runtime import EnrollmentInput, RemoveRequest, enrollment_workflow_id
+from services.errors import MalformedInput
 from store.plans import JourneyHead, PlanStore
 from store.tables import JourneyVersionRow
+from tellescope.client import TellescopeClient
+from tellescope.errors import TellescopeRejected
 from workflows import search_attributes as sa
 from workflows import starter
 from workflows.journey import JourneyWorkflow
@@ -322,7 +323,8 @@ def _check(token: bytes, scope: str) -> str:
 
 def encode_token(token: bytes | None, scope: str) -> str | None:
     """Temporal's page token as `lastId`: urlsafe base64 plus a check tied to the listing's
-    filter (`scope`), so garbage or a cursor of another listing is a 400, not a Temporal error."""
+    filter (`scope`), so garbage or a cursor of another listing is MalformedInput, not a Temporal
+    error."""
     if not token:
         return None
     return base64.urlsafe_b64encode(token).decode("ascii").rstrip("=") + "." + _check(token, scope)
@@ -337,7 +339,7 @@ def decode_token(text: str, scope: str) -> bytes:
     except (binascii.Error, ValueError, UnicodeEncodeError):
         token = b""
     if not token or not hmac.compare_digest(check, _check(token, scope)):
-        raise ValueError("lastId is not a cursor returned by this listing")
+        raise MalformedInput("lastId is not a cursor returned by this listing", path="lastId")
     return token
 
 

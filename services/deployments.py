@@ -20,12 +20,15 @@ from typing import Any
 
 import yaml
 
-from activities.tellescope_client import TellescopeClient
-from api import seam
-from api.services.tellescope_journeys import sync_journey_record
 from compiler import CompileError, CompileFailed, compile_paths
 from models.plan import JourneyPlan
+from services.errors import InvalidInput, NotFound
+from services.tellescope_journeys import sync_journey_record
 from store.plans import PlanNotFound, PlanStore
+from store.tables import JourneyVersionRow
+from tellescope.client import TellescopeClient
+from triggers.models import SyncReport
+from triggers.schedules import sync_schedules as sync_trigger_schedules
 
 UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,150}\.ya?ml$")
 MAX_FILES = 200
@@ -37,23 +40,16 @@ class SourceFile:
     text: str
 
 
-class DeployError(Exception):
-    def __init__(self, status: int, message: str, info: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.info = info or {}
+class CompileErrors(InvalidInput):
+    """Every compile error of an upload at once; each names its `file:line:col path`."""
 
-
-class CompileErrors(DeployError):
     def __init__(self, errors: list[CompileError]) -> None:
         self.errors = errors
         count = len(errors)
         first = str(errors[0]) if errors else "invalid journeys"
         super().__init__(
-            422,
             f"{count} error{'s' if count != 1 else ''}: {first}",
-            {"errors": [dataclasses.asdict(e) | {"text": str(e)} for e in errors]},
+            info={"errors": [dataclasses.asdict(e) | {"text": str(e)} for e in errors]},
         )
 
 
@@ -72,7 +68,7 @@ class DeployedJourney:
 class ScheduleSync:
     status: str  # synced | skipped | failed
     message: str = ""
-    report: Any = None
+    report: SyncReport | None = None
 
 
 @dataclass
@@ -98,20 +94,19 @@ def _stem(name: str) -> str:
 
 def check_names(files: list[SourceFile]) -> None:
     if not files:
-        raise DeployError(422, "no files to deploy", {"path": "files"})
+        raise InvalidInput("no files to deploy", path="files")
     if len(files) > MAX_FILES:
-        raise DeployError(422, f"at most {MAX_FILES} files per deployment", {"path": "files"})
+        raise InvalidInput(f"at most {MAX_FILES} files per deployment", path="files")
     seen: set[str] = set()
     for file in files:
         if not UPLOAD_NAME.match(file.name) or ".." in file.name:
-            raise DeployError(
-                422,
+            raise InvalidInput(
                 f'Error parsing field files: invalid file name "{file.name}"'
                 " (a plain name ending in .yaml or .yml)",
-                {"path": f"files.{file.name}"},
+                path=f"files.{file.name}",
             )
         if file.name in seen:
-            raise DeployError(422, f'duplicate file "{file.name}"', {"path": "files"})
+            raise InvalidInput(f'duplicate file "{file.name}"', path="files")
         seen.add(file.name)
 
 
@@ -260,6 +255,14 @@ class RolledBack:
     tellescope: str
 
 
+def _row(plans: PlanStore, journey_id: str, version: str | None) -> JourneyVersionRow:
+    """A stored version (the current one when `version` is None), or NotFound."""
+    try:
+        return plans.row(journey_id, version) if version else plans.current(journey_id)
+    except PlanNotFound as missing:
+        raise NotFound(str(missing)) from None
+
+
 async def rollback(
     plans: PlanStore,
     journey_id: str,
@@ -269,7 +272,7 @@ async def rollback(
     tellescope: TellescopeClient | None,
 ) -> RolledBack:
     """Make a stored version current again; running enrollments keep the version they run."""
-    target = plans.row(journey_id, version)  # PlanNotFound -> 404
+    target = _row(plans, journey_id, version)
     plan = JourneyPlan.model_validate(target.plan)
     known = plans.tellescope_journey_id(journey_id)
     action = "skipped"
@@ -294,12 +297,10 @@ async def sync_schedules(client: Any, plans: PlanStore, task_queue: str) -> Sche
     if client is None:
         return ScheduleSync("skipped", "Temporal is not reachable: trigger schedules not synced")
     try:
-        report = await seam.sync_schedules(client, plans, task_queue)
-    except seam.TriggersUnavailable as missing:
-        return ScheduleSync("skipped", f"{missing}: trigger schedules not synced")
+        report = await sync_trigger_schedules(client, plans, task_queue)
     except Exception as error:  # the deploy itself is done; say what failed
         return ScheduleSync("failed", f"{type(error).__name__}: {error}")
-    return ScheduleSync("synced", "", seam.to_jsonable(report))
+    return ScheduleSync("synced", "", report)
 
 
 # --- listing and diffing --------------------------------------------------------------------------
@@ -332,12 +333,12 @@ def diff_versions(
 ) -> tuple[str, str, str]:
     """(old version, new version, unified diff of their YAML). Defaults: new = current,
     old = the version current before it."""
-    new_row = plans.row(journey_id, new) if new else plans.current(journey_id)
+    new_row = _row(plans, journey_id, new)
     if old is None:
         old = previous_version(plans, journey_id) if new is None else None
         if old is None:
-            raise PlanNotFound(f'journey "{journey_id}" has no earlier version to compare with')
-    old_row = plans.row(journey_id, old)
+            raise NotFound(f'journey "{journey_id}" has no earlier version to compare with')
+    old_row = _row(plans, journey_id, old)
     text = unified_diff(
         old_row.source,
         new_row.source,

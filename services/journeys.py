@@ -1,15 +1,16 @@
-"""Checks the routes share: the journey, step and endusers a request names must exist."""
+"""Checks the routes share: the journey, step and endusers a request names must exist (NotFound,
+InvalidInput otherwise)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
 
-from activities.tellescope_client import TellescopeClient
-from api.errors import ApiError, not_found, unprocessable
-from api.services.enrollments import missing_endusers
 from models.plan import JourneyPlan
+from services.enrollments import missing_endusers
+from services.errors import InvalidInput, NotFound
 from store.plans import JourneyHead, PlanNotFound, PlanStore
+from tellescope.client import TellescopeClient
 
 
 def resolve_journey(plans: PlanStore, journey_ref: str) -> JourneyHead:
@@ -17,7 +18,7 @@ def resolve_journey(plans: PlanStore, journey_ref: str) -> JourneyHead:
         return plans.resolve_head(journey_ref)
     except PlanNotFound:
         message = f'Could not find a journey "{journey_ref}"'
-        raise not_found(message, journeyId=journey_ref) from None
+        raise NotFound(message, {"journeyId": journey_ref}) from None
 
 
 @lru_cache(maxsize=256)
@@ -31,14 +32,15 @@ def plan_of(plans: PlanStore, row: JourneyHead) -> JourneyPlan:
 
 
 def resolve_step(plan: JourneyPlan, step_ref: str | None, path: str = "automationStepId"):
-    """A readable step id for a readable or Tellescope step id; 422 naming `path` otherwise."""
+    """A readable step id for a readable or Tellescope step id; InvalidInput naming `path`
+    otherwise."""
     if step_ref is None:
         return None
     if step_ref in plan.steps:
         return step_ref
     found = plan.step_for_tellescope_id(step_ref)
     if found is None:
-        raise unprocessable(
+        raise InvalidInput(
             f'Error parsing field {path}: journey "{plan.journeyId}" has no step "{step_ref}"',
             path=path,
         )
@@ -48,11 +50,10 @@ def resolve_step(plan: JourneyPlan, step_ref: str | None, path: str = "automatio
 async def require_endusers(
     tellescope: TellescopeClient, enduser_ids: Sequence[str], *, concurrency: int = 8
 ) -> None:
-    """404 (nothing done) when any enduser does not exist in Tellescope."""
+    """NotFound (nothing done) when any enduser does not exist in Tellescope."""
     missing = await missing_endusers(tellescope, enduser_ids, concurrency=concurrency)
     if missing:
-        raise ApiError(
-            404,
+        raise NotFound(
             "Could not find a record for the given id(s): "
             + ", ".join(missing[:10])
             + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""),

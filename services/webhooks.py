@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.errors import Unauthenticated
+
 RECORD_OPERATIONS = ("create", "update", "delete")
 
 
@@ -98,11 +100,8 @@ class Delivery:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-class WebhookRejected(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class WebhookRejected(Unauthenticated):
+    """The delivery's integrity, age or secret is wrong: nothing of it may be processed."""
 
 
 def sha256_hex(text: str) -> str:
@@ -143,7 +142,7 @@ def timestamp_of(value: str | int) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise WebhookRejected(401, "Invalid webhook timestamp") from None
+        raise WebhookRejected("Invalid webhook timestamp") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -155,21 +154,21 @@ def verify(
     now: datetime | None = None,
 ) -> Delivery:
     """Check integrity (constant-time, against each configured secret) and age. Raises
-    WebhookRejected (401) when either is wrong or no secret is configured."""
+    WebhookRejected when either is wrong or no secret is configured."""
     if not secrets:
-        raise WebhookRejected(401, "Webhooks are not configured (no webhook secret is set)")
+        raise WebhookRejected("Webhooks are not configured (no webhook secret is set)")
     given = delivery.integrity.strip().lower().encode("utf-8")
     valid = False
     for secret in secrets:
         expected = expected_integrity(delivery, secret).encode("ascii")
         valid |= hmac.compare_digest(expected, given)
     if not valid:
-        raise WebhookRejected(401, "Invalid webhook integrity")
+        raise WebhookRejected("Invalid webhook integrity")
     moment = timestamp_of(delivery.timestamp)
     age = abs(((now or datetime.now(UTC)) - moment).total_seconds())
     if age > tolerance_seconds:
         raise WebhookRejected(
-            401, f"Stale webhook: timestamp is {age:.0f} s away (tolerance {tolerance_seconds:g} s)"
+            f"Stale webhook: timestamp is {age:.0f} s away (tolerance {tolerance_seconds:g} s)"
         )
     return signed_parts(delivery)
 

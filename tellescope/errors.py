@@ -12,7 +12,7 @@ Every failure becomes a Temporal `ApplicationError`, so the workflow sees one sh
 The message of a rejection is Tellescope's own `message`, verbatim ("Missing email consent"), so
 the step history shows what Tellescope said; the status, method, path and whole error body travel
 in `details`. Retryable errors may hide a request Tellescope did process (it answered 500 after
-committing, or the answer was lost): that is what the idempotency keys in `activities.idempotency`
+committing, or the answer was lost): that is what the idempotency keys in `tellescope.idempotency`
 are for.
 """
 

@@ -62,7 +62,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from activities.tellescope_client import Record, TellescopeClient
+from tellescope.client import Record, TellescopeClient
 
 KEY_PREFIX = "je:"
 # Longest action id used verbatim in a key; longer or unusual ids are hashed so that keys fit

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from activities.errors import TellescopeRejected
-from activities.tellescope_client import TellescopeClient
 from models.plan import OBJECT_ID, JourneyPlan
+from services.errors import Conflict
+from tellescope.client import TellescopeClient
+from tellescope.errors import TellescopeRejected
 
 
 @dataclass
@@ -48,7 +49,7 @@ async def _update(tellescope: TellescopeClient, record_id: str, plan: JourneyPla
     await tellescope.update("journeys", record_id, journey_fields(plan), replace_object_fields=True)
 
 
-class JourneyRecordConflict(Exception):
+class JourneyRecordConflict(Conflict):
     """The record Tellescope has under this title belongs to another of our journeys."""
 
 

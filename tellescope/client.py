@@ -9,7 +9,7 @@ Wire protocol, as Tellescope's own SDK (`packages/sdk/src/session.ts`) speaks it
   and objects instead of appending/merging);
 - default operations live at `/v1/<model>` (one) and `/v1/<models>` (many), with the model name
   made URL-safe (`sms_messages` -> `/v1/sms-message`, `/v1/sms-messages`);
-- errors are `{message, ...}` bodies, surfaced verbatim (see `activities.errors`).
+- errors are `{message, ...}` bodies, surfaced verbatim (see `tellescope.errors`).
 
 The client holds no state besides one shared `httpx.AsyncClient` (connection pool) and, lazily,
 the id of the user that renders sender-less merge fields.
@@ -26,14 +26,14 @@ from urllib.parse import quote
 
 import httpx
 
-from activities.errors import (
+from settings import TellescopeSettings
+from tellescope.errors import (
     TellescopeRejected,
     cannot_perform,
     error_for_response,
     error_for_transport,
     read_body,
 )
-from activities.settings import TellescopeSettings
 
 Record = dict[str, Any]
 

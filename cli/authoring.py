@@ -1,0 +1,97 @@
+"""`journeys validate`, `graph` and `import`: journey files, without the engine's store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import PathsArg
+
+
+def validate(paths: PathsArg) -> None:
+    """Validate journeys; print a summary per journey, or every error as file:line:col path: msg."""
+    from compiler import CompileFailed, compile_paths
+
+    try:
+        result = compile_paths(paths)
+    except CompileFailed as failed:
+        for error in failed.errors:
+            typer.echo(str(error), err=True)
+        count = len(failed.errors)
+        typer.echo(f"{count} error{'s' if count != 1 else ''}", err=True)
+        raise typer.Exit(1) from None
+    for plan in result.plans:
+        typer.echo(
+            f"{plan.source}: journey {plan.journeyId} version {plan.version}:"
+            f" {_count(plan.steps, 'step')}, {_count(plan.triggers, 'trigger')},"
+            f" {_count(plan.roots, 'root')}"
+        )
+    org = result.organization
+    typer.echo(
+        f"{_count(result.plans, 'journey')} valid (organization time zone {org.timezone},"
+        f" {_count(org.officeHours, 'office-hour block')},"
+        f" {_count(org.outOfOfficeHours, 'closure')})"
+    )
+
+
+def _count(items, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def graph(
+    file: Annotated[Path, typer.Argument(help="A journey YAML file.")],
+    format: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    organization: Annotated[
+        Path | None,
+        typer.Option(help="Organisation YAML (default: organization.yaml beside FILE)."),
+    ] = None,
+) -> None:
+    """Draw a journey as a flowchart: steps with their actions, edges with events and delays."""
+    from compiler import CompileFailed, compile_paths
+    from compiler.graph import to_dot, to_mermaid
+
+    if format not in ("mermaid", "dot"):
+        raise typer.BadParameter("expected mermaid or dot", param_hint="--format")
+    inputs = [file]
+    org_file = organization or file.parent / "organization.yaml"
+    if org_file.exists() and org_file != file:
+        inputs.append(org_file)
+    try:
+        result = compile_paths(inputs + _referenced_siblings(file))
+    except CompileFailed as failed:
+        for error in failed.errors:
+            typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    plan = next(p for p in result.plans if p.source == str(file))
+    text = to_mermaid(plan) if format == "mermaid" else to_dot(plan)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output} ({len(plan.steps)} steps)")
+
+
+def _referenced_siblings(file: Path) -> list[Path]:
+    """Other journeys in the same folder, so cross-journey references (addToJourney) resolve."""
+    return [
+        p for p in sorted(file.parent.glob("*.y*ml")) if p != file and p.name != "organization.yaml"
+    ]
+
+
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Tellescope JSON: journey, steps, triggers.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the YAML files.")],
+) -> None:
+    """Convert a Tellescope export into journey YAML with readable step ids."""
+    from compiler.importer import ImportError_, import_files
+
+    try:
+        written = import_files(files, output)
+    except ImportError_ as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for path in written:
+        typer.echo(f"wrote {path}")

@@ -1,0 +1,118 @@
+"""Every setting of the engine, from the environment (pydantic-settings), in one module shared by
+the worker, the API and the CLI. One class per concern; the environment variable names are the
+field names (upper case), with the `TELLESCOPE_` prefix for Tellescope's:
+
+| class | read by | variables (for example) |
+|---|---|---|
+| `EngineSettings` | worker, API, CLI | DATABASE_URL, TEMPORAL_ADDRESS, TASK_QUEUE |
+| `ApiSettings` | the HTTP API | API_PORT, WEBHOOK_SECRET, BULK_CONCURRENCY |
+| `TellescopeSettings` | `tellescope.client` | TELLESCOPE_BASE_URL, TELLESCOPE_API_KEY |
+
+Defaults are the embedded ones: a SQLite file under `.journeys/`, a local Temporal dev server and
+the local Tellescope sandbox. Production sets `DATABASE_URL`, `TEMPORAL_ADDRESS`,
+`TELLESCOPE_BASE_URL` and `TELLESCOPE_API_KEY`. `EngineSettings` and `ApiSettings` also read
+`.env`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EngineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///.journeys/journeys.db"
+    # Unset: Temporal's own environment configuration (TEMPORAL_PROFILE, TEMPORAL_API_KEY,
+    # TEMPORAL_TLS_*; see temporal_connection.py), else localhost:7233 and namespace "default".
+    temporal_address: str | None = None
+    temporal_namespace: str | None = None
+    temporal_ui_url: str = "http://localhost:8233"  # where journey pages link enrollments to
+    task_queue: str = "journeys"
+    metrics_port: int | None = None  # Prometheus /metrics on the worker when set
+    graceful_shutdown_seconds: float = 10.0
+    # Workflows kept in worker memory between tasks (sticky cache). Lower it if worker RSS grows
+    # with many active enrollments; 0 disables sticky execution.
+    max_cached_workflows: int = 1000
+
+
+@lru_cache
+def get_settings() -> EngineSettings:
+    return EngineSettings()
+
+
+class ApiSettings(BaseSettings):
+    """The engine's HTTP API."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # The secret Tellescope signs record webhooks with (`journeys webhooks configure` pushes it
+    # to Tellescope with POST /v1/configure-webhooks; Tellescope wants more than 15 characters).
+    # Unset: every webhook delivery is refused (nothing can be verified).
+    webhook_secret: str | None = Field(default=None, min_length=16)
+    # Deliveries whose `timestamp` is further than this from now (either way) are refused.
+    webhook_tolerance_seconds: float = Field(default=300.0, gt=0)
+    # Accepted deliveries are remembered this long (older ones are refused as stale anyway).
+    webhook_retention_hours: float = Field(default=48.0, gt=0)
+    # A delivery still being processed after this long (its API process died) may be taken over
+    # by a redelivery; until then copies are answered 409 with Retry-After.
+    webhook_claim_lease_seconds: float = Field(default=30.0, gt=0)
+
+    # Largest request body accepted, in bytes (413 beyond); webhooks have their own limit
+    # because a bulk create may carry up to 1000 records plus relatedRecords.
+    api_max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    webhook_max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+
+    # Bulk enrollments: how many Temporal starts and Tellescope lookups run at once.
+    bulk_concurrency: int = Field(default=32, gt=0, le=256)
+    # add-endusers-to-journey `throttle: true`: refuse an enduser whose enrollment (re)started
+    # less than this long ago.
+    throttle_seconds: float = Field(default=60.0, ge=0)
+    # Temporal queries (an enrollment's status) give up after this long (no worker polling).
+    query_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _remember_longer_than_tolerated(self) -> ApiSettings:
+        # A replay inside the tolerance window must still find its claim.
+        if self.webhook_retention_hours * 3600 < 2 * self.webhook_tolerance_seconds:
+            raise ValueError("webhook_retention_hours must cover twice webhook_tolerance_seconds")
+        return self
+
+
+class TellescopeSettings(BaseSettings):
+    """How the engine reaches Tellescope (prefix `TELLESCOPE_`).
+
+    The defaults point at the local sandbox (`python -m sandbox`), so `journeys dev` and the tests
+    need no configuration; production sets `TELLESCOPE_BASE_URL=https://api.tellescope.com` and
+    `TELLESCOPE_API_KEY`. Nothing else changes between the two.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TELLESCOPE_", extra="ignore")
+
+    base_url: str = "http://127.0.0.1:8900"
+    api_key: str = "sandbox-dev-key"
+
+    # Per request. Tellescope answers ordinary reads and writes well within this; a slower answer
+    # is treated as a timeout and retried by Temporal (the idempotency keys make that safe).
+    timeout_seconds: float = Field(default=15.0, gt=0)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # `POST /v1/send-automation-webhook` answers only once the receiver has, and Tellescope gives
+    # receivers 15 s, so this call gets a longer budget than the others.
+    webhook_timeout_seconds: float = Field(default=25.0, gt=0)
+
+    # The user whose name renders `{{user.*}}` merge fields where an action has no sender
+    # (field setters, tags, ticket titles). Unset: the organisation's oldest user.
+    automation_user_id: str | None = None
+
+    # How far before an action's `now` a record it created may carry a `createdAt`, when a lookup
+    # is bounded by creation time: covers clock skew between the worker and Tellescope.
+    lookup_skew_seconds: float = Field(default=600.0, ge=0)
+
+    # Connection pool of the one shared httpx client.
+    max_connections: int = Field(default=50, gt=0)
