@@ -6,13 +6,21 @@ receives `restart` (spec 3.3), or nothing when the caller asked not to restart.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.automated_action import JourneyContext
-from models.runtime import EnrollmentInput, RemoveRequest, RestartRequest, enrollment_workflow_id
+from models.enrollment import EnrollmentResult
+from models.runtime import (
+    EnrollmentInput,
+    RemoveRequest,
+    RestartRequest,
+    enrollment_workflow_id,
+)
 from workflows import search_attributes as sa
 from workflows.journey import JourneyWorkflow
 
@@ -32,13 +40,30 @@ def enrollment_attributes(inp: EnrollmentInput) -> TypedSearchAttributes:
 RESTART_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class Enrolled:
+    handle: WorkflowHandle[JourneyWorkflow, EnrollmentResult]
+    started: bool  # a new run started (else a running one was restarted, or left as it was)
+
+
 async def enroll(
     client: Client,
     inp: EnrollmentInput,
     *,
     task_queue: str,
     restart: bool = True,
-) -> WorkflowHandle:
+) -> WorkflowHandle[JourneyWorkflow, EnrollmentResult]:
+    """`enroll_run`'s handle: the enrollment's run."""
+    return (await enroll_run(client, inp, task_queue=task_queue, restart=restart)).handle
+
+
+async def enroll_run(
+    client: Client,
+    inp: EnrollmentInput,
+    *,
+    task_queue: str,
+    restart: bool = True,
+) -> Enrolled:
     """Start the enrollment, or (when running) restart it if `restart`, else leave it as is.
 
     Restarting starts with id conflict policy FAIL and signals `restart` only when that finds a
@@ -57,21 +82,22 @@ async def enroll(
             f"**Enduser** `{inp.enduserId}`\n\n**Source** {inp.source}"
         ),
     }
-    keep = WorkflowIDConflictPolicy.USE_EXISTING
-    if not restart:
-        return await client.start_workflow(
-            JourneyWorkflow.run, inp, id_conflict_policy=keep, **options
-        )
     request = RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
     for _ in range(RESTART_ATTEMPTS):
         try:
-            return await client.start_workflow(
+            handle = await client.start_workflow(
                 JourneyWorkflow.run,
                 inp,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 **options,
             )
+            return Enrolled(handle, started=True)
         except WorkflowAlreadyStartedError as running:
+            existing = client.get_workflow_handle_for(
+                JourneyWorkflow.run, workflow_id, run_id=running.run_id
+            )
+            if not restart:
+                return Enrolled(existing, started=False)
             try:
                 await client.get_workflow_handle(workflow_id).signal(
                     JourneyWorkflow.restart, request
@@ -80,15 +106,18 @@ async def enroll(
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
                 continue  # it ended meanwhile: start a new run
-            return client.get_workflow_handle(workflow_id, run_id=running.run_id)
-    return await client.start_workflow(  # still racing: the one atomic call
+            return Enrolled(existing, started=False)
+    # Still racing: the one atomic call. Whether it found a run to signal or started one is not
+    # public: a run starting meanwhile is restarted just the same.
+    handle = await client.start_workflow(
         JourneyWorkflow.run,
         inp,
-        id_conflict_policy=keep,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         start_signal="restart",
         start_signal_args=[request],
         **options,
     )
+    return Enrolled(handle, started=False)
 
 
 async def remove(client: Client, journey_id: str, enduser_id: str, request: RemoveRequest) -> bool:
