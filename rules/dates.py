@@ -33,11 +33,6 @@ def as_aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def utc_now() -> datetime:
-    """The wall clock, aware (outside workflows, which read `workflow.now()`)."""
-    return datetime.now(UTC)
-
-
 # --- epoch milliseconds ---------------------------------------------------------------------------
 
 

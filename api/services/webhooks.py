@@ -27,8 +27,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rules.dates import from_epoch_ms, parse_iso
-
 RECORD_OPERATIONS = ("create", "update", "delete")
 
 
@@ -135,13 +133,14 @@ def timestamp_of(value: str | int) -> datetime:
     """Tellescope's timestamp: epoch milliseconds (as text); ISO 8601 accepted too."""
     text = str(value).strip()
     try:
-        return from_epoch_ms(int(text))
-    except (ValueError, OverflowError):
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
         pass
-    moment = parse_iso(text)
-    if moment is None:
-        raise WebhookRejected(401, "Invalid webhook timestamp")
-    return moment
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise WebhookRejected(401, "Invalid webhook timestamp") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def verify(
