@@ -11,7 +11,15 @@ from collections.abc import Iterable
 from compiler.errors import CompileError
 from compiler.parse import ParsedJourney
 from compiler.pydantic_errors import did_you_mean
+from compiler.yaml_source import PathPart
 from models import DEPRECATED_TRIGGER_EVENT_TYPES, FORM_PRODUCING_ACTIONS
+from models.events import (
+    AfterActionEvent,
+    AutomationEvent,
+    FormsUnsubmittedEvent,
+    FormUnsubmittedEvent,
+)
+from models.triggers import AutomationTrigger
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")  # a Tellescope record id: a journey outside this repo
 
@@ -25,8 +33,8 @@ REQUIRED_PARENT_ACTION = {
 FORM_EVENTS = ("formResponse", "formResponses", "formUnsubmitted", "formsUnsubmitted")
 # Events that wait for the outside world (a person, a ticket, a trigger): a loop through them
 # cannot spin on its own.
-WAITING_EVENTS = ("formResponse", "formResponses", "ticketCompleted", "waitForTrigger")
-WAITING_EVENTS += ("onCallOutcome", "onAIConversationOutcome")
+WAITING_EVENTS: tuple[str, ...] = ("formResponse", "formResponses", "ticketCompleted")
+WAITING_EVENTS += ("waitForTrigger", "onCallOutcome", "onAIConversationOutcome")
 JOURNEY_ACTIONS = ("addToJourney", "removeFromJourney")
 JOURNEY_TRIGGER_ACTIONS = ("Add To Journey", "Remove From Journey")
 
@@ -82,7 +90,7 @@ def check_states(parsed: ParsedJourney) -> list[CompileError]:
     return errors
 
 
-def _events(parsed: ParsedJourney) -> Iterable[tuple[str, int, object]]:
+def _events(parsed: ParsedJourney) -> Iterable[tuple[str, int, AutomationEvent]]:
     for step_id, step in parsed.steps.items():
         for index, event in enumerate(step.events):
             yield step_id, index, event
@@ -156,7 +164,9 @@ def _a(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
-def check_wait_for_trigger(parsed: ParsedJourney, triggers: dict) -> list[CompileError]:
+def check_wait_for_trigger(
+    parsed: ParsedJourney, triggers: dict[str, tuple[ParsedJourney, AutomationTrigger]]
+) -> list[CompileError]:
     errors: list[CompileError] = []
     for step_id, index, event in _events(parsed):
         if event.type != "waitForTrigger":
@@ -192,7 +202,9 @@ def check_wait_for_trigger(parsed: ParsedJourney, triggers: dict) -> list[Compil
     return errors
 
 
-def _journey_ref_error(parsed, path, journey_id: str, known: set[str]) -> list[CompileError]:
+def _journey_ref_error(
+    parsed: ParsedJourney, path: list[PathPart], journey_id: str, known: set[str]
+) -> list[CompileError]:
     if journey_id in known or OBJECT_ID.match(journey_id):
         return []
     return [
@@ -238,19 +250,23 @@ def check_triggers(parsed: ParsedJourney, known: set[str]) -> list[CompileError]
     return errors
 
 
-def is_immediate(event) -> bool:
+def is_immediate(event: AutomationEvent) -> bool:
     """True when the child runs as soon as its parent finishes, with no delay and no wait."""
     if event.type in WAITING_EVENTS or event.type == "onJourneyStart":
         return False
-    info = event.info
-    if event.type == "afterAction":
-        dated = any(
-            getattr(info, name, None)
-            for name in ("dayOfMonthCondition", "fieldCondition", "formCondition", "eventCondition")
-        )
-        return not dated and not (info.delayInMS or 0)
-    if event.type in ("formUnsubmitted", "formsUnsubmitted"):
-        return not (info.delayInMS or 0)
+    match event:
+        case AfterActionEvent(info=info):
+            dated = any(
+                (
+                    info.dayOfMonthCondition,
+                    info.fieldCondition,
+                    info.formCondition,
+                    info.eventCondition,
+                )
+            )
+            return not dated and not (info.delayInMS or 0)
+        case FormUnsubmittedEvent(info=info) | FormsUnsubmittedEvent(info=info):
+            return not (info.delayInMS or 0)
     return True  # onError, onAIDecision: decided by the engine itself, at once
 
 

@@ -6,7 +6,7 @@ others. `delayInMS` is derived from `delay` + `unit` before validation when the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,8 +110,11 @@ def parse_journey(
     return parsed, errors
 
 
-def _parse_items(parsed: ParsedJourney, section: str, show) -> list[CompileError]:
-    doc, errors = parsed.doc, []
+def _parse_items(
+    parsed: ParsedJourney, section: str, show: Callable[[Sequence[PathPart]], str]
+) -> list[CompileError]:
+    doc = parsed.doc
+    errors: list[CompileError] = []
     items = doc.data.get(section)
     if items is None:
         if section == "steps":

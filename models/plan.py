@@ -12,6 +12,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
+from models.events import AutomationEvent
 from models.journey import Journey
 from models.organization import Organization
 from models.steps import AutomationStep
@@ -57,7 +58,7 @@ class JourneyPlan(BaseModel):
     def children_of(self, parent_id: str, event_type: str) -> list[EventRef]:
         return self.children.get(parent_id, {}).get(event_type, [])
 
-    def event_of(self, ref: EventRef):  # -> AutomationEvent
+    def event_of(self, ref: EventRef) -> AutomationEvent:
         return self.steps[ref.stepId].events[ref.eventIndex]
 
     def step_for_tellescope_id(self, tellescope_step_id: str) -> str | None:

@@ -20,7 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from rules.dates import as_aware, epoch_ms, parse_any_date, parse_condition_date
+from typing_extensions import TypeIs
+
+from rules.dates import as_aware, epoch_ms, from_epoch_ms, parse_any_date, parse_condition_date
 
 __all__ = [
     "INVERSE_RELATIONSHIP_TYPES",
@@ -108,7 +110,7 @@ _OBJECT_ID: Final = re.compile(r"^[0-9a-fA-F]{24}$")
 # ---------------------------------------------------------------------------------------------
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeIs[int | float]:
     """`typeof value === 'number'` (Python's bool is an int; JS's boolean is not a number)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -234,9 +236,8 @@ def js_new_date(value: object) -> datetime | None:
     if isinstance(value, str):
         return parse_any_date(value)
     if value is None or isinstance(value, bool) or is_number(value):
-        milliseconds = 0 if value is None else float(value)
         try:
-            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=milliseconds)
+            return from_epoch_ms(0 if value is None else float(value))
         except (OverflowError, ValueError):
             return None
     return None

@@ -102,10 +102,11 @@ def _height_inches(responses: Sequence[Mapping[str, Any]]) -> float | None:
     value = answer.get("value")
     if answer.get("type") == "number":
         return value if is_number(value) else None
-    feet = value.get("feet") if isinstance(value, Mapping) else None
+    if not isinstance(value, Mapping):
+        return None
+    feet, inches = value.get("feet"), value.get("inches")
     if not is_number(feet):
         return None
-    inches = value.get("inches")
     return feet * 12 + (inches if is_number(inches) else 0)
 
 

@@ -70,28 +70,34 @@ async def enroll_run(
     running enrollment (one that ends meanwhile is started anew). Signal-with-start did this in
     one call, but made the server record and deliver a `restart` signal to every new enrollment,
     which ignores it: about a tenth of the server's CPU per enrollment (BENCHMARKS.md). The
-    handle of a restarted enrollment is the running run's (no start response)."""
+    handle of a restarted enrollment is the running run's (no start response). Leaving a running
+    enrollment as it is starts with FAIL too, so whether a run started is known (the start
+    response's `started` flag is not public)."""
     workflow_id = enrollment_workflow_id(inp.journeyId, inp.enduserId)
-    options = {
-        "id": workflow_id,
-        "task_queue": task_queue,
-        "search_attributes": enrollment_attributes(inp),
-        "static_summary": f"Journey {inp.journeyId} for enduser {inp.enduserId}",
-        "static_details": (
-            f"**Journey** `{inp.journeyId}` version `{inp.planVersion}`\n\n"
-            f"**Enduser** `{inp.enduserId}`\n\n**Source** {inp.source}"
-        ),
-    }
     request = RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
+
+    async def start(
+        policy: WorkflowIDConflictPolicy, signal: RestartRequest | None = None
+    ) -> WorkflowHandle[JourneyWorkflow, EnrollmentResult]:
+        return await client.start_workflow(
+            JourneyWorkflow.run,
+            inp,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=policy,
+            search_attributes=enrollment_attributes(inp),
+            static_summary=f"Journey {inp.journeyId} for enduser {inp.enduserId}",
+            static_details=(
+                f"**Journey** `{inp.journeyId}` version `{inp.planVersion}`\n\n"
+                f"**Enduser** `{inp.enduserId}`\n\n**Source** {inp.source}"
+            ),
+            start_signal="restart" if signal is not None else None,
+            start_signal_args=[signal] if signal is not None else [],
+        )
+
     for _ in range(RESTART_ATTEMPTS):
         try:
-            handle = await client.start_workflow(
-                JourneyWorkflow.run,
-                inp,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                **options,
-            )
-            return Enrolled(handle, started=True)
+            return Enrolled(await start(WorkflowIDConflictPolicy.FAIL), started=True)
         except WorkflowAlreadyStartedError as running:
             existing = client.get_workflow_handle_for(
                 JourneyWorkflow.run, workflow_id, run_id=running.run_id
@@ -109,14 +115,7 @@ async def enroll_run(
             return Enrolled(existing, started=False)
     # Still racing: the one atomic call. Whether it found a run to signal or started one is not
     # public: a run starting meanwhile is restarted just the same.
-    handle = await client.start_workflow(
-        JourneyWorkflow.run,
-        inp,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        start_signal="restart",
-        start_signal_args=[request],
-        **options,
-    )
+    handle = await start(WorkflowIDConflictPolicy.USE_EXISTING, signal=request)
     return Enrolled(handle, started=False)
 
 
