@@ -58,9 +58,9 @@ SenderAssignment = Annotated[
 class ActionBase(TellescopeModel):
     continueOnError: bool | None = None
     isBrandedWebhook: bool | None = None
-    if TYPE_CHECKING:  # what every action declares, as its own Literal and its own info model
+    if TYPE_CHECKING:  # every action declares its own `type: Literal[...]` and `info` model
         type: str
-        info: Any  # each model narrows it to its own info model
+        info: Any
 
 
 # --- 8.1 messaging ------------------------------------------------------------------------------

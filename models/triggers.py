@@ -45,15 +45,15 @@ def _tagged(kind: str, name: str, base: type[_M], **fields: Any) -> type[_M]:
 class TriggerEventBase(TellescopeModel):
     # Form-answer conditions (spec 10.2); only meaningful for Form Submitted.
     conditions: Json | None = None
-    if TYPE_CHECKING:  # what every event declares, as its own Literal and its own info model
+    if TYPE_CHECKING:  # every event declares its own `type: Literal[...]` and `info` model
         type: str
-        info: Any  # each model narrows it to its own info model
+        info: Any
 
 
 class TriggerActionBase(TellescopeModel):
-    if TYPE_CHECKING:  # what every action declares, as its own Literal and its own info model
+    if TYPE_CHECKING:  # every action declares its own `type: Literal[...]` and `info` model
         type: str
-        info: Any  # each model narrows it to its own info model
+        info: Any
 
 
 def _event(name: str, **fields: Any) -> type[TriggerEventBase]:
