@@ -17,4 +17,5 @@ test: $(VENV)/.installed
 	scripts/install-test-tools.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rules.dates import parse_iso, parse_mdy
+from rules.dates import iso_ms, parse_iso, parse_mdy
 
 NOW = "$now"
 
@@ -62,8 +62,7 @@ def is_built_in(name: str) -> bool:
 
 def current_timestamp(now: datetime, increment_ms: float | None) -> str:
     """`now` (+ `increment` ms) as an ISO instant, as JavaScript writes it."""
-    when = (now + timedelta(milliseconds=increment_ms or 0)).astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return iso_ms(now + timedelta(milliseconds=increment_ms or 0))
 
 
 def current_date(now: datetime, increment_ms: float | None, zone: ZoneInfo) -> str:

@@ -4,30 +4,22 @@ enduser (read once), the action's fixed clock, its idempotency keys and merge-fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from models.runtime import ActionRequest
+from rules.dates import epoch_ms as epoch_ms  # re-exported for the action handlers
+from rules.dates import iso_ms as iso_ms
 from rules.dates import parse_iso
 from tellescope.client import Record, TellescopeClient
 from tellescope.errors import cannot_perform
 from tellescope.idempotency import action_key
 
 
-def iso_ms(when: datetime) -> str:
-    """An instant as JavaScript's `Date.toISOString()` writes it: UTC, milliseconds, `Z`."""
-    utc = when.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 def compact(body: dict[str, Any]) -> dict[str, Any]:
     """`body` without its None values (Tellescope validates present keys; absent is absent)."""
     return {k: v for k, v in body.items() if v is not None}
-
-
-def epoch_ms(when: datetime) -> int:
-    return int(round(when.timestamp() * 1000))
 
 
 @dataclass

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from compiler.errors import CompileError
 from compiler.parse import ParsedJourney
 from compiler.pydantic_errors import did_you_mean
+from compiler.yaml_source import PathPart
 from models import DEPRECATED_TRIGGER_EVENT_TYPES, FORM_PRODUCING_ACTIONS
 from models.events import (
     AfterActionEvent,
@@ -23,6 +24,7 @@ from models.events import (
     parent_step_id,
     traits,
 )
+from models.triggers import AutomationTrigger
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")  # a Tellescope record id: a journey outside this repo
 
@@ -158,7 +160,9 @@ def _a(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
-def check_wait_for_trigger(parsed: ParsedJourney, triggers: dict) -> list[CompileError]:
+def check_wait_for_trigger(
+    parsed: ParsedJourney, triggers: dict[str, tuple[ParsedJourney, AutomationTrigger]]
+) -> list[CompileError]:
     errors: list[CompileError] = []
     for step_id, index, event in _events(parsed):
         if not isinstance(event, WaitForTriggerEvent):
@@ -194,7 +198,9 @@ def check_wait_for_trigger(parsed: ParsedJourney, triggers: dict) -> list[Compil
     return errors
 
 
-def _journey_ref_error(parsed, path, journey_id: str, known: set[str]) -> list[CompileError]:
+def _journey_ref_error(
+    parsed: ParsedJourney, path: list[PathPart], journey_id: str, known: set[str]
+) -> list[CompileError]:
     if journey_id in known or OBJECT_ID.match(journey_id):
         return []
     return [

@@ -1,21 +1,23 @@
-"""YAML files -> validated, versioned `JourneyPlan`s.
+"""YAML texts -> validated, versioned `JourneyPlan`s.
 
-`compile_paths` is the one entry point the CLI, the deploy path and tests use: it reads every file,
-collects every error (raising `CompileFailed` with all of them), and otherwise returns one plan per
-journey, each with a content-hash version.
+`compile_texts` is the one entry point: it parses every text, collects every error (raising
+`CompileFailed` with all of them), and otherwise returns one plan per journey, each with a
+content-hash version. `compile_paths` (the CLI, tests) reads files and hands their texts to it;
+the deploy path hands it the uploaded texts, with the deployed journeys as context.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.checks import check_all
 from compiler.errors import CompileError, CompileFailed
 from compiler.parse import ParsedJourney, parse_journey, parse_organization
-from compiler.sources import read_sources
+from compiler.sources import parse_texts, read_texts
 from models.organization import Organization
 from models.plan import EventRef, JourneyPlan, tellescope_id
 
@@ -29,28 +31,67 @@ class CompileResult:
         return next(p for p in self.plans if p.journeyId == journey_id)
 
 
-def compile_paths(paths: list[Path] | list[str]) -> CompileResult:
-    sources = read_sources([Path(p) for p in paths])
+def compile_texts(
+    texts: Iterable[tuple[str, str]],
+    *,
+    context: Mapping[str, tuple[str, str]] | None = None,
+    organization: Organization | None = None,
+) -> CompileResult:
+    """Compile YAML texts given as (name, text) pairs; `name` is the file part of every error
+    (`file:line:col path: message`), each plan's `source`, and a journey without `journey.id` is
+    named after its stem.
+
+    `context` holds journeys compiled alongside, by id: (name, text), so references to them
+    resolve and cross-journey checks see them; one that `texts` also defines is left out, and
+    their plans are not returned. `organization` is used when `texts` hold no organization file.
+    """
+    sources = parse_texts(texts)
     errors: list[CompileError] = list(sources.errors)
 
-    organization = Organization()
     for index, doc in enumerate(sources.organizations):
         if index > 0:
             errors.append(doc.error(["organization"], "only one organization file is allowed"))
             continue
         parsed_org, org_errors = parse_organization(doc)
         errors += org_errors
-        organization = parsed_org or organization
+        organization = parsed_org
+    if organization is None:
+        organization = Organization()
 
     parsed: list[ParsedJourney] = []
     for doc in sources.journeys:
         journey, journey_errors = parse_journey(doc)
         parsed.append(journey)
         errors += journey_errors
-    errors += check_all(parsed)
+
+    given = {p.journey_id for p in parsed}
+    alongside: list[ParsedJourney] = []
+    for journey_id, (name, text) in (context or {}).items():
+        if journey_id in given:
+            continue
+        deployed = parse_texts([(name, text)])
+        errors += deployed.errors
+        for doc in deployed.journeys:
+            journey, journey_errors = parse_journey(doc, default_id=journey_id)
+            alongside.append(journey)
+            errors += journey_errors
+
+    errors += check_all(parsed + alongside)
     if errors:
         raise CompileFailed(errors)
     return CompileResult(organization, [build_plan(p, organization) for p in parsed])
+
+
+def compile_paths(paths: Sequence[Path | str]) -> CompileResult:
+    """Compile the YAML files at `paths` (folders are searched recursively)."""
+    texts, errors = read_texts([Path(p) for p in paths])
+    try:
+        result = compile_texts(texts)
+    except CompileFailed as failed:
+        raise CompileFailed(errors + failed.errors) from None
+    if errors:
+        raise CompileFailed(errors)
+    return result
 
 
 def build_plan(parsed: ParsedJourney, organization: Organization) -> JourneyPlan:

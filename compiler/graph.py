@@ -7,6 +7,13 @@ reason, trigger.
 
 from __future__ import annotations
 
+from models.events import (
+    AfterActionInfo,
+    AutomationEvent,
+    DelayInfo,
+    TicketCompletedInfo,
+    WaitForTriggerInfo,
+)
 from models.plan import JourneyPlan
 
 _UNIT_MS = (("Days", 86_400_000), ("Hours", 3_600_000), ("Minutes", 60_000), ("Seconds", 1000))
@@ -22,27 +29,27 @@ def human_delay(ms: int) -> str:
     return f"{ms} ms"
 
 
-def edge_label(event) -> str:
+def edge_label(event: AutomationEvent) -> str:
     info = event.info
-    parts = [event.type]
-    delay = getattr(info, "delayInMS", None)
-    if delay:
-        parts.append(f"after {human_delay(delay)}")
-    day = getattr(info, "dayOfMonthCondition", None)
-    if day is not None:
-        hour = day.hour if day.hour is not None else 9
-        minute = day.minute if day.minute is not None else 0
-        parts.append(f"on day {day.dayOfMonth} at {hour:02d}:{minute:02d}")
-    if getattr(info, "officeHoursOnly", False):
-        parts.append("office hours")
-    for condition in getattr(info, "cancelConditions", None) or []:
-        parts.append(f"cancel if form from {condition.info.automationStepId} submitted")
-    if getattr(info, "abTestCondition", None):
-        parts.append(f"A/B: {info.abTestCondition}")
-    if event.type == "ticketCompleted":
-        reason = getattr(info, "closedForReason", None)
+    parts: list[str] = [event.type]
+    if isinstance(info, DelayInfo):
+        if info.delayInMS:
+            parts.append(f"after {human_delay(info.delayInMS)}")
+        day = info.dayOfMonthCondition if isinstance(info, AfterActionInfo) else None
+        if day is not None:
+            hour = day.hour if day.hour is not None else 9
+            minute = day.minute if day.minute is not None else 0
+            parts.append(f"on day {day.dayOfMonth} at {hour:02d}:{minute:02d}")
+        if info.officeHoursOnly:
+            parts.append("office hours")
+        for condition in info.cancelConditions or []:
+            parts.append(f"cancel if form from {condition.info.automationStepId} submitted")
+        if info.abTestCondition:
+            parts.append(f"A/B: {info.abTestCondition}")
+    if isinstance(info, TicketCompletedInfo):
+        reason = info.closedForReason
         parts.append(f"reason: {reason}" if reason else "closed without reason")
-    if event.type == "waitForTrigger":
+    if isinstance(info, WaitForTriggerInfo):
         parts.append(f"trigger: {info.triggerId}")
     return ", ".join(parts)
 

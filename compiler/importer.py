@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+Json = dict[str, Any]  # a record of the export, as Tellescope wrote it
 READ_ONLY_FIELDS = (
     "businessId",
     "createdAt",
@@ -46,10 +47,10 @@ def _kind(record: dict[str, Any]) -> str | None:
     return None
 
 
-def read_export(paths: Iterable[Path]) -> tuple[list[dict], list[dict], list[dict]]:
-    journeys: list[dict] = []
-    steps: list[dict] = []
-    triggers: list[dict] = []
+def read_export(paths: Iterable[Path]) -> tuple[list[Json], list[Json], list[Json]]:
+    journeys: list[Json] = []
+    steps: list[Json] = []
+    triggers: list[Json] = []
     buckets = {"journey": journeys, "step": steps, "trigger": triggers}
     for path in paths:
         try:
@@ -89,6 +90,10 @@ class _Names:
             self.by_object_id[object_id] = candidate
         return candidate
 
+    def of(self, object_id: object) -> str | None:
+        """The id given to the record with this ObjectId, if any."""
+        return self.by_object_id.get(object_id) if isinstance(object_id, str) else None
+
 
 def _step_name(step: dict[str, Any]) -> str:
     action = step.get("action") or {}
@@ -104,7 +109,7 @@ def _strip(record: dict[str, Any], *extra: str) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in READ_ONLY_FIELDS + extra}
 
 
-def convert(journeys: list[dict], steps: list[dict], triggers: list[dict]) -> dict[str, dict]:
+def convert(journeys: list[Json], steps: list[Json], triggers: list[Json]) -> dict[str, Json]:
     """Return {journey slug: YAML document (journey, steps, triggers)}."""
     journey_names, step_names, trigger_names = _Names(), _Names(), _Names()
     for journey in journeys:
@@ -114,12 +119,12 @@ def convert(journeys: list[dict], steps: list[dict], triggers: list[dict]) -> di
     for trigger in triggers:
         trigger_names.name(trigger.get("id"), slug(trigger.get("title", ""), "trigger"))
 
-    def journey_ref(value: Any) -> Any:
+    def journey_ref(value: Any) -> Any:  # an ObjectId: the journey's readable id
         return journey_names.by_object_id.get(value, value)
 
-    documents: dict[str, dict] = {}
+    documents: dict[str, Json] = {}
     for journey in journeys:
-        name = journey_names.by_object_id.get(journey.get("id")) or slug(journey["title"], "j")
+        name = journey_names.of(journey.get("id")) or slug(journey["title"], "j")
         body = {"id": name, **_strip(journey, "id")}
         documents[name] = {"journey": body, "steps": [], "triggers": []}
     for step in steps:
@@ -140,21 +145,23 @@ def convert(journeys: list[dict], steps: list[dict], triggers: list[dict]) -> di
         target = scoped or journey_ref(
             (trigger.get("action", {}).get("info") or {}).get("journeyId")
         )
-        owner = target if target in documents else next(iter(documents), None)
-        if owner is None:
+        home = target if target in documents else next(iter(documents), None)
+        if home is None:
             raise ImportError_(f"trigger {trigger.get('id')} has no journey to live with")
         converted = {"id": trigger_names.by_object_id[trigger["id"]], **_strip(trigger, "id")}
         converted = _remap(
             converted, step_names.by_object_id, trigger_names.by_object_id, journey_ref
         )
-        documents[owner]["triggers"].append(converted)
+        documents[home]["triggers"].append(converted)
     for document in documents.values():
         if not document["triggers"]:
             del document["triggers"]
     return documents
 
 
-def _remap(node: Any, steps: dict, triggers: dict, journey_ref) -> Any:
+def _remap(
+    node: Any, steps: dict[str, str], triggers: dict[str, str], journey_ref: Callable[[Any], Any]
+) -> Any:
     """Replace ObjectId references (automationStepId, triggerId, journeyId) with readable ids."""
     if isinstance(node, list):
         return [_remap(v, steps, triggers, journey_ref) for v in node]
@@ -173,7 +180,7 @@ def _remap(node: Any, steps: dict, triggers: dict, journey_ref) -> Any:
     return out
 
 
-def dump_yaml(document: dict) -> str:
+def dump_yaml(document: Json) -> str:
     body = yaml.safe_dump(document, sort_keys=False, width=100, allow_unicode=True)
     return "# Imported from a Tellescope export by `journeys import`.\n" + body
 

@@ -6,7 +6,7 @@ others. `delayInMS` is derived from `delay` + `unit` before validation when the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,10 @@ def _derive_delay(event: Any) -> Any:
         return event  # the model reports the bad unit at its place
 
 
-def parse_journey(doc: YamlDocument) -> tuple[ParsedJourney, list[CompileError]]:
+def parse_journey(
+    doc: YamlDocument, default_id: str | None = None
+) -> tuple[ParsedJourney, list[CompileError]]:
+    """The journey in `doc`; its id is `journey.id`, else `default_id`, else the file's stem."""
     errors: list[CompileError] = []
     data = doc.data
 
@@ -90,7 +93,7 @@ def parse_journey(doc: YamlDocument) -> tuple[ParsedJourney, list[CompileError]]
 
     raw_journey = data.get("journey")
     journey: Journey | None = None
-    journey_id = Path(doc.file).stem
+    journey_id = default_id or Path(doc.file).stem
     if not isinstance(raw_journey, dict):
         errors.append(doc.error(["journey"], "expected a mapping (title, states, ...)", "journey"))
     else:
@@ -107,8 +110,11 @@ def parse_journey(doc: YamlDocument) -> tuple[ParsedJourney, list[CompileError]]
     return parsed, errors
 
 
-def _parse_items(parsed: ParsedJourney, section: str, show) -> list[CompileError]:
-    doc, errors = parsed.doc, []
+def _parse_items(
+    parsed: ParsedJourney, section: str, show: Callable[[Sequence[PathPart]], str]
+) -> list[CompileError]:
+    doc = parsed.doc
+    errors: list[CompileError] = []
     items = doc.data.get(section)
     if items is None:
         if section == "steps":

@@ -1,4 +1,4 @@
-"""Finding and classifying journey YAML files.
+"""Finding, reading and classifying journey YAML.
 
 A journey file holds `journey`, `steps` and `triggers`; an organisation file holds `organization`
 (time zone, office hours). Folders are searched recursively for `*.yaml` / `*.yml`.
@@ -6,11 +6,12 @@ A journey file holds `journey`, `steps` and `triggers`; an organisation file hol
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.errors import CompileError, CompileFailed
-from compiler.yaml_source import YamlDocument, load_yaml
+from compiler.yaml_source import YamlDocument, parse_yaml
 
 JOURNEY_KEYS = ("journey", "steps", "triggers")
 ORGANIZATION_KEYS = ("organization",)
@@ -35,18 +36,28 @@ def discover(paths: list[Path]) -> list[Path]:
     return files
 
 
-def read_sources(paths: list[Path]) -> Sources:
-    sources = Sources()
+def read_texts(paths: list[Path]) -> tuple[list[tuple[str, str]], list[CompileError]]:
+    """The (path, text) of every YAML file under `paths`, and an error per file that is missing."""
+    texts: list[tuple[str, str]] = []
+    errors: list[CompileError] = []
     files = discover(paths)
     if not files:
         where = ", ".join(str(p) for p in paths)
-        sources.errors.append(CompileError(where, 1, 1, "", "no YAML files found"))
+        errors.append(CompileError(where, 1, 1, "", "no YAML files found"))
     for path in files:
         if not path.exists():
-            sources.errors.append(CompileError(str(path), 1, 1, "", "file not found"))
+            errors.append(CompileError(str(path), 1, 1, "", "file not found"))
             continue
+        texts.append((str(path), path.read_text(encoding="utf-8")))
+    return texts, errors
+
+
+def parse_texts(texts: Iterable[tuple[str, str]], sources: Sources | None = None) -> Sources:
+    """Parse and classify (name, text) pairs; YAML errors are collected, not raised."""
+    sources = sources if sources is not None else Sources()
+    for name, text in texts:
         try:
-            doc = load_yaml(path)
+            doc = parse_yaml(text, name)
         except CompileFailed as failed:
             sources.errors.extend(failed.errors)
             continue

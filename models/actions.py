@@ -8,11 +8,12 @@ since the engine only validates them and fails them with "not configured" (decis
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union, get_args
 
 from pydantic import Field
 
 from models.base import TellescopeModel
+from models.events import EmptyInfo
 
 Json = dict[str, Any]
 
@@ -28,10 +29,6 @@ class ListOfStringsWithQualifier(TellescopeModel):
 class LabeledField(TellescopeModel):
     field: str
     value: str
-
-
-class EmptyInfo(TellescopeModel):
-    pass
 
 
 class DefaultSender(TellescopeModel):
@@ -61,6 +58,9 @@ SenderAssignment = Annotated[
 class ActionBase(TellescopeModel):
     continueOnError: bool | None = None
     isBrandedWebhook: bool | None = None
+    if TYPE_CHECKING:  # every action declares its own `type: Literal[...]` and `info` model
+        type: str
+        info: Any
 
 
 # --- 8.1 messaging ------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ class QueueAssignmentInfo(TellescopeModel):
 
 def _strategy(name: str, info_type: type = EmptyInfo) -> type[TellescopeModel]:
     """One ticket assignment strategy: `{type: name, info}`."""
-    annotations = {"type": Literal[name], "info": info_type}  # type: ignore[valid-type]
+    annotations = {"type": Literal[name], "info": info_type}
     namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
     if info_type is EmptyInfo:
         namespace["info"] = Field(default_factory=EmptyInfo)
@@ -175,17 +175,20 @@ def _strategy(name: str, info_type: type = EmptyInfo) -> type[TellescopeModel]:
     return type(title, (TellescopeModel,), namespace)
 
 
-TicketAssignmentStrategy = Annotated[
-    _strategy("default")
-    | _strategy("care-team-random")
-    | _strategy("care-team-primary")
-    | _strategy("by-tags", ListOfStringsWithQualifier)
-    | _strategy("previous-owner")
-    | _strategy("queue", QueueAssignmentInfo)
-    | _strategy("Recently-Booked Appointment Host")
-    | _strategy("Form Submitter for Journey Trigger"),
-    Field(discriminator="type"),
-]
+if TYPE_CHECKING:  # the union is built at run time: the checker sees their common base
+    TicketAssignmentStrategy: TypeAlias = TellescopeModel
+else:
+    TicketAssignmentStrategy = Annotated[
+        _strategy("default")
+        | _strategy("care-team-random")
+        | _strategy("care-team-primary")
+        | _strategy("by-tags", ListOfStringsWithQualifier)
+        | _strategy("previous-owner")
+        | _strategy("queue", QueueAssignmentInfo)
+        | _strategy("Recently-Booked Appointment Host")
+        | _strategy("Form Submitter for Journey Trigger"),
+        Field(discriminator="type"),
+    ]
 
 
 class TicketReminder(TellescopeModel):
@@ -534,7 +537,7 @@ def _integration(name: str, **fields: Any) -> type[ActionBase]:
     base = name[0].upper() + name[1:]
     info_type = type(f"{base}Info", (TellescopeModel,), info_namespace)
     namespace: dict[str, Any] = {
-        "__annotations__": {"type": Literal[name], "info": info_type},  # type: ignore[valid-type]
+        "__annotations__": {"type": Literal[name], "info": info_type},
         "__module__": __name__,
         "__doc__": f"Integration action `{name}` (spec 8.9): validated; runs only if configured.",
     }
@@ -697,12 +700,18 @@ AI_AND_TELEPHONY_ACTIONS: tuple[type[ActionBase], ...] = (
 )
 
 _ALL_ACTIONS = CORE_ACTIONS + AI_AND_TELEPHONY_ACTIONS + INTEGRATION_ACTIONS
-# One tagged union over every action model (Union over a tuple, since the list is built above).
-AutomationAction = Annotated[Union[_ALL_ACTIONS], Field(discriminator="type")]  # noqa: UP007
+# One tagged union over every action model (Union over a tuple, since the list is built above);
+# the type checker, which cannot see a union built at run time, sees their common base.
+if TYPE_CHECKING:
+    AutomationAction: TypeAlias = ActionBase
+else:
+    AutomationAction = Annotated[Union[_ALL_ACTIONS], Field(discriminator="type")]  # noqa: UP007
 
 
 def _type_name(model: type[ActionBase]) -> str:
-    return model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    """The tag of an action model: the one value of its `type: Literal[...]`."""
+    (name,) = get_args(model.model_fields["type"].annotation)
+    return str(name)
 
 
 ACTION_TYPES: tuple[str, ...] = tuple(_type_name(m) for m in _ALL_ACTIONS)

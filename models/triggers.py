@@ -6,7 +6,7 @@ Tellescope's display names ("Form Submitted", "Add To Journey").
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar, Union, get_args
 
 from pydantic import Field, field_validator
 
@@ -19,9 +19,10 @@ REQ = ...
 OptStrs = (list[str] | None, None)
 OptStr = (str | None, None)
 OptBool = (bool | None, None)
+_M = TypeVar("_M", bound=TellescopeModel)
 
 
-def _tagged(kind: str, name: str, base: type[TellescopeModel], **fields: Any) -> type:
+def _tagged(kind: str, name: str, base: type[_M], **fields: Any) -> type[_M]:
     """`{type: name, info: {fields...}}` with `fields` as `(annotation, default)` pairs."""
     info_namespace: dict[str, Any] = {
         "__annotations__": {key: spec[0] for key, spec in fields.items()},
@@ -33,7 +34,7 @@ def _tagged(kind: str, name: str, base: type[TellescopeModel], **fields: Any) ->
     title = "".join(ch for ch in name.title() if ch.isalnum())
     info_type = type(f"{title}{kind}Info", (TellescopeModel,), info_namespace)
     namespace: dict[str, Any] = {
-        "__annotations__": {"type": Literal[name], "info": info_type},  # type: ignore[valid-type]
+        "__annotations__": {"type": Literal[name], "info": info_type},
         "__module__": __name__,
     }
     if not any(default is ... for _, default in fields.values()):
@@ -44,17 +45,26 @@ def _tagged(kind: str, name: str, base: type[TellescopeModel], **fields: Any) ->
 class TriggerEventBase(TellescopeModel):
     # Form-answer conditions (spec 10.2); only meaningful for Form Submitted.
     conditions: Json | None = None
+    if TYPE_CHECKING:  # every event declares its own `type: Literal[...]` and `info` model
+        type: str
+        info: Any
 
 
-def _event(name: str, **fields: Any) -> type:
+class TriggerActionBase(TellescopeModel):
+    if TYPE_CHECKING:  # every action declares its own `type: Literal[...]` and `info` model
+        type: str
+        info: Any
+
+
+def _event(name: str, **fields: Any) -> type[TriggerEventBase]:
     return _tagged("TriggerEvent", name, TriggerEventBase, **fields)
 
 
-def _action(name: str, **fields: Any) -> type:
-    return _tagged("TriggerAction", name, TellescopeModel, **fields)
+def _action(name: str, **fields: Any) -> type[TriggerActionBase]:
+    return _tagged("TriggerAction", name, TriggerActionBase, **fields)
 
 
-TRIGGER_EVENTS: tuple[type, ...] = (
+TRIGGER_EVENTS: tuple[type[TriggerEventBase], ...] = (
     _event(
         "Form Submitted",
         formId=(str, REQ),
@@ -162,7 +172,7 @@ TRIGGER_EVENTS: tuple[type, ...] = (
     _event("Beluga Visit Sync Failed", formIds=OptStrs),
 )
 
-TRIGGER_ACTIONS: tuple[type, ...] = (
+TRIGGER_ACTIONS: tuple[type[TriggerActionBase], ...] = (
     _action("Add To Journey", journeyId=(str, REQ), doNotRestart=OptBool),
     _action("Remove From Journey", journeyId=(str, REQ)),
     _action("Remove From All Journeys"),
@@ -202,12 +212,19 @@ TRIGGER_ACTIONS: tuple[type, ...] = (
     _action("Zendesk: Update Ticket Assignee"),
 )
 
-AutomationTriggerEvent = Annotated[Union[TRIGGER_EVENTS], Field(discriminator="type")]  # noqa: UP007
-AutomationTriggerAction = Annotated[Union[TRIGGER_ACTIONS], Field(discriminator="type")]  # noqa: UP007
+# Unions built at run time; the type checker, which cannot see them, sees their common bases.
+if TYPE_CHECKING:
+    AutomationTriggerEvent: TypeAlias = TriggerEventBase
+    AutomationTriggerAction: TypeAlias = TriggerActionBase
+else:
+    AutomationTriggerEvent = Annotated[Union[TRIGGER_EVENTS], Field(discriminator="type")]  # noqa: UP007
+    AutomationTriggerAction = Annotated[Union[TRIGGER_ACTIONS], Field(discriminator="type")]  # noqa: UP007
 
 
-def _tag(model: type) -> str:
-    return model.model_fields["type"].annotation.__args__[0]
+def _tag(model: type[TellescopeModel]) -> str:
+    """The tag of an event or action model: the one value of its `type: Literal[...]`."""
+    (name,) = get_args(model.model_fields["type"].annotation)
+    return str(name)
 
 
 TRIGGER_EVENT_TYPES: tuple[str, ...] = tuple(_tag(m) for m in TRIGGER_EVENTS)

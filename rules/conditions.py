@@ -20,7 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from rules.dates import parse_any_date, parse_condition_date
+from typing_extensions import TypeIs
+
+from rules.dates import as_aware, epoch_ms, from_epoch_ms, parse_any_date, parse_condition_date
 
 __all__ = [
     "INVERSE_RELATIONSHIP_TYPES",
@@ -108,7 +110,7 @@ _OBJECT_ID: Final = re.compile(r"^[0-9a-fA-F]{24}$")
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> TypeIs[int | float]:
     """`typeof value === 'number'` (Python's bool is an int; JS's boolean is not a number)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -199,7 +201,7 @@ def js_truthy(value: object) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    if _is_number(value):
+    if is_number(value):
         return not (value == 0 or (isinstance(value, float) and math.isnan(value)))
     if isinstance(value, str):
         return value != ""
@@ -214,17 +216,13 @@ def js_strict_equals(left: object, right: object) -> bool:
         return left is right
     if isinstance(left, bool) or isinstance(right, bool):
         return isinstance(left, bool) and isinstance(right, bool) and left == right
-    if _is_number(left) and _is_number(right):
+    if is_number(left) and is_number(right):
         return left == right
     if isinstance(left, str) and isinstance(right, str):
         return left == right
     if isinstance(left, str | int | float) or isinstance(right, str | int | float):
         return False
     return left is right
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def js_new_date(value: object) -> datetime | None:
@@ -234,13 +232,12 @@ def js_new_date(value: object) -> datetime | None:
     servers run in UTC). Numbers are epoch milliseconds, and, as in JS, `null` is epoch 0.
     """
     if isinstance(value, datetime):
-        return _aware(value)
+        return as_aware(value)
     if isinstance(value, str):
         return parse_any_date(value)
-    if value is None or isinstance(value, bool) or _is_number(value):
-        milliseconds = 0 if value is None else float(value)
+    if value is None or isinstance(value, bool) or is_number(value):
         try:
-            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=milliseconds)
+            return from_epoch_ms(0 if value is None else float(value))
         except (OverflowError, ValueError):
             return None
     return None
@@ -403,10 +400,10 @@ def _upcoming_events_match(
         template_ids = ()  # `?? []`; we also ignore a non-list filter rather than JS-index it
     # Offsets only count as numbers (JS would string-concatenate anything else onto Date.now()).
     from_offset = _js_get(operand, "$fromOffset")
-    from_offset_ms = from_offset if _is_number(from_offset) and js_truthy(from_offset) else 0
+    from_offset_ms = from_offset if is_number(from_offset) and js_truthy(from_offset) else 0
     to_offset = _js_get(operand, "$toOffset")
-    to_offset_ms = to_offset if _is_number(to_offset) and js_truthy(to_offset) else None
-    now_ms = _aware(now).timestamp() * 1000
+    to_offset_ms = to_offset if is_number(to_offset) and js_truthy(to_offset) else None
+    now_ms = epoch_ms(now)
 
     def counts(event: Mapping[str, Any]) -> bool:
         if template_ids and not any(
@@ -415,7 +412,7 @@ def _upcoming_events_match(
         ):
             return False
         start = _js_get(event, "startTimeInMS")
-        if not _is_number(start) or not start >= now_ms + from_offset_ms:
+        if not is_number(start) or not start >= now_ms + from_offset_ms:
             return False  # with the default offset 0, past events are excluded
         return to_offset_ms is None or start <= now_ms + to_offset_ms
 
@@ -514,11 +511,11 @@ def _date_comparison_matches(
     if date_operator is None:
         return None
     raw_bound = operand[date_operator]
-    bound = _aware(now) if raw_bound == "$now" else js_new_date(raw_bound)
+    bound = as_aware(now) if raw_bound == "$now" else js_new_date(raw_bound)
     if bound is None:
         return False
     offset_ms = operand.get("$offsetMs")
-    if _is_number(offset_ms):
+    if is_number(offset_ms):
         if not math.isfinite(offset_ms):
             return False  # JS: the bound becomes an Invalid Date and every comparison is false
         try:
@@ -548,9 +545,9 @@ def _object_operand_matches(
     if operator in ("$lt", "$gt"):
         # Only custom fields, and only when stored as numbers: "5" in a field never compares.
         field_value = _custom_field(enduser, key)
-        if not _is_number(field_value):
+        if not is_number(field_value):
             return False
-        bound = operator_value if _is_number(operator_value) else js_parse_int(operator_value)
+        bound = operator_value if is_number(operator_value) else js_parse_int(operator_value)
         if bound is None:
             return False
         return field_value < bound if operator == "$lt" else field_value > bound
@@ -581,7 +578,7 @@ def _string_operand_matches(enduser: Mapping[str, Any], key: str, operand: str) 
     if js_strict_equals(value, operand):
         return True
     parsed = js_parse_int(operand)
-    if parsed is not None and _is_number(value) and value == parsed:
+    if parsed is not None and is_number(value) and value == parsed:
         return True
     # {tags: "vip"} and {assignedTo: userId} test membership; custom and built-in arrays both count.
     if _array_includes(_custom_field(enduser, key), operand):

@@ -20,13 +20,14 @@ from rules.conditions import (
     UNDEFINED,
     age_in_years,
     evaluate_compound_filter,
+    is_number,
     js_new_date,
     js_parse_int,
     js_strict_equals,
     js_to_string,
     js_truthy,
 )
-from rules.dates import parse_any_date
+from rules.dates import epoch_ms, parse_any_date
 
 __all__ = [
     "CALCULATED_AGE",
@@ -53,10 +54,6 @@ JsEvaluator = Callable[[str, Mapping[str, Any]], object]
 as JavaScript with `answer` in scope; we never eval it, a caller may supply a sandboxed runner."""
 
 Answer = Mapping[str, Any]
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _number_answer(value: float) -> Answer:
@@ -104,19 +101,20 @@ def _height_inches(responses: Sequence[Mapping[str, Any]]) -> float | None:
         return None
     value = answer.get("value")
     if answer.get("type") == "number":
-        return value if _is_number(value) else None
-    feet = value.get("feet") if isinstance(value, Mapping) else None
-    if not _is_number(feet):
+        return value if is_number(value) else None
+    if not isinstance(value, Mapping):
         return None
-    inches = value.get("inches")
-    return feet * 12 + (inches if _is_number(inches) else 0)
+    feet, inches = value.get("feet"), value.get("inches")
+    if not is_number(feet):
+        return None
+    return feet * 12 + (inches if is_number(inches) else 0)
 
 
 def _bmi_answer(responses: Sequence[Mapping[str, Any]]) -> Answer | None:
     height = _height_inches(responses)
     weight_answer = _find_answer(responses, ("number",), "Weight")
     weight = weight_answer.get("value") if weight_answer is not None else None
-    if not (height and _is_number(weight) and weight):
+    if not (height and is_number(weight) and weight):
         return None
     return _number_answer(703 * weight / (height * height))
 
@@ -208,7 +206,8 @@ def _answer_equals(answer: Answer, comparison: object) -> bool:
 
 
 def _epoch_ms(moment: datetime | None) -> float:
-    return moment.timestamp() * 1000 if moment is not None else math.nan
+    """`date.getTime()`: NaN for an Invalid Date (None)."""
+    return epoch_ms(moment) if moment is not None else math.nan
 
 
 def _date_string_epoch_ms(text: object) -> float:
@@ -227,7 +226,7 @@ def _answer_epoch_ms(answer: Answer) -> float | None:
         return _epoch_ms(js_new_date(value))
     if answer_type == "dateString" and js_truthy(value):
         return _date_string_epoch_ms(value)
-    return value if _is_number(value) else None
+    return value if is_number(value) else None
 
 
 def _compare(operator: str, left: float, right: float) -> bool:
@@ -257,7 +256,7 @@ def _ordering_matches(
         if evaluate_js is None:
             return False  # unsupported: Tellescope would eval the body; we never do
         number: object = evaluate_js(bound[4:-1], answer)
-        if not _is_number(number):
+        if not is_number(number):
             return False
     else:
         number = js_parse_int(bound)

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models.organization import OfficeHourBlock, Organization
+from rules.dates import require_aware
 
 DEFAULT_HORIZON = timedelta(days=14)  # decision 4: search at most 14 days ahead
 
@@ -33,11 +34,6 @@ _OFFSET_SAMPLE = timedelta(hours=6)
 # Names zoneinfo can load that are not real places: `localtime` (the machine's own zone, so not
 # deterministic), `posixrules` (a template) and `Factory` (the "-00" placeholder).
 _NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
-
-
-def _require_aware(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware (got naive {value.isoformat()})")
 
 
 def _sunday_zero(day: date) -> int:
@@ -74,7 +70,7 @@ def is_open(at: datetime, org: Organization, zone: str | None = None) -> bool:
        day (0…1439, so `end = 1440` reaches midnight and 17:00:59 is inside a block ending at
        1020). On DST days m is the wall-clock reading, not minutes elapsed since midnight.
     """
-    _require_aware(at, "at")
+    require_aware(at, "at")
     at = at.astimezone(UTC)
     if _in_closure(at, org):
         return False
@@ -164,7 +160,7 @@ def next_open(
     chains naturally: a block start that falls inside another closure is not open, so the search
     moves on to that closure's end, and so on. The result is expressed in `at`'s time zone.
     """
-    _require_aware(at, "at")
+    require_aware(at, "at")
     if is_open(at, org, zone):
         return at
     tz = ZoneInfo(zone or org.timezone)

@@ -8,10 +8,11 @@ inside the event snapshot and its cancel conditions.
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from models.plan import OBJECT_ID, JourneyPlan, tellescope_id
+from rules.dates import iso_ms
 from services.errors import InvalidInput, MalformedInput
 from store.ledger import Ledger
 from store.plans import PlanStore
@@ -25,12 +26,6 @@ class FilterError(InvalidInput):
 
     def __init__(self, message: str, path: str) -> None:
         super().__init__(f"Error parsing field filter: {message}", path=path)
-
-
-def iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _step_ref(journey_id: str, step: Any) -> Any:
@@ -62,8 +57,8 @@ def to_tellescope(row: AutomatedActionRow, journey_records: dict[str, str]) -> d
         "action": action,
         "status": row.status,
         "processAfter": row.process_after,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
+        "createdAt": iso_ms(row.created_at),
+        "updatedAt": iso_ms(row.updated_at),
     }
     if row.cancel_reason is not None:
         record["cancelReason"] = row.cancel_reason

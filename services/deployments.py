@@ -13,14 +13,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from compiler import CompileError, CompileFailed, compile_paths
+from compiler import CompileError, CompileFailed, compile_texts
 from models.plan import JourneyPlan
 from services.errors import InvalidInput, NotFound
 from services.tellescope_journeys import sync_journey_record
@@ -80,18 +76,6 @@ class DeployReport:
 # --- compiling an upload ------------------------------------------------------------------------
 
 
-def _top_level(text: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _stem(name: str) -> str:
-    return Path(name).stem
-
-
 def check_names(files: list[SourceFile]) -> None:
     if not files:
         raise InvalidInput("no files to deploy", path="files")
@@ -117,61 +101,23 @@ def compile_sources(
     (with `source` = the file's name) and their files. Raises CompileErrors."""
     if plain_names:
         check_names(files)
-    uploaded_ids = set()
-    has_organization = False
-    for file in files:
-        data = _top_level(file.text)
-        if "organization" in data:
-            has_organization = True
-        journey = data.get("journey")
-        if isinstance(journey, dict):
-            given = journey.get("id")
-            uploaded_ids.add(given if isinstance(given, str) and given else _stem(file.name))
-    with tempfile.TemporaryDirectory(prefix="journeys-deploy-") as tmp:
-        root = Path(tmp)
-        shown: dict[str, str] = {}  # temp path -> name in errors
-        by_path: dict[str, SourceFile] = {}
-        paths: list[Path] = []
-        for index, file in enumerate(files):
-            # the file's own name: a journey without `id` is named after it
-            path = root / "upload" / f"{index:03d}" / Path(file.name).name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(file.text, encoding="utf-8")
-            shown[str(path)] = file.name
-            by_path[str(path)] = file
-            paths.append(path)
-        current = plans.current_rows()
-        for row in current:
-            if row.journey_id in uploaded_ids or not row.source.strip():
-                continue
-            path = root / "deployed" / f"{len(paths):03d}" / f"{row.journey_id}.yaml"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(row.source, encoding="utf-8")
-            shown[str(path)] = f"{row.source_path or row.journey_id} (deployed {row.version})"
-            paths.append(path)
-        if not has_organization and current:
-            organization = JourneyPlan.model_validate(current[0].plan).organization
-            path = root / "deployed" / "organization.yaml"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                yaml.safe_dump(
-                    {"organization": organization.to_json()}, sort_keys=False, allow_unicode=True
-                ),
-                encoding="utf-8",
-            )
-            shown[str(path)] = "organization (deployed)"
-            paths.append(path)
-        try:
-            result = compile_paths(paths)
-        except CompileFailed as failed:
-            errors = [dataclasses.replace(e, file=shown.get(e.file, e.file)) for e in failed.errors]
-            raise CompileErrors(errors) from None
-        compiled = []
-        for plan in result.plans:
-            file = by_path.get(plan.source)
-            if file is not None:
-                compiled.append((plan.model_copy(update={"source": file.name}), file))
-        return compiled
+    current = plans.current_rows()
+    deployed: dict[str, tuple[str, str]] = {}  # id -> (name in errors, text)
+    for row in current:
+        if row.source.strip():
+            name = f"{row.source_path or row.journey_id} (deployed {row.version})"
+            deployed[row.journey_id] = (name, row.source)
+    organization = JourneyPlan.model_validate(current[0].plan).organization if current else None
+    try:
+        result = compile_texts(
+            [(file.name, file.text) for file in files],
+            context=deployed,
+            organization=organization,
+        )
+    except CompileFailed as failed:
+        raise CompileErrors(failed.errors) from None
+    by_name = {file.name: file for file in files}
+    return [(plan, by_name[plan.source]) for plan in result.plans]
 
 
 # --- deploying ------------------------------------------------------------------------------------

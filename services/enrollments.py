@@ -206,13 +206,11 @@ async def enroll_many(
         )
         workflow_id = enrollment_workflow_id(row.journey_id, enduser_id)
         try:
-            handle = await starter.enroll(client, inp, task_queue=task_queue, restart=restart)
+            enrolled = await starter.enroll_run(client, inp, task_queue=task_queue, restart=restart)
         except RPCError as error:
             return EnrollOutcome(enduser_id, workflow_id, "error", message=error.message)
-        response = getattr(handle, "_start_workflow_response", None)
-        started = bool(getattr(response, "started", False))
-        status = "started" if started else ("restarted" if restart else "unchanged")
-        return EnrollOutcome(enduser_id, workflow_id, status, runId=handle.result_run_id)
+        status = "started" if enrolled.started else ("restarted" if restart else "unchanged")
+        return EnrollOutcome(enduser_id, workflow_id, status, runId=enrolled.handle.result_run_id)
 
     return await bounded(list(dict.fromkeys(enduser_ids)), concurrency, one)
 

@@ -28,6 +28,7 @@ from models.runtime import (
     TicketClosed,
     TriggerFired,
 )
+from rules.dates import from_epoch_ms
 from simulate.recorder import RecordingTellescope
 from simulate.script import Script, ScriptEvent, parse_when
 from store.db import create_tables, get_engine
@@ -296,7 +297,7 @@ class _Run:
                 continue
             step = row.automation_step_id
             action = row.action.get("type", "")
-            due = datetime.fromtimestamp(row.process_after / 1000, UTC)
+            due = from_epoch_ms(row.process_after)
             why = []
             if row.ab_test_label:
                 why.append(f"A/B variant {row.ab_test_label}")

@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models.automated_action import JourneyContext
-from rules.dates import parse_any_date, parse_iso, parse_mdy
+from rules.dates import epoch_ms, parse_any_date, parse_iso, parse_mdy
 from rules.office_hours import zone_for_enduser
 from tellescope.client import Record, TellescopeClient
 from triggers.active import find_active
@@ -81,7 +81,7 @@ def local_today(enduser: Record, now: datetime, fallback_zone: str) -> date:
 
 
 def not_engaged_period(now: datetime, interval_ms: int) -> int:
-    return int(now.timestamp() * 1000) // max(interval_ms, 1)
+    return epoch_ms(now) // max(interval_ms, 1)
 
 
 def appointment_matches(
@@ -140,7 +140,7 @@ async def _no_recent_appointment(
     trigger: ActiveTrigger, now: datetime, tellescope: TellescopeClient
 ):
     info = trigger.trigger.event.info
-    cutoff_ms = int((now - timedelta(milliseconds=int(info.intervalInMS))).timestamp() * 1000)
+    cutoff_ms = epoch_ms(now - timedelta(milliseconds=int(info.intervalInMS)))
     latest: dict[str, Record] = {}
     async for event in tellescope.iterate("calendar_events"):
         if not appointment_matches(event, info.titles, info.templateIds):

@@ -24,7 +24,7 @@ Imports only temporalio, the stdlib and passed-through pure models (workflow san
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -32,6 +32,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.runtime import TriggerFired, enrollment_workflow_id
+    from rules.dates import iso_utc
     from triggers.models import (
         FiringInput,
         FiringResult,
@@ -115,7 +116,7 @@ class TriggerFiringWorkflow:
                 TriggerActionRequest(
                     automatedActionId=trigger_action_id(firing_id),
                     firingId=firing_id,
-                    firingStartedAt=_iso(workflow.info().start_time),
+                    firingStartedAt=iso_utc(workflow.info().start_time),
                     triggerId=inp.triggerId,
                     enduserId=inp.enduserId,
                     action=inp.action,
@@ -123,7 +124,7 @@ class TriggerFiringWorkflow:
                     scopeJourneyId=inp.scopeJourneyId,
                     scopeTellescopeJourneyId=inp.scopeTellescopeJourneyId,
                     organizationTimezone=inp.organizationTimezone,
-                    now=_iso(workflow.now()),
+                    now=iso_utc(workflow.now()),
                 ),
                 result_type=TriggerActionOutcome,
                 start_to_close_timeout=ACTION_TIMEOUT,
@@ -160,7 +161,7 @@ class TimeTriggerScanWorkflow:
 
     @workflow.run
     async def run(self, inp: ScanInput) -> ScanReport:
-        now = inp.asOf or _iso(workflow.now())
+        now = inp.asOf or iso_utc(workflow.now())
         workflow.set_current_details(f"Scanning candidates of trigger `{inp.triggerId}` at {now}")
         report = await workflow.execute_activity(
             "scan_time_trigger",
@@ -181,7 +182,3 @@ class TimeTriggerScanWorkflow:
             f" {len(report.started)} firing(s) started, {len(report.duplicates)} already fired"
         )
         return report
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()

@@ -3,6 +3,8 @@ unencrypted in Temporal's visibility store)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 JOURNEY_ID = SearchAttributeKey.for_keyword("JourneyId")
@@ -25,7 +27,7 @@ ALL = (
 )
 
 
-def cli_type(key: SearchAttributeKey) -> str:
+def cli_type(key: SearchAttributeKey[Any]) -> str:
     """The type name the Temporal CLI takes (`temporal operator search-attribute create`)."""
     return {"KEYWORD_LIST": "KeywordList"}.get(
         key.indexed_value_type.name, key.indexed_value_type.name.title()

@@ -6,13 +6,21 @@ receives `restart` (spec 3.3), or nothing when the caller asked not to restart.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.automated_action import JourneyContext
-from models.runtime import EnrollmentInput, RemoveRequest, RestartRequest, enrollment_workflow_id
+from models.enrollment import EnrollmentResult
+from models.runtime import (
+    EnrollmentInput,
+    RemoveRequest,
+    RestartRequest,
+    enrollment_workflow_id,
+)
 from workflows import search_attributes as sa
 from workflows.journey import JourneyWorkflow
 
@@ -32,46 +40,70 @@ def enrollment_attributes(inp: EnrollmentInput) -> TypedSearchAttributes:
 RESTART_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class Enrolled:
+    handle: WorkflowHandle[JourneyWorkflow, EnrollmentResult]
+    started: bool  # a new run started (else a running one was restarted, or left as it was)
+
+
 async def enroll(
     client: Client,
     inp: EnrollmentInput,
     *,
     task_queue: str,
     restart: bool = True,
-) -> WorkflowHandle:
+) -> WorkflowHandle[JourneyWorkflow, EnrollmentResult]:
+    """`enroll_run`'s handle: the enrollment's run."""
+    return (await enroll_run(client, inp, task_queue=task_queue, restart=restart)).handle
+
+
+async def enroll_run(
+    client: Client,
+    inp: EnrollmentInput,
+    *,
+    task_queue: str,
+    restart: bool = True,
+) -> Enrolled:
     """Start the enrollment, or (when running) restart it if `restart`, else leave it as is.
 
     Restarting starts with id conflict policy FAIL and signals `restart` only when that finds a
     running enrollment (one that ends meanwhile is started anew). Signal-with-start did this in
     one call, but made the server record and deliver a `restart` signal to every new enrollment,
     which ignores it: about a tenth of the server's CPU per enrollment (BENCHMARKS.md). The
-    handle of a restarted enrollment is the running run's (no start response)."""
+    handle of a restarted enrollment is the running run's (no start response). Leaving a running
+    enrollment as it is starts with FAIL too, so whether a run started is known (the start
+    response's `started` flag is not public)."""
     workflow_id = enrollment_workflow_id(inp.journeyId, inp.enduserId)
-    options = {
-        "id": workflow_id,
-        "task_queue": task_queue,
-        "search_attributes": enrollment_attributes(inp),
-        "static_summary": f"Journey {inp.journeyId} for enduser {inp.enduserId}",
-        "static_details": (
-            f"**Journey** `{inp.journeyId}` version `{inp.planVersion}`\n\n"
-            f"**Enduser** `{inp.enduserId}`\n\n**Source** {inp.source}"
-        ),
-    }
-    keep = WorkflowIDConflictPolicy.USE_EXISTING
-    if not restart:
-        return await client.start_workflow(
-            JourneyWorkflow.run, inp, id_conflict_policy=keep, **options
-        )
     request = RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
+
+    async def start(
+        policy: WorkflowIDConflictPolicy, signal: RestartRequest | None = None
+    ) -> WorkflowHandle[JourneyWorkflow, EnrollmentResult]:
+        return await client.start_workflow(
+            JourneyWorkflow.run,
+            inp,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=policy,
+            search_attributes=enrollment_attributes(inp),
+            static_summary=f"Journey {inp.journeyId} for enduser {inp.enduserId}",
+            static_details=(
+                f"**Journey** `{inp.journeyId}` version `{inp.planVersion}`\n\n"
+                f"**Enduser** `{inp.enduserId}`\n\n**Source** {inp.source}"
+            ),
+            start_signal="restart" if signal is not None else None,
+            start_signal_args=[signal] if signal is not None else [],
+        )
+
     for _ in range(RESTART_ATTEMPTS):
         try:
-            return await client.start_workflow(
-                JourneyWorkflow.run,
-                inp,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                **options,
-            )
+            return Enrolled(await start(WorkflowIDConflictPolicy.FAIL), started=True)
         except WorkflowAlreadyStartedError as running:
+            existing = client.get_workflow_handle_for(
+                JourneyWorkflow.run, workflow_id, run_id=running.run_id
+            )
+            if not restart:
+                return Enrolled(existing, started=False)
             try:
                 await client.get_workflow_handle(workflow_id).signal(
                     JourneyWorkflow.restart, request
@@ -80,15 +112,11 @@ async def enroll(
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
                 continue  # it ended meanwhile: start a new run
-            return client.get_workflow_handle(workflow_id, run_id=running.run_id)
-    return await client.start_workflow(  # still racing: the one atomic call
-        JourneyWorkflow.run,
-        inp,
-        id_conflict_policy=keep,
-        start_signal="restart",
-        start_signal_args=[request],
-        **options,
-    )
+            return Enrolled(existing, started=False)
+    # Still racing: the one atomic call. Whether it found a run to signal or started one is not
+    # public: a run starting meanwhile is restarted just the same.
+    handle = await start(WorkflowIDConflictPolicy.USE_EXISTING, signal=request)
+    return Enrolled(handle, started=False)
 
 
 async def remove(client: Client, journey_id: str, enduser_id: str, request: RemoveRequest) -> bool:
