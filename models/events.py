@@ -1,4 +1,5 @@
-"""AutomationStep events: when a step fires (spec 4.3), as a `type`-discriminated union.
+"""AutomationStep events: when a step fires (docs/semantics.md §4.3), as a
+`type`-discriminated union.
 
 Every event but `onJourneyStart` names its parent step in `info.automationStepId`; in YAML that is
 the readable step id, in Tellescope JSON an ObjectId. The delay block shared by `afterAction`,
@@ -21,7 +22,8 @@ class CancelConditionInfo(TellescopeModel):
 
 
 class FormResponseCancelCondition(TellescopeModel):
-    """Cancel the pending action when a form sent by `automationStepId` is submitted (spec 7)."""
+    """Cancel the pending action when a form sent by `automationStepId` is submitted
+    (docs/semantics.md §7)."""
 
     type: Literal["formResponse"]
     info: CancelConditionInfo
@@ -32,7 +34,8 @@ class FormResponsesCancelConditionInfo(CancelConditionInfo):
 
 
 class FormResponsesCancelCondition(TellescopeModel):
-    """System-managed counter for `formsUnsubmitted` (spec 7.4); never written by authors."""
+    """System-managed counter for `formsUnsubmitted` (docs/semantics.md §7.4); never written
+    by authors."""
 
     type: Literal["formResponses"]
     info: FormResponsesCancelConditionInfo
@@ -44,8 +47,8 @@ CancelCondition = Annotated[
 
 
 class DelayInfo(TellescopeModel):
-    """The delay block (spec 4.3). `delayInMS` is authoritative; `delay` + `unit` are for display
-    (the compiler derives `delayInMS` from them when it is omitted)."""
+    """The delay block (docs/semantics.md §4.3). `delayInMS` is authoritative; `delay` + `unit`
+    are for display (the compiler derives `delayInMS` from them when it is omitted)."""
 
     automationStepId: str
     delayInMS: int = Field(ge=0)
@@ -96,7 +99,8 @@ class EmptyInfo(TellescopeModel):
 
 class TicketCompletedInfo(TellescopeModel):
     automationStepId: str
-    closedForReason: str | None = None  # None: the "closed without a reason" branch (spec 4.5)
+    # None: the "closed without a reason" branch (docs/semantics.md §4.5)
+    closedForReason: str | None = None
 
 
 class WaitForTriggerInfo(TellescopeModel):

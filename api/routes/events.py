@@ -1,6 +1,6 @@
-"""Events into the trigger engine: Tellescope's admin trigger-events endpoint (spec 9.5) and the
-normalised event for systems other than Tellescope. Both go through `api.seam` to `triggers/`;
-until that package is installed they answer 501."""
+"""Events into the trigger engine: Tellescope's admin trigger-events endpoint
+(docs/semantics.md §9.5) and the normalised event for systems other than Tellescope. Both go through
+`api.seam` to `triggers/`; until that package is installed they answer 501."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Endusers: consent initialisers and the `journeys` map (spec 3.1).
+"""Endusers: consent initialisers and the `journeys` map (docs/semantics.md §3.1).
 
 `enduser.journeys` maps journey id → state; every key must name an existing journey, otherwise
 Tellescope refuses the whole write with "Could not find a related record for the given id(s)".

@@ -1,5 +1,6 @@
-"""Due times (spec 5.1, 5.2, 5.4; decisions 5 and 6): delay units, day-of-month targets with
-clamping and DST, and the date-relative helpers. Expected instants carry explicit offsets.
+"""Due times (docs/semantics.md §5.1, §5.2, §5.4; docs/decisions.md D5 and D6): delay units,
+day-of-month targets with clamping and DST, and the date-relative helpers. Expected instants carry
+explicit offsets.
 
 US DST in 2026 starts on 2026-03-08 and ends on 2026-11-01 (America/New_York).
 """
@@ -335,7 +336,7 @@ def test_day_of_month_refuses_naive_now():
         day_of_month_due(datetime(2026, 6, 1), 15, None, None, "America/New_York")
 
 
-# --- date-relative delays (decision 6) -----------------------------------------------------------
+# --- date-relative delays (docs/decisions.md D6) --------------------------------------------------
 
 APPOINTMENT = utc(2026, 6, 15, 14)
 DAY_MS = 86_400_000

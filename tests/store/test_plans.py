@@ -87,7 +87,7 @@ def test_tellescope_mapping_and_events(database_url, tmp_path):
 
 
 def test_active_triggers_follow_deploys_and_rollbacks(database_url, tmp_path):
-    """Regression (issue 7): the triggers in force are cached per set of current versions; a new
+    """Regression: the triggers in force are cached per set of current versions; a new
     version or a rollback must change what an event is evaluated against, at once."""
     from triggers.active import active_triggers
 
