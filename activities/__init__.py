@@ -10,7 +10,7 @@ Modules, one concern each:
   enduser, field_setters status, fields, tags, access tags, contact type, care team
   webhooks               sendWebhook (default and extended forms)
   records                appointments, notes
-  unconfigured           AI, telephony and integrations (decisions 11, 12)
+  unconfigured           AI, telephony and integrations (docs/decisions.md D11, D12)
   lookups                enduser reads, anchor dates
   tellescope_activities  TellescopeActivities: the @activity.defn methods
   engine                 engine-side activities (plan store, ledger, journey control)

@@ -1,4 +1,4 @@
-"""Tickets and care plans (spec 8.3): createTicket with every assignment strategy,
+"""Tickets and care plans (docs/semantics.md §8.3): createTicket with every assignment strategy,
 completeTickets, createCarePlan, completeCarePlan."""
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ async def _form_submitter(run: ActionRun) -> str | None:
 
 
 async def choose_owner(run: ActionRun, info: CreateTicketInfo, own_key: str) -> dict[str, Any]:
-    """`{owner}` or `{queueId}` per the assignment strategy (spec 8.3); every strategy that
-    finds nobody falls back to `defaultAssignee`."""
+    """`{owner}` or `{queueId}` per the assignment strategy (docs/semantics.md §8.3); every
+    strategy that finds nobody falls back to `defaultAssignee`."""
     strategy = info.assignmentStrategy
     fallback = {"owner": info.defaultAssignee}
     kind = strategy.type

@@ -1,5 +1,5 @@
-"""Ticket due dates (spec 8.3): pure, so they are testable without Tellescope and identical on
-every attempt of an action (the action's `now` is fixed)."""
+"""Ticket due dates (docs/semantics.md §8.3): pure, so they are testable without Tellescope and
+identical on every attempt of an action (the action's `now` is fixed)."""
 
 from __future__ import annotations
 

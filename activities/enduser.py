@@ -1,10 +1,11 @@
-"""Enduser mutations (spec 8.4) and the enduser reads/writes the workflow itself needs.
+"""Enduser mutations (docs/semantics.md §8.4) and the enduser reads/writes the workflow
+itself needs.
 
-Tellescope's update semantics (seed docs, "Updating Records"): arrays are appended and objects
-merged key by key unless `options.replaceObjectFields` is set. So adding tags appends only the
-missing ones, removing writes the remaining list with `replaceObjectFields`, and `journeys[id]` /
-`fields[name]` are written as one-key object merges that leave every other key alone. Each of
-these is idempotent: an attempt repeated after a lost answer writes the same result.
+Tellescope's update semantics (Tellescope's API docs, "Updating Records"): arrays are
+appended and objects merged key by key unless `options.replaceObjectFields` is set. So adding tags
+appends only the missing ones, removing writes the remaining list with `replaceObjectFields`, and
+`journeys[id]` / `fields[name]` are written as one-key object merges that leave every other key
+alone. Each of these is idempotent: an attempt repeated after a lost answer writes the same result.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ class EngineActivities:
 
 
 class JourneyControlActivities:
-    """addToJourney / removeFromJourney / removeFromAllJourneys (spec 8.5)."""
+    """addToJourney / removeFromJourney / removeFromAllJourneys (docs/semantics.md §8.5)."""
 
     def __init__(self, client: Client, plans: PlanStore, ledger: Ledger, task_queue: str) -> None:
         self.client = client

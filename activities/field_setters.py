@@ -1,4 +1,4 @@
-"""The values `setEnduserFields` writes (spec 8.4), computed without I/O.
+"""The values `setEnduserFields` writes (docs/semantics.md §8.4), computed without I/O.
 
 Everything takes the action's `now` as a parameter, so a retried action writes the same values.
 `date_difference` follows Tellescope's shared utility (`calculate_date_difference_for_set_fields`
@@ -18,9 +18,9 @@ from rules.dates import iso_ms, parse_iso, parse_mdy
 
 NOW = "$now"
 
-# Enduser properties a setter writes at the top level rather than into `fields` (spec 8.4:
-# "if `name` is a built-in enduser field the top-level field is set"). Tellescope itself refuses
-# custom fields named like its core properties.
+# Enduser properties a setter writes at the top level rather than into `fields`
+# (docs/semantics.md §8.4: "if `name` is a built-in enduser field the top-level field is set").
+# Tellescope itself refuses custom fields named like its core properties.
 BUILT_IN_ENDUSER_FIELDS = frozenset(
     {
         "email",

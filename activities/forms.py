@@ -1,4 +1,4 @@
-"""Forms and content actions (spec 8.2): sendForm, pushFormsToPortal, shareContent.
+"""Forms and content actions (docs/semantics.md §8.2): sendForm, pushFormsToPortal, shareContent.
 
 Form responses are prepared with `POST /v1/prepare-form-response` (tied to the step through
 `automationStepId`, which is what fires `formResponse` branches when the enduser submits) and then
@@ -165,7 +165,7 @@ async def _forms_to_push(run: ActionRun) -> list[str]:
 
 async def push_forms_to_portal(run: ActionRun) -> ActionOutcome:
     """One response per form, visible in the portal (`pushedToPortalAt`), grouped by the step id
-    (`groupId`), so completing all of them is recognisable as one group (spec 8.2)."""
+    (`groupId`), so completing all of them is recognisable as one group (docs/semantics.md §8.2)."""
     form_ids = await _forms_to_push(run)
     if not form_ids:
         raise cannot_perform("pushFormsToPortal lists no forms")

@@ -1,5 +1,6 @@
 """Reads the workflow needs to decide when and whether to act: the enduser record (conditions,
-decision 2) and the anchor date of a date-relative delay (spec 5.4, decision 6)."""
+docs/decisions.md D2) and the anchor date of a date-relative delay (docs/semantics.md §5.4,
+docs/decisions.md D6)."""
 
 from __future__ import annotations
 

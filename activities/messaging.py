@@ -1,4 +1,4 @@
-"""Messaging actions (spec 8.1): sendEmail, sendSMS, sendChat, notifyTeam.
+"""Messaging actions (docs/semantics.md §8.1): sendEmail, sendSMS, sendChat, notifyTeam.
 
 Why not `POST /v1/emails/send-with-template` (and its SMS twin)? It takes only enduser, sender and
 template, so the message could carry neither our idempotency key nor the step, journey and journey

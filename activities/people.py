@@ -1,5 +1,5 @@
-"""Choosing users: senders of messages (spec 8.1), care-team members, users matching tags or
-licensed in a state. Pure selection rules plus the few reads they need."""
+"""Choosing users: senders of messages (docs/semantics.md §8.1), care-team members, users
+matching tags or licensed in a state. Pure selection rules plus the few reads they need."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def care_team(enduser: Record) -> list[str]:
 
 
 def primary_care_team_member(enduser: Record) -> str | None:
-    """`primaryAssignee` when it is on the care team, else the first member (spec 8.1)."""
+    """`primaryAssignee` when it is on the care team, else the first member
+    (docs/semantics.md §8.1)."""
     team = care_team(enduser)
     primary = enduser.get("primaryAssignee")
     if primary and primary in team:

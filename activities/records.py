@@ -1,5 +1,5 @@
-"""Appointment and note actions (spec 8.7, 8.8): cancelFutureAppointments, cancelCurrentEvent,
-confirmCurrentEvent, createNote."""
+"""Appointment and note actions (docs/semantics.md §8.7, §8.8): cancelFutureAppointments,
+cancelCurrentEvent, confirmCurrentEvent, createNote."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ async def create_note(run: ActionRun) -> ActionOutcome:
     if info.aiSummaryConfiguration and not info.text:
         raise not_configured(
             "createNote with an AI summary is not configured: AI actions are out of scope "
-            "(decision 12); give the note a text instead"
+            "(docs/decisions.md D12); give the note a text instead"
         )
     key = run.key("note")
     existing = await find_stamped(run.client, "notes", key, {"enduserId": run.enduser_id})

@@ -79,7 +79,7 @@ class TellescopeActivities:
 
     @activity.defn(name="get_enduser")
     async def get_enduser(self, ref: EnduserRef) -> dict[str, Any]:
-        """The enduser as Tellescope returns it (for enduserConditions, decision 2)."""
+        """The enduser as Tellescope returns it (for enduserConditions, docs/decisions.md D2)."""
         return await self.client.get("endusers", ref.enduserId)
 
     @activity.defn(name="set_journey_state")

@@ -1,6 +1,6 @@
-"""Actions Journey Engine parses and validates but does not perform (decisions 11 and 12): each
-fails at once, non-retryably, with a message that names the action, so `onError` branches run
-and the step history says why."""
+"""Actions Journey Engine parses and validates but does not perform
+(docs/decisions.md D11 and D12): each fails at once, non-retryably, with a message that names the
+action, so `onError` branches run and the step history says why."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `sendWebhook` action (spec 8.6, 11.2), both forms, delivered by Tellescope.
+"""The `sendWebhook` action (docs/semantics.md §8.6, §11.2), both forms, delivered by Tellescope.
 
 `POST /v1/send-automation-webhook {message, enduserId, automationStepId, action, context}` is the
 documented way to send an automation webhook (Tellescope's worker uses it too): Tellescope renders

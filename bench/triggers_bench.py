@@ -9,8 +9,8 @@ enduserCondition, a fifth are scoped to the journey, a tenth are oncePerEnduser,
 is a candidate for the event (the worst case: all of the event's type) and about 20 pass the
 event filter. Per event, timed together: `active_triggers` (the current plans' triggers, read from
 the store as the webhook intake and /v1/events do for every event) and `evaluate` (the pure
-pipeline of spec 9.2). Printed as p50/p99; there is no bare Temporal counterpart (nothing in
-Temporal evaluates triggers), so the table shows "—" there.
+pipeline of docs/semantics.md §9.2). Printed as p50/p99; there is no bare Temporal
+counterpart (nothing in Temporal evaluates triggers), so the table shows "—" there.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""AutomationStep actions: what a step does (spec 8), as a `type`-discriminated union.
+"""AutomationStep actions: what a step does (docs/semantics.md §8), as a `type`-discriminated union.
 
 Every action is `{type, info, continueOnError?, isBrandedWebhook?}`. Core actions (8.1-8.7) are
 typed field by field because the engine executes them; AI, telephony and third-party integration
 actions (8.8, 8.9) are typed on their top-level fields and keep vendor-specific sub-objects as JSON,
-since the engine only validates them and fails them with "not configured" (decisions 11, 12).
+since the engine only validates them and fails them with "not configured"
+(docs/decisions.md D11, D12).
 """
 
 from __future__ import annotations
@@ -414,7 +415,7 @@ class SendWebhookAction(ActionBase):
 
 
 class BrandedWebhookAction(ActionBase):
-    """Branded webhooks reuse sendWebhook's info shape (spec 8.6)."""
+    """Branded webhooks reuse sendWebhook's info shape (docs/semantics.md §8.6)."""
 
     type: Literal["Puppeteer: Start Agent"]
     info: SendWebhookInfo
@@ -539,7 +540,7 @@ def _integration(name: str, **fields: Any) -> type[ActionBase]:
     namespace: dict[str, Any] = {
         "__annotations__": {"type": Literal[name], "info": info_type},
         "__module__": __name__,
-        "__doc__": f"Integration action `{name}` (spec 8.9): validated; runs only if configured.",
+        "__doc__": f"Integration action `{name}` (docs/semantics.md §8.9): runs if configured.",
     }
     if not any(default is ... for _, default in fields.values()):
         namespace["info"] = Field(default_factory=info_type)

@@ -1,4 +1,5 @@
-"""AutomatedAction: one scheduled or executed instance of a step for one enduser (spec 6)."""
+"""AutomatedAction: one scheduled or executed instance of a step for one enduser
+(docs/semantics.md §6)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ AutomatedActionStatus = Literal["active", "finished", "cancelled", "error"]
 
 
 class CancelReason(IntEnum):
-    """Tellescope's AUTOMATED_ACTION_CANCEL_REASONS; `cancelReason` stores the index (spec 3.6)."""
+    """Tellescope's AUTOMATED_ACTION_CANCEL_REASONS; `cancelReason` stores the index
+    (docs/semantics.md §3.6)."""
 
     REMOVED_BY_USER = 0
     RESTARTED_IN_JOURNEY = 1
@@ -40,7 +42,8 @@ _CANCEL_LABELS = {
 
 
 class JourneyContext(TellescopeModel):
-    """Records that caused or accompany an enrollment, handed from parent to child (spec 6.4)."""
+    """Records that caused or accompany an enrollment, handed from parent to child
+    (docs/semantics.md §6.4)."""
 
     calendarEventId: str | None = None
     formResponseId: str | None = None

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict
 
-# A compound filter in Tellescope's condition language (spec 10): `{"$and": [...]}`,
+# A compound filter in Tellescope's condition language (docs/semantics.md §10): `{"$and": [...]}`,
 # `{"$or": [...]}`, `{"condition": {KEY: OPERAND}}`. Kept as plain JSON because key order carries
 # meaning (the first key decides) and the evaluator in `rules.conditions` reads it directly.
 CompoundFilter = dict[str, Any]
@@ -28,8 +28,8 @@ class TellescopeModel(BaseModel):
 
 
 class TellescopeRecord(TellescopeModel):
-    """A stored Tellescope record: carries the read-only fields every record has (seed docs,
-    "Common fields"), so records fetched from Tellescope load unchanged."""
+    """A stored Tellescope record: carries the read-only fields every record has
+    (Tellescope's API docs, "Common fields"), so records fetched from Tellescope load unchanged."""
 
     id: str | None = None
     businessId: str | None = None

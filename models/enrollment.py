@@ -11,8 +11,9 @@ from models.runtime import RuntimeModel, TicketClosed
 
 
 class CancelOn(RuntimeModel):
-    """A cancel condition in readable step ids (spec 7): `formResponse` = any form of the step
-    was submitted; `formResponses` = every form the step generated was submitted."""
+    """A cancel condition in readable step ids (docs/semantics.md §7): `formResponse` = any
+    form of the step was submitted; `formResponses` = every form the step generated was
+    submitted."""
 
     type: Literal["formResponse", "formResponses"]
     stepId: str

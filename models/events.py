@@ -1,4 +1,5 @@
-"""AutomationStep events: when a step fires (spec 4.3), as a `type`-discriminated union.
+"""AutomationStep events: when a step fires (docs/semantics.md §4.3), as a
+`type`-discriminated union.
 
 Every event but `onJourneyStart` names its parent step in `info.automationStepId`; in YAML that is
 the readable step id, in Tellescope JSON an ObjectId. The delay block shared by `afterAction`,
@@ -29,7 +30,8 @@ class CancelConditionInfo(TellescopeModel):
 
 
 class FormResponseCancelCondition(TellescopeModel):
-    """Cancel the pending action when a form sent by `automationStepId` is submitted (spec 7)."""
+    """Cancel the pending action when a form sent by `automationStepId` is submitted
+    (docs/semantics.md §7)."""
 
     type: Literal["formResponse"]
     info: CancelConditionInfo
@@ -40,7 +42,8 @@ class FormResponsesCancelConditionInfo(CancelConditionInfo):
 
 
 class FormResponsesCancelCondition(TellescopeModel):
-    """System-managed counter for `formsUnsubmitted` (spec 7.4); never written by authors."""
+    """System-managed counter for `formsUnsubmitted` (docs/semantics.md §7.4); never written
+    by authors."""
 
     type: Literal["formResponses"]
     info: FormResponsesCancelConditionInfo
@@ -52,8 +55,8 @@ CancelCondition = Annotated[
 
 
 class DelayInfo(TellescopeModel):
-    """The delay block (spec 4.3). `delayInMS` is authoritative; `delay` + `unit` are for display
-    (the compiler derives `delayInMS` from them when it is omitted)."""
+    """The delay block (docs/semantics.md §4.3). `delayInMS` is authoritative; `delay` + `unit`
+    are for display (the compiler derives `delayInMS` from them when it is omitted)."""
 
     automationStepId: str
     delayInMS: int = Field(ge=0)
@@ -104,7 +107,8 @@ class EmptyInfo(TellescopeModel):
 
 class TicketCompletedInfo(TellescopeModel):
     automationStepId: str
-    closedForReason: str | None = None  # None: the "closed without a reason" branch (spec 4.5)
+    # None: the "closed without a reason" branch (docs/semantics.md §4.5)
+    closedForReason: str | None = None
 
 
 class WaitForTriggerInfo(TellescopeModel):
@@ -216,7 +220,7 @@ EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
 
 class Fires(Enum):
-    """What makes the engine create a child with this event (spec 4.3)."""
+    """What makes the engine create a child with this event (docs/semantics.md §4.3)."""
 
     JOURNEY_START = "journey start"  # enrollment (no parent)
     PARENT_ERRORED = "parent errored"  # the parent's action failed
@@ -236,15 +240,15 @@ class EventTraits:
     fires: Fires
     # `info` is the delay block (`DelayInfo`): delayInMS, cancelConditions, abTestCondition.
     delay: bool = False
-    # `officeHoursOnly` defers the child to the next office opening (decision 4).
+    # `officeHoursOnly` defers the child to the next office opening (docs/decisions.md D4).
     office_hours: bool = False
-    # Takes the parent's inheritable cancel conditions (spec 7.2).
+    # Takes the parent's inheritable cancel conditions (docs/semantics.md §7.2).
     inherits_cancel: bool = False
     # The cancel conditions it was created with are handed down to its afterAction children.
     passes_cancel: bool = False
-    # Created with this cancel condition on its parent's forms (spec 7.3, 7.4).
+    # Created with this cancel condition on its parent's forms (docs/semantics.md §7.3, §7.4).
     cancelled_by: Literal["formResponse", "formResponses"] | None = None
-    # Created parked: it waits for its trigger, not for a time (spec 9.6).
+    # Created parked: it waits for its trigger, not for a time (docs/semantics.md §9.6).
     parks: bool = False
     # The outside world (a person, a ticket, a trigger, a call) decides when it fires, so a
     # loop through it cannot spin on its own.
@@ -319,7 +323,7 @@ def delay_info(event: AutomationEvent) -> DelayInfo | None:
 
 
 def ab_test_label(event: AutomationEvent) -> str | None:
-    """The A/B label of an event (decision 1); only the delay block carries one."""
+    """The A/B label of an event (docs/decisions.md D1); only the delay block carries one."""
     info = delay_info(event)
     return (info.abTestCondition or None) if info is not None else None
 

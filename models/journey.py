@@ -1,4 +1,4 @@
-"""Journey: a named workflow definition plus its descriptive states (spec 2)."""
+"""Journey: a named workflow definition plus its descriptive states (docs/semantics.md §2)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pydantic import Field
 
 from models.base import TellescopeModel, TellescopeRecord
 
-# Older Tellescope records may still hold High/Medium/Low (spec 2.1), so they load too.
+# Older Tellescope records may still hold High/Medium/Low (docs/semantics.md §2.1), so
+# they load too.
 StatePriority = Literal["Disengaged", "N/A", "Engaged", "High", "Medium", "Low"]
 
 

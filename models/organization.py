@@ -1,8 +1,9 @@
 """Organisation settings every journey is compiled with: time zone, office hours, closures.
 
 Tellescope keeps office hours as `availability_blocks` with `entity = "organization"` and closures
-as `organization.outOfOfficeHours` (spec 5.3); we keep both in one `organization.yaml`, in the same
-field names, and compile them into each plan so a running enrollment never needs I/O to schedule.
+as `organization.outOfOfficeHours` (docs/semantics.md §5.3); we keep both in one
+`organization.yaml`, in the same field names, and compile them into each plan so a running
+enrollment never needs I/O to schedule.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pydantic import Field, field_validator, model_validator
 
 from models.base import TellescopeModel, check_time_zone
 
-DEFAULT_TIMEZONE = "America/New_York"  # Tellescope's default (spec 5.3, decision 4)
+# Tellescope's default (docs/semantics.md §5.3, docs/decisions.md D4)
+DEFAULT_TIMEZONE = "America/New_York"
 MINUTES_PER_DAY = 1440
 
 

@@ -71,7 +71,7 @@ class ActionOutcome(RuntimeModel):
 
     recordIds: list[str] = Field(default_factory=list)  # records created or updated
     # Form responses generated for this step, in order: drive formResponse(s) and
-    # formUnsubmitted / formsUnsubmitted children (spec 4.3, 7).
+    # formUnsubmitted / formsUnsubmitted children (docs/semantics.md §4.3, §7).
     formResponseIds: list[str] = Field(default_factory=list)
     ticketId: str | None = None  # createTicket: the ticket whose closing fires ticketCompleted
     journeyState: str | None = None  # setEnduserStatus: the state now stored on the enduser
@@ -85,7 +85,7 @@ class EnduserRef(RuntimeModel):
 
 
 class JourneyStateUpdate(RuntimeModel):
-    """Mirror membership and state into `enduser.journeys` (spec 3.1-3.5)."""
+    """Mirror membership and state into `enduser.journeys` (docs/semantics.md §3.1-§3.5)."""
 
     enduserId: str
     journeyId: str  # Tellescope journey id
@@ -93,7 +93,7 @@ class JourneyStateUpdate(RuntimeModel):
 
 
 class AnchorDateRequest(RuntimeModel):
-    """The date a date-relative delay counts from (spec 5.4, decision 6)."""
+    """The date a date-relative delay counts from (docs/semantics.md §5.4, docs/decisions.md D6)."""
 
     enduserId: str
     kind: Literal["field", "form", "event"]
@@ -134,7 +134,7 @@ class TicketClosed(RuntimeModel):
 
 
 class TriggerFired(RuntimeModel):
-    """A journey-scoped `Move To Step` trigger fired for this enduser (spec 9.6)."""
+    """A journey-scoped `Move To Step` trigger fired for this enduser (docs/semantics.md §9.6)."""
 
     triggerId: str
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
@@ -146,7 +146,8 @@ class IncomingMessage(RuntimeModel):
 
 
 class RemoveRequest(RuntimeModel):
-    cancelReason: int = 0  # spec 3.6 index: 0 by user/API, 4 by automation, 5 journey deleted
+    # docs/semantics.md §3.6 index: 0 by user/API, 4 by automation, 5 journey deleted
+    cancelReason: int = 0
     cancelledBy: str | None = None
 
 
@@ -190,7 +191,7 @@ ACTION_FAMILIES: dict[str, tuple[str, ...]] = {
     "control_journeys": ("addToJourney", "removeFromJourney", "removeFromAllJourneys"),
 }
 # Everything else (AI, telephony, third-party integrations) goes to `run_unconfigured`, which
-# fails with a clear, non-retryable "not configured" error (decisions 11, 12).
+# fails with a clear, non-retryable "not configured" error (docs/decisions.md D11, D12).
 UNCONFIGURED_FAMILY = "run_unconfigured"
 
 
@@ -211,7 +212,7 @@ NOT_CONFIGURED = "NotConfigured"
 
 class LedgerEntry(RuntimeModel):
     """One AutomatedAction as the workflow last saw it; written (upserted) by a local activity
-    at every transition (spec 6.1 fields, plus our readable ids)."""
+    at every transition (docs/semantics.md §6.1 fields, plus our readable ids)."""
 
     id: str
     enduserId: str

@@ -1,4 +1,5 @@
-"""AutomationStep: one node of a journey, one action plus the events that fire it (spec 4)."""
+"""AutomationStep: one node of a journey, one action plus the events that fire it
+(docs/semantics.md §4)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class AtJourneyStateInfo(TellescopeModel):
 
 
 class AtJourneyStateCondition(TellescopeModel):
-    """Deprecated step condition (spec 4.1): run only while the enduser is in this state."""
+    """Deprecated step condition (docs/semantics.md §4.1): run only while the enduser is in
+    this state."""
 
     type: Literal["atJourneyState"]
     info: AtJourneyStateInfo

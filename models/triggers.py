@@ -1,4 +1,5 @@
-"""AutomationTrigger: "when event X happens to an enduser (and conditions hold), do Y" (spec 9).
+"""AutomationTrigger: "when event X happens to an enduser (and conditions hold), do Y"
+(docs/semantics.md §9).
 
 Trigger events (9.3) and trigger actions (9.4) are `type`-discriminated unions whose tags are
 Tellescope's display names ("Form Submitted", "Add To Journey").
@@ -43,7 +44,7 @@ def _tagged(kind: str, name: str, base: type[_M], **fields: Any) -> type[_M]:
 
 
 class TriggerEventBase(TellescopeModel):
-    # Form-answer conditions (spec 10.2); only meaningful for Form Submitted.
+    # Form-answer conditions (docs/semantics.md §10.2); only meaningful for Form Submitted.
     conditions: Json | None = None
     if TYPE_CHECKING:  # every event declares its own `type: Literal[...]` and `info` model
         type: str

@@ -1,4 +1,5 @@
-"""Tellescope's enduser condition language (spec 10.1), as a pure function of its inputs.
+"""Tellescope's enduser condition language (docs/semantics.md §10.1), as a pure function
+of its inputs.
 
 Step `enduserConditions` and trigger `enduserCondition` are evaluated inside Temporal workflows,
 so everything here is deterministic: no I/O, no wall clock (`now` is always passed in), no
@@ -256,7 +257,7 @@ def _is_js_object(value: object) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Compound filter (spec 10)
+# Compound filter (docs/semantics.md §10)
 # ---------------------------------------------------------------------------------------------
 
 LeafEvaluator = Callable[[str | None, Any], bool]
@@ -289,7 +290,7 @@ def evaluate_compound_filter(compound: object, evaluate_leaf: LeafEvaluator) -> 
 
 
 # ---------------------------------------------------------------------------------------------
-# Value lookup V(KEY) (spec 10.1)
+# Value lookup V(KEY) (docs/semantics.md §10.1)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -349,7 +350,7 @@ def enduser_value(enduser: Mapping[str, Any], key: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Leaf rules (spec 10.1, in Tellescope's order)
+# Leaf rules (docs/semantics.md §10.1, in Tellescope's order)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -627,11 +628,12 @@ def matches(
 ) -> bool:
     """Whether `enduser` (a Tellescope enduser record, JSON-shaped) satisfies `condition`.
 
-    `condition` is a compound filter (spec 10) whose leaves follow spec 10.1; None means "no
-    condition" and is true. `now` is the evaluation instant (naive = UTC); ages use its calendar
-    date. `upcoming_events` are the enduser's appointments as `{startTimeInMS, templateId}`
-    (Tellescope's `_upcomingEvents`); with `ignore_upcoming_events` every `__upcomingEvents__`
-    leaf counts as true, as Tellescope's callers that cannot supply them do.
+    `condition` is a compound filter (docs/semantics.md §10) whose leaves follow
+    docs/semantics.md §10.1; None means "no condition" and is true. `now` is the evaluation instant
+    (naive = UTC); ages use its calendar date. `upcoming_events` are the enduser's appointments as
+    `{startTimeInMS, templateId}` (Tellescope's `_upcomingEvents`); with `ignore_upcoming_events`
+    every `__upcomingEvents__` leaf counts as true, as Tellescope's callers that cannot
+    supply them do.
     """
     if condition is None:
         return True

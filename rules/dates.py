@@ -91,8 +91,9 @@ def parse_iso(text: str) -> datetime | None:
 
 
 def parse_condition_date(value: object) -> datetime | None:
-    """A value as the enduser condition evaluator reads it (spec 10.1): a datetime as-is; a
-    10-character string with a dash as MM-DD-YYYY (UTC midnight); other strings as ISO."""
+    """A value as the enduser condition evaluator reads it (docs/semantics.md §10.1): a
+    datetime as-is; a 10-character string with a dash as MM-DD-YYYY (UTC midnight); other
+    strings as ISO."""
     if isinstance(value, datetime):
         return as_aware(value)
     if not isinstance(value, str):

@@ -1,4 +1,5 @@
-"""Tellescope's form-response condition language (spec 10.2) and its string comparison (10.3).
+"""Tellescope's form-response condition language and its string comparison
+(docs/semantics.md §10.2, §10.3).
 
 A Form Submitted trigger fires only when the submitted answers satisfy its `conditions` (or the
 form's entry in `conditionsByFormId`); a Medication Added trigger filters titles with
@@ -351,7 +352,7 @@ def form_response_matches(
     score: float | None = None,
     evaluate_js: JsEvaluator | None = None,
 ) -> bool:
-    """Whether a form response's `responses` satisfy `condition` (spec 10.2).
+    """Whether a form response's `responses` satisfy `condition` (docs/semantics.md §10.2).
 
     `responses` are Tellescope's `FormResponseValue`s: `{fieldId, fieldTitle, answer: {type,
     value}, computedValueKey?, ...}`. Leaf keys are field ids or the calculated keys
@@ -383,7 +384,7 @@ def form_response_matches(
 
 
 def string_matches(value: str | None, condition: object) -> bool:
-    """Tellescope's `evaluate_string_field_comparison` (spec 10.3), case-sensitive.
+    """Tellescope's `evaluate_string_field_comparison` (docs/semantics.md §10.3), case-sensitive.
 
     A plain string is equality (a missing value reads as ""); null means "not set"; an operator
     object is checked for `$exists`, `$ne`, `$contains`, `$doesNotContain` in that priority,

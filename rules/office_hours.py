@@ -1,5 +1,5 @@
-"""Office hours: is the organisation open at an instant, and when does it next open (spec 5.3,
-decision 4).
+"""Office hours: is the organisation open at an instant, and when does it next open
+(docs/semantics.md §5.3, docs/decisions.md D4).
 
 A Temporal workflow defers `officeHoursOnly` actions with these functions, so they are pure and
 deterministic: every instant is a parameter (never the wall clock), the only data source is the
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from models.organization import OfficeHourBlock, Organization
 from rules.dates import require_aware
 
-DEFAULT_HORIZON = timedelta(days=14)  # decision 4: search at most 14 days ahead
+DEFAULT_HORIZON = timedelta(days=14)  # docs/decisions.md D4: search at most 14 days ahead
 
 # Closures are inclusive at both ends, so the organisation is still closed *at* `to`; the first
 # open instant is "just after" it. Tellescope stores instants as epoch milliseconds and Temporal
@@ -47,10 +47,10 @@ def _in_closure(at: datetime, org: Organization) -> bool:
 
 
 def _block_active(block: OfficeHourBlock, at: datetime) -> bool:
-    # Deviation from Tellescope (spec 5.3 step 3): its code skips a block whose `active` range
-    # excludes the *current wall clock*; we test the instant being asked about instead. The wall
-    # clock is not available in a deterministic workflow, and `next_open` must be able to ask
-    # about future instants (a block that becomes active next week opens next week).
+    # Deviation from Tellescope (docs/semantics.md §5.3 step 3): its code skips a block whose
+    # `active` range excludes the *current wall clock*; we test the instant being asked about
+    # instead. The wall clock is not available in a deterministic workflow, and `next_open` must
+    # be able to ask about future instants (a block that becomes active next week opens next week).
     active = block.active
     if active is None:
         return True
@@ -60,7 +60,7 @@ def _block_active(block: OfficeHourBlock, at: datetime) -> bool:
 
 
 def is_open(at: datetime, org: Organization, zone: str | None = None) -> bool:
-    """Whether the organisation is in office at `at` (spec 5.3's predicate, negated).
+    """Whether the organisation is in office at `at` (docs/semantics.md §5.3's predicate, negated).
 
     1. Inside any out-of-office range (both ends inclusive) → closed; closures beat blocks.
     2. No weekly blocks configured → open (no configuration means always open). Blocks that are
@@ -151,8 +151,8 @@ def next_open(
     *,
     horizon: timedelta = DEFAULT_HORIZON,
 ) -> datetime | None:
-    """The earliest instant >= `at` at which `is_open` holds (decision 4), or None when nothing
-    opens within `at + horizon` (the caller then runs anyway, with a warning).
+    """The earliest instant >= `at` at which `is_open` holds (docs/decisions.md D4), or None
+    when nothing opens within `at + horizon` (the caller then runs anyway, with a warning).
 
     Returns `at` itself when open. Otherwise the answer is one of these candidates, whichever is
     earliest and open: the end of a closure (`to + 1 ms`, see AFTER_CLOSURE), the local start of a
@@ -188,7 +188,7 @@ def next_open(
     return None
 
 
-# --- Zone of an enduser (decision 4, `useEnduserTimezone`) ---------------------------------------
+# --- Zone of an enduser (docs/decisions.md D4, `useEnduserTimezone`) ------------------------------
 
 # USPS code → IANA zone. States spanning zones get the zone most of their residents live in:
 # Idaho's south (Boise) is Mountain, Kentucky and Michigan are mostly Eastern, Tennessee, the
@@ -349,10 +349,11 @@ def zone_for_state(state: str) -> str | None:
 
 
 def zone_for_enduser(enduser: Mapping[str, Any], fallback_zone: str) -> str:
-    """The zone to use with `useEnduserTimezone` (decision 4): the enduser's `timezone` when it is
-    a valid IANA zone, else the predominant zone of their US `state`, else `fallback_zone` (the
-    organisation's). Tellescope's `timezone_for_enduser` takes `timezone` unchecked; we skip an
-    invalid one rather than fail, because a typo in a patient record must not stop a journey."""
+    """The zone to use with `useEnduserTimezone` (docs/decisions.md D4): the enduser's
+    `timezone` when it is a valid IANA zone, else the predominant zone of their US `state`, else
+    `fallback_zone` (the organisation's). Tellescope's `timezone_for_enduser` takes `timezone`
+    unchecked; we skip an invalid one rather than fail, because a typo in a patient record must not
+    stop a journey."""
     timezone = enduser.get("timezone")
     if isinstance(timezone, str) and is_valid_zone(timezone.strip()):
         return timezone.strip()

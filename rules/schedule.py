@@ -1,5 +1,5 @@
-"""When an action comes due: base delays, day-of-month targets and date-relative delays (spec 5.1,
-5.2, 5.4; decisions 5 and 6).
+"""When an action comes due: base delays, day-of-month targets and date-relative delays
+(docs/semantics.md §5.1, §5.2, §5.4; docs/decisions.md D5 and D6).
 
 A Temporal workflow composes these into a timer, so they are pure and deterministic: "now" is
 always a parameter (the workflow passes `workflow.now()`), never the wall clock, and time zones
@@ -13,7 +13,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-# Tellescope's `UnitOfTime` → milliseconds (spec 5.1: `delayInMS = delay × unit`).
+# Tellescope's `UnitOfTime` → milliseconds (docs/semantics.md §5.1: `delayInMS = delay × unit`).
 UNIT_MS: dict[str, int] = {
     "Seconds": 1_000,
     "Minutes": 60_000,
@@ -21,7 +21,7 @@ UNIT_MS: dict[str, int] = {
     "Days": 86_400_000,
 }
 
-DEFAULT_DAY_OF_MONTH_HOUR = 9  # spec 5.2: `hour` defaults to 9
+DEFAULT_DAY_OF_MONTH_HOUR = 9  # docs/semantics.md §5.2: `hour` defaults to 9
 DEFAULT_DAY_OF_MONTH_MINUTE = 0
 
 
@@ -37,8 +37,9 @@ def delay_in_ms(delay: float | int, unit: str) -> int:
 
 
 def delay_due(now: datetime, delay_ms: int) -> datetime:
-    """Spec 5.1: a plain delay (`afterAction` without a date condition, `formUnsubmitted`,
-    `formsUnsubmitted`) comes due `delay_ms` of elapsed time after `now`, in `now`'s zone."""
+    """docs/semantics.md §5.1: a plain delay (`afterAction` without a date condition,
+    `formUnsubmitted`, `formsUnsubmitted`) comes due `delay_ms` of elapsed time after `now`, in
+    `now`'s zone."""
     _require_aware(now, "now")
     # Computed in UTC: `+` on a datetime with a ZoneInfo would add to the wall clock instead.
     return (now.astimezone(UTC) + timedelta(milliseconds=delay_ms)).astimezone(now.tzinfo)
@@ -52,7 +53,8 @@ def _require_aware(value: datetime, name: str) -> None:
 def _month_target(
     year: int, month: int, day_of_month: int, hour: int, minute: int, tz: ZoneInfo
 ) -> datetime:
-    # Decision 5: a day the month lacks (31 in April, 29-31 in February) clamps to its last day.
+    # docs/decisions.md D5: a day the month lacks (31 in April, 29-31 in February) clamps to
+    # its last day.
     day = min(day_of_month, calendar.monthrange(year, month)[1])
     # fold=0: a wall time repeated at fall-back means its first occurrence; one skipped at
     # spring-forward is read with the pre-transition offset, i.e. moved forward by the gap
@@ -69,10 +71,10 @@ def day_of_month_due(
     minute: int | None,
     zone: str,
 ) -> datetime:
-    """The `dayOfMonthCondition` due time (spec 5.2, decision 5): in `zone`, this month's
-    `day_of_month` at `hour:minute` (default 09:00), clamped to the month's last day; when that
-    is not after `now`, the same in the next month (clamped on its own: 31 gives Feb 28, then
-    Mar 31). Returned as an aware datetime in `zone`. `delayInMS` plays no part."""
+    """The `dayOfMonthCondition` due time (docs/semantics.md §5.2, docs/decisions.md D5): in `zone`,
+    this month's `day_of_month` at `hour:minute` (default 09:00), clamped to the month's last
+    day; when that is not after `now`, the same in the next month (clamped on its own: 31 gives
+    Feb 28, then Mar 31). Returned as an aware datetime in `zone`. `delayInMS` plays no part."""
     _require_aware(now, "now")
     hour = DEFAULT_DAY_OF_MONTH_HOUR if hour is None else hour
     minute = DEFAULT_DAY_OF_MONTH_MINUTE if minute is None else minute
@@ -87,16 +89,17 @@ def day_of_month_due(
     local_now = now.astimezone(tz)
     year, month = local_now.year, local_now.month
     target = _month_target(year, month, day_of_month, hour, minute, tz)
-    if target <= now:  # spec 5.2: "if target ≤ now, add one calendar month"
+    if target <= now:  # docs/semantics.md §5.2: "if target ≤ now, add one calendar month"
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         target = _month_target(year, month, day_of_month, hour, minute, tz)
     return target
 
 
 def date_relative_due(anchor: datetime, delay_ms: int, before: bool) -> datetime:
-    """Decision 6: the due time of a `fieldCondition`/`formCondition`/`eventCondition` delay,
-    `anchor − delay` when `before`, else `anchor + delay`, as elapsed time (a 1-day delay across
-    a DST change is 24 h, not "same wall time tomorrow"), in `anchor`'s zone."""
+    """docs/decisions.md D6: the due time of a
+    `fieldCondition`/`formCondition`/`eventCondition` delay, `anchor − delay` when `before`, else
+    `anchor + delay`, as elapsed time (a 1-day delay across a DST change is 24 h, not "same wall
+    time tomorrow"), in `anchor`'s zone."""
     _require_aware(anchor, "anchor")
     # Computed in UTC: `+` on a datetime with a ZoneInfo would add to the wall clock instead.
     delay = timedelta(milliseconds=delay_ms)
@@ -105,11 +108,13 @@ def date_relative_due(anchor: datetime, delay_ms: int, before: bool) -> datetime
 
 
 def should_skip(due: datetime, now: datetime, skip_if_delay_passed: bool) -> bool:
-    """Decision 6: with `skipIfDelayPassed`, a due time strictly before `now` skips the step
-    (finished, no side effect, no children). A due time equal to `now` has not passed."""
+    """docs/decisions.md D6: with `skipIfDelayPassed`, a due time strictly before `now`
+    skips the step (finished, no side effect, no children). A due time equal to `now` has
+    not passed."""
     return skip_if_delay_passed and due < now
 
 
 def run_at(due: datetime, now: datetime) -> datetime:
-    """Decision 6 (and spec 5.1): a due time in the past runs immediately, i.e. at `now`."""
+    """docs/decisions.md D6 (and docs/semantics.md §5.1): a due time in the past runs immediately,
+    i.e. at `now`."""
     return due if due > now else now

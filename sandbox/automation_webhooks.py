@@ -1,4 +1,5 @@
-"""Automation webhooks (`sendWebhook` action, spec 11.2) and calendar-event reminder webhooks.
+"""Automation webhooks (`sendWebhook` action, docs/semantics.md §11.2) and calendar-event
+reminder webhooks.
 
 Default form: POST `{type: "automation", message, timestamp, integrity, enduserId}` to the
 organisation's webhook URL, `integrity = sha256_hex(message + timestamp + secret)`.

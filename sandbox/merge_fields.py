@@ -1,4 +1,4 @@
-"""Template merge fields (spec 13), rendered as Tellescope renders them.
+"""Template merge fields (docs/semantics.md §13), rendered as Tellescope renders them.
 
 `{{enduser.X}}` reads the custom field X first, then the built-in (dotted) field, and is left as
 written when neither exists. `{{calendar_event.*}}` and `{{form_response.<externalId>}}` read the

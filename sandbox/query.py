@@ -46,7 +46,7 @@ def _decode_value(raw: str) -> Any:
 
 @dataclass
 class ListQuery:
-    """The read-many parameters of the seed docs and the SDK's `LoadFunctionArguments`."""
+    """The read-many parameters of Tellescope's API docs and the SDK's `LoadFunctionArguments`."""
 
     limit: int
     last_id: str | None = None

@@ -1,4 +1,4 @@
-"""Tellescope's update semantics (seed docs, "Updating Records").
+"""Tellescope's update semantics (Tellescope's API docs, "Updating Records").
 
 By default an update appends to array fields and merges object fields key by key, leaving other
 keys alone; `options.replaceObjectFields: true` replaces arrays and objects wholesale. Scalars are

@@ -1,14 +1,16 @@
 """Outbound webhooks: record webhooks, automation webhooks, calendar-event reminders.
 
-Record webhooks (seed docs, "Webhooks"): a POST of `{model, type, records, timestamp, integrity,
-relatedRecords}` (updates also carry `updates: [{recordBeforeUpdate, update}]`) to the
-organisation's configured URL, where `integrity = sha256_hex(ids concatenated + timestamp +
-secret)`. They are queued and delivered in order by one background task, so API calls never wait
-for a receiver. Every delivery is logged in `webhook_logs`; a failure (no response, or HTTP ≥ 400)
-also increments the configuration's `deliveryFailureCount`. Outbound requests time out after 15 s.
+Record webhooks (Tellescope's API docs, "Webhooks"): a POST of `{model, type, records,
+timestamp, integrity, relatedRecords}` (updates also carry `updates: [{recordBeforeUpdate,
+update}]`) to the organisation's configured URL, where `integrity = sha256_hex(ids
+concatenated + timestamp + secret)`. They are queued and delivered in order by one background task,
+so API calls never wait for a receiver. Every delivery is logged in `webhook_logs`; a failure (no
+response, or HTTP ≥ 400) also increments the configuration's `deliveryFailureCount`. Outbound
+requests time out after 15 s.
 
-Automation webhooks (spec 11.2) are sent synchronously: `POST /v1/send-automation-webhook` answers
-only once the receiver has, and fails when the receiver does.
+Automation webhooks (docs/semantics.md §11.2) are sent synchronously:
+`POST /v1/send-automation-webhook` answers only once the receiver has, and fails when the
+receiver does.
 """
 
 from __future__ import annotations

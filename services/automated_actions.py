@@ -1,4 +1,5 @@
-"""The AutomatedAction ledger in Tellescope's shape (spec 6.1): listing and journey statistics.
+"""The AutomatedAction ledger in Tellescope's shape (docs/semantics.md §6.1): listing and
+journey statistics.
 
 Rows keep our readable ids; Tellescope clients see Tellescope ids: `journeyId` is the journey's
 record id, `automationStepId` the step's id (`models.plan.tellescope_id`), and so are the step ids
@@ -181,9 +182,10 @@ def _zero() -> dict[str, Any]:
 
 
 def statistics(ledger: Ledger, plan: JourneyPlan) -> dict[str, Any]:
-    """Spec 6.2: per step (Tellescope step id) counts by status, over every version; steps of
-    the current version are listed even before they ran. `abTestLabels` counts the chosen A/B
-    labels (decision 1); `stepNames` maps the ids back to readable step ids."""
+    """docs/semantics.md §6.2: per step (Tellescope step id) counts by status, over every
+    version; steps of the current version are listed even before they ran. `abTestLabels` counts
+    the chosen A/B labels (docs/decisions.md D1); `stepNames` maps the ids back to readable
+    step ids."""
     steps: dict[str, dict[str, Any]] = {}
     names: dict[str, str] = {}
     for step_id in plan.steps:

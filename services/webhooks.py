@@ -1,4 +1,5 @@
-"""Verifying Tellescope webhook deliveries (seed docs "Webhooks", spec 11).
+"""Verifying Tellescope webhook deliveries (Tellescope's API docs "Webhooks",
+docs/semantics.md §11).
 
 Three kinds arrive at the receiver, each signed with the organisation's webhook secret:
 

@@ -28,8 +28,8 @@ class JourneyVersionRow(SQLModel, table=True):
 
 
 class AutomatedActionRow(SQLModel, table=True):
-    """The ledger: one row per AutomatedAction (spec 6.1), written by workflows at every
-    transition; backs statistics and the Tellescope-compatible listing."""
+    """The ledger: one row per AutomatedAction (docs/semantics.md §6.1), written by
+    workflows at every transition; backs statistics and the Tellescope-compatible listing."""
 
     __tablename__ = "automated_actions"
     __table_args__ = (

@@ -2,7 +2,7 @@
 
 A delivery is claimed (one INSERT on a unique key) before it is processed, so two copies arriving
 at once cannot both be processed, on SQLite or PostgreSQL. The claim is a lease
-(docs/decisions.md, "Webhook claims are leases"):
+(docs/decisions.md D13):
 
 - a copy that arrives while the first is still `processing` is told `in_progress` (the receiver
   answers 409 with Retry-After, so the sender retries and learns the real outcome later); it is

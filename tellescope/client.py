@@ -40,7 +40,7 @@ Record = dict[str, Any]
 # encodeURIComponent leaves these unescaped; quote() does the same, to match the SDK's bytes.
 _URI_COMPONENT_SAFE = "-_.!~*'()"
 
-PAGE_SIZE = 100  # Tellescope's default page size (seed docs, "Pagination")
+PAGE_SIZE = 100  # Tellescope's default page size (Tellescope's API docs, "Pagination")
 
 
 def url_safe(model: str) -> str:
@@ -208,7 +208,7 @@ class TellescopeClient:
         created_from: datetime | None = None,
     ) -> AsyncIterator[Record]:
         """Every matching record, page by page (`lastId` = the last id of the previous page, until
-        a page comes back short: the loop of the seed docs' "Pagination" example)."""
+        a page comes back short: the loop of the "Pagination" example in Tellescope's API docs)."""
         last_id: str | None = None
         while True:
             page = await self.list(

@@ -1,4 +1,4 @@
-"""How a failed Tellescope call reaches the workflow (spec: architecture "Side effects").
+"""How a failed Tellescope call reaches the workflow (docs/architecture.md §4).
 
 Every failure becomes a Temporal `ApplicationError`, so the workflow sees one shape:
 
@@ -78,7 +78,8 @@ class TellescopeRetryable(ApplicationError):
 
 
 def not_configured(message: str) -> ApplicationError:
-    """An action Journey Engine cannot perform here (decisions 11, 12): fails the step at once."""
+    """An action Journey Engine cannot perform here (docs/decisions.md D11, D12): fails the
+    step at once."""
     return ApplicationError(message, type=NOT_CONFIGURED, non_retryable=True)
 
 

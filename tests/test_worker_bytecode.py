@@ -11,7 +11,7 @@ import worker
 
 
 def test_writes_bytecode_only_when_python_would_not(tmp_path: Path, monkeypatch) -> None:
-    """Regression (issue 7): without it each new workflow compiled workflows/journey.py from
+    """Regression: without it each new workflow compiled workflows/journey.py from
     source, a third of the worker's CPU while enrollments started."""
     module = tmp_path / "bytecode_probe_workflow.py"
     module.write_text("VALUE = 1\n")

@@ -1,4 +1,4 @@
-"""Trigger actions (spec 9.4) as Temporal activities: `TriggerActivities(deps).all()`.
+"""Trigger actions (docs/semantics.md §9.4) as Temporal activities: `TriggerActivities(deps).all()`.
 
 Every action is idempotent by the firing's key (`TriggerActionRequest.automatedActionId`), so a
 retried attempt or a redelivered firing changes Tellescope once:
@@ -19,7 +19,7 @@ retried attempt or a redelivered firing changes Tellescope once:
 | Require Form Followups         | `followups` of the triggering form response (missing ones)    |
 | Add to / Grant Access From     | the `waitlists` record (Tellescope's model; answers clearly   |
 | Waitlist                       | when the API has no waitlists)                                |
-| Canvas / Zus / Zendesk         | fail: "integration ... is not configured" (decision 11)       |
+| Canvas / Zus / Zendesk         | fail: "... is not configured" (docs/decisions.md D11)         |
 
 All writes go through `QuietTellescopeClient` (no webhook: no chaining, see `triggers.quiet`).
 """
@@ -71,7 +71,8 @@ from workflows import starter
 _STEP_ACTION = TypeAdapter(AutomationAction)
 log = logging.getLogger("journeys.triggers.actions")
 
-# Trigger action -> the journey step action that does the same to the enduser (spec 8.4).
+# Trigger action -> the journey step action that does the same to the enduser
+# (docs/semantics.md §8.4).
 ENDUSER_ACTIONS: dict[str, str] = {
     "Add Tags": "addEnduserTags",
     "Remove Tags": "removeEnduserTags",

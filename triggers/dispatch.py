@@ -1,4 +1,4 @@
-"""Evaluate an event against the triggers in force and start the firings (spec 9.2).
+"""Evaluate an event against the triggers in force and start the firings (docs/semantics.md §9.2).
 
     report = await dispatch_event(event, deps)              # POST /v1/events, webhooks
     report = await fire_trigger(trigger_id, enduser_id, ctx, deps)   # admin trigger-events
@@ -244,10 +244,10 @@ async def fire_trigger(
     inline_action: AutomationTriggerAction | Mapping[str, Any] | None = None,
     wait: bool = False,
 ) -> FireReport:
-    """`POST /v1/automation-triggers/trigger-events` (spec 9.5): run the trigger's action for the
-    enduser without evaluating its event, conditions, throttle or oncePerEnduser. With
-    `inline_action`, that action runs instead (the trigger id may then be a placeholder).
-    Raises LookupError for an unknown trigger without an inline action, and pydantic's
+    """`POST /v1/automation-triggers/trigger-events` (docs/semantics.md §9.5): run the trigger's
+    action for the enduser without evaluating its event, conditions, throttle or
+    oncePerEnduser. With `inline_action`, that action runs instead (the trigger id may then be a
+    placeholder). Raises LookupError for an unknown trigger without an inline action, and pydantic's
     ValidationError for an invalid inline action or context."""
     trigger = find_active(deps.plans, trigger_id)
     action = None

@@ -1,4 +1,5 @@
-"""Which triggers fire for an event: the evaluation pipeline of spec 9.2 with decision 7.
+"""Which triggers fire for an event: the evaluation pipeline of docs/semantics.md §9.2 with
+docs/decisions.md D7.
 
 Per trigger, in order, the first stage that fails decides the skip reason:
 
@@ -6,7 +7,7 @@ Per trigger, in order, the first stage that fails decides the skip reason:
    reported as skipped; triggers of other types are not reported at all);
 2. `event`: the event-specific `info` filters (`triggers.filters`), including Form Submitted
    answer conditions;
-3. `enduserCondition` against the enduser (spec 10.1);
+3. `enduserCondition` against the enduser (docs/semantics.md §10.1);
 4. `journey`: a trigger scoped to a journey (`journeyId`) fires only for endusers currently in it
    (`enduser.journeys` has the journey's Tellescope id, or the caller knows of a running
    enrollment);

@@ -24,7 +24,8 @@ _EVENT_ID_LIMIT = 120  # workflow ids stay readable; longer ids are shortened wi
 class IncomingEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # A trigger event type name (spec 9.3): "Form Submitted", "Field Equals", "Tag Added", ...
+    # A trigger event type name (docs/semantics.md §9.3): "Form Submitted", "Field Equals",
+    # "Tag Added", ...
     type: str
     eventId: str = Field(min_length=1)
     enduserId: str = Field(min_length=1)
@@ -35,7 +36,7 @@ class IncomingEvent(BaseModel):
     # The update body that produced `record` from `previous`, when known (webhook `updates`).
     update: dict[str, Any] | None = None
     model: str | None = None  # Tellescope model of `record` ("endusers", "sms_messages", ...)
-    # Records the event is about, passed to the actions a trigger runs (spec 6.4).
+    # Records the event is about, passed to the actions a trigger runs (docs/semantics.md §6.4).
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
     occurredAt: datetime
     # Facts the producer derived for the filters: `channel` (Email | SMS | Chat), `destination`,

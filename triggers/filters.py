@@ -1,4 +1,5 @@
-"""Event-specific filters (spec 9.3): does trigger event `info` accept this IncomingEvent?
+"""Event-specific filters (docs/semantics.md §9.3): does trigger event `info` accept this
+IncomingEvent?
 
 One function per trigger event type, each returning None when the event passes and otherwise the
 reason it does not (the evaluator reports it). Pure: the event carries the record (and the record

@@ -1,4 +1,5 @@
-"""Tellescope record webhooks -> enrollment signals and trigger events (spec 11.1, 9.3).
+"""Tellescope record webhooks -> enrollment signals and trigger events
+(docs/semantics.md §11.1, §9.3).
 
     report = await process_webhook(payload, deps)
 
@@ -20,11 +21,11 @@ first). Per record:
 - purchases -> Purchase Made, Refund Issued; enduser_orders -> Order Created, Order Status
   Equals; enduser_medications -> Medication Added; enduser_problems -> Problem Created.
 
-A signal to an enrollment that is not running is ignored and reported (decision 8: events for a
-removed or finished enrollment are never executed). Deletes produce nothing. Records a trigger
-action made (stamped `je:trg-...`) produce no events (no chaining; trigger updates are not even
-delivered, see `triggers.quiet`). Event ids are `{model}:{recordId}:{event}:{updatedAt}`, so a
-redelivered webhook fires nothing twice.
+A signal to an enrollment that is not running is ignored and reported (docs/decisions.md D8:
+events for a removed or finished enrollment are never executed). Deletes produce nothing.
+Records a trigger action made (stamped `je:trg-...`) produce no events (no chaining; trigger updates
+are not even delivered, see `triggers.quiet`). Event ids are
+`{model}:{recordId}:{event}:{updatedAt}`, so a redelivered webhook fires nothing twice.
 """
 
 from __future__ import annotations
@@ -477,7 +478,7 @@ async def _signal(deps: TriggerDeps, workflow_id: str, name: str, payload: BaseM
         await deps.client.get_workflow_handle(workflow_id).signal(name, payload)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            return "no running enrollment: ignored (decision 8)"
+            return "no running enrollment: ignored (docs/decisions.md D8)"
         raise
     return None
 

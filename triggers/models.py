@@ -26,9 +26,10 @@ class TriggerModel(BaseModel):
 FIRING_PREFIX = "trigger"
 THROTTLE_PREFIX = "trigger-throttle"
 SCAN_SCHEDULE_PREFIX = "trigger-scan"
-THROTTLE_SECONDS = 60  # decision 7: at most one firing per (trigger, enduser) per minute
+THROTTLE_SECONDS = 60  # docs/decisions.md D7: at most one firing per (trigger, enduser) per minute
 # Prefix of the idempotency keys trigger actions stamp on what they write: the intake recognises
-# records a trigger made by it and derives no events from them (no chaining, spec 9.2 step 7).
+# records a trigger made by it and derives no events from them (no chaining,
+# docs/semantics.md §9.2 step 7).
 TRIGGER_ACTION_ID_PREFIX = "trg-"
 
 
@@ -132,7 +133,7 @@ class FiringInput(TriggerModel):
     scopeJourneyId: str | None = None  # readable; Move To Step signals this enrollment
     scopeTellescopeJourneyId: str | None = None
     organizationTimezone: str = "America/New_York"
-    throttle: bool = True  # decision 7; the admin endpoint executes without it
+    throttle: bool = True  # docs/decisions.md D7; the admin endpoint executes without it
     recordTriggerId: bool = True  # append the trigger's id to enduser.triggerIds
 
 
@@ -155,7 +156,8 @@ class ThrottleInput(TriggerModel):
 
 
 class TriggerActionRequest(TriggerModel):
-    """Perform a trigger action (spec 9.4) for one firing. Idempotent by `automatedActionId`."""
+    """Perform a trigger action (docs/semantics.md §9.4) for one firing. Idempotent by
+    `automatedActionId`."""
 
     automatedActionId: str
     firingId: str
@@ -178,7 +180,8 @@ class TriggerActionOutcome(TriggerModel):
 
 
 class TriggerFiredMark(TriggerModel):
-    """Append the trigger's Tellescope id to `enduser.triggerIds` (spec 9.2 step 6)."""
+    """Append the trigger's Tellescope id to `enduser.triggerIds`
+    (docs/semantics.md §9.2 step 6)."""
 
     enduserId: str
     triggerId: str

@@ -1,4 +1,5 @@
-"""No chaining (spec 9.2 step 7, decision 7): what a trigger action writes must not fire triggers.
+"""No chaining (docs/semantics.md §9.2 step 7, docs/decisions.md D7): what a trigger action writes
+must not fire triggers.
 
 Two marks make sure of it:
 
@@ -14,7 +15,7 @@ Two marks make sure of it:
    the intake derives no events from records so stamped (`is_trigger_origin`).
 
 Journey actions run by JourneyWorkflow are ordinary writes and may fire triggers, as in
-Tellescope (spec 9.2 step 7, inferred).
+Tellescope (docs/semantics.md §9.2 step 7, inferred).
 """
 
 from __future__ import annotations

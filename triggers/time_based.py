@@ -1,4 +1,5 @@
-"""Time-based triggers (spec 9.3): who is a candidate now, and the scan a schedule runs.
+"""Time-based triggers (docs/semantics.md §9.3): who is a candidate now, and the scan a
+schedule runs.
 
 Each trigger's schedule starts `TimeTriggerScanWorkflow`, whose activity calls `scan`: find the
 candidates in Tellescope, turn each into an IncomingEvent for that trigger only

@@ -7,7 +7,7 @@ the default conflict policy (fail): the same event can start its firing only onc
 that completed can never run again (one that failed may be retried by a redelivery; its side
 effects are idempotent by the firing's key). It:
 
-1. takes the throttle gate (decision 7): an activity starts the workflow
+1. takes the throttle gate (docs/decisions.md D7): an activity starts the workflow
    `trigger-throttle:{triggerId}:{enduserId}`, which just sleeps a minute. If that gate is
    already running, another firing of this trigger for this enduser happened less than a minute
    ago: this one ends as `throttled` without acting. Temporal's id uniqueness makes the check
@@ -70,7 +70,7 @@ class ThrottleGateWorkflow:
             f" after firing `{inp.firingId}`"
         )
         await workflow.sleep(
-            timedelta(seconds=inp.seconds), summary=f"throttle {inp.seconds}s (decision 7)"
+            timedelta(seconds=inp.seconds), summary=f"throttle gate {inp.seconds}s"
         )
 
 

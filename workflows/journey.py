@@ -244,7 +244,8 @@ class JourneyWorkflow:
         start = self.inp.startAtStepId
         context = self.inp.journeyContext.model_dump(exclude_none=True)
         if start is not None:
-            # add-endusers-to-journey with automationStepId: that step runs now (spec 12.1)
+            # add-endusers-to-journey with automationStepId: that step runs now
+            # (docs/semantics.md §12.1)
             step_id = (
                 start if start in self._plan.steps else self._plan.step_for_tellescope_id(start)
             )
@@ -297,7 +298,8 @@ class JourneyWorkflow:
         ]
         inheritable: list[CancelOn] = []
         if parent is not None and event_traits.inherits_cancel:
-            inheritable = list(parent.inheritable)  # spec 7.2: passed down from unsubmitted
+            # docs/semantics.md §7.2: passed down from unsubmitted
+            inheritable = list(parent.inheritable)
         cancel += extra_cancel or []
         if event_traits.passes_cancel:
             inheritable += extra_cancel or []
@@ -363,7 +365,8 @@ class JourneyWorkflow:
             self.tasks.pop(action.id, None)
 
     async def _schedule(self, action: ActionState, event: AutomationEvent) -> str | None:
-        """Set processAfter (spec 5). Returns a skip reason when the step must not run."""
+        """Set processAfter (docs/semantics.md §5). Returns a skip reason when the step
+        must not run."""
         now = workflow.now()
         due = now
         match event:
@@ -445,7 +448,8 @@ class JourneyWorkflow:
         return action.id not in self.cancelled
 
     async def _defer_for_office_hours(self, action: ActionState, info: DelayInfo) -> bool:
-        """Decision 4: move an out-of-office action to the next opening. True = deferred."""
+        """docs/decisions.md D4: move an out-of-office action to the next opening. True =
+        deferred."""
         now = workflow.now()
         zone = await self._zone(info)
         opening = next_open(now, self._plan.organization, zone)
@@ -574,7 +578,8 @@ class JourneyWorkflow:
             )  # the outcome arrives later, by signal
 
     def _choose(self, refs: list[EventRef]) -> list[tuple[EventRef, str | None]]:
-        """Decision 1: pick one A/B label uniformly; keep its children and the unlabelled ones."""
+        """docs/decisions.md D1: pick one A/B label uniformly; keep its children and the
+        unlabelled ones."""
         labels = sorted(
             {label for ref in refs if (label := ab_test_label(self._plan.event_of(ref)))}
         )
@@ -707,7 +712,8 @@ class JourneyWorkflow:
         )
 
     def _cancel_matching(self, step_id: str, *, all_submitted: bool) -> None:
-        """Spec 7.3/7.4: cancel pending actions whose conditions a submission satisfies."""
+        """docs/semantics.md §7.3/§7.4: cancel pending actions whose conditions a submission
+        satisfies."""
         for action in list(self.enrollment.actions.values()):
             if action.id in self.cancelled:
                 continue
@@ -735,8 +741,8 @@ class JourneyWorkflow:
         self._refresh_ui()
 
     def _ticket_closed(self, signal: TicketClosed) -> None:
-        """Spec 4.5 and decision 3: a reason fires only its children; no reason fires only the
-        children without one; an unmatched reason fires nothing."""
+        """docs/semantics.md §4.5 and docs/decisions.md D3: a reason fires only its children; no
+        reason fires only the children without one; an unmatched reason fires nothing."""
         self.enrollment.closedTicketIds.add(signal.ticketId)
         step_id = self.enrollment.tickets[signal.ticketId]
         reason = signal.closedForReason or None
@@ -754,7 +760,8 @@ class JourneyWorkflow:
 
     @workflow.signal
     async def trigger_fired(self, signal: TriggerFired) -> None:
-        """Spec 9.6: release parked waitForTrigger actions of this trigger (none: nothing)."""
+        """docs/semantics.md §9.6: release parked waitForTrigger actions of this trigger (none:
+        nothing)."""
         await self._when_started(self._on_trigger_fired, signal)
 
     def _on_trigger_fired(self, signal: TriggerFired) -> None:
@@ -782,7 +789,8 @@ class JourneyWorkflow:
 
     @workflow.signal
     async def incoming_message(self, signal: IncomingMessage) -> None:
-        """Spec 3.7: an enduser's message removes them when the journey says `Remove`."""
+        """docs/semantics.md §3.7: an enduser's message removes them when the journey says
+        `Remove`."""
         await self._when_started(self._on_incoming_message, signal)
 
     def _on_incoming_message(self, signal: IncomingMessage) -> None:
@@ -799,8 +807,9 @@ class JourneyWorkflow:
 
     @workflow.signal
     def restart(self, request: RestartRequest) -> None:
-        """Enroll again while enrolled (spec 3.3): ignored by a run that is only starting, which
-        starts the journey anyway (signal-with-start delivers it to fresh runs too)."""
+        """Enroll again while enrolled (docs/semantics.md §3.3): ignored by a run that is only
+        starting, which starts the journey anyway (signal-with-start delivers it to fresh
+        runs too)."""
         if self.started and self.restart_request is None and self.remove_request is None:
             self.restart_request = request
 
@@ -832,7 +841,8 @@ class JourneyWorkflow:
     # cancellation, removal, restart
 
     def _cancel(self, action: ActionState, reason: CancelReason, cancelled_by: str | None) -> None:
-        """Only actions still waiting are cancelled (spec 6.2: once processing, it completes)."""
+        """Only actions still waiting are cancelled (docs/semantics.md §6.2: once processing, it
+        completes)."""
         if (
             action.id in self.cancelled
             or action.id not in self.enrollment.actions

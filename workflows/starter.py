@@ -1,7 +1,7 @@
 """Starting, restarting and removing enrollments from outside a workflow (API, CLI, activities).
 
 Enroll = start `journey:{journeyId}:{enduserId}`: a new run starts the journey; a running one
-receives `restart` (spec 3.3), or nothing when the caller asked not to restart.
+receives `restart` (docs/semantics.md §3.3), or nothing when the caller asked not to restart.
 """
 
 from __future__ import annotations

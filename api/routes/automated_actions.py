@@ -1,4 +1,4 @@
-"""AutomatedActions from the ledger, in Tellescope's JSON (spec 6.1).
+"""AutomatedActions from the ledger, in Tellescope's JSON (docs/semantics.md §6.1).
 
 GET parameters arrive as Tellescope's SDK sends them: `filter` is a JSON-encoded object
 (`?filter={"enduserId":"..."}`), `lastId` the id of the last record of the previous page.

@@ -1,5 +1,5 @@
 """Events into the trigger engine (`triggers/`): Tellescope's admin trigger-events endpoint
-(spec 9.5) and the normalised event for systems other than Tellescope."""
+(docs/semantics.md §9.5) and the normalised event for systems other than Tellescope."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tellescope-compatible journey endpoints (seed docs; spec 3.3, 3.5, 3.7, 6.2, 12).
+"""Tellescope-compatible journey endpoints (Tellescope's API docs;
+docs/semantics.md §3.3, §3.5, §3.7, §6.2, §12).
 
 `journeyId` may be our readable journey id or the Tellescope journey record id, so Tellescope's own
 SDK pointed at this API works unchanged.
@@ -107,7 +108,7 @@ async def remove_endusers_from_journey(
 @router.post(
     "/journeys/handle-incoming-communication",
     response_model=IncomingCommunicationResponse,
-    summary="An incoming message from the enduser: journeys that say so remove them (spec 3.7)",
+    summary="An incoming message from the enduser: journeys that say so remove them",
 )
 async def handle_incoming_communication(
     body: IncomingCommunicationRequest,

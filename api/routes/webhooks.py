@@ -1,7 +1,8 @@
-"""The Tellescope record-webhook receiver (spec 11.1). Authenticated by the integrity hash, not by
-an API key: verified (constant-time, against the configured secret), refused when stale or
-replayed, acknowledged without processing when a duplicate, then handed to the trigger engine
-(`triggers.intake.process_webhook`). Every check runs before anything is processed or stored."""
+"""The Tellescope record-webhook receiver (docs/semantics.md §11.1). Authenticated by the integrity
+hash, not by an API key: verified (constant-time, against the configured secret), refused
+when stale or replayed, acknowledged without processing when a duplicate, then handed to the
+trigger engine (`triggers.intake.process_webhook`). Every check runs before anything is processed
+or stored."""
 
 from __future__ import annotations
 

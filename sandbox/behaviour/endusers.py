@@ -1,4 +1,5 @@
-"""Endusers: consent initialisers, the `journeys` map (spec 3.1) and its engagement events.
+"""Endusers: consent initialisers, the `journeys` map (docs/semantics.md §3.1) and its
+engagement events.
 
 `enduser.journeys` maps journey id → state; every key must name an existing journey, otherwise
 Tellescope refuses the whole write with "Could not find a related record for the given id(s)".

@@ -1,4 +1,4 @@
-"""Journeys: state defaults and the defaultState/state-name constraints (spec 2.1)."""
+"""Journeys: state defaults and the defaultState/state-name constraints (docs/semantics.md §2.1)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_load_plan_leaves_the_triggers_out_of_the_history(tmp_path):
-    """Regression (issue 7): `load_plan`'s result is stored in every enrollment's history; with
+    """Regression: `load_plan`'s result is stored in every enrollment's history; with
     1,000 triggers in a journey file it was 668 KB per enrollment. The workflow never reads the
     triggers, so the activity returns the plan without them and otherwise unchanged."""
     engine = upgrade_database(f"sqlite:///{tmp_path / 'engine.db'}")

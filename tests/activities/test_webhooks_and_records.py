@@ -191,7 +191,7 @@ async def test_create_note_once(env, acts, api, request_for, make_enduser) -> No
     assert first.recordIds == second.recordIds == [note["id"]] and second.reused
 
 
-# --- not configured (decisions 11, 12) ----------------------------------------------------------
+# --- not configured (docs/decisions.md D11, D12) --------------------------------------------------
 
 
 @pytest.mark.parametrize(

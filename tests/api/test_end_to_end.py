@@ -1,4 +1,4 @@
-"""Issue 5, end to end through HTTP only: the examples are deployed through the API, the sandbox
+"""End to end through HTTP only: the examples are deployed through the API, the sandbox
 sends its record webhooks to the live API, triggers enroll the patient, the journeys run on the
 worker, and the statistics and automated-actions listings agree with what happened.
 

@@ -1,4 +1,4 @@
-"""The journey page (issue 6): the flowchart with live per-step counts, rendered in headless
+"""The journey page: the flowchart with live per-step counts, rendered in headless
 Chromium from a live API, checked in the rendered DOM and captured as a screenshot."""
 
 from __future__ import annotations

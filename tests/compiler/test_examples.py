@@ -1,4 +1,4 @@
-"""The shipped examples compile into the plans their YAML describes (issue 2, items 5 and 8)."""
+"""The shipped examples compile into the plans their YAML describes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`journeys dev` as a newcomer runs it (issue 6): a real subprocess bringing up Temporal, the
+"""`journeys dev` as a newcomer runs it: a real subprocess bringing up Temporal, the
 sandbox, the worker and the API; checked only through HTTP (the sandbox outbox, the Temporal
 UI's own HTTP API) and, where Chromium is installed, a screenshot of the UI."""
 

@@ -31,7 +31,7 @@ async def test_vip_without_answers_gets_one_nudge_variant_and_a_personal_call(st
         await stack.advance(timedelta(days=8))  # the call falls on Saturday: Monday 09:00
         await stack.wait_for(handle, lambda s: not s.pending)
     nudges = len(patient.sms()) + len(patient.emails())
-    assert nudges == 1  # decision 1: exactly one A/B variant
+    assert nudges == 1  # docs/decisions.md D1: exactly one A/B variant
     label = next(r.ab_test_label for r in stack.ledger_rows("re-engagement") if r.ab_test_label)
     assert label == ("sms" if patient.sms() else "email")
     (ticket,) = patient.tickets()

@@ -77,7 +77,7 @@ async def test_restart_sends_again_and_resets_the_state(stack, patient):
         await stack.advance(timedelta(hours=1, minutes=1))
         await stack.wait_for(handle, lambda s: s.state == "Intake sent")
         assert patient.get()["journeys"][stack.journey_record_id("onboarding")] == "Intake sent"
-        await stack.enroll("onboarding", patient)  # add again: restart (spec 3.3)
+        await stack.enroll("onboarding", patient)  # add again: restart (docs/semantics.md §3.3)
         fresh = await stack.next_run(handle)
         await stack.wait_for(
             fresh, lambda s: s.state == "" and any(p.stepId == "send-intake" for p in s.pending)

@@ -100,8 +100,8 @@ async def test_lab_results_webhook_email_status_and_monthly_check_in(stack, pati
 
 
 async def test_failed_lab_webhook_takes_the_error_branch_and_continues(stack, patient):
-    """Spec 4.4: the webhook fails (receiver down) -> error + onError ticket; continueOnError
-    lets the results email go out anyway."""
+    """docs/semantics.md §4.4: the webhook fails (receiver down) -> error + onError ticket;
+    continueOnError lets the results email go out anyway."""
     stack.redeploy("lab-results.yaml", "/sandbox/echo", "/sandbox/echo?status=503")
     await stack.start_at(weekday=2, hour=15)
     async with stack.worker():

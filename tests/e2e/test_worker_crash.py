@@ -1,6 +1,6 @@
 """Kill -9 the worker process mid-journey, start a new one: the journey completes and every
-message is sent exactly once (issue 4). The worker runs as a real subprocess (`python worker.py`)
-configured only through its environment, as in production."""
+message is sent exactly once (docs/architecture.md §4). The worker runs as a real subprocess
+(`python worker.py`) configured only through its environment, as in production."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Replay the recorded histories of every example journey against the current workflow code
-(issue 4 item 7). A change that would make running enrollments nondeterministic fails here:
+(docs/temporal.md §4). A change that would make running enrollments nondeterministic fails here:
 put it behind `workflow.patched("<change>")` instead (see tests/histories/record.py)."""
 
 from __future__ import annotations

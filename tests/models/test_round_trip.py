@@ -1,6 +1,7 @@
-"""Tellescope-shaped JSON loads into our models and dumps back unchanged (issue 2, item 2).
+"""Tellescope-shaped JSON loads into our models and dumps back unchanged.
 
-Every event type (spec 4.3), action type (8.1-8.9), trigger event (9.3) and trigger action (9.4)
+Every event type, action type, trigger event and trigger action (docs/semantics.md §4.3,
+§8.1-§8.9, §9.3, §9.4)
 appears at least once; records carry Tellescope's read-only fields as `GET /v1/...` returns them.
 """
 
@@ -24,7 +25,7 @@ from models import (
 from models.actions import AutomationAction
 from models.events import AutomationEvent
 
-OID = "60398b0231a295e64f084fd9"  # the ObjectId the seed docs use in every example
+OID = "60398b0231a295e64f084fd9"  # the ObjectId Tellescope's API docs use in every example
 PARENT = "65a0000000000000000000a1"
 RECORD = {
     "id": "65a0000000000000000000b2",
@@ -591,7 +592,7 @@ def test_journey_round_trips():
 
 
 def test_seed_docs_examples_load():
-    """Concrete payloads from the seed docs' AutomationStep and AutomatedAction sections."""
+    """Concrete payloads from Tellescope's API docs' AutomationStep and AutomatedAction sections."""
     step = {
         "journeyId": OID,
         "events": [{"type": "formResponse", "info": {"automationStepId": OID}}],
@@ -636,7 +637,8 @@ def test_automated_action_round_trips():
 
 
 def test_key_order_of_conditions_is_kept():
-    """The condition language reads the first key (spec 10): dumping must not reorder."""
+    """The condition language reads the first key (docs/semantics.md §10): dumping must
+    not reorder."""
     condition = {"condition": {"b": "2", "a": "1"}, "$and": []}
     step = {
         "journeyId": OID,

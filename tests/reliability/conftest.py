@@ -1,4 +1,4 @@
-"""Reliability suite (issue 7): the engine under worker kills, a Temporal server restart, a
+"""Reliability suite: the engine under worker kills, a Temporal server restart, a
 faulty Tellescope, webhook floods and fuzzing, each scenario reporting what it counted.
 
 Every scenario adds one row to the report printed at the end of the pytest run (also without

@@ -1,7 +1,9 @@
-"""The enduser condition language, one table row per rule and per quirk of spec 10 / 10.1.
+"""The enduser condition language, one table row per rule and per quirk of
+docs/semantics.md §10 / §10.1.
 
-Row ids name the rule and cite the spec section; every rule has rows that must be true and rows
-that must be false, so a broken rule cannot pass by returning a constant.
+Row ids name the rule and its section of docs/semantics.md (`10.1.2` = docs/semantics.md §10.1, rule
+2); every rule has rows that must be true and rows that must be false, so a broken rule cannot pass
+by returning a constant.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""The form-response condition language (spec 10.2) and string comparison (spec 10.3).
+"""The form-response condition language (docs/semantics.md §10.2) and string comparison
+(docs/semantics.md §10.3).
 
-One row per rule and per quirk, ids citing the spec section; each rule has true and false rows.
+One row per rule and per quirk, ids citing the section of docs/semantics.md; each rule has true
+and false rows.
 """
 
 from __future__ import annotations

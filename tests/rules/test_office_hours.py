@@ -1,5 +1,6 @@
-"""Office hours (spec 5.3, decision 4): the open/closed predicate, the next open instant, and the
-zone used with `useEnduserTimezone`. Expected instants are written out in full, with offsets.
+"""Office hours (docs/semantics.md §5.3, docs/decisions.md D4): the open/closed predicate, the next
+open instant, and the zone used with `useEnduserTimezone`. Expected instants are written out in
+full, with offsets.
 
 Calendar used below: 2026-06-01 is a Monday; 2026-03-08 (US spring forward, 02:00 EST → 03:00
 EDT = 07:00 UTC) and 2026-11-01 (US fall back, 02:00 EDT → 01:00 EST = 06:00 UTC) are Sundays;
@@ -290,7 +291,8 @@ NEXT_OPEN_CASES = [
         ny(2026, 6, 1, 12) + MS,
     ),
     (
-        "closure-without-blocks-ends",  # spec 5.3: 48 h closure, no blocks → end of the range
+        # docs/semantics.md §5.3: 48 h closure, no blocks → end of the range
+        "closure-without-blocks-ends",
         org(closures=[closed(ny(2026, 6, 1, 8), ny(2026, 6, 3, 8))]),
         ny(2026, 6, 1, 9),
         None,

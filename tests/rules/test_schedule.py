@@ -1,5 +1,6 @@
-"""Due times (spec 5.1, 5.2, 5.4; decisions 5 and 6): delay units, day-of-month targets with
-clamping and DST, and the date-relative helpers. Expected instants carry explicit offsets.
+"""Due times (docs/semantics.md §5.1, §5.2, §5.4; docs/decisions.md D5 and D6): delay units,
+day-of-month targets with clamping and DST, and the date-relative helpers. Expected instants carry
+explicit offsets.
 
 US DST in 2026 starts on 2026-03-08 and ends on 2026-11-01 (America/New_York).
 """
@@ -336,7 +337,7 @@ def test_day_of_month_refuses_naive_now():
         day_of_month_due(datetime(2026, 6, 1), 15, None, None, "America/New_York")
 
 
-# --- date-relative delays (decision 6) -----------------------------------------------------------
+# --- date-relative delays (docs/decisions.md D6) --------------------------------------------------
 
 APPOINTMENT = utc(2026, 6, 15, 14)
 DAY_MS = 86_400_000
@@ -395,7 +396,8 @@ def test_run_at(due: datetime, expected: datetime):
 
 
 def test_delay_due_is_elapsed_time_after_now():
-    """Spec 5.1: a day's delay across the spring-forward change is 24 h, not the same wall time."""
+    """docs/semantics.md §5.1: a day's delay across the spring-forward change is 24 h, not the same
+    wall time."""
     due = delay_due(ny(2026, 3, 7, 10), DAY_MS)
     assert due == ny(2026, 3, 8, 11) and due.utcoffset() == EDT
     assert delay_due(NOW, 90_000) == NOW + timedelta(seconds=90)

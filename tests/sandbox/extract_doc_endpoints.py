@@ -2,9 +2,10 @@
 
 The contract tests walk the documented request shapes (method, path, required top-level keys) of
 every resource family the sandbox implements. The docs live outside this repository, so the
-extracted shapes are committed next to the tests; rerun this script when the docs change:
+extracted shapes are committed next to the tests; rerun this script on a plain-text copy of
+Tellescope's REST API docs when they change:
 
-    .venv/bin/python tests/sandbox/extract_doc_endpoints.py /work/shared/seed/tellescope-api.txt
+    .venv/bin/python tests/sandbox/extract_doc_endpoints.py PATH/TO/tellescope-api.txt
 """
 
 from __future__ import annotations
@@ -158,7 +159,9 @@ def extract(text: str) -> list[dict]:
 
 
 def main(argv: list[str]) -> None:
-    source = Path(argv[1] if len(argv) > 1 else "/work/shared/seed/tellescope-api.txt")
+    if len(argv) != 2:
+        sys.exit(f"usage: {argv[0]} PATH/TO/tellescope-api.txt  (Tellescope's API docs as text)")
+    source = Path(argv[1])
     target = Path(__file__).with_name("doc_endpoints.json")
     endpoints = extract(source.read_text(encoding="utf-8"))
     lines = ",\n".join(json.dumps(e, separators=(", ", ": ")) for e in endpoints)

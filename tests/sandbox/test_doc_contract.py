@@ -1,6 +1,6 @@
-"""Contract tests driven by Tellescope's REST docs (`doc_endpoints.json`, extracted from the seed
-docs by `extract_doc_endpoints.py`): every documented endpoint of the implemented resource
-families is routed, and omitting any documented required field is refused with Tellescope's
+"""Contract tests driven by Tellescope's REST docs (`doc_endpoints.json`, extracted from
+Tellescope's API docs by `extract_doc_endpoints.py`): every documented endpoint of the implemented
+resource families is routed, and omitting any documented required field is refused with Tellescope's
 message naming that field."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Merge fields (spec 13) through `POST /v1/templated-message`."""
+"""Merge fields (docs/semantics.md §13) through `POST /v1/templated-message`."""
 
 from __future__ import annotations
 

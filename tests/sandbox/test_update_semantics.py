@@ -1,5 +1,5 @@
-"""Seed docs, "Updating Records": arrays are appended and objects merged key by key unless
-`options.replaceObjectFields` is true; scalars are replaced."""
+"""Tellescope's API docs, "Updating Records": arrays are appended and objects merged key
+by key unless `options.replaceObjectFields` is true; scalars are replaced."""
 
 from __future__ import annotations
 

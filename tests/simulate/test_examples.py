@@ -1,4 +1,4 @@
-"""`journeys simulate` on every example with its event script: the printed timelines (issue 6).
+"""`journeys simulate` on every example with its event script: the printed timelines.
 
 Each simulation runs the real JourneyWorkflow on its own time-skipping server with the recording
 stand-in for Tellescope (see simulate/recorder.py); the timelines below are what the journeys

@@ -137,7 +137,7 @@ def test_concurrent_deploys_of_one_journey_record_exactly_the_changes(database_u
 
 
 def test_active_triggers_follow_deploys_and_rollbacks(database_url, tmp_path):
-    """Regression (issue 7): the triggers in force are cached per set of current versions; a new
+    """Regression: the triggers in force are cached per set of current versions; a new
     version or a rollback must change what an event is evaluated against, at once."""
     from triggers.active import active_triggers
 

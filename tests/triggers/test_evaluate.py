@@ -1,6 +1,7 @@
-"""Table tests for the pure evaluation pipeline (spec 9.2, 9.3, decision 7): every trigger event
-type's filters, enduserCondition, journey scope, oncePerEnduser, availability windows and the
-throttle. Each row says whether the trigger fires and, when not, at which stage it stopped."""
+"""Table tests for the pure evaluation pipeline (docs/semantics.md §9.2, §9.3,
+docs/decisions.md D7): every trigger event type's filters, enduserCondition, journey scope,
+oncePerEnduser, availability windows and the throttle. Each row says whether the trigger fires and,
+when not, at which stage it stopped."""
 
 from __future__ import annotations
 

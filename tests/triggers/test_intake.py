@@ -319,7 +319,7 @@ async def test_updates_without_their_before_state_derive_no_transitions(engine) 
 
 
 async def test_records_with_fields_of_the_wrong_type_are_ignored(engine) -> None:
-    """Regression (reliability fuzzing, issue 7): a signed delivery whose records hold values of
+    """Regression (reliability fuzzing): a signed delivery whose records hold values of
     types Tellescope never sends (a list for an id, strings for attendees, `updates` entries that
     are not objects) made the intake raise, and the receiver answer 500 (so Tellescope would
     redeliver it forever). Each such record is ignored with the reason; the others still map."""

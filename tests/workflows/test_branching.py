@@ -1,5 +1,5 @@
 """Which branches run: ticket close reasons, A/B tests, errors, enduser conditions, triggers and
-outcomes (spec 4.4-4.7, 9.6; decisions 1-3)."""
+outcomes (docs/semantics.md §4.4-§4.7, §9.6; docs/decisions.md D1-D3)."""
 
 from __future__ import annotations
 
@@ -60,10 +60,12 @@ async def close_ticket(runtime, reason: str | None) -> list[str]:
 @pytest.mark.parametrize(
     ("reason", "expected"),
     [
-        ("No answer", ["call", "no-answer", "no-answer-sms"]),  # issue 4: only that branch
+        # docs/semantics.md §4.5: only that branch
+        ("No answer", ["call", "no-answer", "no-answer-sms"]),
         ("Reached", ["call", "reached"]),
-        (None, ["call", "default-branch"]),  # spec 4.5: no reason, only the default branch
-        ("Wrong number", ["call"]),  # decision 3: an unmatched reason fires nothing
+        # docs/semantics.md §4.5: no reason, only the default branch
+        (None, ["call", "default-branch"]),
+        ("Wrong number", ["call"]),  # docs/decisions.md D3: an unmatched reason fires nothing
     ],
     ids=["no-answer", "reached", "no-reason", "unmatched-reason"],
 )
@@ -104,8 +106,8 @@ steps:
 
 
 async def test_ab_test_runs_one_variant_and_the_unlabelled_siblings(runtime, tmp_path):
-    """Decision 1: one label picked uniformly per enrollment; unlabelled children always run;
-    the label is recorded on the AutomatedAction."""
+    """docs/decisions.md D1: one label picked uniformly per enrollment; unlabelled
+    children always run; the label is recorded on the AutomatedAction."""
     runtime.deploy(write_journey(tmp_path, AB_TEST))
     picks = Counter()
     async with runtime.worker():
@@ -144,8 +146,8 @@ steps:
     ("continue_on_error", "expected"), [(False, ["on-error"]), (True, ["next", "on-error"])]
 )
 async def test_error_branches(runtime, tmp_path, continue_on_error, expected):
-    """Spec 4.4: an error runs onError children; afterAction children only with continueOnError;
-    downstream error handlers of steps that never ran never run."""
+    """docs/semantics.md §4.4: an error runs onError children; afterAction children only with
+    continueOnError; downstream error handlers of steps that never ran never run."""
     runtime.deploy(write_journey(tmp_path, ERRORS % str(continue_on_error).lower()))
     runtime.tellescope.failing_steps["notify"] = "webhook receiver answered 502"
     async with runtime.worker():
@@ -161,7 +163,7 @@ async def test_error_branches(runtime, tmp_path, continue_on_error, expected):
 
 
 async def test_unconfigured_integration_takes_the_error_branch(runtime, tmp_path):
-    """Decision 11: an integration without configuration fails clearly; onError runs."""
+    """docs/decisions.md D11: an integration without configuration fails clearly; onError runs."""
     runtime.deploy(
         write_journey(
             tmp_path,
@@ -210,7 +212,7 @@ steps:
     ids=["vip", "not-vip"],
 )
 async def test_enduser_conditions_are_checked_when_due(runtime, tmp_path, tags, expected):
-    """Decision 2: conditions read the enduser when the step is due; false = finished and
+    """docs/decisions.md D2: conditions read the enduser when the step is due; false = finished and
     skipped, no side effect, no children. If/else = complementary sibling conditions."""
     runtime.deploy(write_journey(tmp_path, CONDITIONS))
     runtime.tellescope.enduser["tags"] = ["regular"]  # at enrollment nobody is a VIP ...
@@ -244,7 +246,8 @@ triggers:
 
 
 async def test_wait_for_trigger_parks_until_the_trigger_fires(runtime, tmp_path):
-    """Spec 9.6: the enrollment waits at the step until its journey-scoped trigger fires."""
+    """docs/semantics.md §9.6: the enrollment waits at the step until its journey-scoped
+    trigger fires."""
     runtime.deploy(write_journey(tmp_path, WAIT_FOR_TRIGGER))
     async with runtime.worker():
         handle = await runtime.enroll("care")

@@ -1,5 +1,6 @@
-"""Form events and cancel conditions (spec 4.3, 7): formResponse, formResponses, formUnsubmitted,
-formsUnsubmitted, explicit and inherited cancel conditions, early and duplicate submissions."""
+"""Form events and cancel conditions (docs/semantics.md §4.3, §7): formResponse, formResponses,
+formUnsubmitted, formsUnsubmitted, explicit and inherited cancel conditions, early and duplicate
+submissions."""
 
 from __future__ import annotations
 
@@ -90,8 +91,9 @@ async def test_unsubmitted_form_runs_reminder_then_escalation(runtime, tmp_path)
 
 
 async def test_submission_a_minute_before_due_cancels_the_reminder(runtime, tmp_path):
-    """Issue 4: a formUnsubmitted reminder is cancelled by a submission one minute before it is
-    due; the formResponse branch runs instead, with the form response in its context."""
+    """docs/semantics.md §7.1: a formUnsubmitted reminder is cancelled by a submission one minute
+    before it is due; the formResponse branch runs instead, with the form response in
+    its context."""
     runtime.deploy(write_journey(tmp_path, INTAKE))
     async with runtime.worker():
         handle = await runtime.enroll("intake")
@@ -113,7 +115,8 @@ async def test_submission_a_minute_before_due_cancels_the_reminder(runtime, tmp_
 
 
 async def test_inherited_cancel_condition_stops_the_escalation(runtime, tmp_path):
-    """Spec 7.2: afterAction children of a formUnsubmitted step inherit its cancel condition."""
+    """docs/semantics.md §7.2: afterAction children of a formUnsubmitted step inherit its cancel
+    condition."""
     runtime.deploy(write_journey(tmp_path, INTAKE))
     async with runtime.worker():
         handle = await runtime.enroll("intake")
@@ -131,7 +134,7 @@ async def test_inherited_cancel_condition_stops_the_escalation(runtime, tmp_path
 
 
 async def test_form_submitted_before_its_parent_finished_still_counts(runtime, tmp_path):
-    """Issue 4 item 6: the submission arrives before the sendForm step has even run (the
+    """docs/semantics.md §4.3: the submission arrives before the sendForm step has even run (the
     patient was faster than the activity's completion); it is recorded and applied when the
     step arms its form children."""
     runtime.deploy(write_journey(tmp_path, INTAKE))
@@ -181,8 +184,8 @@ steps:
 
 
 async def test_forms_unsubmitted_counter_and_form_responses(runtime, tmp_path):
-    """Spec 7.4: each submission decrements the counter; at zero the nudge is cancelled and the
-    formResponses branch fires, once, after the last form."""
+    """docs/semantics.md §7.4: each submission decrements the counter; at zero the nudge is
+    cancelled and the formResponses branch fires, once, after the last form."""
     runtime.deploy(write_journey(tmp_path, PORTAL))
     async with runtime.worker():
         handle = await runtime.enroll("intake")
@@ -219,7 +222,7 @@ async def test_forms_unsubmitted_fires_while_one_form_is_open(runtime, tmp_path)
 
 
 async def test_explicit_cancel_condition_on_a_delayed_step(runtime, tmp_path):
-    """Spec 7.5: "send in 2 days unless the form from step X is submitted"."""
+    """docs/semantics.md §7.5: "send in 2 days unless the form from step X is submitted"."""
     runtime.deploy(
         write_journey(
             tmp_path,

@@ -1,5 +1,6 @@
-"""Enrollment lifecycle (spec 3, 8.5): idempotent enroll, restart, removal by API, automation
-and incoming communication, journey-control actions, membership mirroring, continue-as-new."""
+"""Enrollment lifecycle (docs/semantics.md §3, §8.5): idempotent enroll, restart, removal by
+API, automation and incoming communication, journey-control actions, membership mirroring,
+continue-as-new."""
 
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ async def test_enroll_is_idempotent_without_restart(runtime, tmp_path):
 
 
 async def test_restart_cancels_pending_and_starts_again(runtime, tmp_path):
-    """Spec 3.3 (Tellescope's addToJourneyTests): root finished x2, child cancelled x1 with
-    reason 1 (Restarted in Journey), child active x1."""
+    """docs/semantics.md §3.3 (Tellescope's addToJourneyTests): root finished x2, child
+    cancelled x1 with reason 1 (Restarted in Journey), child active x1."""
     runtime.deploy(write_journey(tmp_path, ROOT_AND_CHILD % '""'))
     async with runtime.worker():
         handle = await runtime.enroll("restart")
@@ -87,8 +88,9 @@ async def test_restart_cancels_pending_and_starts_again(runtime, tmp_path):
 
 
 async def test_remove_cancels_pending_and_leaves_no_timer(runtime, tmp_path):
-    """Issue 4: removal while waiting leaves no pending timer and marks pending actions
-    cancelled with the right reason (0 = removed by user/API); membership is unset."""
+    """docs/semantics.md §3.5: removal while waiting leaves no pending timer and marks
+    pending actions cancelled with the right reason (0 = removed by user/API); membership
+    is unset."""
     runtime.deploy(write_journey(tmp_path, ROOT_AND_CHILD % '""'))
     async with runtime.worker():
         handle = await runtime.enroll("restart")
@@ -121,7 +123,8 @@ async def test_remove_cancels_pending_and_leaves_no_timer(runtime, tmp_path):
 async def test_incoming_message_removes_only_when_the_journey_says_so(
     runtime, tmp_path, setting, removed
 ):
-    """Spec 3.7: reason 3 (Incoming Communication) when onIncomingEnduserCommunication=Remove."""
+    """docs/semantics.md §3.7: reason 3 (Incoming Communication) when
+    onIncomingEnduserCommunication=Remove."""
     runtime.deploy(write_journey(tmp_path, ROOT_AND_CHILD % setting))
     async with runtime.worker():
         handle = await runtime.enroll("restart")
@@ -220,7 +223,8 @@ async def test_membership_is_mirrored_to_the_enduser(runtime, tmp_path):
 
 
 async def test_start_at_step(runtime, tmp_path):
-    """Spec 12.1: automationStepId starts the enrollment at that step instead of the roots."""
+    """docs/semantics.md §12.1: automationStepId starts the enrollment at that step instead of
+    the roots."""
     runtime.deploy(write_journey(tmp_path, ROOT_AND_CHILD % '""'))
     async with runtime.worker():
         result = await (await runtime.enroll("restart", startAtStepId="child")).result()
@@ -248,7 +252,7 @@ steps:
 
 
 async def test_continue_as_new_carries_pending_timers_exactly(runtime, tmp_path):
-    """Issue 4 item 7: the run rolls over at step boundaries and every pending due time is
+    """docs/temporal.md §5: the run rolls over at step boundaries and every pending due time is
     kept to the millisecond (side branches span several runs)."""
     runtime.deploy(write_journey(tmp_path, LONG))
     async with runtime.worker():
@@ -274,7 +278,7 @@ async def test_continue_as_new_carries_pending_timers_exactly(runtime, tmp_path)
 
 
 async def test_removal_after_completion_is_ignored_safely(runtime, tmp_path):
-    """Decision 8: events for an ended enrollment are ignored, never executed."""
+    """docs/decisions.md D8: events for an ended enrollment are ignored, never executed."""
     runtime.deploy(write_journey(tmp_path, ROOT_AND_CHILD % '""'))
     async with runtime.worker():
         handle = await runtime.enroll("restart")

@@ -1,5 +1,5 @@
-"""When steps run: delays, office hours, day of month, date-relative delays (spec 5, decisions
-4-6), asserted in virtual time on the time-skipping server."""
+"""When steps run: delays, office hours, day of month, date-relative delays (docs/semantics.md §5,
+docs/decisions.md D4-D6), asserted in virtual time on the time-skipping server."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ async def test_after_action_runs_exactly_its_delay_after_the_parent(runtime, tmp
 
 
 async def test_office_hours_reminder_due_saturday_runs_monday_at_nine(runtime, tmp_path):
-    """Issue 4: a 2-day officeHoursOnly reminder due Saturday 10:00 runs Monday 09:00 (NY)."""
+    """docs/semantics.md §5.3: a 2-day officeHoursOnly reminder due Saturday 10:00 runs Monday
+    09:00 (NY)."""
     runtime.deploy(
         write_journey(
             tmp_path,
@@ -134,7 +135,7 @@ organization:
 
 
 async def test_use_enduser_timezone_defers_to_the_enduser_s_office_morning(runtime, tmp_path):
-    """Decision 4: with useEnduserTimezone the hours are read in the enduser's zone."""
+    """docs/decisions.md D4: with useEnduserTimezone the hours are read in the enduser's zone."""
     runtime.deploy(
         write_journey(
             tmp_path,
@@ -197,7 +198,8 @@ async def test_day_of_month_runs_on_that_day_at_its_hour(runtime, tmp_path):
 async def test_field_condition_delay_counts_from_the_enduser_date(
     runtime, tmp_path, anchor_offset, before, skip, expected
 ):
-    """Decision 6: due = date -/+ delayInMS; skipIfDelayPassed skips a due time in the past."""
+    """docs/decisions.md D6: due = date -/+ delayInMS; skipIfDelayPassed skips a due time in
+    the past."""
     runtime.deploy(
         write_journey(
             tmp_path,
