@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from config import find_binary
+from devstack.binaries import require_binary
 from devstack.processes import PortInUse, ProcessGroup, require_free_ports, wait_for_port
 from workflows import search_attributes as sa
 
@@ -86,6 +86,7 @@ class DevStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def run(self) -> int:
+        require_binary("temporal")  # before anything starts: one line if the extra is missing
         self.data.mkdir(parents=True, exist_ok=True)
         require_free_ports(
             {
@@ -118,7 +119,7 @@ class DevStack:
     def start_services(self) -> None:
         python, env = sys.executable, self.engine_env()
         temporal = [
-            find_binary("temporal"),
+            require_binary("temporal"),
             "server",
             "start-dev",
             f"--db-filename={self.data / 'temporal.db'}",

@@ -17,7 +17,7 @@ from temporalio.runtime import (
 )
 from temporalio.testing import WorkflowEnvironment
 
-from config import find_binary
+from devstack.binaries import require_binary
 from workflows import search_attributes as sa
 
 _INDEXED = {
@@ -65,7 +65,7 @@ def quiet_runtime() -> Runtime:
 
 async def start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server"),
+        test_server_existing_path=require_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
         runtime=quiet_runtime(),
     )
@@ -80,7 +80,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
 
 async def start_dev_server(**options) -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=find_binary("temporal"),
+        dev_server_existing_path=require_binary("temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=list(sa.ALL),
         **options,
