@@ -32,6 +32,7 @@ from store.ledger import Ledger
 from store.plans import PlanStore
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
+from worker_health import serve_health
 from workflows.journey import JourneyWorkflow
 from workflows.triggers_registry import TRIGGER_WORKFLOWS
 
@@ -122,7 +123,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 settings.temporal_address,
                 settings.temporal_namespace,
             )
-            async with worker:
+            async with worker, serve_health(worker):  # WORKER_HEALTH_PORT: GET /health
                 await stop.wait()
                 log.info("stopping: finishing running activities")
     finally:
