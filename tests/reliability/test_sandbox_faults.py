@@ -32,7 +32,7 @@ from activities.settings import TellescopeSettings
 from activities.tellescope_activities import TellescopeActivities
 from activities.tellescope_client import TellescopeClient
 from models.runtime import EnrollmentInput
-from sandbox.faults import KINDS
+from sandbox.faults import FAILURES as KINDS
 from tests.reliability.harness import (
     DEV_KEY,
     DR_RIVERA,
