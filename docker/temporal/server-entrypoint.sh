@@ -6,4 +6,7 @@ set -eu
 POSTGRES_PWD=$(cat "${POSTGRES_PWD_FILE:?POSTGRES_PWD_FILE is required}")
 export POSTGRES_PWD
 unset POSTGRES_PWD_FILE
-exec /etc/temporal/entrypoint.sh "$@"
+if [ -x /etc/temporal/entrypoint.sh ]; then
+  exec /etc/temporal/entrypoint.sh "$@"  # the image's own (config from its template)
+fi
+exec temporal-server start "$@"  # images whose entrypoint is the server itself

@@ -9,7 +9,7 @@ ATTRIBUTES="JourneyId:Keyword JourneyVersion:Keyword EnduserId:Keyword JourneySt
 NextActionAt:Datetime JourneyWaitingAt:KeywordList JourneyFailedSteps:KeywordList"
 
 tries=0
-until temporal operator cluster health --address "$TEMPORAL_ADDRESS" | grep -q SERVING; do
+until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do
   tries=$((tries + 1))
   [ "$tries" -lt 60 ] || { echo "temporal-namespace: server not serving" >&2; exit 1; }
   sleep 2
