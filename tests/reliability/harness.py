@@ -31,7 +31,7 @@ import httpx
 import uvicorn
 
 from compiler import compile_paths
-from config import find_binary
+from devstack.binaries import require_binary
 from models.plan import JourneyPlan
 from store.db import upgrade_database
 from store.ledger import Ledger
@@ -366,7 +366,7 @@ class DevServerProcess:
 
     def start(self, timeout: float = 60) -> None:
         command = [
-            find_binary("temporal"),
+            require_binary("temporal"),
             "server",
             "start-dev",
             f"--db-filename={self.db}",
