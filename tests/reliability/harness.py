@@ -291,7 +291,9 @@ class WorkerProcess:
         log: Path,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        inherited = {k: v for k, v in os.environ.items() if k != "METRICS_PORT"}
+        inherited = {
+            k: v for k, v in os.environ.items() if k not in ("METRICS_PORT", "WORKER_HEALTH_PORT")
+        }
         self.environment = {
             **inherited,
             "TEMPORAL_ADDRESS": temporal_address,
