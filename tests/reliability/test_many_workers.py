@@ -83,7 +83,7 @@ steps:
 
 def healthy(port: int) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -180,7 +180,7 @@ async def test_three_workers_share_the_queue_through_kills(
         for port in ports:
             await until(lambda p=port: healthy(p), timeout=10, what="the worker's /health")
         handles = await asyncio.gather(*(enroll(e) for e in endusers))
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 300  # about 60 s on an idle 2-core machine
         while len(released) < ENROLLMENTS:
             assert time.monotonic() < deadline, f"{len(released)} released, {killed_at} kills"
             sent = sandbox_http.messages_sent() - baseline
@@ -202,7 +202,7 @@ async def test_three_workers_share_the_queue_through_kills(
             released |= due
             await asyncio.sleep(0.5)
         results = await asyncio.wait_for(
-            asyncio.gather(*(h.result() for h in handles)), timeout=120
+            asyncio.gather(*(h.result() for h in handles)), timeout=240
         )
         assert healthy(ports[0]) and healthy(ports[2]) and not healthy(ports[1])
     except BaseException:
