@@ -33,6 +33,7 @@ from temporal_connection import connect_temporal, temporal_address, temporal_nam
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
 from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
+from worker_health import serve_health
 from workflows.journey import JourneyWorkflow
 
 log = logging.getLogger("journeys.worker")
@@ -128,7 +129,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 temporal_address(settings),
                 temporal_namespace(settings),
             )
-            async with worker:
+            async with worker, serve_health(worker):  # WORKER_HEALTH_PORT: GET /health
                 await stop.wait()
                 log.info("stopping: finishing running activities")
     finally:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, load_average, progress
+from devstack.binaries import MissingBinary, require_binary
 
 BENCHMARKS = ("compile", "triggers", "enrollments", "steps", "timers", "webhooks", "parked")
 
@@ -365,6 +366,10 @@ async def run_all(
 
 def main(argv: list[str] | None = None) -> None:
     args, sizes = parse(argv)
+    try:
+        require_binary("temporal")  # every benchmark starts a dev server
+    except MissingBinary as error:
+        sys.exit(f"error: {error}")
     names = selected(args)
     # The dev servers print banners on this process's stdout: keep stdout for the table.
     out = os.fdopen(os.dup(1), "w")

@@ -24,6 +24,15 @@ def dev(
     metrics_port: Annotated[
         int, typer.Option(help="Worker Prometheus metrics.")
     ] = DEFAULTS.metrics_port,
+    temporal_http_port: Annotated[
+        int, typer.Option(help="Temporal's HTTP API (0: a free port).")
+    ] = DEFAULTS.temporal_http_port,
+    temporal_metrics_port: Annotated[
+        int, typer.Option(help="Temporal's own Prometheus metrics (0: a free port).")
+    ] = DEFAULTS.temporal_metrics_port,
+    max_restarts: Annotated[
+        int, typer.Option(help="Restarts of a dead worker or API per minute before stopping.")
+    ] = DEFAULTS.max_restarts,
     data_dir: Annotated[
         Path, typer.Option(help="Where the databases and logs live.")
     ] = DEFAULTS.data_dir,
@@ -31,8 +40,9 @@ def dev(
     demo: Annotated[bool, typer.Option(help="Create and enroll the demo patient.")] = True,
 ) -> None:
     """Run Temporal (dev server), the sandbox, the worker and the API; deploy the examples;
-    enroll a demo patient; print the URLs; Ctrl-C stops everything. Data persists in
-    --data-dir, so a second run resumes where the first stopped."""
+    enroll a demo patient; print the URLs; Ctrl-C stops everything. A worker or API that dies
+    is restarted (with backoff, at most --max-restarts a minute). Data persists in --data-dir,
+    so a second run resumes where the first stopped."""
     options = DevOptions(
         data_dir=data_dir.resolve(),
         examples=examples.resolve(),
@@ -41,6 +51,9 @@ def dev(
         api_port=api_port,
         sandbox_port=sandbox_port,
         metrics_port=metrics_port,
+        temporal_http_port=temporal_http_port,
+        temporal_metrics_port=temporal_metrics_port,
         enroll_demo=demo,
+        max_restarts=max_restarts,
     )
     raise typer.Exit(run_dev(options))

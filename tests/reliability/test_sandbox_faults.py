@@ -30,7 +30,7 @@ from temporalio.worker import Worker
 from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
 from models.runtime import EnrollmentInput
-from sandbox.faults import KINDS
+from sandbox.faults import FAILURES as KINDS
 from settings import TellescopeSettings
 from tellescope.client import TellescopeClient
 from tests.reliability.harness import (

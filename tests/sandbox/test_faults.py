@@ -116,3 +116,13 @@ def test_bad_fault_plans(faults) -> None:
     response = faults.put("/sandbox/faults", json={"kinds": ["explode"]})
     assert response.status_code == 400 and "explode" in response.json()["message"]
     assert faults.put("/sandbox/faults", json={"rate": 2}).status_code == 400
+
+
+def test_slow_answers_late_but_normally(api: httpx.Client, faults, enduser) -> None:
+    import time
+
+    configure(faults, kinds=["slow"], paths=["/v1/sms-message"], count=1, timeoutSeconds=1.0)
+    started = time.monotonic()
+    response = api.post("/v1/sms-message", json={"enduserId": enduser["id"], "message": "Hi"})
+    assert response.status_code == 200 and time.monotonic() - started >= 1.0
+    assert sms_count(api, enduser) == 1
