@@ -60,6 +60,7 @@ class EnrollmentOutcome(BaseModel):
     status: Literal["started", "restarted", "unchanged", "error"]
     runId: str | None = None
     message: str | None = None
+    code: int | None = None  # `error` only: 503 Temporal unreachable, 502 Temporal refused
 
 
 class EnrollResponse(BaseModel):

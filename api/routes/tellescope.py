@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import StateDep, StoreDep, TellescopeDep, TemporalDep
-from api.errors import ApiError, unprocessable
+from api.errors import BULK_RESPONSES, ApiError, unprocessable
 from api.schemas import (
     AddEndusersRequest,
     AddEndusersResponse,
@@ -28,6 +28,7 @@ from models.automated_action import CancelReason
 from models.runtime import IncomingMessage, RemoveRequest
 from services import enrollments as service
 from services.automated_actions import statistics as journey_statistics
+from services.availability import bulk_status
 from services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 from workflows.journey import JourneyWorkflow
 
@@ -38,6 +39,10 @@ router = APIRouter(prefix="/v1", tags=["tellescope-compatible"])
     "/add-endusers-to-journey",
     response_model=AddEndusersResponse,
     summary="Adds (or restarts) endusers in a journey",
+    responses=BULK_RESPONSES,
+    description="200 when every enduser was added; 207 when some failed (per-enduser"
+    " `status: error` and `code`); 503 with Retry-After when Temporal is unreachable and"
+    " nothing was started.",
 )
 async def add_endusers_to_journey(
     body: AddEndusersRequest,
@@ -45,6 +50,7 @@ async def add_endusers_to_journey(
     temporal: TemporalDep,
     tellescope: TellescopeDep,
     state: StateDep,
+    response: Response,
 ) -> AddEndusersResponse:
     if body.startAt is not None or body.enduserStartTimes is not None:
         path = "startAt" if body.startAt is not None else "enduserStartTimes"
@@ -75,6 +81,7 @@ async def add_endusers_to_journey(
         source=body.source or "add-endusers-to-journey",
         concurrency=state.settings.bulk_concurrency,
     )
+    response.status_code = bulk_status(outcomes)
     return AddEndusersResponse(
         journeyId=row.tellescope_journey_id,
         results=[EnrollmentOutcome(**vars(o)) for o in outcomes],
