@@ -183,3 +183,31 @@ async def test_page_sessions_expire_and_name_no_key():
     assert signer.verify(token, "link", now=1000) is None  # another purpose
     assert PageSigner(b"t" * 32).verify(token, "session", now=1000) is None  # another secret
     assert signer.verify("garbage", "session") is None and signer.verify("a.b", "session") is None
+
+
+async def test_revoking_the_key_ends_its_page_sessions_and_links(api):
+    from store.api_keys import ApiKeys
+    from store.db import get_engine
+
+    await api.deploy({f"{JOURNEY}.yaml": journey_yaml(JOURNEY, "Page journey")})
+    keys = ApiKeys(get_engine(api.store_url))
+    key, row = keys.create("page-session")
+    page = f"/journeys/{JOURNEY}"
+    link = await api.http.post(
+        "/v1/page-links", json={"journeyId": JOURNEY}, headers={"Authorization": f"API_KEY {key}"}
+    )
+    assert link.status_code == 200, link.text
+    signed_in = await api.http.post(
+        "/journeys/sign-in", data={"apiKey": key, "next": page}, headers={"Authorization": ""}
+    )
+    session = signed_in.cookies["journeys_session"]
+    api.http.cookies.clear()
+    assert (await api.http.get(page, **cookie_header(session))).status_code == 200
+
+    keys.revoke(row.id)
+    assert (await api.http.get(page, **cookie_header(session))).status_code == 401
+    opened = await api.http.get(
+        link.json()["url"], headers={"Authorization": "", "Accept": "text/html"}
+    )
+    assert opened.status_code == 401 and "expired or is not valid" in opened.text
+    api.http.cookies.clear()

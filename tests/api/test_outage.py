@@ -138,3 +138,42 @@ async def test_bulk_status_policy():
         bulk_status([down, refused])
     with pytest.raises(UpstreamFailed):
         bulk_status([refused])
+
+
+async def test_database_down_answers_503_and_ready_names_it(
+    env, tellescope, sandbox_http, tmp_path
+):
+    from sqlalchemy import create_engine
+
+    from api.state import EngineStore
+
+    async with harness(env.client, tellescope, sandbox_http, tmp_path) as h:
+        await h.deploy({f"{JOURNEY}.yaml": journey_yaml(JOURNEY, "Outage journey")})
+        person = h.new_enduser()
+        app = h.http._transport.app  # type: ignore[attr-defined]
+        state = app.state.journeys
+        working = state.store
+        # the database server goes away: every connection is refused
+        closed = free_port()
+        state.store = EngineStore.for_engine(
+            create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{closed}/journeys")
+        )
+        try:
+            ready = await h.http.get("/health/ready", headers={"Authorization": ""})
+            assert ready.status_code == 503, ready.text
+            assert ready.json()["info"]["failed"] == ["database"]
+            assert int(ready.headers["Retry-After"]) > 0
+            live = await h.http.get("/health/live", headers={"Authorization": ""})
+            assert live.status_code == 200
+
+            enroll = await h.http.post(
+                f"/v1/journeys/{JOURNEY}/enrollments", json={"enduserIds": [person]}
+            )
+            assert enroll.status_code == 503, enroll.text
+            assert int(enroll.headers["Retry-After"]) > 0
+            assert enroll.json()["code"] == 503 and "database" in enroll.json()["message"]
+        finally:
+            state.store = working
+        assert not await workflow_exists(h.client, f"journey:{JOURNEY}:{person}")
+        ready = await h.http.get("/health/ready", headers={"Authorization": ""})
+        assert ready.status_code == 200, ready.text
