@@ -52,6 +52,7 @@ def test_a_too_short_webhook_secret_is_one_line_not_a_traceback(tmp_path):
     for command in (
         [sys.executable, "-m", "cli", "api", f"--port={free_port()}"],
         [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"],
+        [sys.executable, "-m", "cli", "webhooks", "configure", "--url=http://127.0.0.1:1/x"],
     ):
         done = subprocess.run(
             command,
