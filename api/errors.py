@@ -108,7 +108,7 @@ SERVICE_STATUS: dict[type[ServiceError], int] = {
 
 # OpenAPI `responses` of the bulk enrollment routes (services.availability.bulk_status).
 BULK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    207: {"description": "Some endusers were enrolled, some failed (per-enduser `code`)"},
+    207: {"description": "Some endusers succeeded, some failed (per-enduser `code`)"},
     503: {
         "description": "Temporal or the database is unreachable: nothing was started",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},

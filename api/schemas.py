@@ -139,10 +139,17 @@ class RemoveEndusersRequest(ApiModel):
     journeyId: JourneyRef
 
 
+class RemoveFailure(BaseModel):
+    enduserId: str
+    code: int  # 503 Temporal unreachable, 502 Temporal refused
+    message: str
+
+
 class RemoveEndusersResponse(BaseModel):
     journeyId: str
     removed: list[str]
     notEnrolled: list[str]
+    failed: list[RemoveFailure] | None = None  # only in a 207 answer (some removals failed)
 
 
 class IncomingCommunicationRequest(ApiModel):

@@ -226,13 +226,30 @@ async def remove_many(
     request: RemoveRequest,
     *,
     concurrency: int = 32,
+    failures: dict[str, RPCError] | None = None,
 ) -> dict[str, bool]:
-    """enduser id -> whether a running enrollment received the removal."""
+    """enduser id -> whether a running enrollment received the removal. With `failures`, an
+    enduser whose removal Temporal failed is recorded there (and left out of the answer)
+    instead of failing the whole call."""
     ids = list(dict.fromkeys(enduser_ids))
-    removed = await bounded(
-        ids, concurrency, lambda e: starter.remove(client, journey_id, e, request)
-    )
-    return dict(zip(ids, removed, strict=True))
+
+    async def one(enduser_id: str) -> bool | RPCError:
+        try:
+            return await starter.remove(client, journey_id, enduser_id, request)
+        except RPCError as error:
+            if failures is None:
+                raise
+            return error
+
+    outcomes = await bounded(ids, concurrency, one)
+    answer: dict[str, bool] = {}
+    for enduser_id, outcome in zip(ids, outcomes, strict=True):
+        if isinstance(outcome, RPCError):
+            assert failures is not None
+            failures[enduser_id] = outcome
+        else:
+            answer[enduser_id] = outcome
+    return answer
 
 
 # --- finding enrollments --------------------------------------------------------------------------

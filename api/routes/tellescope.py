@@ -22,13 +22,14 @@ from api.schemas import (
     IncomingCommunicationResponse,
     RemoveEndusersRequest,
     RemoveEndusersResponse,
+    RemoveFailure,
     StatisticsResponse,
 )
 from models.automated_action import CancelReason
 from models.runtime import IncomingMessage, RemoveRequest
 from services import enrollments as service
 from services.automated_actions import statistics as journey_statistics
-from services.availability import bulk_status
+from services.availability import MULTI_STATUS, bulk_status, temporal_outage
 from services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 from workflows.journey import JourneyWorkflow
 
@@ -92,23 +93,47 @@ async def add_endusers_to_journey(
     "/remove-endusers-from-journey",
     response_model=RemoveEndusersResponse,
     summary="Removes endusers from a journey (cancelReason 0)",
+    responses=BULK_RESPONSES,
+    response_model_exclude_none=True,
+    description="200 when every removal was delivered (or the enduser was not enrolled); 207"
+    " when some failed (`failed`: enduserId, code, message); 503 with Retry-After when Temporal"
+    " is unreachable and nothing was removed.",
 )
 async def remove_endusers_from_journey(
-    body: RemoveEndusersRequest, store: StoreDep, temporal: TemporalDep, state: StateDep
+    body: RemoveEndusersRequest,
+    store: StoreDep,
+    temporal: TemporalDep,
+    state: StateDep,
+    response: Response,
 ) -> RemoveEndusersResponse:
     row = resolve_journey(store.plans, body.journeyId)
+    failures: dict[str, RPCError] = {}
     removed = await service.remove_many(
         temporal,
         row.journey_id,
         body.enduserIds,
         RemoveRequest(cancelReason=int(CancelReason.REMOVED_BY_USER)),
         concurrency=state.settings.bulk_concurrency,
+        failures=failures,
     )
-    return RemoveEndusersResponse(
+    if failures and not removed:
+        raise next(iter(failures.values()))  # nothing done: 503 (unreachable) or 502 (api.errors)
+    answer = RemoveEndusersResponse(
         journeyId=row.tellescope_journey_id,
         removed=[e for e, ok in removed.items() if ok],
         notEnrolled=[e for e, ok in removed.items() if not ok],
     )
+    if failures:
+        response.status_code = MULTI_STATUS
+        answer.failed = [
+            RemoveFailure(
+                enduserId=enduser_id,
+                code=503 if temporal_outage(error) else 502,
+                message=error.message,
+            )
+            for enduser_id, error in failures.items()
+        ]
+    return answer
 
 
 @router.post(

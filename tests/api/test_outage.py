@@ -177,3 +177,42 @@ async def test_database_down_answers_503_and_ready_names_it(
         assert not await workflow_exists(h.client, f"journey:{JOURNEY}:{person}")
         ready = await h.http.get("/health/ready", headers={"Authorization": ""})
         assert ready.status_code == 200, ready.text
+
+
+async def test_remove_endusers_with_some_removals_failing_answers_207(api, monkeypatch):
+    from workflows import starter
+
+    await api.deploy({f"{JOURNEY}.yaml": journey_yaml(JOURNEY, "Outage journey")})
+    people = [api.new_enduser() for _ in range(3)]
+    added = await api.http.post(
+        "/v1/add-endusers-to-journey", json={"journeyId": JOURNEY, "enduserIds": people[:2]}
+    )
+    assert added.status_code == 200, added.text
+    real_remove = starter.remove
+
+    async def flaky(client, journey_id, enduser_id, request):
+        if enduser_id == people[1]:
+            raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+        return await real_remove(client, journey_id, enduser_id, request)
+
+    monkeypatch.setattr(starter, "remove", flaky)
+    response = await api.http.post(
+        "/v1/remove-endusers-from-journey", json={"journeyId": JOURNEY, "enduserIds": people}
+    )
+    assert response.status_code == 207, response.text
+    body = response.json()
+    assert body["removed"] == [people[0]] and body["notEnrolled"] == [people[2]]
+    assert body["failed"] == [
+        {"enduserId": people[1], "code": 503, "message": "connection refused"}
+    ]
+    # every removal failing: nothing done, 503
+    only = await api.http.post(
+        "/v1/remove-endusers-from-journey", json={"journeyId": JOURNEY, "enduserIds": [people[1]]}
+    )
+    assert_unavailable(only)
+    monkeypatch.undo()
+    # the usual answer keeps Tellescope's shape: no `failed`
+    done = await api.http.post(
+        "/v1/remove-endusers-from-journey", json={"journeyId": JOURNEY, "enduserIds": [people[1]]}
+    )
+    assert done.status_code == 200 and set(done.json()) == {"journeyId", "removed", "notEnrolled"}
