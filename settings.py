@@ -17,8 +17,9 @@ the local Tellescope sandbox. Production sets `DATABASE_URL`, `TEMPORAL_ADDRESS`
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +34,8 @@ class EngineSettings(BaseSettings):
     temporal_ui_url: str = "http://localhost:8233"  # where journey pages link enrollments to
     task_queue: str = "journeys"
     metrics_port: int | None = None  # Prometheus /metrics on the worker when set
+    # Where the worker's metrics listen: loopback unless configured (0.0.0.0 in a container).
+    metrics_host: str = "127.0.0.1"
     graceful_shutdown_seconds: float = 10.0
     # Workflows kept in worker memory between tasks (sticky cache). Lower it if worker RSS grows
     # with many active enrollments; 0 disables sticky execution.
@@ -42,6 +45,10 @@ class EngineSettings(BaseSettings):
 @lru_cache
 def get_settings() -> EngineSettings:
     return EngineSettings()
+
+
+# Tellescope refuses webhook secrets of 15 characters or fewer.
+WEBHOOK_SECRET_MIN_LENGTH = 16
 
 
 class ApiSettings(BaseSettings):
@@ -54,8 +61,9 @@ class ApiSettings(BaseSettings):
 
     # The secret Tellescope signs record webhooks with (`journeys webhooks configure` pushes it
     # to Tellescope with POST /v1/configure-webhooks; Tellescope wants more than 15 characters).
-    # Unset: every webhook delivery is refused (nothing can be verified).
-    webhook_secret: str | None = Field(default=None, min_length=16)
+    # Unset or empty: every webhook delivery is refused with 401 (nothing can be verified), and
+    # the API warns at startup. Shorter than WEBHOOK_SECRET_MIN_LENGTH: the API does not start.
+    webhook_secret: str | None = Field(default=None, min_length=WEBHOOK_SECRET_MIN_LENGTH)
     # Deliveries whose `timestamp` is further than this from now (either way) are refused.
     webhook_tolerance_seconds: float = Field(default=300.0, gt=0)
     # Accepted deliveries are remembered this long (older ones are refused as stale anyway).
@@ -76,6 +84,19 @@ class ApiSettings(BaseSettings):
     throttle_seconds: float = Field(default=60.0, ge=0)
     # Temporal queries (an enrollment's status) give up after this long (no worker polling).
     query_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # Signs the journey pages' session cookies and sign-in links (services.page_sessions).
+    # Unset: a random secret per process (sessions end at restart); set it for several replicas.
+    page_session_secret: str | None = Field(default=None, min_length=32)
+    page_session_hours: float = Field(default=8.0, gt=0)
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker/.env.example ships `WEBHOOK_SECRET=`: empty means "not configured".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @model_validator(mode="after")
     def _remember_longer_than_tolerated(self) -> ApiSettings:
@@ -116,3 +137,34 @@ class TellescopeSettings(BaseSettings):
 
     # Connection pool of the one shared httpx client.
     max_connections: int = Field(default=50, gt=0)
+
+
+class SettingsError(SystemExit):
+    """A setting from the environment is wrong: one line naming the variable, no traceback
+    (a SystemExit with a message prints it to stderr and exits with status 1)."""
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """`error: WEBHOOK_SECRET must be at least 16 characters long (it has 5)`: one line, the
+    variable in upper case, never the value."""
+    parts = []
+    for problem in error.errors(include_url=False, include_input=False):
+        variable = "_".join(str(part) for part in problem.get("loc", ())).upper() or "settings"
+        context = problem.get("ctx") or {}
+        if problem.get("type") == "string_too_short":
+            minimum = context.get("min_length")
+            parts.append(f"{variable} must be at least {minimum} characters long")
+        else:
+            parts.append(f"{variable}: {problem.get('msg', 'invalid')}")
+    return "error: invalid setting: " + "; ".join(parts)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(kind: type[S]) -> S:
+    """`kind()` from the environment, or SettingsError with one line saying what is wrong."""
+    try:
+        return kind()
+    except ValidationError as error:
+        raise SettingsError(describe_settings_error(error)) from None

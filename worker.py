@@ -3,7 +3,8 @@
     python worker.py            (or `journeys worker`)
 
 Settings come from the environment (`settings`: EngineSettings, TellescopeSettings).
-Prometheus metrics are served on METRICS_PORT when set. SIGINT/SIGTERM stop polling, let running
+Prometheus metrics are served on METRICS_HOST:METRICS_PORT when the port is set (host 127.0.0.1
+unless configured). SIGINT/SIGTERM stop polling, let running
 activities finish for GRACEFUL_SHUTDOWN_SECONDS, and exit.
 """
 
@@ -85,6 +86,11 @@ def cache_workflow_bytecode(modules: tuple[str, ...] = WORKFLOW_MODULES) -> list
     return written
 
 
+def metrics_bind_address(settings: EngineSettings) -> str:
+    host = settings.metrics_host
+    return f"[{host}]:{settings.metrics_port}" if ":" in host else f"{host}:{settings.metrics_port}"
+
+
 async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
     """The worker's client (temporal_connection.connect_temporal), with a runtime serving
     Prometheus metrics when `metrics` and METRICS_PORT are set."""
@@ -92,7 +98,7 @@ async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
     if metrics and settings.metrics_port:
         runtime = Runtime(
             telemetry=TelemetryConfig(
-                metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}"),
+                metrics=PrometheusConfig(bind_address=metrics_bind_address(settings)),
                 global_tags={"service": "journey-worker"},
             )
         )

@@ -8,8 +8,9 @@
 | 409 | a conflict with current state (throttled re-add, webhook replayed with another body) |
 | 413 | the body is larger than the configured limit |
 | 422 | the JSON does not match the schema; `info.path` is the offending field (`enduserIds[3]`) |
-| 502 | Tellescope or Temporal answered with an error or not at all |
-| 503 | Temporal cannot be reached |
+| 207 | a bulk enrollment where some endusers were enrolled and some failed (per-enduser results) |
+| 502 | Tellescope or Temporal answered with an error |
+| 503 | Temporal or the database cannot be reached now: nothing was done; see `Retry-After` |
 
 The services (`services/`) raise domain errors (`services.errors`); `SERVICE_STATUS` below is the
 one place that gives each its status.
@@ -28,10 +29,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from services.availability import temporal_outage
 from services.errors import (
     Conflict,
     InvalidInput,
@@ -40,6 +43,7 @@ from services.errors import (
     ServiceError,
     Unauthenticated,
     Unavailable,
+    UpstreamFailed,
 )
 
 log = logging.getLogger("journeys.api")
@@ -99,7 +103,21 @@ SERVICE_STATUS: dict[type[ServiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     Unavailable: 503,
+    UpstreamFailed: 502,
 }
+
+# OpenAPI `responses` of the bulk enrollment routes (services.availability.bulk_status).
+BULK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    207: {"description": "Some endusers succeeded, some failed (per-enduser `code`)"},
+    503: {
+        "description": "Temporal or the database is unreachable: nothing was started",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+}
+
+# Seconds a client should wait before retrying a 503 (Temporal or the database unreachable).
+RETRY_AFTER_SECONDS = 5
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def status_of(error: ServiceError) -> int:
@@ -227,12 +245,27 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, error: ServiceError) -> JSONResponse:
-        return error_response(status_of(error), error.message, error.info)
+        status = status_of(error)
+        headers = RETRY_AFTER if status == 503 else None
+        return error_response(status, error.message, error.info, headers)
 
     @app.exception_handler(RPCError)
     async def _temporal_error(request: Request, error: RPCError) -> JSONResponse:
         log.warning("Temporal call failed: %s %s", error.status, error.message)
-        return error_response(502, f"Temporal: {error.message}", {"status": error.status.name})
+        info = {"status": error.status.name}
+        if temporal_outage(error):
+            return error_response(
+                503, f"Temporal is not reachable: {error.message}", info, RETRY_AFTER
+            )
+        return error_response(502, f"Temporal: {error.message}", info)
+
+    @app.exception_handler(OperationalError)
+    async def _store_error(request: Request, error: DBAPIError) -> JSONResponse:
+        # The database is down or unreachable (connection refused, lost, timed out).
+        log.warning("database call failed: %s", error.orig)
+        return error_response(
+            503, "The database is not reachable", {"dependency": "database"}, RETRY_AFTER
+        )
 
     @app.exception_handler(ApplicationError)
     async def _tellescope_error(request: Request, error: ApplicationError) -> JSONResponse:

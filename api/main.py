@@ -4,7 +4,9 @@ TellescopeClient, the store, migrated to the newest schema) on `app.state.journe
 
     journeys api --host 0.0.0.0 --port 8000      (uvicorn api.main:create_app --factory)
 
-Every route but `/health` and the Tellescope webhook receiver takes `Authorization: API_KEY <key>`.
+Every route but `/health`, `/health/live`, `/health/ready` and the Tellescope webhook receiver
+takes `Authorization: API_KEY <key>`; the journey pages also take a signed session cookie
+(api.routes.pages).
 OpenAPI at /openapi.json, docs at /docs.
 """
 
@@ -23,8 +25,9 @@ from fastapi.routing import APIRoute
 from api.errors import ErrorBody, install_error_handlers
 from api.middleware import BodyLimitMiddleware
 from api.openapi_extra import COMPONENTS
+from api.redaction import install_access_log_redaction
 from api.state import AppState, EngineStore
-from settings import ApiSettings, EngineSettings, TellescopeSettings
+from settings import ApiSettings, EngineSettings, TellescopeSettings, load_settings
 from store.db import get_engine, upgrade_engine
 from tellescope.client import TellescopeClient
 from temporal_connection import connect_temporal, temporal_address
@@ -55,8 +58,14 @@ def create_app(
     sandbox's); otherwise both come from the environment, connected in the lifespan."""
     from api.routes import api_router
 
-    settings = settings or ApiSettings()
-    engine_settings = engine_settings or EngineSettings()
+    # A wrong setting is one line on stderr and exit status 1, not a traceback (settings.py).
+    settings = settings or load_settings(ApiSettings)
+    engine_settings = engine_settings or load_settings(EngineSettings)
+    if settings.webhook_secret is None:
+        log.warning(
+            "WEBHOOK_SECRET is not set: Tellescope webhook deliveries will be refused (401)"
+        )
+    install_access_log_redaction()  # no key or token in the access log (api.redaction)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -60,6 +60,7 @@ class EnrollmentOutcome(BaseModel):
     status: Literal["started", "restarted", "unchanged", "error"]
     runId: str | None = None
     message: str | None = None
+    code: int | None = None  # `error` only: 503 Temporal unreachable, 502 Temporal refused
 
 
 class EnrollResponse(BaseModel):
@@ -138,10 +139,17 @@ class RemoveEndusersRequest(ApiModel):
     journeyId: JourneyRef
 
 
+class RemoveFailure(BaseModel):
+    enduserId: str
+    code: int  # 503 Temporal unreachable, 502 Temporal refused
+    message: str
+
+
 class RemoveEndusersResponse(BaseModel):
     journeyId: str
     removed: list[str]
     notEnrolled: list[str]
+    failed: list[RemoveFailure] | None = None  # only in a 207 answer (some removals failed)
 
 
 class IncomingCommunicationRequest(ApiModel):

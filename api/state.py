@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
 from services.errors import Unavailable
+from services.page_sessions import PageSigner
 from settings import ApiSettings, EngineSettings
 from store.api_keys import ApiKeys
 from store.ledger import Ledger
@@ -52,6 +54,12 @@ class AppState:
     tellescope: TellescopeClient
     temporal: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    page_signer: PageSigner = field(init=False)
+
+    def __post_init__(self) -> None:
+        configured = self.settings.page_session_secret
+        secret = configured.encode() if configured else secrets.token_bytes(32)
+        self.page_signer = PageSigner(secret)
 
     @property
     def task_queue(self) -> str:

@@ -278,7 +278,7 @@ class Stack:
         )
         self.api_url = f"http://127.0.0.1:{port}"
         try:
-            wait_http(f"{self.api_url}/health", self.api_process)
+            wait_http(f"{self.api_url}/health/live", self.api_process)
         except RuntimeError as error:
             raise RuntimeError(f"{error}\n{self.log_tail('api')}") from None
         self.api_pid = self.api_process.pid

@@ -17,9 +17,16 @@ def api_server(
     """Serve the engine's HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from settings import ApiSettings
+    from api.redaction import install_access_log_redaction
+    from settings import ApiSettings, EngineSettings, SettingsError, load_settings
 
-    settings = ApiSettings()
+    try:  # checked here too, so a wrong setting stops the command before uvicorn starts
+        settings = load_settings(ApiSettings)
+        load_settings(EngineSettings)
+    except SettingsError as error:
+        typer.echo(str(error.code), err=True)
+        raise typer.Exit(2) from None
+    install_access_log_redaction()  # create_app installs it as well (api.redaction)
     uvicorn.run(
         "api.main:create_app",
         factory=True,

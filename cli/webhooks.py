@@ -17,9 +17,12 @@ def webhooks_configure(
 ) -> None:
     """Point Tellescope's record webhooks at the engine (POST /v1/configure-webhooks), signed
     with WEBHOOK_SECRET, which the API verifies deliveries with."""
-    from settings import ApiSettings
+    from settings import ApiSettings, SettingsError, load_settings
 
-    secret = ApiSettings().webhook_secret
+    try:
+        secret = load_settings(ApiSettings).webhook_secret
+    except SettingsError as error:
+        fail(str(error.code).removeprefix("error: "))
     if not secret:
         fail(
             "set WEBHOOK_SECRET (more than 15 random characters, e.g. from"

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,30 @@ SANDBOX_KEY = "sandbox-dev-key"
 DEMO_EMAIL = "demo.patient@example.org"
 DEMO_JOURNEY = "onboarding"
 RESTARTED = ("worker", "api")  # stateless: restarted when they die; the others stop the stack
+
+
+def write_secret(path: Path, value: str) -> None:
+    """Created owner-only (0600): never readable by other users, not even for a moment."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(value)
+    path.chmod(0o600)
+
+
+def wait_until_ready(url: str, *, timeout: float) -> None:
+    """Until the API's readiness check answers 200 (its database and Temporal answer)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=5)
+            if response.status_code == 200:
+                return
+            last = response.json().get("message", response.text)
+        except (httpx.HTTPError, ValueError) as error:
+            last = str(error)
+        time.sleep(0.2)
+    raise RuntimeError(f"the API did not become ready within {timeout:.0f} s: {last}")
 
 
 @dataclass
@@ -82,10 +107,11 @@ class DevStack:
         return f"http://127.0.0.1:{self.options.ui_port}"
 
     def secret(self, name: str) -> str:
-        """A random value kept in .journeys/ so a second run reuses it."""
+        """A random value kept in .journeys/ so a second run reuses it (owner-only, 0600)."""
         path = self.data / name
         if not path.exists():
-            path.write_text(secrets.token_hex(24))
+            write_secret(path, secrets.token_hex(24))
+        path.chmod(0o600)  # also a file an earlier version left readable
         return path.read_text().strip()
 
     def engine_env(self) -> dict[str, str]:
@@ -187,6 +213,7 @@ class DevStack:
         api = [python, "-m", "cli", "api", "--host=127.0.0.1", f"--port={self.options.api_port}"]
         api.append("--log-level=warning")
         self._start_and_wait("api", api, env, self.options.api_port, 60)
+        wait_until_ready(f"{self.api_url}/health/ready", timeout=60)
 
     def _start_and_wait(
         self, name: str, command: list[str], env: dict, port: int, timeout: float
@@ -232,11 +259,12 @@ class DevStack:
     def api_key(self, env: dict[str, str]) -> str:
         path = self.data / "api-key"
         if path.exists():
+            path.chmod(0o600)
             return path.read_text().strip()
         command = [sys.executable, "-m", "cli", "api-key", "create", "--name=journeys dev"]
         output = self._run_once("api-key", command, env)
         key = next(word for word in output.split() if word.startswith("jk_"))
-        path.write_text(key)
+        write_secret(path, key)
         return key
 
     def enroll_demo(self, key: str) -> None:
@@ -279,7 +307,7 @@ class DevStack:
             f"Journey Engine is running (Ctrl-C stops everything; data in {self.data})",
             f"  Temporal UI      {self.ui_url}",
             f"  API docs         {self.api_url}/docs    (Authorization: API_KEY {key})",
-            f"  Journey page     {self.api_url}/journeys/{DEMO_JOURNEY}?apiKey={key}",
+            f"  Journey page     {self.api_url}/journeys/{DEMO_JOURNEY}    (sign in with the key)",
             f"  Sandbox outbox   {self.sandbox_url}/sandbox/outbox",
             f"  Worker metrics   http://127.0.0.1:{self.options.metrics_port}/metrics",
         ]

@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.automated_action import JourneyContext
 from models.enrollment import EnrollmentStatus
 from models.runtime import EnrollmentInput, RemoveRequest, enrollment_workflow_id
+from services.availability import temporal_outage
 from services.errors import MalformedInput
 from store.plans import JourneyHead, PlanStore
 from store.tables import JourneyVersionRow
@@ -164,6 +165,7 @@ class EnrollOutcome:
     status: str  # started | restarted | unchanged | error
     runId: str | None = None
     message: str | None = None
+    code: int | None = None  # when `error`: 503 Temporal unreachable, 502 Temporal refused
 
 
 def enrollment_input(
@@ -198,7 +200,8 @@ async def enroll_many(
     concurrency: int = 32,
 ) -> list[EnrollOutcome]:
     """Start (or restart) every enrollment (workflows.starter.enroll). A Temporal failure for
-    one enduser is reported in its outcome and does not stop the others."""
+    one enduser is reported in its outcome and does not stop the others (the caller decides the
+    answer: services.availability.bulk_status)."""
 
     async def one(enduser_id: str) -> EnrollOutcome:
         inp = enrollment_input(
@@ -208,7 +211,8 @@ async def enroll_many(
         try:
             enrolled = await starter.enroll_run(client, inp, task_queue=task_queue, restart=restart)
         except RPCError as error:
-            return EnrollOutcome(enduser_id, workflow_id, "error", message=error.message)
+            code = 503 if temporal_outage(error) else 502
+            return EnrollOutcome(enduser_id, workflow_id, "error", message=error.message, code=code)
         status = "started" if enrolled.started else ("restarted" if restart else "unchanged")
         return EnrollOutcome(enduser_id, workflow_id, status, runId=enrolled.handle.result_run_id)
 
@@ -222,13 +226,30 @@ async def remove_many(
     request: RemoveRequest,
     *,
     concurrency: int = 32,
+    failures: dict[str, RPCError] | None = None,
 ) -> dict[str, bool]:
-    """enduser id -> whether a running enrollment received the removal."""
+    """enduser id -> whether a running enrollment received the removal. With `failures`, an
+    enduser whose removal Temporal failed is recorded there (and left out of the answer)
+    instead of failing the whole call."""
     ids = list(dict.fromkeys(enduser_ids))
-    removed = await bounded(
-        ids, concurrency, lambda e: starter.remove(client, journey_id, e, request)
-    )
-    return dict(zip(ids, removed, strict=True))
+
+    async def one(enduser_id: str) -> bool | RPCError:
+        try:
+            return await starter.remove(client, journey_id, enduser_id, request)
+        except RPCError as error:
+            if failures is None:
+                raise
+            return error
+
+    outcomes = await bounded(ids, concurrency, one)
+    answer: dict[str, bool] = {}
+    for enduser_id, outcome in zip(ids, outcomes, strict=True):
+        if isinstance(outcome, RPCError):
+            assert failures is not None
+            failures[enduser_id] = outcome
+        else:
+            answer[enduser_id] = outcome
+    return answer
 
 
 # --- finding enrollments --------------------------------------------------------------------------

@@ -8,7 +8,8 @@ in one place (`api.errors`), the CLI into a message and an exit code. No HTTP he
 | `Unauthenticated` | the caller could not be verified (a webhook's integrity, age or secret) |
 | `NotFound` | an unknown journey, version, step, enduser or record |
 | `Conflict` | contradicts the current state (a Tellescope title owned by another journey) |
-| `Unavailable` | what the engine needs (Temporal) cannot be reached now; a retry may succeed |
+| `Unavailable` | what the engine needs (Temporal, the store) cannot be reached now; retry later |
+| `UpstreamFailed` | Temporal or Tellescope answered, with an error |
 
 Every error carries a `message` for people and `info`, JSON-ready details for programs.
 """
@@ -52,4 +53,8 @@ class Conflict(ServiceError):
 
 
 class Unavailable(ServiceError):
+    pass
+
+
+class UpstreamFailed(ServiceError):
     pass

@@ -157,7 +157,10 @@ def verify(
     """Check integrity (constant-time, against each configured secret) and age. Raises
     WebhookRejected when either is wrong or no secret is configured."""
     if not secrets:
-        raise WebhookRejected("Webhooks are not configured (no webhook secret is set)")
+        raise WebhookRejected(
+            "Webhooks are not configured: the API has no WEBHOOK_SECRET (set one of at least 16"
+            " characters and run `journeys webhooks configure`)"
+        )
     given = delivery.integrity.strip().lower().encode("utf-8")
     valid = False
     for secret in secrets:

@@ -26,5 +26,6 @@ api_router.include_router(tellescope.router, dependencies=_keyed)
 api_router.include_router(automated_actions.router, dependencies=_keyed)
 api_router.include_router(events.router, dependencies=_keyed)
 api_router.include_router(deployments.router, dependencies=_keyed)
-# Pages take the key from the header or the apiKey query parameter (links in a browser).
+# Pages take the key from the header or a signed session cookie (no key in a URL: api.routes.pages).
+api_router.include_router(pages.links, dependencies=_keyed)
 api_router.include_router(pages.router)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SettingsDep, StateDep, StoreDep, TellescopeDep, TemporalDep
-from api.errors import bad_request, not_found
+from api.errors import BULK_RESPONSES, bad_request, not_found
 from api.schemas import (
     EnduserEnrollment,
     EnduserId,
@@ -24,6 +24,7 @@ from api.schemas import (
 from models.automated_action import CancelReason
 from models.runtime import RemoveRequest, enrollment_workflow_id
 from services import enrollments as service
+from services.availability import bulk_status
 from services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 
 router = APIRouter(prefix="/v1", tags=["enrollments"])
@@ -44,6 +45,10 @@ def _counts(results: list[EnrollmentOutcome]) -> dict[str, int]:
     "/journeys/{journeyId}/enrollments",
     response_model=EnrollResponse,
     summary="Enroll one or many endusers (start, or restart when already enrolled)",
+    responses=BULK_RESPONSES,
+    description="200 when every enduser was enrolled; 207 when some failed (per-enduser"
+    " `status: error` and `code`); 503 with Retry-After when Temporal is unreachable and"
+    " nothing was started.",
 )
 async def enroll(
     journeyId: JourneyPath,
@@ -52,6 +57,7 @@ async def enroll(
     temporal: TemporalDep,
     tellescope: TellescopeDep,
     state: StateDep,
+    response: Response,
 ) -> EnrollResponse:
     row = resolve_journey(store.plans, journeyId)
     step = resolve_step(plan_of(store.plans, row), body.automationStepId)
@@ -68,6 +74,7 @@ async def enroll(
         source=body.source or "api",
         concurrency=state.settings.bulk_concurrency,
     )
+    response.status_code = bulk_status(outcomes)
     results = [EnrollmentOutcome(**vars(o)) for o in outcomes]
     return EnrollResponse(
         journeyId=row.journey_id,

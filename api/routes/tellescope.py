@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import StateDep, StoreDep, TellescopeDep, TemporalDep
-from api.errors import ApiError, unprocessable
+from api.errors import BULK_RESPONSES, ApiError, unprocessable
 from api.schemas import (
     AddEndusersRequest,
     AddEndusersResponse,
@@ -23,12 +23,14 @@ from api.schemas import (
     IncomingCommunicationResponse,
     RemoveEndusersRequest,
     RemoveEndusersResponse,
+    RemoveFailure,
     StatisticsResponse,
 )
 from models.automated_action import CancelReason
 from models.runtime import IncomingMessage, RemoveRequest
 from services import enrollments as service
 from services.automated_actions import statistics as journey_statistics
+from services.availability import MULTI_STATUS, bulk_status, temporal_outage
 from services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 from workflows.journey import JourneyWorkflow
 
@@ -39,6 +41,10 @@ router = APIRouter(prefix="/v1", tags=["tellescope-compatible"])
     "/add-endusers-to-journey",
     response_model=AddEndusersResponse,
     summary="Adds (or restarts) endusers in a journey",
+    responses=BULK_RESPONSES,
+    description="200 when every enduser was added; 207 when some failed (per-enduser"
+    " `status: error` and `code`); 503 with Retry-After when Temporal is unreachable and"
+    " nothing was started.",
 )
 async def add_endusers_to_journey(
     body: AddEndusersRequest,
@@ -46,6 +52,7 @@ async def add_endusers_to_journey(
     temporal: TemporalDep,
     tellescope: TellescopeDep,
     state: StateDep,
+    response: Response,
 ) -> AddEndusersResponse:
     if body.startAt is not None or body.enduserStartTimes is not None:
         path = "startAt" if body.startAt is not None else "enduserStartTimes"
@@ -76,6 +83,7 @@ async def add_endusers_to_journey(
         source=body.source or "add-endusers-to-journey",
         concurrency=state.settings.bulk_concurrency,
     )
+    response.status_code = bulk_status(outcomes)
     return AddEndusersResponse(
         journeyId=row.tellescope_journey_id,
         results=[EnrollmentOutcome(**vars(o)) for o in outcomes],
@@ -86,23 +94,47 @@ async def add_endusers_to_journey(
     "/remove-endusers-from-journey",
     response_model=RemoveEndusersResponse,
     summary="Removes endusers from a journey (cancelReason 0)",
+    responses=BULK_RESPONSES,
+    response_model_exclude_none=True,
+    description="200 when every removal was delivered (or the enduser was not enrolled); 207"
+    " when some failed (`failed`: enduserId, code, message); 503 with Retry-After when Temporal"
+    " is unreachable and nothing was removed.",
 )
 async def remove_endusers_from_journey(
-    body: RemoveEndusersRequest, store: StoreDep, temporal: TemporalDep, state: StateDep
+    body: RemoveEndusersRequest,
+    store: StoreDep,
+    temporal: TemporalDep,
+    state: StateDep,
+    response: Response,
 ) -> RemoveEndusersResponse:
     row = resolve_journey(store.plans, body.journeyId)
+    failures: dict[str, RPCError] = {}
     removed = await service.remove_many(
         temporal,
         row.journey_id,
         body.enduserIds,
         RemoveRequest(cancelReason=int(CancelReason.REMOVED_BY_USER)),
         concurrency=state.settings.bulk_concurrency,
+        failures=failures,
     )
-    return RemoveEndusersResponse(
+    if failures and not removed:
+        raise next(iter(failures.values()))  # nothing done: 503 (unreachable) or 502 (api.errors)
+    answer = RemoveEndusersResponse(
         journeyId=row.tellescope_journey_id,
         removed=[e for e, ok in removed.items() if ok],
         notEnrolled=[e for e, ok in removed.items() if not ok],
     )
+    if failures:
+        response.status_code = MULTI_STATUS
+        answer.failed = [
+            RemoveFailure(
+                enduserId=enduser_id,
+                code=503 if temporal_outage(error) else 502,
+                message=error.message,
+            )
+            for enduser_id, error in failures.items()
+        ]
+    return answer
 
 
 @router.post(

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.api.conftest import journey_yaml
@@ -63,8 +64,20 @@ async def test_journey_page_shows_live_counts_in_a_browser(api, live_api, tmp_pa
         ),
         "three enrollments waiting at `later`",
     )
-    url = f"{live_api.url}/journeys/{JOURNEY}?apiKey={api.key}"
-    dom = chromium(url, tmp_path / "profile", "--dump-dom")
+
+    # a one-click sign-in link (no API key in the URL): opening it sets the session cookie and
+    # redirects to the page
+    def link() -> str:
+        response = httpx.post(
+            f"{live_api.url}/v1/page-links",
+            json={"journeyId": JOURNEY},
+            headers={"Authorization": f"API_KEY {api.key}"},
+        )
+        assert response.status_code == 200, response.text
+        assert "token=" in response.json()["url"] and api.key not in response.json()["url"]
+        return live_api.url + response.json()["url"]
+
+    dom = chromium(link(), tmp_path / "profile", "--dump-dom")
     assert "<title>Page journey - Journey Engine</title>" in dom
     assert step_counts(dom, "start") == {"active": 0, "finished": 3, "cancelled": 0, "error": 0}
     assert step_counts(dom, "later") == {"active": 3, "finished": 0, "cancelled": 0, "error": 0}
@@ -78,7 +91,7 @@ async def test_journey_page_shows_live_counts_in_a_browser(api, live_api, tmp_pa
     assert f"{ui}/namespaces/default/workflows?query=JourneyId%3D%22{JOURNEY}%22" in dom
 
     shot = tmp_path / "journey.png"
-    chromium(url, tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1200,900")
+    chromium(link(), tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1200,900")
     assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -87,7 +100,7 @@ async def test_journey_page_needs_a_key_and_a_known_journey(api):
     anonymous = await api.http.get(f"/journeys/{JOURNEY}", headers={"Authorization": ""})
     assert anonymous.status_code == 401
     wrong = await api.http.get(
-        f"/journeys/{JOURNEY}?apiKey=jk_nope.nope", headers={"Authorization": ""}
+        f"/journeys/{JOURNEY}", headers={"Authorization": "API_KEY jk_no.no"}
     )
     assert wrong.status_code == 401
     unknown = await api.http.get("/journeys/no-such-journey")
@@ -97,3 +110,104 @@ async def test_journey_page_needs_a_key_and_a_known_journey(api):
     )
     page = await api.http.get(f"/journeys/{JOURNEY}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+
+
+def cookie_header(session: str) -> dict:
+    return {
+        "headers": {
+            "Authorization": "",
+            "Accept": "text/html",
+            "Cookie": f"journeys_session={session}",
+        }
+    }
+
+
+async def test_a_browser_signs_in_once_and_keeps_a_signed_session_cookie(api):
+    await api.deploy({f"{JOURNEY}.yaml": journey_yaml(JOURNEY, "Page journey")})
+    browser = {"Authorization": "", "Accept": "text/html"}
+    page = f"/journeys/{JOURNEY}"
+
+    # no key: the sign-in form (401), which posts the key once
+    anonymous = await api.http.get(page, headers=browser)
+    assert anonymous.status_code == 401 and 'action="/journeys/sign-in"' in anonymous.text
+    assert 'type="password"' in anonymous.text and f'value="{page}"' in anonymous.text
+
+    # a key in the URL is refused, even a valid one, and says why
+    in_url = await api.http.get(f"{page}?apiKey={api.key}", headers=browser)
+    assert in_url.status_code == 401 and "not accepted in URLs" in in_url.text
+    as_json = await api.http.get(f"{page}?apiKey={api.key}", headers={"Authorization": ""})
+    assert as_json.status_code == 401 and as_json.json()["code"] == 401
+
+    # a wrong key: the form again
+    wrong = await api.http.post(
+        "/journeys/sign-in", data={"apiKey": "jk_no.no", "next": page}, headers=browser
+    )
+    assert (
+        wrong.status_code == 401 and "not valid" in wrong.text and "set-cookie" not in wrong.headers
+    )
+
+    signed_in = await api.http.post(
+        "/journeys/sign-in", data={"apiKey": api.key, "next": page}, headers=browser
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == page
+    cookie = signed_in.headers["set-cookie"]
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "max-age", "path"} <= attributes and "samesite=strict" in cookie.lower()
+    assert api.key not in cookie and api.key.split(".")[1] not in cookie
+    session = signed_in.cookies["journeys_session"]
+    api.http.cookies.clear()  # the shared client keeps no session for other tests
+
+    shown = await api.http.get(page, **cookie_header(session))
+    assert shown.status_code == 200 and "<svg" in shown.text
+    tampered = session[:-2] + ("AA" if not session.endswith("AA") else "BB")
+    refused = await api.http.get(page, **cookie_header(tampered))
+    assert refused.status_code == 401
+
+    # no open redirect
+    elsewhere = await api.http.post(
+        "/journeys/sign-in",
+        data={"apiKey": api.key, "next": "https://evil.example/x"},
+        headers=browser,
+    )
+    assert elsewhere.status_code == 303 and elsewhere.headers["location"] == "/docs"
+    api.http.cookies.clear()
+
+
+async def test_page_sessions_expire_and_name_no_key():
+    from services.page_sessions import PageSigner
+
+    signer = PageSigner(b"s" * 32)
+    token = signer.sign("abc123", "session", 60, now=1000)
+    assert signer.verify(token, "session", now=1059) == "abc123"
+    assert signer.verify(token, "session", now=1061) is None  # expired
+    assert signer.verify(token, "link", now=1000) is None  # another purpose
+    assert PageSigner(b"t" * 32).verify(token, "session", now=1000) is None  # another secret
+    assert signer.verify("garbage", "session") is None and signer.verify("a.b", "session") is None
+
+
+async def test_revoking_the_key_ends_its_page_sessions_and_links(api):
+    from store.api_keys import ApiKeys
+    from store.db import get_engine
+
+    await api.deploy({f"{JOURNEY}.yaml": journey_yaml(JOURNEY, "Page journey")})
+    keys = ApiKeys(get_engine(api.store_url))
+    key, row = keys.create("page-session")
+    page = f"/journeys/{JOURNEY}"
+    link = await api.http.post(
+        "/v1/page-links", json={"journeyId": JOURNEY}, headers={"Authorization": f"API_KEY {key}"}
+    )
+    assert link.status_code == 200, link.text
+    signed_in = await api.http.post(
+        "/journeys/sign-in", data={"apiKey": key, "next": page}, headers={"Authorization": ""}
+    )
+    session = signed_in.cookies["journeys_session"]
+    api.http.cookies.clear()
+    assert (await api.http.get(page, **cookie_header(session))).status_code == 200
+
+    keys.revoke(row.id)
+    assert (await api.http.get(page, **cookie_header(session))).status_code == 401
+    opened = await api.http.get(
+        link.json()["url"], headers={"Authorization": "", "Accept": "text/html"}
+    )
+    assert opened.status_code == 401 and "expired or is not valid" in opened.text
+    api.http.cookies.clear()

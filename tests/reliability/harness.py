@@ -542,7 +542,7 @@ class ApiProcess:
             assert self.process.poll() is None, "API exited:\n" + self.tail()
             assert time.monotonic() < deadline, "API did not start:\n" + self.tail()
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
