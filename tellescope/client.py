@@ -41,9 +41,6 @@ Record = dict[str, Any]
 _URI_COMPONENT_SAFE = "-_.!~*'()"
 
 PAGE_SIZE = 100  # Tellescope's default page size (seed docs, "Pagination")
-# Ids per `POST /v1/<models>/bulk-read`: Tellescope's page size, so one call never asks for more
-# records than one page may hold; longer lists are read in several calls.
-BULK_READ_CHUNK = 100
 
 
 def url_safe(model: str) -> str:
@@ -57,6 +54,11 @@ def singular_path(model: str) -> str:
 
 def plural_path(model: str) -> str:
     return f"/v1/{url_safe(model)}"
+
+
+# Ids per `POST /v1/<models>/bulk-read`: Tellescope's page size, so one call never asks for more
+# records than one page may hold; longer lists are read in several calls.
+BULK_READ_CHUNK = 100
 
 
 def _param_text(value: Any) -> str:

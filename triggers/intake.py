@@ -20,13 +20,8 @@ first). Per record:
 - purchases -> Purchase Made, Refund Issued; enduser_orders -> Order Created, Order Status
   Equals; enduser_medications -> Medication Added; enduser_problems -> Problem Created.
 
-A signal to an enrollment that is not running is ignored and reported (decision 8: events for a
-removed or finished enrollment are never executed). Deletes produce nothing. Records a trigger
-action made (stamped `je:trg-...`) produce no events (no chaining; trigger updates are not even
-delivered, see `triggers.quiet`).
-
-Webhooks are notifications, Tellescope is the truth (issue 11): the integrity hash covers the
-record ids and the timestamp only, so every record is READ BACK from Tellescope by id
+Webhooks are notifications, Tellescope is the truth (docs/webhooks.md): the integrity hash
+covers the record ids and the timestamp only, so every record is READ BACK from Tellescope by id
 (`triggers.readback`: one bulk read per delivery, cached a few seconds) and mapped as Tellescope
 holds it; the body's records give their ids and nothing else. A record the named model does not
 hold is ignored and reported (so renaming the model reads back nothing). Chat rooms and endusers
@@ -34,11 +29,16 @@ are read from Tellescope too, never from `relatedRecords`. What cannot be read b
 before an update (`updates[i].recordBeforeUpdate`): it only chooses WHICH transition to look for,
 and the read-back record must show it (`submittedAt`, `closedAt`, the tag, the appointment
 status... set now). A "create" of a record created long before the delivery is not a create.
+The `{updatedAt}` of an event id (below) is the read-back record's own time of the happening
+when it has one (`createdAt` for creations, `submittedAt`, `startedAt`, `closedAt`,
+`completedAt`, `cancelledAt`, `noShowedAt`, `rescheduledAt`; `EVENT_STAMPS`), else its
+`updatedAt`: a redelivered, or forged, webhook fires nothing twice.
 
-Event ids are `{model}:{recordId}:{event}:{stamp}`, where the stamp is the read-back record's
-own time of the happening when it has one (`createdAt` for creations, `submittedAt`,
-`startedAt`, `closedAt`, `completedAt`, `cancelledAt`, `noShowedAt`, `rescheduledAt`), else its
-`updatedAt`: a redelivered, or forged, webhook fires nothing twice. See docs/webhooks.md.
+A signal to an enrollment that is not running is ignored and reported (decision 8: events for a
+removed or finished enrollment are never executed). Deletes produce nothing. Records a trigger
+action made (stamped `je:trg-...`) produce no events (no chaining; trigger updates are not even
+delivered, see `triggers.quiet`). Event ids are `{model}:{recordId}:{event}:{updatedAt}`, so a
+redelivered webhook fires nothing twice.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Read webhook records back from Tellescope (issue 11: webhooks are notifications, Tellescope is
-the truth).
+"""Read webhook records back from Tellescope (webhooks are notifications, Tellescope is the
+truth: docs/webhooks.md).
 
 A record webhook's integrity hash covers the record ids and the timestamp only, so the intake
 takes nothing else from the body as fact: it reads the records back by id, one bulk read per

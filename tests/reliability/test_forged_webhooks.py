@@ -1,4 +1,4 @@
-"""Forged webhooks (issue 11): Tellescope signs the record ids and the timestamp, nothing else, so
+"""Forged webhooks (docs/webhooks.md): Tellescope signs the record ids and the timestamp, nothing else, so
 a captured delivery re-sent with other fields still carries a valid signature. Such forgeries,
 sent as the first copy of their signature (so the receiver accepts them), change nothing the
 real records do not support.

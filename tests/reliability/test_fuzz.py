@@ -9,7 +9,7 @@ triggers) deployed through the API.
 - the webhook receiver, with hypothesis: arbitrary bodies, and deliveries that are correctly
   signed (so they reach the intake and the trigger engine) whose records hold arbitrary values
   of arbitrary types, about endusers that exist or not;
-- no state change (issue 11): signed deliveries about records that do not exist, whatever their
+- no state change (docs/webhooks.md): signed deliveries about records that do not exist, whatever their
   fields say (real endusers as `enduserId`, attendees, senders...), and bodies nested too deep
   (400) or too large (413), change neither the outbox, the ledger, the enrollments nor the
   endusers (the receiver's claims aside, for the deliveries it accepted).

@@ -1,4 +1,4 @@
-"""Webhooks are notifications, Tellescope is the truth (issue 11): the integrity hash covers the
+"""Webhooks are notifications, Tellescope is the truth (docs/webhooks.md): the integrity hash covers the
 record ids and the timestamp only, so a captured delivery re-sent with other fields keeps a valid
 signature. The intake reads every record back from Tellescope by id and acts on that: forged
 fields, a renamed model, forged attendees, chat rooms or before-states change nothing.
