@@ -2,6 +2,20 @@
 
     report = await process_webhook(payload, deps)
 
+Webhooks are notifications, Tellescope is the truth (docs/webhooks.md): the integrity hash
+covers the record ids and the timestamp only, so every record is READ BACK from Tellescope by id
+(`triggers.readback`: one bulk read per delivery, cached a few seconds) and mapped as Tellescope
+holds it; the body's records give their ids and nothing else. A record the named model does not
+hold is ignored and reported (so renaming the model reads back nothing). Chat rooms and endusers
+are read from Tellescope too, never from `relatedRecords`. What cannot be read back is the state
+before an update (`updates[i].recordBeforeUpdate`): it only chooses WHICH transition to look for,
+and the read-back record must show it (`submittedAt`, `closedAt`, the tag, the appointment
+status... set now). A "create" of a record created long before the delivery is not a create.
+The `{updatedAt}` of an event id (below) is the read-back record's own time of the happening
+when it has one (`createdAt` for creations, `submittedAt`, `startedAt`, `closedAt`,
+`completedAt`, `cancelledAt`, `noShowedAt`, `rescheduledAt`; `EVENT_STAMPS`), else its
+`updatedAt`: a redelivered, or forged, webhook fires nothing twice.
+
 `payload` is the verified body `{model, type: create|update|delete, records, timestamp,
 integrity, relatedRecords, updates?}` (the HTTP layer checks integrity, age and duplicates
 first). Per record:
@@ -19,20 +33,6 @@ first). Per record:
   per enduser attendee (`triggers.filters.appointment_transitions`).
 - purchases -> Purchase Made, Refund Issued; enduser_orders -> Order Created, Order Status
   Equals; enduser_medications -> Medication Added; enduser_problems -> Problem Created.
-
-Webhooks are notifications, Tellescope is the truth (docs/webhooks.md): the integrity hash
-covers the record ids and the timestamp only, so every record is READ BACK from Tellescope by id
-(`triggers.readback`: one bulk read per delivery, cached a few seconds) and mapped as Tellescope
-holds it; the body's records give their ids and nothing else. A record the named model does not
-hold is ignored and reported (so renaming the model reads back nothing). Chat rooms and endusers
-are read from Tellescope too, never from `relatedRecords`. What cannot be read back is the state
-before an update (`updates[i].recordBeforeUpdate`): it only chooses WHICH transition to look for,
-and the read-back record must show it (`submittedAt`, `closedAt`, the tag, the appointment
-status... set now). A "create" of a record created long before the delivery is not a create.
-The `{updatedAt}` of an event id (below) is the read-back record's own time of the happening
-when it has one (`createdAt` for creations, `submittedAt`, `startedAt`, `closedAt`,
-`completedAt`, `cancelledAt`, `noShowedAt`, `rescheduledAt`; `EVENT_STAMPS`), else its
-`updatedAt`: a redelivered, or forged, webhook fires nothing twice.
 
 A signal to an enrollment that is not running is ignored and reported (decision 8: events for a
 removed or finished enrollment are never executed). Deletes produce nothing. Records a trigger
