@@ -5,10 +5,13 @@
 Ours: N enrollments wait at their first step; for each, one signed Tellescope record webhook
 (a form response newly submitted for that step) is POSTed to the API (`journeys api`, its own
 process), one at a time. Latency = the time the enrollment's history records the form_submitted
-signal minus the time the webhook was sent: integrity check, replay claim, mapping, routing by
-step id, the signal RPC. The journey also holds `--triggers` Form Submitted triggers (none of
-which matches the form), so each webhook's Form Submitted event is evaluated against them after
-the signal went out; the HTTP response time, which includes that, is reported beside.
+signal minus the time the webhook was sent: integrity check, replay claim, the read-back of the
+record from Tellescope (the intake acts on records read back by id, never on the body),
+mapping, routing by step id, the signal RPC. The form responses are real records in the
+sandbox, submitted there just before their webhook is sent (outside the measured time). The
+journey also holds `--triggers` Form Submitted triggers (none of which matches the form), so
+each webhook's Form Submitted event is evaluated against them after the signal went out; the
+HTTP response time, which includes that, is reported beside.
 Bare: N workflows waiting for a signal, each signalled once from this process; latency = the
 history's signal time minus the time the signal was sent. Same fresh dev server, same worker.
 """
@@ -34,7 +37,7 @@ from bench.runtime_bench import CONCURRENCY, enroll
 from bench.triggers_bench import triggers_journey
 from bench.workers import BareTellescope, engine_worker
 
-FORM_ID = "64f0000000000000000fffff"  # a form no trigger listens to
+FORM_TITLE = "Bench webhook form"  # a form no trigger listens to (created in the sandbox)
 
 
 def signed_webhook(record: dict, before: dict, secret: str) -> dict:
@@ -101,6 +104,7 @@ async def run(count: int, trigger_count: int, folder: Path | None = None) -> dic
                 bare=bare,
             )
             http = LeanClient(s.api_url, {}, 1)
+            sandbox = s.sandbox_http()
             try:
                 async with worker:
                     progress(f"webhooks: {count} enrollments, then {count} bare workflows, park")
@@ -128,15 +132,32 @@ async def run(count: int, trigger_count: int, folder: Path | None = None) -> dic
                     )
                     await _parked(s, journey, count + 1, bare, count)
 
-                    async def post(enduser: str, n: int) -> tuple[float, float]:
+                    form = sandbox.post("/v1/form", json={"title": FORM_TITLE})
+                    form.raise_for_status()
+
+                    def submitted(enduser: str) -> tuple[dict, dict]:
+                        """A real form response of the enduser for the step, before and after
+                        it is submitted (the intake reads it back from the sandbox)."""
+                        created = sandbox.post(
+                            "/v1/form-response",
+                            json={
+                                "formId": form.json()["id"],
+                                "enduserId": enduser,
+                                "automationStepId": step_id,
+                            },
+                        )
+                        created.raise_for_status()
+                        before = created.json()
                         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-                        before = {
-                            "id": f"{n:024x}",
-                            "enduserId": enduser,
-                            "formId": FORM_ID,
-                            "automationStepId": step_id,
-                        }
-                        record = {**before, "submittedAt": now, "updatedAt": now}
+                        after = sandbox.patch(
+                            f"/v1/form-response/{before['id']}",
+                            json={"updates": {"submittedAt": now}},
+                        )
+                        after.raise_for_status()
+                        return before, after.json()
+
+                    async def post(enduser: str) -> tuple[float, float]:
+                        before, record = submitted(enduser)
                         body = signed_webhook(record, before, s.webhook_secret)
                         sent = time.time()
                         answer = await http.post_json("/v1/webhooks/tellescope", body)
@@ -146,11 +167,11 @@ async def run(count: int, trigger_count: int, folder: Path | None = None) -> dic
                             raise RuntimeError(f"webhook not delivered: {answer}")
                         return sent, done
 
-                    await post(people[-1], 10**9)  # warm-up (connections, caches)
+                    await post(people[-1])  # warm-up (connections, caches)
                     progress(f"webhooks: {count} webhooks through the API, one at a time")
                     sent: dict[str, tuple[float, float]] = {}
-                    for n, enduser in enumerate(ours_people):
-                        sent[enduser] = await post(enduser, n)
+                    for enduser in ours_people:
+                        sent[enduser] = await post(enduser)
                     progress(f"webhooks: {count} bare signals, one at a time")
                     bare_sent: dict[str, float] = {}
                     for workflow_id in bare_ids:
@@ -173,6 +194,7 @@ async def run(count: int, trigger_count: int, folder: Path | None = None) -> dic
                             raise RuntimeError(f"{workflow_id}: no poke signal")
                         bare_latency.append((recorded - at) * 1000)
             finally:
+                sandbox.close()
                 await http.aclose()
                 await close()
     return {

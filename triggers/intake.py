@@ -3,6 +3,20 @@
 
     report = await process_webhook(payload, deps)
 
+Webhooks are notifications, Tellescope is the truth (docs/webhooks.md): the integrity hash
+covers the record ids and the timestamp only, so every record is READ BACK from Tellescope by id
+(`triggers.readback`: one bulk read per delivery, cached a few seconds) and mapped as Tellescope
+holds it; the body's records give their ids and nothing else. A record the named model does not
+hold is ignored and reported (so renaming the model reads back nothing). Chat rooms and endusers
+are read from Tellescope too, never from `relatedRecords`. What cannot be read back is the state
+before an update (`updates[i].recordBeforeUpdate`): it only chooses WHICH transition to look for,
+and the read-back record must show it (`submittedAt`, `closedAt`, the tag, the appointment
+status... set now). A "create" of a record created long before the delivery is not a create.
+The `{updatedAt}` of an event id (below) is the read-back record's own time of the happening
+when it has one (`createdAt` for creations, `submittedAt`, `startedAt`, `closedAt`,
+`completedAt`, `cancelledAt`, `noShowedAt`, `rescheduledAt`; `EVENT_STAMPS`), else its
+`updatedAt`: a redelivered, or forged, webhook fires nothing twice.
+
 `payload` is the verified body `{model, type: create|update|delete, records, timestamp,
 integrity, relatedRecords, updates?}` (the HTTP layer checks integrity, age and duplicates
 first). Per record:
@@ -34,8 +48,8 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -52,11 +66,37 @@ from triggers.events import IncomingEvent, event_id
 from triggers.filters import appointment_transitions, newly_set
 from triggers.models import IgnoredRecord, IntakeReport, SignalSent
 from triggers.quiet import is_trigger_origin
+from triggers.readback import NotReadable, RecordSource, TellescopeReadBack, Wanted
 
 log = logging.getLogger("journeys.triggers.intake")
 
 Record = dict[str, Any]
 MESSAGE_CHANNELS = {"sms_messages": "SMS", "emails": "Email", "chats": "Chat"}
+
+# The field of the read-back record that dates each event (its event id's stamp): a happening has
+# one time, whichever delivery (genuine, redelivered, or forged) reports it. Other events are
+# stamped with the record's `updatedAt` (one per version of the record).
+EVENT_STAMPS = {
+    "Contact Created": "createdAt",
+    "Purchase Made": "createdAt",
+    "Order Created": "createdAt",
+    "Medication Added": "createdAt",
+    "Problem Created": "createdAt",
+    "Appointment Created": "createdAt",
+    "Incoming Message": "createdAt",
+    "SMS Reply": "createdAt",
+    "Outbound Chat Sent": "createdAt",
+    "Form Submitted": "submittedAt",
+    "Form Group Completed": "submittedAt",
+    "Form Started": "startedAt",
+    "Appointment Completed": "completedAt",
+    "Appointment Cancelled": "cancelledAt",
+    "Appointment No-Showed": "noShowedAt",
+    "Appointment Rescheduled": "rescheduledAt",
+}
+# A delivery saying "create" about a record created longer than this before its (signed)
+# timestamp is not a create: the type is not signed, and Tellescope sends creates right away.
+CREATE_WINDOW = timedelta(hours=1)
 
 
 @dataclass
@@ -84,13 +124,19 @@ class WebhookRecord:
     update: Record | None
     timestamp: str
     occurredAt: datetime
-    related: Mapping[str, Any]
     # False for an update delivered without `updates[i].recordBeforeUpdate`: what changed is
     # unknown, so only events that do not depend on a transition are derived from it.
     beforeKnown: bool = True
+    # The body's `updatedAt` for the record (not signed): a hint for the read-back cache only.
+    claimedUpdatedAt: Any = None
 
     def event(self, event_type: str, enduser_id: str, **extra: Any) -> IncomingEvent:
-        stamp = _stamp(self.record) or self.timestamp
+        stamped_by = EVENT_STAMPS.get(event_type)
+        stamp = (
+            (_stamp(self.record, stamped_by) if stamped_by else None)
+            or _stamp(self.record)
+            or self.timestamp
+        )
         return IncomingEvent(
             type=event_type,
             eventId=event_id(self.model, self.record.get("id"), _slug(event_type), stamp),
@@ -108,10 +154,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _stamp(record: Mapping[str, Any]) -> str | None:
-    """`updatedAt` as epoch ms: the same for a redelivery, different for the next update."""
-    updated = record.get("updatedAt")
-    moment = parse_iso(updated) if isinstance(updated, str) else None
+def _stamp(record: Mapping[str, Any], name: str = "updatedAt") -> str | None:
+    """A date field (`updatedAt` by default) as epoch ms: the same for a redelivery, different
+    for the next update."""
+    value = record.get(name)
+    moment = parse_iso(value) if isinstance(value, str) else None
     return str(int(moment.timestamp() * 1000)) if moment else None
 
 
@@ -276,8 +323,8 @@ async def _replied_template(sms: Record, deps: TriggerDeps) -> str | None:
 async def _chat(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
     record = item.record
     room_id = record.get("roomId")
-    room = item.related.get(room_id) if room_id else None
-    if room is None and room_id:
+    room = None  # read from Tellescope: `relatedRecords` is not covered by the integrity hash
+    if room_id:
         try:
             room = await deps.tellescope.get("chat_rooms", room_id)
         except TellescopeRejected:
@@ -377,12 +424,16 @@ MAPPERS = {
 
 
 def webhook_records(payload: Mapping[str, Any]) -> list[WebhookRecord]:
+    """The body's records as the intake takes them: each one's id only (`record` is `{"id": id}`
+    until read back), with the unsigned before-state and update of `updates[i]`."""
     model, kind = str(payload.get("model") or ""), str(payload.get("type") or "")
     updates = payload.get("updates")
     updates = updates if isinstance(updates, list) else []  # not covered by the integrity hash
     timestamp = str(payload.get("timestamp") or "")
     items = []
-    for index, record in enumerate(payload.get("records") or []):
+    records = payload.get("records")
+    for index, record in enumerate(records if isinstance(records, list) else []):
+        record = record if isinstance(record, dict) else {}
         change = updates[index] if kind == "update" and index < len(updates) else {}
         change = change if isinstance(change, dict) else {}
         previous = change.get("recordBeforeUpdate") if kind == "update" else None
@@ -394,42 +445,95 @@ def webhook_records(payload: Mapping[str, Any]) -> list[WebhookRecord]:
             WebhookRecord(
                 model=model,
                 kind=kind,
-                record=record,
+                record={"id": record.get("id")},
                 previous=previous,
                 update=change["update"] if isinstance(change.get("update"), dict) else None,
                 timestamp=timestamp,
                 occurredAt=_occurred(timestamp),
-                related=payload.get("relatedRecords") or {},
                 beforeKnown=before_known,
+                claimedUpdatedAt=record.get("updatedAt"),
             )
         )
     return items
 
 
+async def read_back(
+    items: list[WebhookRecord], source: RecordSource
+) -> tuple[dict[str, Record], str | None]:
+    """The records of one delivery as Tellescope holds them (one read, of the model the body
+    names), and why none could be read when the model cannot be read back."""
+    wanted = [
+        Wanted(item.record["id"], item.claimedUpdatedAt)
+        for item in items
+        if item.kind != "delete"
+        and item.model in MAPPERS
+        and isinstance(item.record.get("id"), str)
+        and item.record["id"]
+    ]
+    if not wanted:
+        return {}, None
+    try:
+        return await source.read(items[0].model, wanted), None
+    except NotReadable as error:
+        return {}, str(error)
+
+
+def _stale_create(item: WebhookRecord) -> bool:
+    created = _moment(item.record.get("createdAt"))
+    if item.kind != "create" or created is None:
+        return False
+    return created < item.occurredAt - CREATE_WINDOW
+
+
+def _moment(value: Any) -> datetime | None:
+    return parse_iso(value) if isinstance(value, str) else None
+
+
 async def map_webhook(
-    payload: Mapping[str, Any], deps: TriggerDeps
+    payload: Mapping[str, Any], deps: TriggerDeps, source: RecordSource | None = None
 ) -> list[tuple[WebhookRecord, RecordMapping]]:
-    """Each record of the webhook with the events and signals it produces (reads Tellescope for
+    """Each record of the webhook, read back from Tellescope (`source`, by default
+    `TellescopeReadBack`), with the events and signals it produces (also reads Tellescope for
     SMS Reply templates, form-group completion and chat rooms; starts nothing)."""
+    items = webhook_records(payload)
+    found, unreadable = await read_back(items, source or TellescopeReadBack(deps.tellescope))
     mapped = []
-    for item in webhook_records(payload):
+    for item in items:
+        record_id = item.record.get("id")
         if item.kind == "delete":
             mapping = RecordMapping(ignored="deletes produce no events")
-        elif is_trigger_origin(item.model, item.record):
-            mapping = RecordMapping(ignored="made by a trigger action (no chaining)")
         elif item.model not in MAPPERS:
             mapping = RecordMapping(ignored=f"model {item.model} produces no events")
-        elif not item.beforeKnown and item.model != "endusers":
-            mapping = RecordMapping(ignored="update without recordBeforeUpdate: change unknown")
-        elif not isinstance(item.record.get("id"), str):
+        elif not isinstance(record_id, str) or not record_id:
             mapping = RecordMapping(ignored="record without an id")
+        elif unreadable:
+            mapping = RecordMapping(ignored=f"{unreadable}: ignored")
+        elif record_id not in found:
+            mapping = RecordMapping(
+                ignored=f"not in Tellescope's {item.model}: ignored (records are read back by id)"
+            )
         else:
-            try:
-                mapping = await MAPPERS[item.model](item, deps)
-            except UNREADABLE as error:
-                mapping = RecordMapping(ignored=_unreadable(item, error))
+            item = replace(item, record=found[record_id])
+            mapping = await _map_read_back(item, deps)
         mapped.append((item, mapping))
     return mapped
+
+
+async def _map_read_back(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    if is_trigger_origin(item.model, item.record):
+        mapping = RecordMapping(ignored="made by a trigger action (no chaining)")
+    elif not item.beforeKnown and item.model != "endusers":
+        mapping = RecordMapping(ignored="update without recordBeforeUpdate: change unknown")
+    elif _stale_create(item):
+        mapping = RecordMapping(
+            ignored=f"{item.model} created long before this delivery: not a create"
+        )
+    else:
+        try:
+            mapping = await MAPPERS[item.model](item, deps)
+        except UNREADABLE as error:
+            mapping = RecordMapping(ignored=_unreadable(item, error))
+    return mapping
 
 
 # What reading a record whose fields have types Tellescope never sends raises (a list where an

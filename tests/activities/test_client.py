@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
@@ -128,3 +129,36 @@ async def test_requests_carry_the_api_key_header() -> None:
     assert str(seen[0].url) == (
         "http://tellescope.test/v1/endusers?filter=%7B%22enduserId%22%3A%22x%22%7D&limit=10"
     )
+
+
+async def test_bulk_read_returns_the_records_found_by_id(client, api, make_enduser) -> None:
+    first, second = make_enduser(fname="One"), make_enduser(fname="Two")
+    missing = "64f0000000000000000000fe"
+    found = await client.bulk_read("endusers", [second["id"], missing, first["id"], first["id"]])
+    assert [e["id"] for e in found] == [second["id"], first["id"]]
+    assert found[0]["fname"] == "Two"
+    # an id of another model is not found in this one (ids are unique across collections)
+    note = api.post("/v1/note", json={"enduserId": first["id"], "title": "x"}).json()
+    assert await client.bulk_read("endusers", [note["id"]]) == []
+    assert [n["id"] for n in await client.bulk_read("notes", [note["id"]])] == [note["id"]]
+    assert await client.bulk_read("endusers", []) == []
+
+
+async def test_bulk_read_is_chunked(client, make_enduser) -> None:
+    endusers = [make_enduser() for _ in range(5)]
+    ids = [e["id"] for e in endusers]
+    assert [e["id"] for e in await client.bulk_read("endusers", ids, chunk_size=2)] == ids
+
+
+async def test_bulk_read_speaks_the_sdks_get_by_ids() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        ids = json.loads(request.content)["ids"]
+        return httpx.Response(200, json={"matches": [{"id": i} for i in ids if i != "b"]})
+
+    found = await _mock_client(handler).bulk_read("sms_messages", ["a", "b", "c"], chunk_size=2)
+    assert [r["id"] for r in found] == ["a", "c"]
+    assert [(r.method, r.url.path) for r in seen] == [("POST", "/v1/sms-messages/bulk-read")] * 2
+    assert [json.loads(r.content) for r in seen] == [{"ids": ["a", "b"]}, {"ids": ["c"]}]

@@ -8,16 +8,22 @@ triggers) deployed through the API.
   requests about a journey and endusers that exist;
 - the webhook receiver, with hypothesis: arbitrary bodies, and deliveries that are correctly
   signed (so they reach the intake and the trigger engine) whose records hold arbitrary values
-  of arbitrary types, about endusers that exist or not.
+  of arbitrary types, about endusers that exist or not;
+- no state change (docs/webhooks.md): signed deliveries about records that do not exist, whatever their
+  fields say (real endusers as `enduserId`, attendees, senders...), and bodies nested too deep
+  (400) or too large (413), change neither the outbox, the ledger, the enrollments nor the
+  endusers (the receiver's claims aside, for the deliveries it accepted).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import string
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -29,12 +35,14 @@ from api.main import create_app
 from settings import ApiSettings, EngineSettings, TellescopeSettings
 from store.api_keys import ApiKeys
 from store.db import get_engine
+from store.webhooks import ProcessedWebhooks
 from tests.reliability.harness import (
     DEV_KEY,
     ROOT,
     EngineStore,
     LiveApi,
     Row,
+    SandboxHttp,
     WorkerProcess,
     scenario_seed,
     sha256_hex,
@@ -50,11 +58,42 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 SECRET = "reliability-fuzz-secret-0123456789"
 API_EXAMPLES = 30  # per operation and generation mode
 WEBHOOK_EXAMPLES = 600
+UNKNOWN_RECORD_EXAMPLES = 200
+WEBHOOK_MAX_BODY = 256 * 1024  # the receiver's limit here (8 MiB by default)
+TASK_QUEUE = "rel-fuzz"
 
 
 class FuzzStack:
-    def __init__(self, api: LiveApi, key: str, endusers: list[str]) -> None:
+    def __init__(
+        self,
+        api: LiveApi,
+        key: str,
+        endusers: list[str],
+        *,
+        store: EngineStore,
+        sandbox: SandboxHttp,
+        temporal: Any,
+    ) -> None:
         self.api, self.key, self.endusers = api, key, endusers
+        self.store, self.sandbox, self.temporal = store, sandbox, temporal
+        self.claims = ProcessedWebhooks(get_engine(store.url))
+
+    async def state(self) -> dict[str, Any]:
+        """What a delivery could change: the outbox, the ledger, the enrollments and firings
+        (every workflow on the task queue, with its status and history length), the endusers."""
+        workflows = {}
+        async for execution in self.temporal.list_workflows(f'TaskQueue="{TASK_QUEUE}"'):
+            workflows[f"{execution.id}/{execution.run_id}"] = (
+                str(execution.status),
+                execution.history_length,
+            )
+        ledger = self.store.ledger.list(limit=100_000)
+        return {
+            "outbox": self.sandbox.outbox(),
+            "ledger": sorted((r.id, r.status, r.process_after, r.cancel_reason) for r in ledger),
+            "workflows": workflows,
+            "endusers": {e: self.sandbox.enduser(e) for e in self.endusers},
+        }
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +102,13 @@ def fuzz(dev_env, sandbox, sandbox_http, tmp_path_factory) -> Iterator[FuzzStack
     store = EngineStore(folder / "store")
     key, _ = ApiKeys(get_engine(store.url)).create("fuzz")
     address = dev_env.client.service_client.config.target_host
-    task_queue = "rel-fuzz"
+    task_queue = TASK_QUEUE
     app = create_app(
-        ApiSettings(webhook_secret=SECRET, query_timeout_seconds=2),
+        ApiSettings(
+            webhook_secret=SECRET,
+            query_timeout_seconds=2,
+            webhook_max_body_bytes=WEBHOOK_MAX_BODY,
+        ),
         engine_settings=EngineSettings(
             database_url=store.url, task_queue=task_queue, temporal_address=address
         ),
@@ -96,7 +139,9 @@ def fuzz(dev_env, sandbox, sandbox_http, tmp_path_factory) -> Iterator[FuzzStack
             )
             assert deployed.status_code == 200, deployed.text
             assert len(deployed.json()["journeys"]) == 6, deployed.text
-            yield FuzzStack(api, key, endusers)
+            yield FuzzStack(
+                api, key, endusers, store=store, sandbox=sandbox_http, temporal=dev_env.client
+            )
     finally:
         worker.stop()
 
@@ -118,6 +163,183 @@ def _exercise(strategy, examples: int, run_case) -> None:
         run()
     except Unsatisfiable:  # nothing to make invalid (no parameters): nothing to send
         pass
+
+
+# --- no state change (these run first: nothing else is under way on the task queue yet) --------
+
+
+@st.composite
+def _about_unknown_records(draw, known: list[str]) -> dict:
+    """A record delivery (to be signed) about records Tellescope does not have, whose fields
+    point at real endusers: `enduserId`, `senderId`, attendees, chat rooms in `relatedRecords`,
+    before-states that make every transition look new."""
+    unknown = _OBJECT_ID.filter(lambda i: i not in known and not i.startswith("64f0000"))
+    records = []
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        record = draw(_record(known))
+        record["id"] = draw(
+            unknown | st.text(min_size=1, max_size=30).filter(lambda i: i not in known)
+        )
+        if draw(st.booleans()):
+            record["attendees"] = [{"type": "enduser", "id": draw(st.sampled_from(known))}]
+        if draw(st.booleans()):
+            record |= {"inbound": True, "enduserId": draw(st.sampled_from(known))}
+        records.append(record)
+    operation = draw(st.sampled_from(["create", "update", "delete"]))
+    body: dict[str, Any] = {
+        "model": draw(st.sampled_from([*MAPPERS, "chat_rooms", "users"])),
+        "type": operation,
+        "records": records,
+        "relatedRecords": {
+            (r["roomId"] if isinstance(r.get("roomId"), str) else "room"): {
+                "enduserIds": list(known)
+            }
+            for r in records
+        },
+    }
+    if operation == "update":
+        body["updates"] = [
+            {"recordBeforeUpdate": {"id": r["id"]}, "update": draw(_JSON)} for r in records
+        ]
+    return body
+
+
+async def test_signed_deliveries_about_unknown_records_change_nothing(fuzz, report):
+    started = time.monotonic()
+    fuzz_seed = scenario_seed("fuzz-unknown-records")
+    known = list(fuzz.endusers)
+    before = await fuzz.state()
+    claims_before = fuzz.claims.count()
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+
+    with httpx.Client(base_url=fuzz.api.url, timeout=60) as http:
+
+        @given(body=_about_unknown_records(known))
+        @settings(
+            max_examples=UNKNOWN_RECORD_EXAMPLES,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @seed(fuzz_seed)
+        def deliver(body) -> None:
+            content = json.dumps(_sign("record", body)).encode()
+            response = http.post(
+                "/v1/webhooks/tellescope",
+                content=content,
+                headers={"content-type": "application/json"},
+            )
+            statuses[response.status_code] += 1
+            if response.status_code == 200 and response.json().get("status") == "processed":
+                intake = response.json()["report"]
+                if intake["signals"] or any(d["firings"] for d in intake["dispatched"]):
+                    failures.append(f"{response.text[:500]}\n  {content[:1500]!r}")
+            elif response.status_code not in (200, 409):  # 409: same ids in the same ms
+                failures.append(f"{response.status_code}: {response.text[:300]}")
+
+        deliver()
+    await asyncio.sleep(2.0)  # anything started would be under way by now
+    after = await fuzz.state()
+    unhandled = fuzz.api.unhandled()
+    report.add(
+        Row(
+            scenario="fuzz signed deliveries about unknown records",
+            enrollments=0,
+            faults=sum(statuses.values()),
+            fault_kinds="signed deliveries whose records Tellescope does not have",
+            messages=len(after["outbox"]) - len(before["outbox"]),
+            duplicates=None,
+            lost=None,
+            seconds=time.monotonic() - started,
+            notes=f"statuses {dict(sorted(statuses.items()))};"
+            f" claims +{fuzz.claims.count() - claims_before}; state unchanged: {after == before}",
+        )
+    )
+    assert failures == [], "\n".join(failures[:10])
+    assert unhandled == [], "\n".join(unhandled[:5])
+    assert statuses[200] > UNKNOWN_RECORD_EXAMPLES // 2, statuses
+    for part in before:
+        assert after[part] == before[part], part
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for level in range(depth):
+        value = [value] if level % 2 else {"n": value}
+    return value
+
+
+async def test_bodies_too_deep_or_too_large_change_nothing(fuzz, report):
+    """A delivery that would enroll (a real enduser's real "diabetes" tag, newly added: the
+    care-plan trigger), correctly signed, but nested deeper than 64 levels (400) or larger than
+    the receiver's limit (413, declared or chunked): refused before anything is claimed or
+    processed. The same delivery without the excess then does enroll (it was potent)."""
+    started = time.monotonic()
+    enduser_id = fuzz.endusers[-1]
+    previous = fuzz.sandbox.enduser(enduser_id)
+    tagged = fuzz.sandbox.ok(
+        fuzz.sandbox.http.patch(
+            f"/v1/enduser/{enduser_id}", json={"updates": {"tags": ["diabetes"]}}
+        )
+    )
+    updates = [{"recordBeforeUpdate": previous, "update": {"tags": ["diabetes"]}}]
+
+    def delivery(**extra: Any) -> dict:
+        body = signed_delivery("endusers", "update", [tagged], SECRET, updates=updates)
+        body["records"][0] = {**body["records"][0], **extra}
+        return body
+
+    def deep_text(depth: int) -> bytes:  # past what json.dumps itself can nest
+        text = json.dumps(delivery(fields="DEEP"))
+        return text.replace('"DEEP"', "[" * depth + "]" * depth).encode()
+
+    before = await fuzz.state()
+    claims_before = fuzz.claims.count()
+    padding = "x" * WEBHOOK_MAX_BODY
+    cases: list[tuple[str, bytes | Iterator[bytes], int]] = [
+        ("nested 65", json.dumps(delivery(fields=_nested(65))).encode(), 400),
+        ("nested 1000", deep_text(1000), 400),
+        ("nested 100000 (raw)", b"[" * 100_000 + b"]" * 100_000, 400),
+        ("over the limit", json.dumps(delivery(note=padding)).encode(), 413),
+        ("over the limit, chunked", iter([json.dumps(delivery(note=padding)).encode()]), 413),
+    ]
+    answers = []
+    with httpx.Client(base_url=fuzz.api.url, timeout=60) as http:
+        for label, content, expected in cases:
+            response = http.post(
+                "/v1/webhooks/tellescope",
+                content=content,
+                headers={"content-type": "application/json"},
+            )
+            answers.append((label, response.status_code))
+            assert response.status_code == expected, (label, response.text[:300])
+        await asyncio.sleep(2.0)
+        after = await fuzz.state()
+        claims_after = fuzz.claims.count()
+        control = http.post("/v1/webhooks/tellescope", json=delivery())
+    assert claims_after == claims_before
+    for part in before:
+        assert after[part] == before[part], part
+    assert control.status_code == 200, control.text
+    firings = [f for d in control.json()["report"]["dispatched"] for f in d["firings"]]
+    assert [f["triggerId"] for f in firings if f["started"]] == ["diabetes-diagnosis"]
+    assert fuzz.api.unhandled() == []
+    report.add(
+        Row(
+            scenario="fuzz bodies too deep or too large",
+            enrollments=1,
+            faults=len(cases),
+            fault_kinds="signed deliveries nested past 64 levels or over the body limit",
+            messages=None,
+            duplicates=None,
+            lost=None,
+            seconds=time.monotonic() - started,
+            notes=f"answers {answers}; no claim, no state change; the same delivery within"
+            " the limits enrolled (control)",
+        )
+    )
 
 
 async def test_fuzz_every_operation_from_the_openapi_spec(fuzz, report):
