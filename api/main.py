@@ -23,12 +23,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from api.errors import ErrorBody, install_error_handlers
+from api.idempotency import IdempotencyMiddleware
 from api.middleware import BodyLimitMiddleware
 from api.openapi_extra import COMPONENTS
 from api.redaction import install_access_log_redaction
 from api.state import AppState, EngineStore
 from settings import ApiSettings, EngineSettings, TellescopeSettings, load_settings
 from store.db import get_engine, upgrade_engine
+from store.idempotency_keys import IdempotencyKeys
 from tellescope.client import TellescopeClient
 from temporal_connection import connect_temporal, temporal_address
 
@@ -113,6 +115,13 @@ def create_app(
     install_error_handlers(app)
 
     app.include_router(api_router)
+
+    def idempotency_keys(scope: dict) -> IdempotencyKeys | None:
+        state = getattr(app.state, "journeys", None)
+        return state.store.idempotency_keys if state is not None else None
+
+    # Added first, so it runs inside the body limit (it buffers the body it fingerprints).
+    app.add_middleware(IdempotencyMiddleware, keys=idempotency_keys)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.api_max_body_bytes,

@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 
 from models.automated_action import JourneyContext
 from models.enrollment import HistoryEntry, PendingView
@@ -18,6 +25,22 @@ EnduserId = Annotated[
 JourneyRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 StepRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 MAX_BULK = 1000  # Tellescope's add-endusers-to-journey limit
+
+# journeyContext as the API accepts it (docs/limits.md): record ids are Tellescope ObjectIds (24
+# hex characters), other values short text, so a context stays a few KB, far under Temporal's
+# payload limits however it is copied from step to step.
+ObjectId = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{24}$")]
+MAX_CONTEXT_TEXT = 256
+ContextText = Annotated[str, StringConstraints(max_length=MAX_CONTEXT_TEXT)]
+BoundedJourneyContext = create_model(  # type: ignore[call-overload]
+    "BoundedJourneyContext",
+    __base__=JourneyContext,
+    __doc__="journeyContext: record ids are 24-hex ObjectIds, other values at most 256 chars.",
+    **{
+        name: ((ObjectId if name.endswith("Id") else ContextText) | None, None)
+        for name in JourneyContext.model_fields
+    },
+)
 
 
 class ApiModel(BaseModel):
@@ -32,10 +55,11 @@ class EnrollRequest(ApiModel):
 
     enduserId: EnduserId | None = None
     enduserIds: list[EnduserId] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
-    journeyContext: JourneyContext | None = None
+    journeyContext: BoundedJourneyContext | None = None  # type: ignore[valid-type]
     restart: bool = Field(
-        default=True,
-        description="Already enrolled: restart the journey (true) or leave it running (false).",
+        default=False,
+        description="Already enrolled: leave the running journey as it is and answer"
+        " `alreadyEnrolled` (false, the default), or restart it (true).",
     )
     automationStepId: StepRef | None = Field(
         default=None,
@@ -57,10 +81,17 @@ class EnrollRequest(ApiModel):
 class EnrollmentOutcome(BaseModel):
     enduserId: str
     workflowId: str
-    status: Literal["started", "restarted", "unchanged", "error"]
-    runId: str | None = None
+    status: Literal["started", "restarted", "alreadyEnrolled", "error"]
+    runId: str | None = Field(
+        default=None,
+        description="The run that acts: the started run, or the one already enrolled. Null for"
+        " `restarted`: the journey restarts in the next run of `workflowId`.",
+    )
     message: str | None = None
     code: int | None = None  # `error` only: 503 Temporal unreachable, 502 Temporal refused
+    restartedRunId: str | None = Field(
+        default=None, description="`restarted`: the run that was told to restart."
+    )
 
 
 class EnrollResponse(BaseModel):
@@ -120,7 +151,7 @@ class AddEndusersRequest(ApiModel):
     enduserIds: list[EnduserId] = Field(min_length=1, max_length=MAX_BULK)
     journeyId: JourneyRef = Field(description="Readable journey id or Tellescope journey id.")
     automationStepId: StepRef | None = None
-    journeyContext: JourneyContext | None = None
+    journeyContext: BoundedJourneyContext | None = None  # type: ignore[valid-type]
     throttle: bool | None = None
     source: Annotated[str, StringConstraints(max_length=100)] | None = None
     startAt: str | None = Field(default=None, description="Not supported: scheduled starts.")
@@ -188,7 +219,7 @@ class TriggerEventItem(ApiModel):
     automationTriggerId: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     enduserId: EnduserId
     action: dict[str, Any] | None = None
-    journeyContext: JourneyContext | None = None
+    journeyContext: BoundedJourneyContext | None = None  # type: ignore[valid-type]
 
 
 class TriggerEventsRequest(ApiModel):

@@ -15,6 +15,7 @@ from services.errors import Unavailable
 from services.page_sessions import PageSigner
 from settings import ApiSettings, EngineSettings
 from store.api_keys import ApiKeys
+from store.idempotency_keys import IdempotencyKeys
 from store.ledger import Ledger
 from store.plans import PlanStore
 from store.webhooks import ProcessedWebhooks
@@ -34,11 +35,17 @@ class EngineStore:
     ledger: Ledger
     api_keys: ApiKeys
     webhooks: ProcessedWebhooks
+    idempotency_keys: IdempotencyKeys
 
     @classmethod
     def for_engine(cls, engine: Engine) -> EngineStore:
         return cls(
-            engine, PlanStore(engine), Ledger(engine), ApiKeys(engine), ProcessedWebhooks(engine)
+            engine,
+            PlanStore(engine),
+            Ledger(engine),
+            ApiKeys(engine),
+            ProcessedWebhooks(engine),
+            IdempotencyKeys(engine),
         )
 
 

@@ -85,6 +85,10 @@ class EnrollmentState(RuntimeModel):
     # finished / cancelled / error so far
     counts: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(COUNT_KINDS, 0))
     failedSteps: set[str] = Field(default_factory=set)
+    # The runs of the journey since it last started or restarted (continue-as-new adds one): a
+    # restart asked for by someone who saw another run is already satisfied (D15). Empty in
+    # states written before it was kept (then every restart applies, as before).
+    journeyRunIds: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
 
     @field_validator("actions", mode="before")
     @classmethod

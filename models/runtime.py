@@ -154,6 +154,9 @@ class RemoveRequest(RuntimeModel):
 class RestartRequest(RuntimeModel):
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
     startAtStepId: str | None = None
+    # The run the caller found running. A journey that has restarted since (its runs no longer
+    # include this one) already satisfies the request and ignores it (docs/decisions.md D15).
+    seenRunId: str | None = None
 
 
 class StepOutcome(RuntimeModel):

@@ -162,10 +162,13 @@ async def missing_endusers(
 class EnrollOutcome:
     enduserId: str
     workflowId: str
-    status: str  # started | restarted | unchanged | error
-    runId: str | None = None
+    status: str  # started | restarted | alreadyEnrolled | error
+    runId: str | None = None  # the run that acts: a started run; None for a restart (below)
     message: str | None = None
     code: int | None = None  # when `error`: 503 Temporal unreachable, 502 Temporal refused
+    # restarted: the run that was told to restart; the journey starts again in the next run of
+    # the same workflow id (continue-as-new), whose id is not known when the request returns.
+    restartedRunId: str | None = None
 
 
 def enrollment_input(
@@ -213,8 +216,18 @@ async def enroll_many(
         except RPCError as error:
             code = 503 if temporal_outage(error) else 502
             return EnrollOutcome(enduser_id, workflow_id, "error", message=error.message, code=code)
-        status = "started" if enrolled.started else ("restarted" if restart else "unchanged")
-        return EnrollOutcome(enduser_id, workflow_id, status, runId=enrolled.handle.result_run_id)
+        run_id = enrolled.handle.result_run_id
+        if enrolled.started:
+            return EnrollOutcome(enduser_id, workflow_id, "started", runId=run_id)
+        if restart:
+            return EnrollOutcome(
+                enduser_id,
+                workflow_id,
+                "restarted",
+                message="the journey restarts in the next run of this workflow id",
+                restartedRunId=run_id,
+            )
+        return EnrollOutcome(enduser_id, workflow_id, "alreadyEnrolled", runId=run_id)
 
     return await bounded(list(dict.fromkeys(enduser_ids)), concurrency, one)
 

@@ -83,7 +83,7 @@ with workflow.unsafe.imports_passed_through():
         run_at,
         should_skip,
     )
-    from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
+    from workflows.patches import PATCH_RESTART_COALESCE, PATCH_SIGNALS_WAIT_FOR_PLAN
     from workflows.projection import (
         HISTORY_KEPT,
         Projection,
@@ -240,6 +240,9 @@ class JourneyWorkflow:
         return waits
 
     async def _start_journey(self) -> None:
+        # Restarts asked for by callers who saw an earlier run are satisfied by this start (D15).
+        if workflow.patched(PATCH_RESTART_COALESCE):
+            self.enrollment.journeyRunIds = [workflow.info().run_id]
         await self._set_membership("")
         start = self.inp.startAtStepId
         context = self.inp.journeyContext.model_dump(exclude_none=True)
@@ -809,9 +812,14 @@ class JourneyWorkflow:
     def restart(self, request: RestartRequest) -> None:
         """Enroll again while enrolled (docs/semantics.md §3.3): ignored by a run that is only
         starting, which starts the journey anyway (signal-with-start delivers it to fresh
-        runs too)."""
-        if self.started and self.restart_request is None and self.remove_request is None:
-            self.restart_request = request
+        runs too), and by a run whose journey (re)started after the request was made
+        (docs/decisions.md D15): concurrent enrollments of one patient restart it once."""
+        if not self.started or self.restart_request is not None or self.remove_request is not None:
+            return
+        runs = self.enrollment.journeyRunIds
+        if request.seenRunId is not None and runs and request.seenRunId not in runs:
+            return  # the caller saw a run from before the journey's last (re)start: satisfied
+        self.restart_request = request
 
     @workflow.query
     def status(self) -> EnrollmentStatus:
@@ -927,6 +935,8 @@ class JourneyWorkflow:
     def _restore(self, enrollment: EnrollmentState) -> None:
         """Take over the previous run's state and relaunch its pending actions, in order."""
         self.enrollment = enrollment
+        if enrollment.journeyRunIds:  # the same journey goes on in this run
+            enrollment.journeyRunIds.append(workflow.info().run_id)
         for action in enrollment.actions.values():
             self._launch(action)
 

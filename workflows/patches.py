@@ -10,3 +10,6 @@ PATCH_STEP_ATTRIBUTES = "step-search-attributes"
 # Signal handlers that arrive before the plan is loaded wait for it (workflow.wait_condition)
 # instead of being buffered and applied by `run`: the order of their commands changes.
 PATCH_SIGNALS_WAIT_FOR_PLAN = "signals-wait-for-plan"
+# The journey's runs since its last (re)start are kept, and a restart asked for by a caller who
+# saw an earlier run is ignored: concurrent enrollments of one patient restart it once.
+PATCH_RESTART_COALESCE = "restart-coalesce"

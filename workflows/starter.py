@@ -106,7 +106,8 @@ async def enroll_run(
                 return Enrolled(existing, started=False)
             try:
                 await client.get_workflow_handle(workflow_id).signal(
-                    JourneyWorkflow.restart, request
+                    JourneyWorkflow.restart,
+                    request.model_copy(update={"seenRunId": running.run_id}),
                 )
             except RPCError as error:
                 if error.status != RPCStatusCode.NOT_FOUND:

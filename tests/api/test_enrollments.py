@@ -46,7 +46,10 @@ def rows(api, enduser_id: str, step: str | None = None):
 async def test_enroll_one_runs_the_journey_and_shows_pending_steps(api):
     await ensure_deployed(api)
     enduser_id = api.new_enduser()
-    body = await enroll(api, {"enduserId": enduser_id, "journeyContext": {"formResponseId": "f1"}})
+    body = await enroll(
+        api,
+        {"enduserId": enduser_id, "journeyContext": {"formResponseId": "64f0000000000000000000f1"}},
+    )
     current = api.plans.current(JOURNEY)
     assert body["journeyId"] == JOURNEY
     assert body["version"] == current.version
@@ -69,7 +72,7 @@ async def test_enroll_one_runs_the_journey_and_shows_pending_steps(api):
     due = datetime.fromisoformat(pending["dueAt"])
     finished = start.updated_at
     assert timedelta(days=2) - timedelta(minutes=1) < due - finished < timedelta(days=2, minutes=1)
-    assert start.journey_context == {"formResponseId": "f1"}
+    assert start.journey_context == {"formResponseId": "64f0000000000000000000f1"}
 
 
 async def test_restart_flag(api):
@@ -78,7 +81,7 @@ async def test_restart_flag(api):
     await enroll(api, {"enduserId": enduser_id})
     await started(api, enduser_id)
     again = await enroll(api, {"enduserId": enduser_id, "restart": False})
-    assert again["results"][0]["status"] == "unchanged"
+    assert again["results"][0]["status"] == "alreadyEnrolled"
     assert len(rows(api, enduser_id, "start")) == 1
 
     await enroll(api, {"enduserId": enduser_id, "restart": True})

@@ -51,7 +51,9 @@ async def test_add_by_tellescope_journey_id_and_remove(api):
     await ensure_deployed(api)
     record_id = api.journeys[PLAIN]
     endusers = [api.new_enduser() for _ in range(2)]
-    response = await add(api, endusers, record_id, journeyContext={"calendarEventId": "c1"})
+    response = await add(
+        api, endusers, record_id, journeyContext={"calendarEventId": "64f0000000000000000000c1"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["journeyId"] == record_id
     for enduser_id in endusers:
@@ -248,7 +250,7 @@ async def test_trigger_events_fire_an_inline_action(api):
         "automationTriggerId": "placeholder",
         "enduserId": enduser_id,
         "action": {"type": "Add To Journey", "info": {"journeyId": PLAIN}},
-        "journeyContext": {"formResponseId": "fr1"},
+        "journeyContext": {"formResponseId": "64f00000000000000000f0f1"},
     }
     response = await api.http.post(
         "/v1/automation-triggers/trigger-events", json={"triggers": [item]}

@@ -30,7 +30,7 @@ async def test_labels_list_filter_and_pages(dev):
     again = await dev.http.post(
         f"/v1/journeys/{JOURNEY}/enrollments", json={"enduserId": endusers[0], "restart": False}
     )
-    assert again.json()["results"][0]["status"] == "unchanged"
+    assert again.json()["results"][0]["status"] == "alreadyEnrolled"
 
     async def all_started():
         body = await listing(dev, state="Started")
@@ -60,7 +60,7 @@ async def test_labels_list_filter_and_pages(dev):
     assert sorted(seen) == sorted(endusers)
 
     restarted = await dev.http.post(
-        f"/v1/journeys/{JOURNEY}/enrollments", json={"enduserId": endusers[0]}
+        f"/v1/journeys/{JOURNEY}/enrollments", json={"enduserId": endusers[0], "restart": True}
     )
     assert restarted.json()["results"][0]["status"] == "restarted"
 

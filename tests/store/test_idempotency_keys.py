@@ -35,9 +35,9 @@ def test_a_released_key_runs_afresh(database_url):
 
 
 def test_a_claim_whose_holder_died_is_taken_over_after_its_lease(database_url):
-    keys = IdempotencyKeys(upgrade_database(database_url), lease=timedelta(milliseconds=300))
+    keys = IdempotencyKeys(upgrade_database(database_url), lease=timedelta(seconds=1))
     assert keys.begin("s", "k", "b").outcome == "new"
-    time.sleep(0.4)
+    time.sleep(1.2)
     assert keys.begin("s", "k", "other").outcome == "mismatch"
     assert keys.begin("s", "k", "b").outcome == "new"
     assert keys.begin("s", "k", "b").outcome == "in_progress"

@@ -55,26 +55,30 @@ def test_concurrent_copies_are_claimed_once(database_url):
 
 
 def test_a_claim_whose_holder_died_is_taken_over_after_its_lease(database_url):
-    store = ProcessedWebhooks(upgrade_database(database_url), lease=timedelta(milliseconds=300))
+    store = ProcessedWebhooks(upgrade_database(database_url), lease=timedelta(seconds=1))
     assert claim(store) == "new"  # its holder is then killed: no finish, no release
     assert claim(store) == "in_progress"
-    time.sleep(0.4)
+    time.sleep(1.2)
     assert claim(store, body="c" * 64) == "conflict"  # another body never takes over
     assert claim(store) == "new"  # the redelivery processes it
     assert claim(store) == "in_progress"  # ... with a fresh lease
     store.finish("k" * 64)
-    time.sleep(0.4)
+    time.sleep(1.2)
     assert claim(store) == "duplicate"  # a processed delivery's lease never runs out
 
 
 def test_concurrent_takeovers_of_an_expired_lease_have_one_winner(database_url):
-    store = ProcessedWebhooks(upgrade_database(database_url), lease=timedelta(milliseconds=200))
+    # The lease is long enough that the takeover's fresh lease outlives every copy's claim,
+    # even on a loaded machine; the barrier starts the copies together.
+    store = ProcessedWebhooks(upgrade_database(database_url), lease=timedelta(seconds=3))
     assert claim(store, key="y" * 64) == "new"
-    time.sleep(0.3)
+    time.sleep(3.2)
     results: list[str] = []
     lock = threading.Lock()
+    barrier = threading.Barrier(8)
 
     def one() -> None:
+        barrier.wait(10)
         outcome = claim(store, key="y" * 64)
         with lock:
             results.append(outcome)
