@@ -1,4 +1,4 @@
-"""`journeys dev` supervises its children (issue 15): kill -9 the worker, then the API, and the
+"""`journeys dev` supervises its children: kill -9 the worker, then the API, and the
 stack says so, starts them again and keeps serving: a patient enrolled afterwards gets their
 welcome SMS. Every port is pinned, Temporal's HTTP API and metrics ports included."""
 

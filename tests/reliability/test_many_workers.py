@@ -1,4 +1,4 @@
-"""Several workers on one task queue (issue 15, production with `--scale worker=N`):
+"""Several workers on one task queue (production runs them with `--scale worker=N`):
 
 1. Three `python worker.py` processes share one task queue on one Temporal server while a few
    hundred enrollments run a journey with an SMS, a timer and a trigger (a journey-scoped Move To
