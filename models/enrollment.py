@@ -62,6 +62,7 @@ class HistoryEntry(RuntimeModel):
 
 
 COUNT_KINDS = ("finished", "cancelled", "error")
+IGNORED_KEPT = 20
 
 
 class EnrollmentState(RuntimeModel):
@@ -84,6 +85,9 @@ class EnrollmentState(RuntimeModel):
     # finished / cancelled / error so far
     counts: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(COUNT_KINDS, 0))
     failedSteps: set[str] = Field(default_factory=set)
+    # Events ignored because they concern records this run did not create (the last
+    # IGNORED_KEPT, one line each): shown by the `status` query.
+    ignored: list[str] = Field(default_factory=list)
 
     @field_validator("actions", mode="before")
     @classmethod
@@ -123,6 +127,7 @@ class EnrollmentStatus(RuntimeModel):
     waitingFor: list[str]  # forms, tickets and triggers the enrollment listens for
     history: list[HistoryEntry]
     removed: bool = False
+    ignored: list[str] = Field(default_factory=list)  # events for records this run did not create
 
 
 class EnrollmentResult(RuntimeModel):

@@ -26,6 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from models.automated_action import CancelReason, JourneyContext
     from models.enrollment import (
+        IGNORED_KEPT,
         ActionState,
         ActionStatus,
         CancelOn,
@@ -83,7 +84,7 @@ with workflow.unsafe.imports_passed_through():
         run_at,
         should_skip,
     )
-    from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
+    from workflows.patches import PATCH_OWN_EVENTS_ONLY, PATCH_SIGNALS_WAIT_FOR_PLAN
     from workflows.projection import (
         HISTORY_KEPT,
         Projection,
@@ -560,7 +561,7 @@ class JourneyWorkflow:
         if outcome.formResponseIds:
             self._arm_forms(parent, outcome.formResponseIds)
         if outcome.ticketId:
-            self._arm_ticket(parent.stepId, outcome.ticketId)
+            self._arm_ticket(parent.stepId, outcome.ticketId, parent.id)
         for event_type in finished:
             if EVENT_TRAITS[event_type].parks:
                 for ref in self._plan.children_of(parent.stepId, event_type):
@@ -628,12 +629,24 @@ class JourneyWorkflow:
                 and form_response_id not in tracking.submitted
             ):
                 self._form_submitted(step_id, form_response_id)
+        if workflow.patched(PATCH_OWN_EVENTS_ONLY) and not self._step_pending(step_id, parent.id):
+            for form_response_id in self.enrollment.submissions.get(step_id, []):
+                if form_response_id not in tracking.formResponseIds:
+                    self._report_ignored(
+                        f"form response {form_response_id} of {step_id}: not sent by this run"
+                    )
 
-    def _arm_ticket(self, step_id: str, ticket_id: str) -> None:
+    def _arm_ticket(self, step_id: str, ticket_id: str, armed_by: str) -> None:
         self.enrollment.tickets[ticket_id] = step_id
         early = self.enrollment.closedTickets.pop(ticket_id, None)
         if early is not None:
             self._ticket_closed(early)
+        if workflow.patched(PATCH_OWN_EVENTS_ONLY) and not self._step_pending(step_id, armed_by):
+            # Closes parked while this step ran that were not for its ticket: not ours.
+            for other_id, other in list(self.enrollment.closedTickets.items()):
+                if self._step_id(other.automationStepId or "") == step_id:
+                    del self.enrollment.closedTickets[other_id]
+                    self._report_ignored(f"ticket {other_id} closed: not created by this run")
 
     def _route_outcome(
         self, step_id: str, event_type: EventType, outcome: str, context: dict[str, Any]
@@ -672,6 +685,9 @@ class JourneyWorkflow:
         if signal.formResponseId in seen:
             return  # a duplicate delivery
         seen.append(signal.formResponseId)
+        if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+            self._on_own_form_submitted(step_id, signal.formResponseId)
+            return
         self._cancel_matching(step_id, all_submitted=False)
         tracking = self.enrollment.forms.get(step_id)
         if tracking is not None and signal.formResponseId in tracking.formResponseIds:
@@ -681,6 +697,33 @@ class JourneyWorkflow:
             tracking.formResponseIds.append(signal.formResponseId)
             self._form_submitted(step_id, signal.formResponseId)
         self._refresh_ui()
+
+    def _on_own_form_submitted(self, step_id: str, form_response_id: str) -> None:
+        """Only a form response this run generated counts (docs/semantics.md §14 decision 8): one
+        sent by the run a restart replaced, or made outside the journey, neither cancels this
+        run's reminders nor starts its formResponse branches. A response of a step whose action
+        is still under way may be this run's (the patient was faster than the activity's
+        answer): it stays in `submissions` and `_arm_forms` applies it if the step generated it."""
+        tracking = self.enrollment.forms.get(step_id)
+        if tracking is not None and form_response_id in tracking.formResponseIds:
+            if form_response_id not in tracking.submitted:
+                self._form_submitted(step_id, form_response_id)
+        elif not self._step_pending(step_id):
+            self._report_ignored(
+                f"form response {form_response_id} of {step_id}: not sent by this run"
+            )
+        self._refresh_ui()
+
+    def _step_pending(self, step_id: str, excluding: str = "") -> bool:
+        """An action of the step has not finished yet (it may still create forms or a ticket)."""
+        return any(
+            action.stepId == step_id and action.id != excluding
+            for action in self.enrollment.actions.values()
+        )
+
+    def _report_ignored(self, line: str) -> None:
+        workflow.logger.warning("ignored %s", line)
+        self.enrollment.ignored = [*self.enrollment.ignored, line][-IGNORED_KEPT:]
 
     def _form_submitted(self, step_id: str, form_response_id: str) -> None:
         tracking = self.enrollment.forms[step_id]
@@ -728,7 +771,17 @@ class JourneyWorkflow:
         if signal.ticketId in self.enrollment.closedTicketIds:
             return
         if signal.ticketId not in self.enrollment.tickets:
-            # applied when its step is armed
+            if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+                step_id = self._step_id(signal.automationStepId or "")
+                if step_id is None or not self._step_pending(step_id):
+                    # Not a ticket this run created (decision 8): a hand-made ticket carrying
+                    # the step id, or one from the run a restart replaced.
+                    self._report_ignored(
+                        f"ticket {signal.ticketId} closed: not created by this run"
+                    )
+                    self._refresh_ui()
+                    return
+            # the step creating it is under way: applied when its step is armed
             self.enrollment.closedTickets[signal.ticketId] = signal
             return
         self._ticket_closed(signal)
@@ -815,6 +868,7 @@ class JourneyWorkflow:
             waitingFor=self._listening() if self._plan_ready else [],
             history=self.enrollment.history[-HISTORY_KEPT:],
             removed=self.remove_request is not None,
+            ignored=list(self.enrollment.ignored),
         )
 
     @property

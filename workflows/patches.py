@@ -10,3 +10,7 @@ PATCH_STEP_ATTRIBUTES = "step-search-attributes"
 # Signal handlers that arrive before the plan is loaded wait for it (workflow.wait_condition)
 # instead of being buffered and applied by `run`: the order of their commands changes.
 PATCH_SIGNALS_WAIT_FOR_PLAN = "signals-wait-for-plan"
+# Form submissions and ticket closes drive a run only when they concern a form response or a
+# ticket this run created (a restart's predecessor, a hand-made ticket carrying the step id and a
+# form from a message template link are ignored and reported): docs/semantics.md §14 decision 8.
+PATCH_OWN_EVENTS_ONLY = "own-events-only"

@@ -106,6 +106,9 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "early-signal":
                 await record_early_signal(recorder, executor, name or "onboarding-early-signal")
                 return
+            if only == "foreign-events":
+                await record_foreign_events(recorder, executor)
+                return
             await record_onboarding(recorder, executor)
             await record_post_visit(recorder, executor)
             await record_lab_results(recorder, executor)
@@ -113,6 +116,7 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_care_plan(recorder, executor)
             await record_no_show(recorder, executor)
             await record_early_signal(recorder, executor, "onboarding-early-signal")
+            await record_foreign_events(recorder, executor)
     finally:
         await env.shutdown()
 
@@ -176,6 +180,34 @@ async def record_early_signal(recorder: Recorder, executor, name: str) -> None:
         )
         await handle.result()
         await recorder.save(handle, name)
+
+
+async def record_foreign_events(recorder: Recorder, executor) -> None:
+    """A form response and a ticket this run did not create (sent by a replaced run, made by
+    hand) arrive while the run waits for its own form: both are ignored and reported."""
+    tellescope = patient()
+    tellescope.form_response_ids["send-intake"] = ["fr-intake"]
+    step = recorder.step_id("onboarding", "send-intake")
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("onboarding", tellescope)
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "intake-reminder" for p in s.pending)
+        )
+        await handle.signal(
+            JourneyWorkflow.form_submitted,
+            FormSubmitted(formResponseId="fr-from-a-replaced-run", automationStepId=step),
+        )
+        await handle.signal(
+            JourneyWorkflow.ticket_closed,
+            TicketClosed(ticketId="ticket-by-hand", automationStepId=step),
+        )
+        await recorder.until(handle, lambda s: len(s.ignored) == 2)
+        await handle.signal(
+            JourneyWorkflow.form_submitted,
+            FormSubmitted(formResponseId="fr-intake", automationStepId=step),
+        )
+        await handle.result()
+        await recorder.save(handle, "onboarding-foreign-events")
 
 
 async def record_post_visit(recorder: Recorder, executor) -> None:

@@ -14,7 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.journey import JourneyWorkflow
-from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
+from workflows.patches import PATCH_OWN_EVENTS_ONLY, PATCH_SIGNALS_WAIT_FOR_PLAN
 
 HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
 
@@ -50,3 +50,11 @@ def test_early_signals_are_recorded_on_both_sides_of_their_patch():
     after = Path(__file__).parent / "onboarding-early-signal.json"
     assert PATCH_SIGNALS_WAIT_FOR_PLAN not in patches_in(before)
     assert PATCH_SIGNALS_WAIT_FOR_PLAN in patches_in(after)
+
+
+def test_foreign_events_are_recorded_on_the_own_events_path():
+    """Events for records the run did not create: the run recorded after the patch ignored them
+    (the older histories, which took the old path, replay above)."""
+    here = Path(__file__).parent
+    assert PATCH_OWN_EVENTS_ONLY in patches_in(here / "onboarding-foreign-events.json")
+    assert PATCH_OWN_EVENTS_ONLY not in patches_in(here / "onboarding-completed.json")

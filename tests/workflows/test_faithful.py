@@ -1,0 +1,89 @@
+"""What deploys is what runs (issue 12): events are matched only to records this run created,
+and constructs that used to be accepted and then ignored behave as Tellescope's do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models.runtime import TicketClosed
+from tests.workflows.conftest import write_journey
+from tests.workflows.test_forms import INTAKE, submit, wait_for
+from tests.workflows.test_lifecycle import next_run
+from workflows.journey import JourneyWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_a_form_sent_before_a_restart_does_not_drive_the_new_run(runtime, tmp_path):
+    """docs/semantics.md §3.3 and decision 8: after a restart, submitting the form the previous
+    run sent neither cancels the new run's reminder nor runs its formResponse branch."""
+    runtime.deploy(write_journey(tmp_path, INTAKE))
+    async with runtime.worker():
+        handle = await runtime.enroll("intake")
+        status = await wait_for(
+            runtime, handle, lambda s: any(p.stepId == "reminder" for p in s.pending)
+        )
+        old_form = f"fr-{status.history[0].actionId}-0"
+        await runtime.enroll("intake")  # restart
+        fresh = await next_run(runtime, handle)
+        status = await wait_for(
+            runtime, fresh, lambda s: any(p.stepId == "reminder" for p in s.pending)
+        )
+        new_form = f"fr-{status.history[0].actionId}-0"
+        assert new_form != old_form
+        await submit(runtime, fresh, "send-intake", old_form)
+        with runtime.env.auto_time_skipping_disabled():
+            await runtime.env.sleep(timedelta(seconds=1))
+        status = await fresh.query(JourneyWorkflow.status)
+        assert any(p.stepId == "reminder" for p in status.pending)
+        assert runtime.steps_done() == ["send-intake", "send-intake"]
+        # The form this run sent still counts.
+        await submit(runtime, fresh, "send-intake", new_form)
+        await wait_for(runtime, fresh, lambda s: any(h.stepId == "thanks" for h in s.history))
+        await runtime.env.sleep(timedelta(hours=1, minutes=1))
+        status = await wait_for(runtime, fresh, lambda s: not s.pending and not s.waitingFor)
+        assert status.ignored == [f"form response {old_form} of send-intake: not sent by this run"]
+    assert runtime.steps_done() == ["send-intake", "send-intake", "thanks", "after-thanks"]
+    assert status.state == "Submitted"
+
+
+TICKETS = """
+journey: {id: tickets, title: Tickets}
+steps:
+  - id: call
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: createTicket, info: {title: Call, assignmentStrategy: {type: default, info: {}}, defaultAssignee: u1}}
+  - id: called
+    events: [{type: ticketCompleted, info: {automationStepId: call}}]
+    action: {type: setEnduserStatus, info: {status: Called}}
+"""
+
+
+async def close_ticket(runtime, handle, ticket_id: str) -> None:
+    plan = runtime.plans.get(
+        runtime.plans.current("tickets").journey_id, runtime.plans.current("tickets").version
+    )
+    await handle.signal(
+        JourneyWorkflow.ticket_closed,
+        TicketClosed(ticketId=ticket_id, automationStepId=plan.tellescopeStepIds["call"]),
+    )
+
+
+async def test_a_foreign_ticket_close_is_ignored_and_reported(runtime, tmp_path):
+    """A ticket carrying the step id but created outside this run (by hand, or by the run a
+    restart replaced) fires nothing and is reported, instead of waiting forever."""
+    runtime.deploy(write_journey(tmp_path, TICKETS))
+    async with runtime.worker():
+        handle = await runtime.enroll("tickets")
+        status = await wait_for(runtime, handle, lambda s: bool(s.waitingFor))
+        await close_ticket(runtime, handle, "ticket-made-by-hand")
+        status = await wait_for(runtime, handle, lambda s: bool(s.ignored))
+        assert "ticket-made-by-hand" in status.ignored[0]
+        assert status.waitingFor and status.waitingFor[0].startswith("ticket ")
+        own = status.waitingFor[0].split()[1]
+        await close_ticket(runtime, handle, own)
+        result = await handle.result()
+    assert runtime.steps_done() == ["call", "called"]
+    assert result.state == "Called"
