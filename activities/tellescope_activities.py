@@ -16,7 +16,7 @@ from temporalio import activity
 from activities.care import manage_care
 from activities.enduser import update_enduser, write_journey_state
 from activities.forms import send_forms
-from activities.lookups import resolve_anchor_date
+from activities.lookups import condition_inputs, resolve_anchor_date
 from activities.messaging import send_message
 from activities.records import manage_records
 from activities.run import ActionRun
@@ -28,6 +28,8 @@ from models.runtime import (
     ActionOutcome,
     ActionRequest,
     AnchorDateRequest,
+    ConditionInputs,
+    ConditionInputsRequest,
     EnduserRef,
     JourneyStateUpdate,
 )
@@ -82,6 +84,11 @@ class TellescopeActivities:
         """The enduser as Tellescope returns it (for enduserConditions, decision 2)."""
         return await self.client.get("endusers", ref.enduserId)
 
+    @activity.defn(name="get_condition_inputs")
+    async def get_condition_inputs(self, request: ConditionInputsRequest) -> ConditionInputs:
+        """The enduser and, when asked, their upcoming appointments (step conditions)."""
+        return await condition_inputs(self.client, request)
+
     @activity.defn(name="set_journey_state")
     async def set_journey_state(self, update: JourneyStateUpdate) -> None:
         """Set (or, with state None, remove) `enduser.journeys[journeyId]`."""
@@ -103,6 +110,7 @@ class TellescopeActivities:
             self.manage_records,
             self.run_unconfigured,
             self.get_enduser,
+            self.get_condition_inputs,
             self.set_journey_state,
             self.resolve_anchor_date,
         ]

@@ -84,6 +84,22 @@ class EnduserRef(RuntimeModel):
     enduserId: str
 
 
+class ConditionInputsRequest(RuntimeModel):
+    """What evaluating a step's conditions needs, read in one activity (docs/semantics.md §4.6,
+    §10.1): the enduser, and their upcoming appointments when a condition counts them."""
+
+    enduserId: str
+    now: str  # ISO instant of the workflow's clock: appointments before it are not upcoming
+    upcomingEvents: bool = False
+
+
+class ConditionInputs(RuntimeModel):
+    enduser: dict[str, Any]
+    # `{id, startTimeInMS, templateId}` of the enduser's appointments not cancelled and starting
+    # at or after `now` (Tellescope's `_upcomingEvents`); empty unless asked for.
+    upcomingEvents: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class JourneyStateUpdate(RuntimeModel):
     """Mirror membership and state into `enduser.journeys` (spec 3.1-3.5)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from temporalio import activity
@@ -22,9 +23,12 @@ from models.runtime import (
     ActionOutcome,
     ActionRequest,
     AnchorDateRequest,
+    ConditionInputs,
+    ConditionInputsRequest,
     EnduserRef,
     JourneyStateUpdate,
 )
+from rules.conditions import upcoming_event_view
 
 
 @dataclass
@@ -48,6 +52,8 @@ class RecordingTellescope:
     form_response_ids: dict[str, list[str]] = field(default_factory=dict)
     anchors: dict[str, str] = field(default_factory=dict)  # field/form/event -> ISO date
     configured: set[str] = field(default_factory=set)  # AI/telephony/integration types that work
+    # the enduser's appointments (`{id, startTimeInMS, templateId, cancelledAt?}`)
+    calendar_events: list[dict[str, Any]] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     journey_states: list[tuple[str, str | None]] = field(default_factory=list)
     _done: dict[str, ActionOutcome] = field(default_factory=dict)
@@ -74,6 +80,7 @@ class RecordingTellescope:
             self.manage_records,
             self.run_unconfigured,
             self.get_enduser,
+            self.get_condition_inputs,
             self.set_journey_state,
             self.resolve_anchor_date,
         ]
@@ -181,6 +188,15 @@ class RecordingTellescope:
     @activity.defn(name="get_enduser")
     async def get_enduser(self, ref: EnduserRef) -> dict:
         return copy.deepcopy(self.enduser)
+
+    @activity.defn(name="get_condition_inputs")
+    async def get_condition_inputs(self, request: ConditionInputsRequest) -> ConditionInputs:
+        upcoming: list[dict[str, Any]] = []
+        if request.upcomingEvents:
+            now_ms = datetime.fromisoformat(request.now).timestamp() * 1000
+            views = (upcoming_event_view(e, now_ms) for e in self.calendar_events)
+            upcoming = [v for v in views if v is not None]
+        return ConditionInputs(enduser=copy.deepcopy(self.enduser), upcomingEvents=upcoming)
 
     @activity.defn(name="set_journey_state")
     async def set_journey_state(self, update: JourneyStateUpdate) -> None:

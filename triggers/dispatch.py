@@ -32,9 +32,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import TellescopeRejected
+from activities.lookups import upcoming_events
 from activities.tellescope_client import TellescopeClient
 from models.automated_action import JourneyContext
 from models.triggers import AutomationTriggerAction
+from rules.conditions import uses_upcoming_events
 from store.ledger import Ledger
 from store.plans import PlanStore
 from triggers.active import active_triggers, find_active
@@ -104,12 +106,24 @@ async def dispatch_event(
             return report
     now = now or deps.now()
     by_id = {t.id: t for t in relevant}
-    evaluation = evaluate(event, relevant, enduser=enduser, now=now)
+    # `__upcomingEvents__` leaves count the enduser's upcoming appointments (docs/semantics.md
+    # §10.1 rule 2): read once for the whole evaluation, only when a condition counts them.
+    upcoming = None
+    if any(uses_upcoming_events(t.trigger.enduserCondition) for t in relevant):
+        upcoming = await upcoming_events(deps.tellescope, event.enduserId, now)
+    evaluation = evaluate(event, relevant, enduser=enduser, now=now, upcoming_events=upcoming)
     # Only triggers about to fire need their throttle gates looked up.
     about_to_fire = [by_id[d.triggerId] for d in evaluation.firing]
     last_fired = await recent_firings(deps.client, about_to_fire, event.enduserId, now)
     if last_fired:
-        evaluation = evaluate(event, relevant, enduser=enduser, now=now, last_fired=last_fired)
+        evaluation = evaluate(
+            event,
+            relevant,
+            enduser=enduser,
+            now=now,
+            last_fired=last_fired,
+            upcoming_events=upcoming,
+        )
     report.evaluation = evaluation
     for decision in report.evaluation.firing:
         report.firings.append(

@@ -54,11 +54,13 @@ with workflow.unsafe.imports_passed_through():
         traits,
         trigger_id,
     )
-    from models.plan import EventRef, JourneyPlan
+    from models.plan import OBJECT_ID, EventRef, JourneyPlan, tellescope_id
     from models.runtime import (
         ActionOutcome,
         ActionRequest,
         AnchorDateRequest,
+        ConditionInputs,
+        ConditionInputsRequest,
         EnduserRef,
         EnrollmentInput,
         FormSubmitted,
@@ -74,7 +76,7 @@ with workflow.unsafe.imports_passed_through():
         enrollment_workflow_id,
         family_of,
     )
-    from rules.conditions import matches
+    from rules.conditions import journey_state_matches, matches, uses_upcoming_events
     from rules.dates import parse_any_date
     from rules.office_hours import next_open, zone_for_enduser
     from rules.schedule import (
@@ -84,7 +86,11 @@ with workflow.unsafe.imports_passed_through():
         run_at,
         should_skip,
     )
-    from workflows.patches import PATCH_OWN_EVENTS_ONLY, PATCH_SIGNALS_WAIT_FOR_PLAN
+    from workflows.patches import (
+        PATCH_FULL_STEP_CONDITIONS,
+        PATCH_OWN_EVENTS_ONLY,
+        PATCH_SIGNALS_WAIT_FOR_PLAN,
+    )
     from workflows.projection import (
         HISTORY_KEPT,
         Projection,
@@ -464,7 +470,14 @@ class JourneyWorkflow:
 
     async def _perform(self, action: ActionState) -> None:
         step = self._plan.steps[action.stepId]
-        if step.enduserConditions:
+        reads_more = bool(step.conditions) or uses_upcoming_events(step.enduserConditions)
+        if reads_more and workflow.patched(PATCH_FULL_STEP_CONDITIONS):
+            skipped = await self._unmet_conditions(action)
+            if skipped is not None:
+                reason, detail = skipped
+                self._finish(action, "finished", skipped=reason, detail=detail)
+                return
+        elif step.enduserConditions:
             enduser = await self._enduser()
             if not matches(enduser, step.enduserConditions, now=workflow.now()):
                 self._finish(
@@ -482,6 +495,45 @@ class JourneyWorkflow:
             self._set_state(outcome.journeyState)
         self._finish(action, "finished", detail=outcome.detail)
         self._spawn_children(action, errored=False, outcome=outcome)
+
+    async def _unmet_conditions(self, action: ActionState) -> tuple[str, str] | None:
+        """Evaluate the step's `conditions` (atJourneyState) and `enduserConditions` with what
+        they need read in one activity: (skip reason, detail) when the step must not run.
+
+        docs/semantics.md §4.1: `atJourneyState {journeyId, state}` runs the step only while
+        `enduser.journeys[journeyId]` is that state; §4.6 / decision 2 for enduserConditions;
+        §10.1 rule 2: `__upcomingEvents__` counts the enduser's upcoming appointments."""
+        step = self._plan.steps[action.stepId]
+        now = workflow.now()
+        inputs = await self._activity(
+            "get_condition_inputs",
+            ConditionInputsRequest(
+                enduserId=self.inp.enduserId,
+                now=now.isoformat(),
+                upcomingEvents=uses_upcoming_events(step.enduserConditions),
+            ),
+            result_type=ConditionInputs,
+            summary=f"{action.stepId}: read enduser for conditions",
+        )
+        for condition in step.conditions or []:
+            journey_id = self._tellescope_journey_id(condition.info.journeyId)
+            if not journey_state_matches(inputs.enduser, journey_id, condition.info.state):
+                return "journey state", f'journey state is not "{condition.info.state}"'
+        if step.enduserConditions and not matches(
+            inputs.enduser,
+            step.enduserConditions,
+            now=now,
+            upcoming_events=inputs.upcomingEvents,
+        ):
+            return "conditions", "enduser conditions not met"
+        return None
+
+    def _tellescope_journey_id(self, journey_id: str) -> str:
+        """The key of `enduser.journeys` for a journey named in the YAML: this journey's
+        deployed record, an ObjectId as written, else the id its plan would deploy under."""
+        if journey_id in (self.inp.journeyId, self._plan.tellescopeJourneyId):
+            return self.inp.tellescopeJourneyId
+        return journey_id if OBJECT_ID.match(journey_id) else tellescope_id("journey", journey_id)
 
     async def _execute(self, action: ActionState) -> ActionOutcome:
         step = self._plan.steps[action.stepId]

@@ -14,3 +14,7 @@ PATCH_SIGNALS_WAIT_FOR_PLAN = "signals-wait-for-plan"
 # ticket this run created (a restart's predecessor, a hand-made ticket carrying the step id and a
 # form from a message template link are ignored and reported): docs/semantics.md §14 decision 8.
 PATCH_OWN_EVENTS_ONLY = "own-events-only"
+# A step's `conditions` (atJourneyState) and `__upcomingEvents__` leaves are evaluated: such a
+# step reads the enduser and appointments with `get_condition_inputs` instead of `get_enduser`
+# (or instead of nothing): docs/semantics.md §4.1, §10.1.
+PATCH_FULL_STEP_CONDITIONS = "full-step-conditions"

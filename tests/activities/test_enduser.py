@@ -10,7 +10,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities.field_setters import date_difference
 from activities.idempotency import INCREMENTS_FIELD
-from models.runtime import NOT_CONFIGURED, AnchorDateRequest, EnduserRef, JourneyStateUpdate
+from models.runtime import (
+    NOT_CONFIGURED,
+    AnchorDateRequest,
+    ConditionInputsRequest,
+    EnduserRef,
+    JourneyStateUpdate,
+)
 from tests.activities.conftest import get, object_id, ok
 
 NOW = "2024-03-10T14:30:00.000Z"  # 10:30 in New York (EDT started that morning)
@@ -281,6 +287,40 @@ async def test_get_enduser_returns_tellescopes_json(env, acts, api, enduser) -> 
     assert await env.run(acts.get_enduser, EnduserRef(enduserId=enduser["id"])) == get(
         api, "enduser", enduser["id"]
     )
+
+
+async def test_condition_inputs_read_upcoming_appointments_once(env, acts, api, enduser) -> None:
+    """docs/semantics.md §10.1 rule 2: the enduser's appointments not cancelled and starting at
+    or after `now`, as `{id, startTimeInMS, templateId}`."""
+    now_ms = 1_720_000_000_000
+    attendees = [{"type": "enduser", "id": enduser["id"]}]
+
+    def appointment(start: int, **extra) -> dict:
+        body = {"title": "Visit", "startTimeInMS": start, "durationInMinutes": 30}
+        return ok(api.post("/v1/calendar-event", json={**body, "attendees": attendees, **extra}))
+
+    upcoming = appointment(now_ms + 3_600_000, templateId="64f000000000000000000e01")
+    appointment(now_ms - 3_600_000)  # past
+    appointment(now_ms + 7_200_000, cancelledAt="2024-07-01T00:00:00.000Z")
+    other = {"title": "Other", "startTimeInMS": now_ms + 1, "durationInMinutes": 30}
+    ok(api.post("/v1/calendar-event", json=other))  # someone else's
+    now = datetime.fromtimestamp(now_ms / 1000, UTC).isoformat()
+    inputs = await env.run(
+        acts.get_condition_inputs,
+        ConditionInputsRequest(enduserId=enduser["id"], now=now, upcomingEvents=True),
+    )
+    assert inputs.enduser["id"] == enduser["id"]
+    assert inputs.upcomingEvents == [
+        {
+            "id": upcoming["id"],
+            "startTimeInMS": now_ms + 3_600_000,
+            "templateId": "64f000000000000000000e01",
+        }
+    ]
+    without = await env.run(
+        acts.get_condition_inputs, ConditionInputsRequest(enduserId=enduser["id"], now=now)
+    )
+    assert without.upcomingEvents == []
 
 
 async def test_anchor_dates(env, acts, api, make_enduser) -> None:

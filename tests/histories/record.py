@@ -43,6 +43,8 @@ from workflows.journey import JourneyWorkflow
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parents[1] / "examples"
+# Journeys recorded only for the corpus: engine paths the examples do not take.
+CORPUS_JOURNEYS = HERE / "journeys"
 
 
 class Recorder:
@@ -51,7 +53,7 @@ class Recorder:
         engine = get_engine(f"sqlite:///{folder}/journeys.db")
         create_tables(engine)
         self.plans, self.ledger = PlanStore(engine), Ledger(engine)
-        for plan in compile_paths([EXAMPLES]).plans:
+        for plan in compile_paths([EXAMPLES, CORPUS_JOURNEYS]).plans:
             self.plans.save(plan)
         self.task_queue = f"record-{uuid.uuid4()}"
 
@@ -109,6 +111,9 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "foreign-events":
                 await record_foreign_events(recorder, executor)
                 return
+            if only == "step-conditions":
+                await record_step_conditions(recorder, executor)
+                return
             await record_onboarding(recorder, executor)
             await record_post_visit(recorder, executor)
             await record_lab_results(recorder, executor)
@@ -117,6 +122,7 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_no_show(recorder, executor)
             await record_early_signal(recorder, executor, "onboarding-early-signal")
             await record_foreign_events(recorder, executor)
+            await record_step_conditions(recorder, executor)
     finally:
         await env.shutdown()
 
@@ -208,6 +214,19 @@ async def record_foreign_events(recorder: Recorder, executor) -> None:
         )
         await handle.result()
         await recorder.save(handle, "onboarding-foreign-events")
+
+
+async def record_step_conditions(recorder: Recorder, executor) -> None:
+    """atJourneyState and `__upcomingEvents__` conditions, read with get_condition_inputs."""
+    tellescope = patient()
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("step-conditions", tellescope)
+        now = await recorder.env.get_current_time()
+        tellescope.calendar_events = [
+            {"id": "visit", "startTimeInMS": int(now.timestamp() * 1000) + 7 * 86_400_000}
+        ]
+        await handle.result()
+        await recorder.save(handle, "step-conditions-completed")
 
 
 async def record_post_visit(recorder: Recorder, executor) -> None:

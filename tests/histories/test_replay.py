@@ -14,14 +14,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.journey import JourneyWorkflow
-from workflows.patches import PATCH_OWN_EVENTS_ONLY, PATCH_SIGNALS_WAIT_FOR_PLAN
+from workflows.patches import (
+    PATCH_FULL_STEP_CONDITIONS,
+    PATCH_OWN_EVENTS_ONLY,
+    PATCH_SIGNALS_WAIT_FOR_PLAN,
+)
 
 HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
 
 
 def test_every_example_journey_has_recorded_histories():
     journeys = {p.stem.split("-")[0] for p in HISTORIES}
-    assert journeys == {"onboarding", "post", "lab", "re", "care", "no"}
+    assert journeys >= {"onboarding", "post", "lab", "re", "care", "no"}
     assert len(HISTORIES) >= 12
 
 
@@ -58,3 +62,8 @@ def test_foreign_events_are_recorded_on_the_own_events_path():
     here = Path(__file__).parent
     assert PATCH_OWN_EVENTS_ONLY in patches_in(here / "onboarding-foreign-events.json")
     assert PATCH_OWN_EVENTS_ONLY not in patches_in(here / "onboarding-completed.json")
+
+
+def test_step_conditions_are_recorded_on_their_patch():
+    here = Path(__file__).parent
+    assert PATCH_FULL_STEP_CONDITIONS in patches_in(here / "step-conditions-completed.json")

@@ -755,3 +755,48 @@ async def test_require_form_followups_and_waitlists(engine, api, make_enduser) -
 
 async def _equals(value, expected) -> bool:
     return (await value) == expected
+
+
+async def test_upcoming_events_condition_reads_the_enduser_s_appointments(
+    engine, api, hooks, make_enduser
+) -> None:
+    """docs/semantics.md §10.1 rule 2: a trigger's `__upcomingEvents__` enduserCondition counts
+    the enduser's upcoming appointments (read once per evaluation), instead of passing always."""
+    engine.deploy(
+        """
+        journey: {id: booked, title: Booked}
+        steps:
+          - id: noop
+            events: [{type: onJourneyStart, info: {}}]
+            action: {type: setEnduserStatus, info: {status: x}}
+        triggers:
+          - id: booked
+            title: Booked patients
+            status: Active
+            event: {type: Field Equals, info: {field: fname, value: Check}}
+            enduserCondition: {condition: {__upcomingEvents__: {$gt: "0"}}}
+            action: {type: Add Tags, info: {tags: [booked]}}
+        """
+    )
+    with_visit, without = make_enduser(fname="Check"), make_enduser(fname="Check")
+    start = int(datetime.now(UTC).timestamp() * 1000) + 7 * 86_400_000
+    ok(
+        api.post(
+            "/v1/calendar-event",
+            json={
+                "title": "Visit",
+                "startTimeInMS": start,
+                "durationInMinutes": 30,
+                "attendees": [{"type": "enduser", "id": with_visit["id"]}],
+            },
+        )
+    )
+    payloads = hooks.take()
+    async with engine.worker():
+        fired = await deliver(engine, hooks.about(payloads, with_visit["id"], "endusers"))
+        skipped = await deliver(engine, hooks.about(payloads, without["id"], "endusers"))
+        [firing_id] = started(fired)
+        await engine.result(firing_id)
+    assert started(skipped) == []
+    assert decisions(skipped, "booked")[0].stage == "enduserCondition"
+    assert engine.enduser(with_visit["id"])["tags"] == ["booked"]

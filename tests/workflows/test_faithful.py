@@ -87,3 +87,75 @@ async def test_a_foreign_ticket_close_is_ignored_and_reported(runtime, tmp_path)
         result = await handle.result()
     assert runtime.steps_done() == ["call", "called"]
     assert result.state == "Called"
+
+
+AT_STATE = """
+journey: {id: states, title: States}
+steps:
+  - id: root
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: setEnduserStatus, info: {status: Active}}
+  - id: while-active
+    events: [{type: afterAction, info: {automationStepId: root, delay: 1, unit: Hours}}]
+    conditions: [{type: atJourneyState, info: {journeyId: states, state: Active}}]
+    action: {type: addEnduserTags, info: {tags: [active]}}
+  - id: while-paused
+    events: [{type: afterAction, info: {automationStepId: root, delay: 1, unit: Hours}}]
+    conditions: [{type: atJourneyState, info: {journeyId: states, state: Paused}}]
+    action: {type: addEnduserTags, info: {tags: [paused]}}
+  - id: after-paused
+    events: [{type: afterAction, info: {automationStepId: while-paused, delayInMS: 0}}]
+    action: {type: addEnduserTags, info: {tags: [after-paused]}}
+"""
+
+
+async def test_at_journey_state_condition_skips_the_step(runtime, tmp_path):
+    """docs/semantics.md §4.1: a step with the deprecated `conditions: [atJourneyState]` runs
+    only while the enduser's state in that journey is the one named; otherwise it is skipped
+    (finished, no side effect, no children), like false enduserConditions (decision 2)."""
+    runtime.deploy(write_journey(tmp_path, AT_STATE))
+    async with runtime.worker():
+        result = await (await runtime.enroll("states")).result()
+    assert sorted(runtime.steps_done()) == ["root", "while-active"]
+    (paused,) = runtime.ledger_rows("while-paused")
+    assert (paused.status, paused.skipped) == ("finished", "journey state")
+    assert runtime.ledger_rows("after-paused") == []
+    assert result.state == "Active"
+
+
+UPCOMING = """
+journey: {id: upcoming, title: Upcoming}
+steps:
+  - id: has-appointment
+    events: [{type: onJourneyStart, info: {}}]
+    enduserConditions: {condition: {__upcomingEvents__: {$gt: "0", $templateIds: [visit]}}}
+    action: {type: addEnduserTags, info: {tags: [booked]}}
+  - id: no-appointment
+    events: [{type: onJourneyStart, info: {}}]
+    enduserConditions: {condition: {__upcomingEvents__: {$lt: "1", $templateIds: [visit]}}}
+    action: {type: addEnduserTags, info: {tags: [unbooked]}}
+"""
+
+
+async def test_upcoming_events_condition_sees_the_enduser_s_appointments(runtime, tmp_path):
+    """docs/semantics.md §10.1 rule 2: `__upcomingEvents__` counts the enduser's upcoming
+    appointments, read once when the step's conditions are evaluated."""
+    runtime.deploy(write_journey(tmp_path, UPCOMING))
+    now = await runtime.env.get_current_time()
+    runtime.tellescope.calendar_events = [
+        {
+            "id": "ev1",
+            "templateId": "visit",
+            "startTimeInMS": int(now.timestamp() * 1000) + 86_400_000,
+        },
+        {
+            "id": "ev0",
+            "templateId": "visit",
+            "startTimeInMS": int(now.timestamp() * 1000) - 86_400_000,
+        },
+    ]
+    async with runtime.worker():
+        await (await runtime.enroll("upcoming")).result()
+    assert runtime.steps_done() == ["has-appointment"]
+    (skipped,) = runtime.ledger_rows("no-appointment")
+    assert skipped.skipped == "conditions"
