@@ -33,6 +33,10 @@ class ActionState(RuntimeModel):
     cancelConditions: list[CancelOn] = Field(default_factory=list)
     inheritable: list[CancelOn] = Field(default_factory=list)  # passed to afterAction children
     abTestLabel: str | None = None
+    # The enduser this action acts on when a switchToRelatedContact earlier in its branch
+    # switched to a related contact (docs/semantics.md §8.4); None: the enrolled enduser.
+    # Children inherit it, so the rest of the branch acts on that contact.
+    enduserId: str | None = None
 
 
 class FormTracking(RuntimeModel):
@@ -88,6 +92,9 @@ class EnrollmentState(RuntimeModel):
     # Events ignored because they concern records this run did not create (the last
     # IGNORED_KEPT, one line each): shown by the `status` query.
     ignored: list[str] = Field(default_factory=list)
+    # step id -> the related contact its forms / ticket were for (a switched branch): the
+    # formResponse / ticketCompleted children act on that contact too.
+    stepEndusers: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("actions", mode="before")
     @classmethod

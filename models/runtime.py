@@ -76,6 +76,8 @@ class ActionOutcome(RuntimeModel):
     ticketId: str | None = None  # createTicket: the ticket whose closing fires ticketCompleted
     journeyState: str | None = None  # setEnduserStatus: the state now stored on the enduser
     outcome: str | None = None  # aiDecision-style branching
+    # switchToRelatedContact: the related contact the rest of the branch acts on
+    switchedToEnduserId: str | None = None
     reused: bool = False  # an earlier attempt had already done it; its record was reused
     detail: str = ""  # one human line for the step history ("SMS 65f... to enduser")
 
@@ -252,6 +254,8 @@ class LedgerEntry(RuntimeModel):
     abTestLabel: str | None = None
     detail: str = ""
     at: str  # ISO instant of the transition (workflow clock)
+    # The related contact the action acted on after a switchToRelatedContact (None: enduserId)
+    actingEnduserId: str | None = None
 
 
 class LedgerBatch(RuntimeModel):

@@ -17,6 +17,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.enduser import related_contact_id
 from models.runtime import (
     NOT_CONFIGURED,
     TELLESCOPE_REJECTED,
@@ -40,6 +41,7 @@ class Effect:
     automatedActionId: str
     formResponseIds: list[str] = field(default_factory=list)
     ticketId: str | None = None
+    enduserId: str = ""  # whom the action acted on (a related contact after a switch)
 
 
 @dataclass
@@ -54,6 +56,8 @@ class RecordingTellescope:
     configured: set[str] = field(default_factory=set)  # AI/telephony/integration types that work
     # the enduser's appointments (`{id, startTimeInMS, templateId, cancelledAt?}`)
     calendar_events: list[dict[str, Any]] = field(default_factory=list)
+    # other endusers by id: related contacts (`enduser.relationships`) a branch can switch to
+    related: dict[str, dict[str, Any]] = field(default_factory=dict)
     effects: list[Effect] = field(default_factory=list)
     journey_states: list[tuple[str, str | None]] = field(default_factory=list)
     _done: dict[str, ActionOutcome] = field(default_factory=dict)
@@ -69,6 +73,12 @@ class RecordingTellescope:
             return match.group(0) if found is None else str(found)
 
         return re.sub(r"\{\{\s*enduser\.([A-Za-z0-9_ ]+?)\s*\}\}", value, text)
+
+    def subject(self, enduser_id: str) -> dict[str, Any]:
+        """The enduser record an action acts on: the enrolled one or a related contact."""
+        if enduser_id in self.related:
+            return self.related[enduser_id]
+        return self.enduser
 
     def activities(self) -> list:
         return [
@@ -102,10 +112,15 @@ class RecordingTellescope:
                 request.automatedActionId,
                 list(result.formResponseIds),
                 result.ticketId,
+                request.enduserId,
             )
         )
         self._done[request.automatedActionId] = result
         return result
+
+    def _fail(self, request: ActionRequest, message: str) -> ActionOutcome:
+        """The step fails as production's would (a non-retryable rejection)."""
+        raise ApplicationError(message, type=TELLESCOPE_REJECTED, non_retryable=True)
 
     @activity.defn(name="send_message")
     async def send_message(self, request: ActionRequest) -> ActionOutcome:
@@ -145,11 +160,22 @@ class RecordingTellescope:
     @activity.defn(name="update_enduser")
     async def update_enduser(self, request: ActionRequest) -> ActionOutcome:
         action, info = request.action, request.action.info
+        enduser = self.subject(request.enduserId)
+        if action.type == "switchToRelatedContact":
+            types = [info.type, *(info.otherTypes or [])]
+            related = related_contact_id(enduser, types)
+            if related is None or related not in self.related:
+                return self._fail(
+                    request, f"enduser {request.enduserId} has no related contact of type {types}"
+                )
+            return self._record(
+                request, f"switched to related contact {related}", switchedToEnduserId=related
+            )
         if action.type == "setEnduserStatus":
-            self.enduser.setdefault("journeys", {})[request.journeyId] = info.status
+            enduser.setdefault("journeys", {})[request.journeyId] = info.status
             return self._record(request, f"state {info.status}", journeyState=info.status)
         if action.type in ("addEnduserTags", "removeEnduserTags"):
-            tags = list(self.enduser.get("tags", []))
+            tags = list(enduser.get("tags", []))
             if action.type == "addEnduserTags":
                 tags = (
                     list(info.tags)
@@ -158,10 +184,10 @@ class RecordingTellescope:
                 )
             else:
                 tags = [t for t in tags if t not in info.tags]
-            self.enduser["tags"] = tags
+            enduser["tags"] = tags
             return self._record(request, f"tags {tags}")
         if action.type == "setEnduserFields":
-            fields = self.enduser.setdefault("fields", {})
+            fields = enduser.setdefault("fields", {})
             for setter in info.fields:
                 fields[setter.name] = setter.value
             return self._record(request, f"fields {[s.name for s in info.fields]}")
@@ -187,7 +213,7 @@ class RecordingTellescope:
 
     @activity.defn(name="get_enduser")
     async def get_enduser(self, ref: EnduserRef) -> dict:
-        return copy.deepcopy(self.enduser)
+        return copy.deepcopy(self.subject(ref.enduserId))
 
     @activity.defn(name="get_condition_inputs")
     async def get_condition_inputs(self, request: ConditionInputsRequest) -> ConditionInputs:
@@ -196,7 +222,8 @@ class RecordingTellescope:
             now_ms = datetime.fromisoformat(request.now).timestamp() * 1000
             views = (upcoming_event_view(e, now_ms) for e in self.calendar_events)
             upcoming = [v for v in views if v is not None]
-        return ConditionInputs(enduser=copy.deepcopy(self.enduser), upcomingEvents=upcoming)
+        enduser = copy.deepcopy(self.subject(request.enduserId))
+        return ConditionInputs(enduser=enduser, upcomingEvents=upcoming)
 
     @activity.defn(name="set_journey_state")
     async def set_journey_state(self, update: JourneyStateUpdate) -> None:

@@ -59,6 +59,8 @@ class AutomatedActionRow(SQLModel, table=True):
     skipped: str | None = None  # why a finished action did nothing ("conditions", ...)
     ab_test_label: str | None = None
     detail: str = ""
+    # the related contact acted on after switchToRelatedContact (None: enduser_id)
+    acting_enduser_id: str | None = Field(default=None, max_length=64)
     created_at: datetime
     updated_at: datetime
 

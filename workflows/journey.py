@@ -319,6 +319,7 @@ class JourneyWorkflow:
             inheritable=inheritable,
             abTestLabel=ab_label,
             parked=event_traits.parks,
+            enduserId=parent.enduserId if parent is not None else None,
         )
         if scheduled_now:
             action.processAfter, action.scheduled = action.createdAt, True
@@ -427,10 +428,10 @@ class JourneyWorkflow:
         )
         return parse_any_date(value) if value else None
 
-    async def _enduser(self) -> dict[str, Any]:
+    async def _enduser(self, enduser_id: str | None = None) -> dict[str, Any]:
         return await self._activity(
             "get_enduser",
-            EnduserRef(enduserId=self.inp.enduserId),
+            EnduserRef(enduserId=enduser_id or self.inp.enduserId),
             result_type=dict,
             summary="read enduser",
         )
@@ -478,7 +479,7 @@ class JourneyWorkflow:
                 self._finish(action, "finished", skipped=reason, detail=detail)
                 return
         elif step.enduserConditions:
-            enduser = await self._enduser()
+            enduser = await self._enduser(action.enduserId)
             if not matches(enduser, step.enduserConditions, now=workflow.now()):
                 self._finish(
                     action, "finished", skipped="conditions", detail="enduser conditions not met"
@@ -491,7 +492,7 @@ class JourneyWorkflow:
             self._finish(action, "error", error=message, detail=message)
             self._spawn_children(action, errored=True, outcome=None)
             return
-        if outcome.journeyState is not None:
+        if outcome.journeyState is not None and action.enduserId is None:
             self._set_state(outcome.journeyState)
         self._finish(action, "finished", detail=outcome.detail)
         self._spawn_children(action, errored=False, outcome=outcome)
@@ -508,7 +509,7 @@ class JourneyWorkflow:
         inputs = await self._activity(
             "get_condition_inputs",
             ConditionInputsRequest(
-                enduserId=self.inp.enduserId,
+                enduserId=action.enduserId or self.inp.enduserId,
                 now=now.isoformat(),
                 upcomingEvents=uses_upcoming_events(step.enduserConditions),
             ),
@@ -546,7 +547,7 @@ class JourneyWorkflow:
             )
             request = JourneyControlRequest(
                 automatedActionId=action.id,
-                enduserId=self.inp.enduserId,
+                enduserId=action.enduserId or self.inp.enduserId,
                 fromJourneyId=self.inp.journeyId,
                 kind=kind,
                 targetJourneyId=getattr(step.action.info, "journeyId", None),
@@ -557,7 +558,7 @@ class JourneyWorkflow:
             )
         request = ActionRequest(
             automatedActionId=action.id,
-            enduserId=self.inp.enduserId,
+            enduserId=action.enduserId or self.inp.enduserId,
             journeyId=self.inp.tellescopeJourneyId,
             automationStepId=self._plan.tellescopeStepIds[action.stepId],
             stepName=action.stepId,
@@ -599,6 +600,9 @@ class JourneyWorkflow:
         # workflow.random): errors, then afterAction, forms, ticket, then parked children.
         step = self._plan.steps[parent.stepId]
         context = parent.journeyContext
+        if outcome is not None and outcome.switchedToEnduserId:
+            # docs/semantics.md §8.4: the rest of this branch acts on the related contact.
+            parent = parent.model_copy(update={"enduserId": outcome.switchedToEnduserId})
         if errored:
             for event_type in fired_by(Fires.PARENT_ERRORED):
                 self._create_group(parent, event_type, context)
@@ -613,6 +617,8 @@ class JourneyWorkflow:
         if outcome.formResponseIds:
             self._arm_forms(parent, outcome.formResponseIds)
         if outcome.ticketId:
+            if parent.enduserId is not None:
+                self.enrollment.stepEndusers[parent.stepId] = parent.enduserId
             self._arm_ticket(parent.stepId, outcome.ticketId, parent.id)
         for event_type in finished:
             if EVENT_TRAITS[event_type].parks:
@@ -662,6 +668,8 @@ class JourneyWorkflow:
         """The step generated forms: start formUnsubmitted timers, listen for submissions, and
         apply submissions that arrived before the step finished."""
         step_id = parent.stepId
+        if parent.enduserId is not None:
+            self.enrollment.stepEndusers[step_id] = parent.enduserId
         tracking = self.enrollment.forms.setdefault(step_id, FormTracking(formResponseIds=[]))
         tracking.formResponseIds += [
             f for f in form_response_ids if f not in tracking.formResponseIds
@@ -799,6 +807,7 @@ class JourneyWorkflow:
             eventIndex=0,
             createdAt=0,
             journeyContext=self.inp.journeyContext.model_dump(exclude_none=True),
+            enduserId=self.enrollment.stepEndusers.get(step_id),
         )
 
     def _cancel_matching(self, step_id: str, *, all_submitted: bool) -> None:

@@ -92,6 +92,7 @@ class Projection:
             abTestLabel=action.abTestLabel,
             detail=details.get("detail", ""),
             at=now.isoformat(),
+            actingEnduserId=action.enduserId,
         )
         self.dirty[action.id] = entry
         if status != "active" or details.get("detail"):

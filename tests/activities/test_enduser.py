@@ -11,7 +11,6 @@ from temporalio.exceptions import ApplicationError
 from activities.field_setters import date_difference
 from activities.idempotency import INCREMENTS_FIELD
 from models.runtime import (
-    NOT_CONFIGURED,
     AnchorDateRequest,
     ConditionInputsRequest,
     EnduserRef,
@@ -257,12 +256,32 @@ async def test_remove_care_team(env, acts, api, request_for, make_enduser, make_
     assert get(api, "enduser", enduser["id"])["assignedTo"] == [staying["id"]]
 
 
-async def test_switch_to_related_contact_fails_clearly(env, acts, request_for, enduser) -> None:
+async def test_switch_to_related_contact_names_the_related_contact(
+    env, acts, request_for, make_enduser
+) -> None:
+    """docs/semantics.md §8.4: the step reports the related contact of that relationship type
+    (`type`, else `otherTypes`); the workflow hands it to the rest of the branch."""
+    parent = make_enduser(fname="Dana")
+    child = make_enduser(fname="Kim", relationships=[{"type": "Parent", "id": parent["id"]}])
+    action = {"type": "switchToRelatedContact", "info": {"type": "Parent"}}
+    outcome = await env.run(acts.update_enduser, request_for(action, child))
+    assert outcome.switchedToEnduserId == parent["id"]
+    other = {
+        "type": "switchToRelatedContact",
+        "info": {"type": "Guardian", "otherTypes": ["Parent"]},
+    }
+    outcome = await env.run(acts.update_enduser, request_for(other, child))
+    assert outcome.switchedToEnduserId == parent["id"]
+
+
+async def test_switch_without_a_related_contact_fails_clearly(
+    env, acts, request_for, enduser
+) -> None:
     action = {"type": "switchToRelatedContact", "info": {"type": "Parent"}}
     with pytest.raises(ApplicationError) as raised:
         await env.run(acts.update_enduser, request_for(action, enduser))
-    assert raised.value.type == NOT_CONFIGURED and raised.value.non_retryable
-    assert "switchToRelatedContact" in raised.value.message
+    assert raised.value.non_retryable
+    assert "no related contact of type Parent" in raised.value.message
 
 
 # --- workflow support activities ----------------------------------------------------------------

@@ -159,3 +159,56 @@ async def test_upcoming_events_condition_sees_the_enduser_s_appointments(runtime
     assert runtime.steps_done() == ["has-appointment"]
     (skipped,) = runtime.ledger_rows("no-appointment")
     assert skipped.skipped == "conditions"
+
+
+SWITCH = """
+journey: {id: family, title: Family}
+steps:
+  - id: to-parent
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: switchToRelatedContact, info: {type: Parent}}
+  - id: tag-parent
+    events: [{type: afterAction, info: {automationStepId: to-parent, delay: 1, unit: Hours}}]
+    enduserConditions: {condition: {fname: Dana}}
+    action: {type: addEnduserTags, info: {tags: [guardian]}}
+  - id: then-state
+    events: [{type: afterAction, info: {automationStepId: tag-parent, delayInMS: 0}}]
+    action: {type: addEnduserTags, info: {tags: [still-parent]}}
+  - id: child-again
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: addEnduserTags, info: {tags: [child]}}
+"""
+
+
+async def test_switch_to_related_contact_acts_on_the_parent_for_the_rest_of_the_branch(
+    runtime, tmp_path
+):
+    """docs/semantics.md §8.4: a child with relationship Parent; after switchToRelatedContact
+    the following steps of that branch (conditions included) act on the parent; other branches
+    still act on the enrolled enduser."""
+    runtime.deploy(write_journey(tmp_path, SWITCH))
+    runtime.tellescope.enduser["relationships"] = [{"type": "Parent", "id": "parent-1"}]
+    runtime.tellescope.related["parent-1"] = {"id": "parent-1", "fname": "Dana"}
+    async with runtime.worker():
+        await (await runtime.enroll("family")).result()
+    acting = {e.step: e.enduserId for e in runtime.tellescope.effects}
+    assert acting == {
+        "to-parent": runtime.enduser_id,
+        "tag-parent": "parent-1",
+        "then-state": "parent-1",
+        "child-again": runtime.enduser_id,
+    }
+    assert runtime.tellescope.related["parent-1"]["tags"] == ["guardian", "still-parent"]
+    assert runtime.tellescope.enduser["tags"] == ["child"]
+    (row,) = runtime.ledger_rows("tag-parent")
+    assert row.acting_enduser_id == "parent-1"
+
+
+async def test_switch_without_a_related_contact_is_the_step_s_error(runtime, tmp_path):
+    runtime.deploy(write_journey(tmp_path, SWITCH))
+    async with runtime.worker():
+        result = await (await runtime.enroll("family")).result()
+    (row,) = runtime.ledger_rows("to-parent")
+    assert row.status == "error" and "Parent" in row.error_message
+    assert result.errors == 1
+    assert runtime.ledger_rows("tag-parent") == []
