@@ -13,6 +13,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.background_errors import record_background_error
 from activities.care import manage_care
 from activities.enduser import update_enduser, write_journey_state
 from activities.forms import send_forms
@@ -28,6 +29,7 @@ from models.runtime import (
     ActionOutcome,
     ActionRequest,
     AnchorDateRequest,
+    BackgroundErrorRequest,
     ConditionInputs,
     ConditionInputsRequest,
     EnduserRef,
@@ -89,6 +91,11 @@ class TellescopeActivities:
         """The enduser and, when asked, their upcoming appointments (step conditions)."""
         return await condition_inputs(self.client, request)
 
+    @activity.defn(name="record_background_error")
+    async def record_background_error(self, request: BackgroundErrorRequest) -> str:
+        """A failed step's BackgroundError in Tellescope (one per failed action)."""
+        return await record_background_error(self.client, request)
+
     @activity.defn(name="set_journey_state")
     async def set_journey_state(self, update: JourneyStateUpdate) -> None:
         """Set (or, with state None, remove) `enduser.journeys[journeyId]`."""
@@ -111,6 +118,7 @@ class TellescopeActivities:
             self.run_unconfigured,
             self.get_enduser,
             self.get_condition_inputs,
+            self.record_background_error,
             self.set_journey_state,
             self.resolve_anchor_date,
         ]

@@ -82,6 +82,19 @@ class ActionOutcome(RuntimeModel):
     detail: str = ""  # one human line for the step history ("SMS 65f... to enduser")
 
 
+class BackgroundErrorRequest(RuntimeModel):
+    """Report a failed step as a Tellescope BackgroundError (docs/semantics.md §4.4): one per
+    failed AutomatedAction, whatever the retries."""
+
+    automatedActionId: str  # the idempotency key
+    enduserId: str
+    journeyId: str  # Tellescope journey id
+    automationStepId: str  # Tellescope step id
+    stepName: str  # readable step id
+    actionType: str
+    message: str  # the step's error message
+
+
 class EnduserRef(RuntimeModel):
     enduserId: str
 

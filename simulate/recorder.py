@@ -24,6 +24,7 @@ from models.runtime import (
     ActionOutcome,
     ActionRequest,
     AnchorDateRequest,
+    BackgroundErrorRequest,
     ConditionInputs,
     ConditionInputsRequest,
     EnduserRef,
@@ -59,6 +60,7 @@ class RecordingTellescope:
     # other endusers by id: related contacts (`enduser.relationships`) a branch can switch to
     related: dict[str, dict[str, Any]] = field(default_factory=dict)
     effects: list[Effect] = field(default_factory=list)
+    background_errors: list[BackgroundErrorRequest] = field(default_factory=list)
     journey_states: list[tuple[str, str | None]] = field(default_factory=list)
     _done: dict[str, ActionOutcome] = field(default_factory=dict)
 
@@ -91,6 +93,7 @@ class RecordingTellescope:
             self.run_unconfigured,
             self.get_enduser,
             self.get_condition_inputs,
+            self.record_background_error,
             self.set_journey_state,
             self.resolve_anchor_date,
         ]
@@ -224,6 +227,14 @@ class RecordingTellescope:
             upcoming = [v for v in views if v is not None]
         enduser = copy.deepcopy(self.subject(request.enduserId))
         return ConditionInputs(enduser=enduser, upcomingEvents=upcoming)
+
+    @activity.defn(name="record_background_error")
+    async def record_background_error(self, request: BackgroundErrorRequest) -> str:
+        for index, known in enumerate(self.background_errors):
+            if known.automatedActionId == request.automatedActionId:
+                return f"background-error-{index}"
+        self.background_errors.append(request)
+        return f"background-error-{len(self.background_errors) - 1}"
 
     @activity.defn(name="set_journey_state")
     async def set_journey_state(self, update: JourneyStateUpdate) -> None:

@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         ActionOutcome,
         ActionRequest,
         AnchorDateRequest,
+        BackgroundErrorRequest,
         ConditionInputs,
         ConditionInputsRequest,
         EnduserRef,
@@ -87,6 +88,7 @@ with workflow.unsafe.imports_passed_through():
         should_skip,
     )
     from workflows.patches import (
+        PATCH_BACKGROUND_ERRORS,
         PATCH_FULL_STEP_CONDITIONS,
         PATCH_OWN_EVENTS_ONLY,
         PATCH_SIGNALS_WAIT_FOR_PLAN,
@@ -491,11 +493,39 @@ class JourneyWorkflow:
             message = _failure_message(error)
             self._finish(action, "error", error=message, detail=message)
             self._spawn_children(action, errored=True, outcome=None)
+            if workflow.patched(PATCH_BACKGROUND_ERRORS):
+                await self._report_background_error(action, message)
             return
         if outcome.journeyState is not None and action.enduserId is None:
             self._set_state(outcome.journeyState)
         self._finish(action, "finished", detail=outcome.detail)
         self._spawn_children(action, errored=False, outcome=outcome)
+
+    async def _report_background_error(self, action: ActionState, message: str) -> None:
+        """docs/semantics.md §4.4: a failed action also leaves a BackgroundError in Tellescope
+        (one per failed action: the activity is idempotent on the action id). Reporting is
+        best effort: its own failure is logged and changes nothing in the journey."""
+        step = self._plan.steps[action.stepId]
+        request = BackgroundErrorRequest(
+            automatedActionId=action.id,
+            enduserId=action.enduserId or self.inp.enduserId,
+            journeyId=self.inp.tellescopeJourneyId,
+            automationStepId=self._plan.tellescopeStepIds[action.stepId],
+            stepName=action.stepId,
+            actionType=step.action.type,
+            message=message,
+        )
+        try:
+            await self._activity(
+                "record_background_error",
+                request,
+                result_type=str,
+                summary=f"{action.stepId}: report the error",
+            )
+        except ActivityError as error:
+            workflow.logger.warning(
+                "BackgroundError for %s not recorded: %s", action.stepId, _failure_message(error)
+            )
 
     async def _unmet_conditions(self, action: ActionState) -> tuple[str, str] | None:
         """Evaluate the step's `conditions` (atJourneyState) and `enduserConditions` with what

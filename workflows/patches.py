@@ -18,3 +18,6 @@ PATCH_OWN_EVENTS_ONLY = "own-events-only"
 # step reads the enduser and appointments with `get_condition_inputs` instead of `get_enduser`
 # (or instead of nothing): docs/semantics.md §4.1, §10.1.
 PATCH_FULL_STEP_CONDITIONS = "full-step-conditions"
+# A failed step also records a BackgroundError in Tellescope (activity
+# `record_background_error`, after its error children are created): docs/semantics.md §4.4.
+PATCH_BACKGROUND_ERRORS = "background-errors"

@@ -111,6 +111,9 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "foreign-events":
                 await record_foreign_events(recorder, executor)
                 return
+            if only == "background-error":
+                await record_background_error(recorder, executor)
+                return
             if only == "step-conditions":
                 await record_step_conditions(recorder, executor)
                 return
@@ -123,6 +126,7 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_early_signal(recorder, executor, "onboarding-early-signal")
             await record_foreign_events(recorder, executor)
             await record_step_conditions(recorder, executor)
+            await record_background_error(recorder, executor)
     finally:
         await env.shutdown()
 
@@ -214,6 +218,16 @@ async def record_foreign_events(recorder: Recorder, executor) -> None:
         )
         await handle.result()
         await recorder.save(handle, "onboarding-foreign-events")
+
+
+async def record_background_error(recorder: Recorder, executor) -> None:
+    """A failing step reports a BackgroundError after creating its error branch."""
+    tellescope = patient()
+    tellescope.failing_steps["notify-lab-system"] = "lab system answered 503"
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("lab-results", tellescope)
+        await handle.result()
+        await recorder.save(handle, "lab-results-background-error")
 
 
 async def record_step_conditions(recorder: Recorder, executor) -> None:

@@ -15,6 +15,7 @@ from temporalio.worker import Replayer
 
 from workflows.journey import JourneyWorkflow
 from workflows.patches import (
+    PATCH_BACKGROUND_ERRORS,
     PATCH_FULL_STEP_CONDITIONS,
     PATCH_OWN_EVENTS_ONLY,
     PATCH_SIGNALS_WAIT_FOR_PLAN,
@@ -67,3 +68,9 @@ def test_foreign_events_are_recorded_on_the_own_events_path():
 def test_step_conditions_are_recorded_on_their_patch():
     here = Path(__file__).parent
     assert PATCH_FULL_STEP_CONDITIONS in patches_in(here / "step-conditions-completed.json")
+
+
+def test_background_errors_are_recorded_on_their_patch():
+    here = Path(__file__).parent
+    assert PATCH_BACKGROUND_ERRORS in patches_in(here / "lab-results-background-error.json")
+    assert PATCH_BACKGROUND_ERRORS not in patches_in(here / "lab-results-completed.json")

@@ -9,7 +9,7 @@ import pytest
 
 from models.runtime import TicketClosed
 from tests.workflows.conftest import write_journey
-from tests.workflows.test_forms import INTAKE, submit, wait_for
+from tests.workflows.test_forms import INTAKE, _current, submit, wait_for
 from tests.workflows.test_lifecycle import next_run
 from workflows.journey import JourneyWorkflow
 
@@ -212,3 +212,33 @@ async def test_switch_without_a_related_contact_is_the_step_s_error(runtime, tmp
     assert row.status == "error" and "Parent" in row.error_message
     assert result.errors == 1
     assert runtime.ledger_rows("tag-parent") == []
+
+
+FAILING = """
+journey: {id: failing, title: Failing}
+steps:
+  - id: send-intake
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: sendForm, info: {senderId: u1, formId: missing}}
+  - id: on-error
+    events: [{type: onError, info: {automationStepId: send-intake}}]
+    action: {type: addEnduserTags, info: {tags: [failed]}}
+"""
+
+
+async def test_a_failed_step_leaves_one_background_error(runtime, tmp_path):
+    """docs/semantics.md §4.4: an action that fails gets status error and a BackgroundError
+    {title, message, journeyId, automationStepId, enduserId} is created in Tellescope."""
+    runtime.deploy(write_journey(tmp_path, FAILING))
+    runtime.tellescope.failing_steps["send-intake"] = "form missing does not exist"
+    async with runtime.worker():
+        await (await runtime.enroll("failing")).result()
+    plan = runtime.plans.get(*_current(runtime, "failing"))
+    (error,) = runtime.tellescope.background_errors
+    (row,) = runtime.ledger_rows("send-intake")
+    assert error.automatedActionId == row.id
+    assert error.message == "form missing does not exist"
+    assert error.enduserId == runtime.enduser_id
+    assert error.journeyId == plan.tellescopeJourneyId
+    assert error.automationStepId == plan.tellescopeStepIds["send-intake"]
+    assert runtime.steps_done() == ["on-error"]

@@ -19,21 +19,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-NEW_COLUMNS = (sa.Column("acting_enduser_id", sa.String(length=64), nullable=True),)
+def new_columns() -> list[sa.Column]:
+    return [sa.Column("acting_enduser_id", sa.String(length=64), nullable=True)]
 
 
 def upgrade() -> None:
     # A database made by `metadata.create_all` from the current tables (before migrations,
     # stamped at the baseline) already has them.
     existing = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("automated_actions")}
-    missing = [c for c in NEW_COLUMNS if c.name not in existing]
+    missing = [c for c in new_columns() if c.name not in existing]
     if missing:
         with op.batch_alter_table("automated_actions") as batch:
             for column in missing:
-                batch.add_column(column.copy())
+                batch.add_column(column)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("automated_actions") as batch:
-        for column in NEW_COLUMNS:
+        for column in new_columns():
             batch.drop_column(column.name)
