@@ -269,6 +269,12 @@ class LedgerEntry(RuntimeModel):
     at: str  # ISO instant of the transition (workflow clock)
     # The related contact the action acted on after a switchToRelatedContact (None: enduserId)
     actingEnduserId: str | None = None
+    # formsUnsubmitted: forms of the parent still unsubmitted (the `formResponses` cancel
+    # condition's counter, docs/semantics.md §7.4)
+    unsubmittedFormCount: int | None = None
+    # The effect was already performed in the foreground (a ticket closed by a person,
+    # docs/semantics.md §6.1, §8.3): recorded, never executed.
+    isNOP: bool = False
 
 
 class LedgerBatch(RuntimeModel):

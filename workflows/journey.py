@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -90,6 +91,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (
         PATCH_BACKGROUND_ERRORS,
         PATCH_FULL_STEP_CONDITIONS,
+        PATCH_LEDGER_FIELDS,
         PATCH_OWN_EVENTS_ONLY,
         PATCH_SIGNALS_WAIT_FOR_PLAN,
     )
@@ -818,6 +820,16 @@ class JourneyWorkflow:
     def _form_submitted(self, step_id: str, form_response_id: str) -> None:
         tracking = self.enrollment.forms[step_id]
         tracking.submitted.append(form_response_id)
+        if workflow.patched(PATCH_LEDGER_FIELDS):
+            # docs/semantics.md §7.4: the counter of formsUnsubmitted actions goes down in
+            # place (the one reaching 0 is cancelled below, and recorded then).
+            for action in list(self.enrollment.actions.values()):
+                if action.id not in self.cancelled and any(
+                    c.type == "formResponses" and c.stepId == step_id
+                    for c in action.cancelConditions
+                ):
+                    if not tracking.all_submitted:
+                        self._write(action, "active")
         parent = self._synthetic_parent(step_id)
         context = {**parent.journeyContext, "formResponseId": form_response_id}
         for event_type in fired_by(Fires.FORM_SUBMITTED):
@@ -885,6 +897,8 @@ class JourneyWorkflow:
         step_id = self.enrollment.tickets[signal.ticketId]
         reason = signal.closedForReason or None
         parent = self._synthetic_parent(step_id)
+        if workflow.patched(PATCH_LEDGER_FIELDS):
+            self._record_foreground_close(step_id, signal)
         for event_type in fired_by(Fires.TICKET_CLOSED):
             refs = [
                 ref
@@ -895,6 +909,27 @@ class JourneyWorkflow:
                 self._create(
                     ref.stepId, ref.eventIndex, parent.journeyContext, parent=parent, ab_label=label
                 )
+
+    def _record_foreground_close(self, step_id: str, signal: TicketClosed) -> None:
+        """docs/semantics.md §6.1, §8.3: a ticket closed in the foreground is recorded as an
+        isNOP action of the ticket's step (finished, nothing executed). Its id derives from the
+        ticket, so it takes nothing from workflow.random (later ids stay as they were)."""
+        reason = f" ({signal.closedForReason})" if signal.closedForReason else ""
+        nop = ActionState(
+            id=hashlib.sha256(f"nop:{signal.ticketId}".encode()).hexdigest()[:24],
+            stepId=step_id,
+            eventIndex=0,
+            createdAt=to_ms(workflow.now()),
+            processAfter=to_ms(workflow.now()),
+            journeyContext=self._synthetic_parent(step_id).journeyContext,
+            enduserId=self.enrollment.stepEndusers.get(step_id),
+        )
+        self._write(
+            nop,
+            "finished",
+            is_nop=True,
+            detail=f"ticket {signal.ticketId} closed in the foreground{reason}",
+        )
 
     @workflow.signal
     async def trigger_fired(self, signal: TriggerFired) -> None:

@@ -21,3 +21,7 @@ PATCH_FULL_STEP_CONDITIONS = "full-step-conditions"
 # A failed step also records a BackgroundError in Tellescope (activity
 # `record_background_error`, after its error children are created): docs/semantics.md §4.4.
 PATCH_BACKGROUND_ERRORS = "background-errors"
+# The ledger follows formsUnsubmitted counters as forms come in (a row write per submission) and
+# records a ticket closed in the foreground as an isNOP action of its step: docs/semantics.md
+# §6.1, §7.4, §8.3.
+PATCH_LEDGER_FIELDS = "ledger-fields"

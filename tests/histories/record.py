@@ -114,6 +114,10 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "background-error":
                 await record_background_error(recorder, executor)
                 return
+            if only == "ledger-fields":
+                await record_re_engagement(recorder, executor, "re-engagement-ledger-fields")
+                await record_post_visit(recorder, executor, "post-visit-ledger-fields")
+                return
             if only == "step-conditions":
                 await record_step_conditions(recorder, executor)
                 return
@@ -127,6 +131,8 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_foreign_events(recorder, executor)
             await record_step_conditions(recorder, executor)
             await record_background_error(recorder, executor)
+            await record_re_engagement(recorder, executor, "re-engagement-ledger-fields")
+            await record_post_visit(recorder, executor, "post-visit-ledger-fields")
     finally:
         await env.shutdown()
 
@@ -243,12 +249,12 @@ async def record_step_conditions(recorder: Recorder, executor) -> None:
         await recorder.save(handle, "step-conditions-completed")
 
 
-async def record_post_visit(recorder: Recorder, executor) -> None:
+async def record_post_visit(recorder: Recorder, executor, prefix: str = "post-visit") -> None:
     tellescope = patient()
     async with recorder.worker(tellescope, executor):
         handle = await recorder.start("post-visit", tellescope)
         await recorder.until(handle, lambda s: bool(s.waitingFor))
-        await recorder.save(handle, "post-visit-waiting-for-ticket")
+        await recorder.save(handle, f"{prefix}-waiting-for-ticket")
         status = await handle.query(JourneyWorkflow.status)
         ticket_id = status.waitingFor[0].split()[1]
         await handle.signal(
@@ -258,7 +264,7 @@ async def record_post_visit(recorder: Recorder, executor) -> None:
         await recorder.until(
             handle, lambda s: len([h for h in s.history if h.stepId == "second-call"]) == 1
         )
-        await recorder.save(handle, "post-visit-no-answer")
+        await recorder.save(handle, f"{prefix}-no-answer")
         await handle.terminate("recorded")
 
 
@@ -275,14 +281,14 @@ async def record_lab_results(recorder: Recorder, executor) -> None:
         await recorder.save(handle, "lab-results-completed")
 
 
-async def record_re_engagement(recorder: Recorder, executor) -> None:
+async def record_re_engagement(recorder: Recorder, executor, prefix: str = "re-engagement") -> None:
     tellescope = patient()
     tellescope.enduser["dateOfBirth"] = "01-01-1950"
     tellescope.form_response_ids["push-check-in-forms"] = ["fr-a", "fr-b"]
     async with recorder.worker(tellescope, executor):
         handle = await recorder.start("re-engagement", tellescope)
         await recorder.until(handle, lambda s: len(s.pending) == 2)
-        await recorder.save(handle, "re-engagement-forms-open")
+        await recorder.save(handle, f"{prefix}-forms-open")
         step = recorder.step_id("re-engagement", "push-check-in-forms")
         for form in ("fr-a", "fr-b"):
             await handle.signal(
@@ -290,7 +296,7 @@ async def record_re_engagement(recorder: Recorder, executor) -> None:
                 FormSubmitted(formResponseId=form, automationStepId=step),
             )
         await handle.result()
-        await recorder.save(handle, "re-engagement-re-engaged")
+        await recorder.save(handle, f"{prefix}-re-engaged")
 
 
 async def record_care_plan(recorder: Recorder, executor) -> None:

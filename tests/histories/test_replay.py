@@ -17,6 +17,7 @@ from workflows.journey import JourneyWorkflow
 from workflows.patches import (
     PATCH_BACKGROUND_ERRORS,
     PATCH_FULL_STEP_CONDITIONS,
+    PATCH_LEDGER_FIELDS,
     PATCH_OWN_EVENTS_ONLY,
     PATCH_SIGNALS_WAIT_FOR_PLAN,
 )
@@ -74,3 +75,13 @@ def test_background_errors_are_recorded_on_their_patch():
     here = Path(__file__).parent
     assert PATCH_BACKGROUND_ERRORS in patches_in(here / "lab-results-background-error.json")
     assert PATCH_BACKGROUND_ERRORS not in patches_in(here / "lab-results-completed.json")
+
+
+def test_ledger_fields_are_recorded_on_both_sides_of_their_patch():
+    """Form counters and foreground ticket closes: before the patch (no extra ledger writes)
+    and after it."""
+    here = Path(__file__).parent
+    for name in ("re-engagement-ledger-fields-re-engaged", "post-visit-ledger-fields-no-answer"):
+        assert PATCH_LEDGER_FIELDS in patches_in(here / f"{name}.json")
+    for name in ("re-engagement-re-engaged", "post-visit-no-answer"):
+        assert PATCH_LEDGER_FIELDS not in patches_in(here / f"{name}.json")

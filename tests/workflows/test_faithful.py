@@ -9,7 +9,7 @@ import pytest
 
 from models.runtime import TicketClosed
 from tests.workflows.conftest import write_journey
-from tests.workflows.test_forms import INTAKE, _current, submit, wait_for
+from tests.workflows.test_forms import INTAKE, PORTAL, _current, submit, wait_for
 from tests.workflows.test_lifecycle import next_run
 from workflows.journey import JourneyWorkflow
 
@@ -242,3 +242,48 @@ async def test_a_failed_step_leaves_one_background_error(runtime, tmp_path):
     assert error.journeyId == plan.tellescopeJourneyId
     assert error.automationStepId == plan.tellescopeStepIds["send-intake"]
     assert runtime.steps_done() == ["on-error"]
+
+
+async def test_forms_unsubmitted_ledger_row_counts_down(runtime, tmp_path):
+    """docs/semantics.md §7.4: the formsUnsubmitted action's `formResponses` cancel condition
+    carries `unsubmittedFormCount`, decremented in place as forms come in (2 -> 1 -> 0)."""
+    runtime.deploy(write_journey(tmp_path, PORTAL))
+    async with runtime.worker():
+        handle = await runtime.enroll("intake")
+        status = await wait_for(
+            runtime, handle, lambda s: any(p.stepId == "nudge" for p in s.pending)
+        )
+        pushed = status.history[0].actionId
+        await wait_for(runtime, handle, lambda s: bool(runtime.ledger_rows("nudge")))
+        assert runtime.ledger_rows("nudge")[0].unsubmitted_form_count == 2
+        await submit(runtime, handle, "push-forms", f"fr-{pushed}-0")
+        await wait_for(runtime, handle, lambda s: any(h.stepId == "each-form" for h in s.history))
+        await wait_for(
+            runtime, handle, lambda s: runtime.ledger_rows("nudge")[0].unsubmitted_form_count == 1
+        )
+        (nudge,) = runtime.ledger_rows("nudge")
+        assert nudge.status == "active"
+        assert nudge.cancel_conditions == [
+            {"type": "formResponses", "stepId": "push-forms", "unsubmittedFormCount": 1}
+        ]
+        await submit(runtime, handle, "push-forms", f"fr-{pushed}-1")
+        await handle.result()
+    (nudge,) = runtime.ledger_rows("nudge")
+    assert (nudge.status, nudge.unsubmitted_form_count) == ("cancelled", 0)
+
+
+async def test_a_ticket_closed_in_the_foreground_records_a_nop_action(runtime, tmp_path):
+    """docs/semantics.md §6.1, §8.3: the close itself was done in the foreground; the ledger
+    records it as an isNOP action of the ticket's step (nothing re-executed)."""
+    runtime.deploy(write_journey(tmp_path, TICKETS))
+    async with runtime.worker():
+        handle = await runtime.enroll("tickets")
+        status = await wait_for(runtime, handle, lambda s: bool(s.waitingFor))
+        ticket = status.waitingFor[0].split()[1]
+        await close_ticket(runtime, handle, ticket)
+        await handle.result()
+    rows = runtime.ledger_rows("call")
+    assert sorted((r.status, r.is_nop) for r in rows) == [("finished", False), ("finished", True)]
+    nop = next(r for r in rows if r.is_nop)
+    assert ticket in nop.detail
+    assert runtime.steps_done() == ["call", "called"]  # the ticket was created once

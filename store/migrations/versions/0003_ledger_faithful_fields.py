@@ -1,5 +1,5 @@
 """Ledger fields Tellescope's AutomatedAction has and the engine now records: the related
-contact acted on after switchToRelatedContact.
+contact acted on after switchToRelatedContact, formsUnsubmitted's unsubmittedFormCount, isNOP.
 
 Revision ID: 0003
 Revises: 0002
@@ -20,7 +20,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def new_columns() -> list[sa.Column]:
-    return [sa.Column("acting_enduser_id", sa.String(length=64), nullable=True)]
+    return [
+        sa.Column("acting_enduser_id", sa.String(length=64), nullable=True),
+        sa.Column("unsubmitted_form_count", sa.Integer(), nullable=True),
+        sa.Column("is_nop", sa.Boolean(), nullable=True),
+    ]
 
 
 def upgrade() -> None:
