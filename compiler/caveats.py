@@ -1,0 +1,104 @@
+"""Warnings: constructs that compile but that Journey Engine would not run as Tellescope does.
+
+Errors stop a deploy; these do not, but `journeys validate` and deploy show them with their
+place so an author is never surprised at run time:
+
+- an AI, telephony or integration action: Journey Engine has no configuration for it, so the
+  step fails when it runs (docs/semantics.md §14 decisions 11, 12) and its onError branch runs;
+- the step-level `continueOnError`: Tellescope ignores it and reads `action.continueOnError`
+  (docs/semantics.md §4.1);
+- an enduser-condition operator Tellescope's evaluator answers `false` whatever the enduser
+  (`$exists`, `$in` outside `Journeys`, `$gte`, ...: docs/semantics.md §10.1 rule 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from compiler.errors import CompileWarning
+from compiler.parse import ParsedJourney
+from compiler.yaml_source import PathPart
+from models.runtime import UNCONFIGURED_FAMILY, family_of
+
+# Leaf keys with their own rules (docs/semantics.md §10.1 rules 1-5).
+_SPECIAL_KEYS = ("Age", "__upcomingEvents__", "BMI", "relationships")
+_OPERATORS = ("$lt", "$gt", "$contains", "$doesNotContain", "$isSet", "$isNotSet", "$ne")
+
+
+def warn_all(journeys: Sequence[ParsedJourney]) -> list[CompileWarning]:
+    warnings: list[CompileWarning] = []
+    for parsed in journeys:
+        warnings += _step_warnings(parsed)
+        for trigger_id, trigger in parsed.triggers.items():
+            if trigger.enduserCondition:
+                path = parsed.trigger_path(trigger_id, "enduserCondition")
+                warnings += _condition_warnings(parsed, path, trigger.enduserCondition)
+    return sorted(warnings)
+
+
+def _step_warnings(parsed: ParsedJourney) -> list[CompileWarning]:
+    warnings: list[CompileWarning] = []
+    for step_id, step in parsed.steps.items():
+        action_type = step.action.type
+        if family_of(action_type) == UNCONFIGURED_FAMILY:
+            warnings.append(
+                parsed.warning(
+                    parsed.step_path(step_id, "action", "type"),
+                    f'action "{action_type}" has no configuration in Journey Engine: the step'
+                    " fails at run time (its onError branch runs)",
+                )
+            )
+        if step.continueOnError is not None:
+            warnings.append(
+                parsed.warning(
+                    parsed.step_path(step_id, "continueOnError"),
+                    "the step-level continueOnError is ignored (Tellescope reads"
+                    " action.continueOnError)",
+                )
+            )
+        if step.enduserConditions:
+            path = parsed.step_path(step_id, "enduserConditions")
+            warnings += _condition_warnings(parsed, path, step.enduserConditions)
+    return warnings
+
+
+def _condition_warnings(
+    parsed: ParsedJourney, path: list[PathPart], condition: Any
+) -> list[CompileWarning]:
+    return [parsed.warning(path, message) for message in always_false_leaves(condition)]
+
+
+def always_false_leaves(compound: Any) -> list[str]:
+    """One message per leaf whose operator Tellescope's enduser evaluator answers false for
+    any enduser (walking every `$and` / `$or` branch; only first keys count, as in §10)."""
+    found: list[str] = []
+    if not isinstance(compound, Mapping) or not compound:
+        return found
+    first_key = next(iter(compound))
+    body = compound[first_key]
+    if first_key in ("$and", "$or") and isinstance(body, list):
+        for part in body:
+            found += always_false_leaves(part)
+    elif first_key == "condition" and isinstance(body, Mapping) and body:
+        key = next(iter(body))
+        operator = _always_false_operator(key, body[key])
+        if operator is not None:
+            found.append(
+                f'operator {operator} on "{key}" is always false in Tellescope\'s enduser'
+                " conditions"
+            )
+    return found
+
+
+def _always_false_operator(key: str, operand: Any) -> str | None:
+    if key in _SPECIAL_KEYS or not isinstance(operand, Mapping) or not operand:
+        return None
+    operator = str(next(iter(operand)))
+    if key == "customTypeId":
+        return None if operator == "$ne" else operator
+    if key == "Journeys" and operator in ("$in", "$nin"):
+        return None
+    if operator in _OPERATORS or "$before" in operand or "$after" in operand:
+        return None
+    return operator

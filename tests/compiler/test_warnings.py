@@ -1,0 +1,95 @@
+"""Constructs that compile but that Journey Engine would not run as Tellescope does: warnings
+with file:line:col, next to the plans (validation still succeeds)."""
+
+from __future__ import annotations
+
+from tests.compiler.test_validation_rules import VALID_HEADER
+
+
+def warnings_of(journeys) -> list[str]:
+    result = journeys.compile()
+    return [str(w).replace(f"{journeys.root}/", "") for w in result.warnings]
+
+
+def test_integration_action_without_configuration_is_named(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: sync
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: zusSync, info: {}}
+  - id: decide
+    events: [{type: afterAction, info: {automationStepId: sync, delayInMS: 0}}]
+    action: {type: aiDecision, info: {outcomes: [approve, deny]}}
+""",
+    )
+    assert warnings_of(journeys) == [
+        'warning: demo.yaml:12:14 steps.sync.action.type: action "zusSync" has no'
+        " configuration in Journey Engine: the step fails at run time (its onError branch"
+        " runs)",
+        'warning: demo.yaml:15:14 steps.decide.action.type: action "aiDecision" has no'
+        " configuration in Journey Engine: the step fails at run time (its onError branch"
+        " runs)",
+    ]
+
+
+def test_step_level_continue_on_error_and_always_false_operators(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    continueOnError: true
+    enduserConditions: {$and: [{condition: {phone: {$exists: true}}}, {condition: {tags: vip}}]}
+    action: {type: setEnduserStatus, info: {status: New}}
+""",
+    )
+    assert warnings_of(journeys) == [
+        "warning: demo.yaml:12:5 steps.hello.continueOnError: the step-level continueOnError"
+        " is ignored (Tellescope reads action.continueOnError)",
+        "warning: demo.yaml:13:5 steps.hello.enduserConditions: operator $exists on"
+        ' "phone" is always false in Tellescope\'s enduser conditions',
+    ]
+
+
+def test_a_clean_journey_has_no_warnings(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: setEnduserStatus, info: {status: New}, continueOnError: true}
+""",
+    )
+    assert warnings_of(journeys) == []
+
+
+def test_unknown_fields_are_errors_in_steps_actions_and_triggers(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    atJourneyStates: []
+    action: {type: setEnduserStatus, info: {status: New, colour: red}}
+triggers:
+  - id: t1
+    title: T
+    status: Active
+    event: {type: Contact Created, info: {}}
+    action: {type: Add Tags, info: {tags: [x]}}
+    once: true
+""",
+    )
+    errors = journeys.errors()
+    assert any("steps.hello.atJourneyStates: unknown field" in e for e in errors), errors
+    assert any("steps.hello.action.info.colour: unknown field" in e for e in errors), errors
+    assert any("triggers.t1.once: unknown field" in e for e in errors), errors
