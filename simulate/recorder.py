@@ -9,7 +9,7 @@ assert scheduling in virtual time; the real activities run against the sandbox i
 from __future__ import annotations
 
 import copy
-import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.enduser import related_contact_id
+from activities.enduser import update_enduser as production_update_enduser
+from activities.run import ActionRun
 from models.runtime import (
     NOT_CONFIGURED,
     TELLESCOPE_REJECTED,
@@ -31,6 +32,9 @@ from models.runtime import (
     JourneyStateUpdate,
 )
 from rules.conditions import upcoming_event_view
+from sandbox.merge_fields import MergeContext
+from sandbox.merge_fields import render as render_merge_fields
+from simulate.memory_tellescope import MemoryTellescope
 
 
 @dataclass
@@ -64,17 +68,11 @@ class RecordingTellescope:
     journey_states: list[tuple[str, str | None]] = field(default_factory=list)
     _done: dict[str, ActionOutcome] = field(default_factory=dict)
 
-    def render(self, text: str) -> str:
-        """Enduser merge fields (`{{enduser.fname}}`) filled from the simulated record; other
-        merge fields are left as written (their records do not exist in a simulation)."""
-
-        def value(match: re.Match) -> str:
-            found = self.enduser.get(match.group(1))
-            if found is None:
-                found = (self.enduser.get("fields") or {}).get(match.group(1))
-            return match.group(0) if found is None else str(found)
-
-        return re.sub(r"\{\{\s*enduser\.([A-Za-z0-9_ ]+?)\s*\}\}", value, text)
+    def render(self, text: str, enduser_id: str | None = None) -> str:
+        """Merge fields rendered as the sandbox renders Tellescope's (`{{enduser.fname}}` from
+        the simulated record); fields of records a simulation lacks stay as written."""
+        enduser = self.subject(enduser_id) if enduser_id else self.enduser
+        return render_merge_fields(text, MergeContext(enduser=enduser))
 
     def subject(self, enduser_id: str) -> dict[str, Any]:
         """The enduser record an action acts on: the enrolled one or a related contact."""
@@ -104,14 +102,14 @@ class RecordingTellescope:
             return self._done[request.automatedActionId].model_copy(update={"reused": True})
         failure = self.failing_steps.get(request.stepName)
         if failure is not None:
-            raise ApplicationError(failure, type=TELLESCOPE_REJECTED, non_retryable=True)
+            return self._fail(request, failure)
         result = ActionOutcome(detail=detail, **outcome)
         self.effects.append(
             Effect(
                 request.now,
                 request.stepName,
                 request.action.type,
-                self.render(detail),
+                self.render(detail, request.enduserId),
                 request.automatedActionId,
                 list(result.formResponseIds),
                 result.ticketId,
@@ -121,9 +119,12 @@ class RecordingTellescope:
         self._done[request.automatedActionId] = result
         return result
 
-    def _fail(self, request: ActionRequest, message: str) -> ActionOutcome:
-        """The step fails as production's would (a non-retryable rejection)."""
-        raise ApplicationError(message, type=TELLESCOPE_REJECTED, non_retryable=True)
+    def _fail(
+        self, request: ActionRequest, message: str, *, not_configured: bool = False
+    ) -> ActionOutcome:
+        """The step fails as production's would (a non-retryable error)."""
+        kind = NOT_CONFIGURED if not_configured else TELLESCOPE_REJECTED
+        raise ApplicationError(message, type=kind, non_retryable=True)
 
     @activity.defn(name="send_message")
     async def send_message(self, request: ActionRequest) -> ActionOutcome:
@@ -162,39 +163,28 @@ class RecordingTellescope:
 
     @activity.defn(name="update_enduser")
     async def update_enduser(self, request: ActionRequest) -> ActionOutcome:
-        action, info = request.action, request.action.info
-        enduser = self.subject(request.enduserId)
-        if action.type == "switchToRelatedContact":
-            types = [info.type, *(info.otherTypes or [])]
-            related = related_contact_id(enduser, types)
-            if related is None or related not in self.related:
-                return self._fail(
-                    request, f"enduser {request.enduserId} has no related contact of type {types}"
-                )
-            return self._record(
-                request, f"switched to related contact {related}", switchedToEnduserId=related
-            )
-        if action.type == "setEnduserStatus":
-            enduser.setdefault("journeys", {})[request.journeyId] = info.status
-            return self._record(request, f"state {info.status}", journeyState=info.status)
-        if action.type in ("addEnduserTags", "removeEnduserTags"):
-            tags = list(enduser.get("tags", []))
-            if action.type == "addEnduserTags":
-                tags = (
-                    list(info.tags)
-                    if info.replaceExisting
-                    else tags + [t for t in info.tags if t not in tags]
-                )
-            else:
-                tags = [t for t in tags if t not in info.tags]
-            enduser["tags"] = tags
-            return self._record(request, f"tags {tags}")
-        if action.type == "setEnduserFields":
-            fields = enduser.setdefault("fields", {})
-            for setter in info.fields:
-                fields[setter.name] = setter.value
-            return self._record(request, f"fields {[s.name for s in info.fields]}")
-        return self._record(request, action.type)
+        """Production's handlers (activities/enduser.py: field setters, tag rules, journey
+        states, contact switches) on the in-memory records, so a simulation writes what
+        production would. Care-team actions need the organisation's users, which a simulation
+        does not have: they are recorded without effect."""
+        if request.action.type in ("assignCareTeam", "removeCareTeam"):
+            return self._record(request, request.action.type)
+        return await self._production(request, production_update_enduser)
+
+    async def _production(
+        self, request: ActionRequest, handler: Callable[[ActionRun], Awaitable[ActionOutcome]]
+    ) -> ActionOutcome:
+        if request.automatedActionId in self._done:
+            return self._done[request.automatedActionId].model_copy(update={"reused": True})
+        failure = self.failing_steps.get(request.stepName)
+        if failure is not None:
+            return self._fail(request, failure)
+        # The recorder keeps one enduser: any id not a related contact's is that enduser.
+        endusers = {self.enduser["id"]: self.enduser, **self.related}
+        endusers.setdefault(request.enduserId, self.subject(request.enduserId))
+        client = MemoryTellescope(endusers)
+        outcome = await handler(ActionRun(client, request))  # type: ignore[arg-type]
+        return self._record(request, outcome.detail, **outcome.model_dump(exclude={"detail"}))
 
     @activity.defn(name="send_webhook")
     async def send_webhook(self, request: ActionRequest) -> ActionOutcome:
@@ -202,7 +192,25 @@ class RecordingTellescope:
 
     @activity.defn(name="manage_records")
     async def manage_records(self, request: ActionRequest) -> ActionOutcome:
-        return self._record(request, request.action.type)
+        kind = request.action.type
+        if kind in ("cancelCurrentEvent", "confirmCurrentEvent"):
+            if not request.journeyContext.calendarEventId:
+                # production's check (activities/records.py): the step errors, never "ran"
+                return self._fail(
+                    request,
+                    f"{kind} needs journeyContext.calendarEventId (the appointment that "
+                    "started this journey), and this enrollment has none",
+                )
+        if kind == "createNote":
+            info = request.action.info
+            if info.aiSummaryConfiguration and not info.text:
+                return self._fail(
+                    request,
+                    "createNote with an AI summary is not configured: AI actions are out of "
+                    "scope (decision 12); give the note a text instead",
+                    not_configured=True,
+                )
+        return self._record(request, kind)
 
     @activity.defn(name="run_unconfigured")
     async def run_unconfigured(self, request: ActionRequest) -> ActionOutcome:

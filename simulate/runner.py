@@ -147,6 +147,12 @@ class _Run:
                 if script.until
                 else start + DEFAULT_DURATION
             )
+        unknown = sorted(set(script.failing) - set(self.plan.steps))
+        if unknown:
+            raise SimulationError(
+                f"failing: no step {', '.join(unknown)} in journey {self.plan.journeyId}"
+            )
+        self.tellescope.failing_steps.update(script.failing)
         await self._advance_to(start)
         row = self.plans.current(self.plan.journeyId)
         async with self._worker():
@@ -292,8 +298,8 @@ class _Run:
             h.actionId: h.detail for h in status.history if h.status == "active" and h.detail
         }
         for row in self.ledger.list(limit=100_000):
-            if row.journey_id != self.plan.journeyId:
-                continue
+            if row.journey_id != self.plan.journeyId or row.is_nop:
+                continue  # an isNOP row is the foreground ticket close: already an event
             step = row.automation_step_id
             action = row.action.get("type", "")
             due = datetime.fromtimestamp(row.process_after / 1000, UTC)

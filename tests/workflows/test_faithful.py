@@ -287,3 +287,37 @@ async def test_a_ticket_closed_in_the_foreground_records_a_nop_action(runtime, t
     nop = next(r for r in rows if r.is_nop)
     assert ticket in nop.detail
     assert runtime.steps_done() == ["call", "called"]  # the ticket was created once
+
+
+SETTERS = """
+journey: {id: setters, title: Setters}
+steps:
+  - id: set
+    events: [{type: onJourneyStart, info: {}}]
+    action:
+      type: setEnduserFields
+      info:
+        fields:
+          - {name: Greeting, type: Custom Value, value: "Hello {{enduser.fname}}"}
+          - {name: Visits, type: Increment Number}
+          - {name: timezone, type: Custom Value, value: America/Chicago}
+          - {name: Since, type: Date Difference, dateDifferenceOptions: {date1: Start, date2: 01-25-2024}}
+  - id: tag
+    events: [{type: afterAction, info: {automationStepId: set, delayInMS: 0}}]
+    action: {type: addEnduserTags, info: {tags: ["{{enduser.Greeting}}"]}}
+"""
+
+
+async def test_the_recording_stand_in_writes_what_production_writes(runtime, tmp_path):
+    """The stand-in runs production's setters and merge fields (issue 12 item 10), instead of
+    writing the raw values of the YAML."""
+    runtime.deploy(write_journey(tmp_path, SETTERS))
+    runtime.tellescope.enduser["fields"] = {"Visits": 2, "Start": "2024-01-15T10:00:00Z"}
+    async with runtime.worker():
+        await (await runtime.enroll("setters")).result()
+    enduser = runtime.tellescope.enduser
+    assert enduser["fields"]["Greeting"] == "Hello Pat"
+    assert enduser["fields"]["Visits"] == 3
+    assert enduser["fields"]["Since"] == 10
+    assert enduser["timezone"] == "America/Chicago"  # a built-in: set at the top level
+    assert enduser["tags"] == ["Hello Pat"]
