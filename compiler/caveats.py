@@ -8,7 +8,9 @@ place so an author is never surprised at run time:
 - the step-level `continueOnError`: Tellescope ignores it and reads `action.continueOnError`
   (docs/semantics.md §4.1);
 - an enduser-condition operator Tellescope's evaluator answers `false` whatever the enduser
-  (`$exists`, `$in` outside `Journeys`, `$gte`, ...: docs/semantics.md §10.1 rule 6).
+  (`$exists`, `$in` outside `Journeys`, `$gte`, ...: docs/semantics.md §10.1 rule 6);
+- a trigger that cannot fire as in Tellescope: an integration action with no configuration
+  (the firing fails), a Vital Count event (no vitals source), Healthie `answersCondition`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from compiler.errors import CompileWarning
 from compiler.parse import ParsedJourney
 from compiler.yaml_source import PathPart
 from models.runtime import UNCONFIGURED_FAMILY, family_of
+from models.triggers import INTEGRATION_TRIGGER_ACTION_TYPES
+
+# Trigger events the engine receives no data for: the trigger never fires.
+NEVER_FIRING_TRIGGER_EVENTS = {"Vital Count": "no vitals source is connected"}
 
 # Leaf keys with their own rules (docs/semantics.md §10.1 rules 1-5).
 _SPECIAL_KEYS = ("Age", "__upcomingEvents__", "BMI", "relationships")
@@ -31,6 +37,7 @@ def warn_all(journeys: Sequence[ParsedJourney]) -> list[CompileWarning]:
     for parsed in journeys:
         warnings += _step_warnings(parsed)
         for trigger_id, trigger in parsed.triggers.items():
+            warnings += _trigger_warnings(parsed, trigger_id, trigger)
             if trigger.enduserCondition:
                 path = parsed.trigger_path(trigger_id, "enduserCondition")
                 warnings += _condition_warnings(parsed, path, trigger.enduserCondition)
@@ -60,6 +67,35 @@ def _step_warnings(parsed: ParsedJourney) -> list[CompileWarning]:
         if step.enduserConditions:
             path = parsed.step_path(step_id, "enduserConditions")
             warnings += _condition_warnings(parsed, path, step.enduserConditions)
+    return warnings
+
+
+def _trigger_warnings(parsed: ParsedJourney, trigger_id: str, trigger: Any) -> list[CompileWarning]:
+    warnings: list[CompileWarning] = []
+    action_type = trigger.action.type
+    if action_type in INTEGRATION_TRIGGER_ACTION_TYPES:
+        warnings.append(
+            parsed.warning(
+                parsed.trigger_path(trigger_id, "action", "type"),
+                f'trigger action "{action_type}" has no configuration in Journey Engine: every'
+                " firing fails",
+            )
+        )
+    why = NEVER_FIRING_TRIGGER_EVENTS.get(trigger.event.type)
+    if why is not None:
+        warnings.append(
+            parsed.warning(
+                parsed.trigger_path(trigger_id, "event", "type"),
+                f'trigger event "{trigger.event.type}" never fires in Journey Engine: {why}',
+            )
+        )
+    if getattr(trigger.event.info, "answersCondition", None):
+        warnings.append(
+            parsed.warning(
+                parsed.trigger_path(trigger_id, "event", "info", "answersCondition"),
+                "Healthie answersCondition is not supported: the trigger never fires",
+            )
+        )
     return warnings
 
 

@@ -93,3 +93,36 @@ triggers:
     assert any("steps.hello.atJourneyStates: unknown field" in e for e in errors), errors
     assert any("steps.hello.action.info.colour: unknown field" in e for e in errors), errors
     assert any("triggers.t1.once: unknown field" in e for e in errors), errors
+
+
+def test_triggers_that_cannot_fire_as_in_tellescope(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: setEnduserStatus, info: {status: New}}
+triggers:
+  - id: zendesk
+    title: Zendesk
+    status: Active
+    event: {type: Contact Created, info: {}}
+    action: {type: "Zendesk: Update Ticket Assignee", info: {}}
+  - id: vitals
+    title: Vitals
+    status: Active
+    event: {type: Vital Count, info: {minutes: 5, units: [bpm], comparison: {type: Less Than, value: 3}, periodInMS: 60000}}
+    action: {type: Add Tags, info: {tags: [x]}}
+""",
+    )
+    found = warnings_of(journeys)
+    assert any(
+        'triggers.zendesk.action.type: trigger action "Zendesk: Update Ticket Assignee" has no'
+        " configuration" in w
+        for w in found
+    ), found
+    assert any(
+        'triggers.vitals.event.type: trigger event "Vital Count" never fires' in w for w in found
+    ), found
