@@ -682,7 +682,9 @@ def upcoming_event_view(event: Mapping[str, Any], now_ms: float) -> dict[str, An
     """A calendar event as `__upcomingEvents__` sees it (`{startTimeInMS, templateId}`), or None
     when it does not count as upcoming (cancelled, or started before `now_ms`)."""
     start = event.get("startTimeInMS")
-    if event.get("cancelledAt") or not _is_number(start) or start < now_ms:
+    if event.get("cancelledAt") or not isinstance(start, int | float) or isinstance(start, bool):
+        return None
+    if start < now_ms:
         return None
     return {"id": event.get("id"), "startTimeInMS": start, "templateId": event.get("templateId")}
 

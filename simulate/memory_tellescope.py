@@ -12,6 +12,7 @@ simulation lacks stay as written).
 
 from __future__ import annotations
 
+import builtins
 import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -60,10 +61,12 @@ class MemoryTellescope:
         record.update(merged)
         return copy.deepcopy(record)
 
-    async def list(self, model: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    async def list(self, model: str, *args: Any, **kwargs: Any) -> builtins.list[dict[str, Any]]:
         return []
 
-    async def find_all(self, model: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    async def find_all(
+        self, model: str, *args: Any, **kwargs: Any
+    ) -> builtins.list[dict[str, Any]]:
         return []
 
     async def automation_user_id(self) -> str:
