@@ -5,6 +5,14 @@ concurrently: wait until due (a durable timer racing cancellation), defer for of
 enduser conditions, perform the action through one activity, then schedule the step's children by
 event type. Forms, tickets and triggers arrive as signals; events for steps that are not armed yet
 are recorded and applied when they are (a form submitted before its parent finished still counts).
+Only form responses and tickets this run created drive it: those of a run a restart replaced,
+or made outside the journey, are ignored and reported in `status` (docs/semantics.md §14
+decision 8).
+
+An action acts on the enrolled enduser unless a switchToRelatedContact earlier in its branch
+switched to a related contact: `ActionState.enduserId` names that contact, children inherit it,
+and the activities, condition reads and ledger rows of the rest of the branch use it
+(docs/semantics.md §8.4). Other branches keep the enrolled enduser.
 
 Deterministic by construction: no I/O (activities do it), time from `workflow.now()`, choices from
 `workflow.random()`, and the scheduling rules are pure functions from `rules/`. Engine changes go
