@@ -312,7 +312,9 @@ class _Run:
             if row.status == "finished" and row.skipped:
                 outcome, detail = "skipped", ""
                 why.append(
-                    "enduser conditions not met" if row.skipped == "conditions" else row.skipped
+                    "enduser conditions not met"
+                    if row.skipped == "conditions"
+                    else (row.detail or row.skipped)
                 )
                 at = row.updated_at.replace(tzinfo=UTC)
             elif row.status == "finished":
