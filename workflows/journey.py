@@ -503,6 +503,8 @@ class JourneyWorkflow:
             message = _failure_message(error)
             self._finish(action, "error", error=message, detail=message)
             self._spawn_children(action, errored=True, outcome=None)
+            if self.enrollment.closedTickets and workflow.patched(PATCH_OWN_EVENTS_ONLY):
+                self._drop_parked_closes(action.stepId, action.id)
             if workflow.patched(PATCH_BACKGROUND_ERRORS):
                 await self._report_background_error(action, message)
             return
@@ -741,12 +743,17 @@ class JourneyWorkflow:
         early = self.enrollment.closedTickets.pop(ticket_id, None)
         if early is not None:
             self._ticket_closed(early)
-        if workflow.patched(PATCH_OWN_EVENTS_ONLY) and not self._step_pending(step_id, armed_by):
-            # Closes parked while this step ran that were not for its ticket: not ours.
-            for other_id, other in list(self.enrollment.closedTickets.items()):
-                if self._step_id(other.automationStepId or "") == step_id:
-                    del self.enrollment.closedTickets[other_id]
-                    self._report_ignored(f"ticket {other_id} closed: not created by this run")
+        if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+            self._drop_parked_closes(step_id, armed_by)
+
+    def _drop_parked_closes(self, step_id: str, finished_action: str) -> None:
+        """Closes parked while the step ran that were not for a ticket it created: not ours."""
+        if self._step_pending(step_id, finished_action):
+            return
+        for other_id, other in list(self.enrollment.closedTickets.items()):
+            if self._step_id(other.automationStepId or "") == step_id:
+                del self.enrollment.closedTickets[other_id]
+                self._report_ignored(f"ticket {other_id} closed: not created by this run")
 
     def _route_outcome(
         self, step_id: str, event_type: EventType, outcome: str, context: dict[str, Any]
