@@ -391,7 +391,7 @@ class JourneyWorkflow:
                 dated = info.fieldCondition or info.formCondition or info.eventCondition
                 if info.dayOfMonthCondition is not None:
                     day = info.dayOfMonthCondition
-                    zone = await self._zone(info)
+                    zone = await self._zone(info, action)
                     due = day_of_month_due(now, day.dayOfMonth, day.hour, day.minute, zone)
                 elif dated:
                     anchor = await self._anchor(action, info)
@@ -408,27 +408,29 @@ class JourneyWorkflow:
         action.processAfter, action.scheduled = to_ms(due), True
         return None
 
-    async def _zone(self, info: DelayInfo) -> str:
+    async def _zone(self, info: DelayInfo, action: ActionState) -> str:
         zone = self._plan.organization.timezone
         if info.useEnduserTimezone:
-            zone = zone_for_enduser(await self._enduser(), zone)
+            zone = zone_for_enduser(await self._enduser(action.enduserId), zone)
         return zone
 
     async def _anchor(self, action: ActionState, info: AfterActionInfo) -> datetime | None:
         if info.fieldCondition is not None:
             request = AnchorDateRequest(
-                enduserId=self.inp.enduserId, kind="field", field=info.fieldCondition.field
+                enduserId=action.enduserId or self.inp.enduserId,
+                kind="field",
+                field=info.fieldCondition.field,
             )
         elif info.formCondition is not None:
             request = AnchorDateRequest(
-                enduserId=self.inp.enduserId,
+                enduserId=action.enduserId or self.inp.enduserId,
                 kind="form",
                 formId=info.formCondition.formId,
                 formFieldId=info.formCondition.formFieldId,
             )
         else:
             request = AnchorDateRequest(
-                enduserId=self.inp.enduserId,
+                enduserId=action.enduserId or self.inp.enduserId,
                 kind="event",
                 journeyContext=JourneyContext.model_validate(action.journeyContext),
             )
@@ -467,7 +469,7 @@ class JourneyWorkflow:
     async def _defer_for_office_hours(self, action: ActionState, info: DelayInfo) -> bool:
         """Decision 4: move an out-of-office action to the next opening. True = deferred."""
         now = workflow.now()
-        zone = await self._zone(info)
+        zone = await self._zone(info, action)
         opening = next_open(now, self._plan.organization, zone)
         if opening is None:
             workflow.logger.warning(
