@@ -9,6 +9,8 @@ place so an author is never surprised at run time:
   (docs/semantics.md §4.1);
 - an enduser-condition operator Tellescope's evaluator answers `false` whatever the enduser
   (`$exists`, `$in` outside `Journeys`, `$gte`, ...: docs/semantics.md §10.1 rule 6);
+- notifyTeam's `sendSMS` / `smsTemplateId` / `dontSendEmail`: the engine creates the user
+  notifications only (Tellescope emails them per each user's preferences; no SMS is sent);
 - a trigger that cannot fire as in Tellescope: an integration action with no configuration
   (the firing fails), a Vital Count event (no vitals source), Healthie `answersCondition`.
 """
@@ -56,6 +58,16 @@ def _step_warnings(parsed: ParsedJourney) -> list[CompileWarning]:
                     " fails at run time (its onError branch runs)",
                 )
             )
+        if action_type == "notifyTeam":
+            for name in ("sendSMS", "smsTemplateId", "dontSendEmail"):
+                if getattr(step.action.info, name, None):
+                    warnings.append(
+                        parsed.warning(
+                            parsed.step_path(step_id, "action", "info", name),
+                            f"notifyTeam {name} is not performed by Journey Engine: it creates"
+                            " the user notifications only",
+                        )
+                    )
         if step.continueOnError is not None:
             warnings.append(
                 parsed.warning(

@@ -126,3 +126,19 @@ triggers:
     assert any(
         'triggers.vitals.event.type: trigger event "Vital Count" never fires' in w for w in found
     ), found
+
+
+def test_notify_team_options_the_engine_does_not_perform(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: notifyTeam, info: {templateId: t1, forAssigned: true, sendSMS: true, smsTemplateId: t2}}
+""",
+    )
+    found = warnings_of(journeys)
+    assert len(found) == 2, found
+    assert "steps.hello.action.info.sendSMS: notifyTeam sendSMS is not performed" in found[0]
