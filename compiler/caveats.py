@@ -12,7 +12,8 @@ place so an author is never surprised at run time:
 - notifyTeam's `sendSMS` / `smsTemplateId` / `dontSendEmail`: the engine creates the user
   notifications only (Tellescope emails them per each user's preferences; no SMS is sent);
 - a trigger that cannot fire as in Tellescope: an integration action with no configuration
-  (the firing fails), a Vital Count event (no vitals source), Healthie `answersCondition`.
+  (the firing fails), a Vital Count event (no vitals source), Healthie `answersCondition`, and
+  event filters the engine does not apply (`hasExpiredEvent`, `ignoreDelayedReadings`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from models.triggers import INTEGRATION_TRIGGER_ACTION_TYPES
 
 # Trigger events the engine receives no data for: the trigger never fires.
 NEVER_FIRING_TRIGGER_EVENTS = {"Vital Count": "no vitals source is connected"}
+# Trigger event filters the engine does not apply (the trigger fires without them).
+IGNORED_TRIGGER_EVENT_FIELDS = {
+    "Form Submitted": ("hasExpiredEvent",),
+    "Vital Update": ("ignoreDelayedReadings",),
+}
 
 # Leaf keys with their own rules (docs/semantics.md §10.1 rules 1-5).
 _SPECIAL_KEYS = ("Age", "__upcomingEvents__", "BMI", "relationships")
@@ -101,6 +107,14 @@ def _trigger_warnings(parsed: ParsedJourney, trigger_id: str, trigger: Any) -> l
                 f'trigger event "{trigger.event.type}" never fires in Journey Engine: {why}',
             )
         )
+    for name in IGNORED_TRIGGER_EVENT_FIELDS.get(trigger.event.type, ()):
+        if getattr(trigger.event.info, name, None) is not None:
+            warnings.append(
+                parsed.warning(
+                    parsed.trigger_path(trigger_id, "event", "info", name),
+                    f"{name} is not applied by Journey Engine: the trigger fires without it",
+                )
+            )
     if getattr(trigger.event.info, "answersCondition", None):
         warnings.append(
             parsed.warning(

@@ -142,3 +142,26 @@ steps:
     found = warnings_of(journeys)
     assert len(found) == 2, found
     assert "steps.hello.action.info.sendSMS: notifyTeam sendSMS is not performed" in found[0]
+
+
+def test_trigger_event_filters_the_engine_does_not_apply(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: setEnduserStatus, info: {status: New}}
+triggers:
+  - id: expired
+    title: Expired
+    status: Active
+    event: {type: Form Submitted, info: {formId: f1, hasExpiredEvent: true}}
+    action: {type: Add Tags, info: {tags: [x]}}
+""",
+    )
+    assert warnings_of(journeys) == [
+        "warning: demo.yaml:17:54 triggers.expired.event.info.hasExpiredEvent: hasExpiredEvent"
+        " is not applied by Journey Engine: the trigger fires without it"
+    ]
