@@ -13,7 +13,9 @@ place so an author is never surprised at run time:
   notifications only (Tellescope emails them per each user's preferences; no SMS is sent);
 - a trigger that cannot fire as in Tellescope: an integration action with no configuration
   (the firing fails), a Vital Count event (no vitals source), Healthie `answersCondition`, and
-  event filters the engine does not apply (`hasExpiredEvent`, `ignoreDelayedReadings`).
+  event filters the engine does not apply (`hasExpiredEvent`, `ignoreDelayedReadings`), and
+  form-answer bounds written as `$JS(<body>)` (never evaluated: the leaf is false,
+  docs/semantics.md §10.2).
 """
 
 from __future__ import annotations
@@ -115,6 +117,22 @@ def _trigger_warnings(parsed: ParsedJourney, trigger_id: str, trigger: Any) -> l
                     f"{name} is not applied by Journey Engine: the trigger fires without it",
                 )
             )
+    if _has_js_bound(trigger.event.conditions):
+        warnings.append(
+            parsed.warning(
+                parsed.trigger_path(trigger_id, "event", "conditions"),
+                "a $JS(...) bound is never evaluated by Journey Engine: that condition is"
+                " always false",
+            )
+        )
+    if _has_js_bound(getattr(trigger.event.info, "conditionsByFormId", None)):
+        warnings.append(
+            parsed.warning(
+                parsed.trigger_path(trigger_id, "event", "info", "conditionsByFormId"),
+                "a $JS(...) bound is never evaluated by Journey Engine: that condition is"
+                " always false",
+            )
+        )
     if getattr(trigger.event.info, "answersCondition", None):
         warnings.append(
             parsed.warning(
@@ -123,6 +141,16 @@ def _trigger_warnings(parsed: ParsedJourney, trigger_id: str, trigger: Any) -> l
             )
         )
     return warnings
+
+
+def _has_js_bound(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.startswith("$JS(")
+    if isinstance(value, Mapping):
+        return any(_has_js_bound(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_js_bound(v) for v in value)
+    return False
 
 
 def _condition_warnings(

@@ -165,3 +165,27 @@ triggers:
         "warning: demo.yaml:17:54 triggers.expired.event.info.hasExpiredEvent: hasExpiredEvent"
         " is not applied by Journey Engine: the trigger fires without it"
     ]
+
+
+def test_js_bounds_in_form_conditions_are_never_evaluated(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: setEnduserStatus, info: {status: New}}
+triggers:
+  - id: js
+    title: JS
+    status: Active
+    event:
+      type: Form Submitted
+      info: {formId: f1}
+      conditions: {condition: {field1: {$gt: "$JS(return 1)"}}}
+    action: {type: Add Tags, info: {tags: [x]}}
+""",
+    )
+    (warning,) = warnings_of(journeys)
+    assert "triggers.js.event.conditions: a $JS(...) bound is never evaluated" in warning
