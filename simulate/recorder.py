@@ -61,6 +61,11 @@ class RecordingTellescope:
     configured: set[str] = field(default_factory=set)  # AI/telephony/integration types that work
     # the enduser's appointments (`{id, startTimeInMS, templateId, cancelledAt?}`)
     calendar_events: list[dict[str, Any]] = field(default_factory=list)
+    # Tellescope's sending rules (docs/semantics.md §8.1: "Email and email consent must be set
+    # for enduser", likewise phone): a message the enduser cannot receive fails the step, as in
+    # production. On for simulations of a real patient record; off for the scheduling tests,
+    # whose enduser has no addresses.
+    enforce_sending_rules: bool = False
     # other endusers by id: related contacts (`enduser.relationships`) a branch can switch to
     related: dict[str, dict[str, Any]] = field(default_factory=dict)
     effects: list[Effect] = field(default_factory=list)
@@ -129,6 +134,10 @@ class RecordingTellescope:
     @activity.defn(name="send_message")
     async def send_message(self, request: ActionRequest) -> ActionOutcome:
         info = request.action.info
+        kind = request.action.type
+        channel = {"sendEmail": "Email", "sendSMS": "SMS"}.get(kind)
+        if channel is not None:
+            self._check_sending_rules(request, channel)
         template = getattr(info, "templateId", "")
         ids = self._form_ids(request, self.forms_per_step.get(request.stepName, 0))
         return self._record(
@@ -142,11 +151,30 @@ class RecordingTellescope:
             return self._record(
                 request, f"share {len(info.managedContentRecordIds)} content record(s)"
             )
+        if request.action.type == "sendForm":
+            self._check_sending_rules(request, info.channel or "Email")
         form_ids = [info.formId] if request.action.type == "sendForm" else list(info.formIds or [])
         ids = self._form_ids(request, len(form_ids))
         return self._record(
             request, f"{request.action.type} {', '.join(form_ids)}", formResponseIds=ids
         )
+
+    def _check_sending_rules(self, request: ActionRequest, channel: str) -> None:
+        """Fail the step as Tellescope rejects a message the enduser cannot receive."""
+        if not self.enforce_sending_rules or request.automatedActionId in self._done:
+            return
+        enduser = self.subject(request.enduserId)
+        info = request.action.info
+        if channel == "Email":
+            if not enduser.get("email"):
+                self._fail(request, "Missing email")
+            if enduser.get("emailConsent") is False:
+                self._fail(request, "Missing email consent")
+        elif channel == "SMS":
+            if not enduser.get("phone") and not getattr(info, "phoneNumberOverride", None):
+                self._fail(request, "Missing phone")
+            if enduser.get("phoneConsent") is False:
+                self._fail(request, "Missing phone consent")
 
     def _form_ids(self, request: ActionRequest, count: int) -> list[str]:
         given = self.form_response_ids.get(request.stepName)

@@ -113,7 +113,9 @@ class _Run:
         self.plans, self.ledger = PlanStore(engine), Ledger(engine)
         for each in compiled.plans:
             self.plans.save(each)
-        self.tellescope = RecordingTellescope(enduser={"id": "simulated-enduser", **enduser})
+        self.tellescope = RecordingTellescope(
+            enduser={"id": "simulated-enduser", **enduser}, enforce_sending_rules=True
+        )
         self.task_queue = f"simulate-{uuid.uuid4()}"
         self.executor = executor
         self.events: list[TimelineEntry] = []

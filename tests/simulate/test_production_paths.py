@@ -37,6 +37,30 @@ steps:
 """
 
 
+SMS = """
+journey: {id: sms, title: SMS}
+steps:
+  - id: text
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: sendSMS, info: {senderId: u1, templateId: t1}}
+  - id: email
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: sendEmail, info: {senderId: u1, templateId: t1}}
+"""
+
+
+async def test_a_message_the_patient_cannot_receive_is_an_error(tmp_path):
+    """docs/semantics.md §8.1: Tellescope rejects an SMS to an enduser without a phone, and an
+    email to one who withdrew consent: the step errors in the simulation too."""
+    (tmp_path / "sms.yaml").write_text(textwrap.dedent(SMS).lstrip())
+    start = datetime.now(UTC) + timedelta(days=1)
+    patient = {"fname": "Pat", "email": "pat@example.org", "emailConsent": False}
+    result = await simulate(compile_paths([tmp_path]), "sms", patient, Script(), start=start)
+    assert outcomes(result) == {"text": "error", "email": "error"}
+    errors = {e.step: e.why for e in result.timeline}
+    assert errors == {"text": "Missing phone", "email": "Missing email consent"}
+
+
 def compiled(tmp_path):
     (tmp_path / "sim.yaml").write_text(textwrap.dedent(JOURNEY).lstrip())
     return compile_paths([tmp_path])
