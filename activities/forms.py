@@ -182,7 +182,8 @@ def group_instance(run: ActionRun, group_id: str) -> str:
 async def push_forms_to_portal(run: ActionRun) -> ActionOutcome:
     """One response per form, visible in the portal (`pushedToPortalAt`). Each carries its
     group (`groupId`: the form group's id, or the step id for `formIds`), one `groupInstance`
-    per group and its `groupPosition`, so completing a group is recognisable (spec 8.2)."""
+    per group and its `groupPosition`, so completing a group is recognisable
+    (docs/semantics.md §8.2)."""
     forms = await _forms_to_push(run)
     if not forms:
         raise cannot_perform("pushFormsToPortal lists no forms")

@@ -4,7 +4,7 @@ Errors stop a deploy; these do not, but `journeys validate` and deploy show them
 place so an author is never surprised at run time:
 
 - an AI, telephony or integration action: Journey Engine has no configuration for it, so the
-  step fails when it runs (docs/semantics.md §14 decisions 11, 12) and its onError branch runs;
+  step fails when it runs (docs/decisions.md D11, D12) and its onError branch runs;
 - the step-level `continueOnError`: Tellescope ignores it and reads `action.continueOnError`
   (docs/semantics.md §4.1);
 - an enduser-condition operator Tellescope's evaluator answers `false` whatever the enduser
@@ -161,7 +161,7 @@ def _condition_warnings(
 
 def always_false_leaves(compound: Any) -> list[str]:
     """One message per leaf whose operator Tellescope's enduser evaluator answers false for
-    any enduser (walking every `$and` / `$or` branch; only first keys count, as in §10)."""
+    any enduser (walking every `$and` / `$or` branch; only first keys count, as in docs/semantics.md §10)."""
     found: list[str] = []
     if not isinstance(compound, Mapping) or not compound:
         return found

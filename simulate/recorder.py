@@ -234,8 +234,8 @@ class RecordingTellescope:
             if info.aiSummaryConfiguration and not info.text:
                 return self._fail(
                     request,
-                    "createNote with an AI summary is not configured: AI actions are out of "
-                    "scope (decision 12); give the note a text instead",
+                    "createNote with an AI summary is not configured: AI actions are not "
+                    "performed (docs/decisions.md D12); give the note a text instead",
                     not_configured=True,
                 )
         return self._record(request, kind)

@@ -61,7 +61,7 @@ class AutomatedActionRow(SQLModel, table=True):
     detail: str = ""
     # the related contact acted on after switchToRelatedContact (None: enduser_id)
     acting_enduser_id: str | None = Field(default=None, max_length=64)
-    # formsUnsubmitted: the parent's forms still unsubmitted (2 -> 1 -> 0, spec 7.4)
+    # formsUnsubmitted: the parent's forms still unsubmitted (docs/semantics.md §7.4)
     unsubmitted_form_count: int | None = None
     is_nop: bool | None = None  # performed in the foreground (a ticket close), not executed
     created_at: datetime

@@ -106,8 +106,8 @@ async def dispatch_event(
             return report
     now = now or deps.now()
     by_id = {t.id: t for t in relevant}
-    # `__upcomingEvents__` leaves count the enduser's upcoming appointments (docs/semantics.md
-    # §10.1 rule 2): read once for the whole evaluation, only when a condition counts them.
+    # `__upcomingEvents__` leaves count the enduser's upcoming appointments
+    # (docs/semantics.md §10.1): read once per evaluation, only when a condition counts them.
     upcoming = None
     if any(uses_upcoming_events(t.trigger.enduserCondition) for t in relevant):
         upcoming = await upcoming_events(deps.tellescope, event.enduserId, now)

@@ -6,8 +6,7 @@ enduser conditions, perform the action through one activity, then schedule the s
 event type. Forms, tickets and triggers arrive as signals; events for steps that are not armed yet
 are recorded and applied when they are (a form submitted before its parent finished still counts).
 Only form responses and tickets this run created drive it: those of a run a restart replaced,
-or made outside the journey, are ignored and reported in `status` (docs/semantics.md §14
-decision 8).
+or made outside the journey, are ignored and reported in `status` (docs/decisions.md D8).
 
 An action acts on the enrolled enduser unless a switchToRelatedContact earlier in its branch
 switched to a related contact: `ActionState.enduserId` names that contact, children inherit it,
@@ -546,8 +545,9 @@ class JourneyWorkflow:
         they need read in one activity: (skip reason, detail) when the step must not run.
 
         docs/semantics.md §4.1: `atJourneyState {journeyId, state}` runs the step only while
-        `enduser.journeys[journeyId]` is that state; §4.6 / decision 2 for enduserConditions;
-        §10.1 rule 2: `__upcomingEvents__` counts the enduser's upcoming appointments."""
+        `enduser.journeys[journeyId]` is that state; docs/semantics.md §4.6 and
+        docs/decisions.md D2 for enduserConditions; docs/semantics.md §10.1: a
+        `__upcomingEvents__` leaf counts the enduser's upcoming appointments."""
         step = self._plan.steps[action.stepId]
         now = workflow.now()
         inputs = await self._activity(
@@ -808,7 +808,7 @@ class JourneyWorkflow:
         self._refresh_ui()
 
     def _on_own_form_submitted(self, step_id: str, form_response_id: str) -> None:
-        """Only a form response this run generated counts (docs/semantics.md §14 decision 8): one
+        """Only a form response this run generated counts (docs/decisions.md D8): one
         sent by the run a restart replaced, or made outside the journey, neither cancels this
         run's reminders nor starts its formResponse branches. A response of a step whose action
         is still under way may be this run's (the patient was faster than the activity's
@@ -894,8 +894,8 @@ class JourneyWorkflow:
             if workflow.patched(PATCH_OWN_EVENTS_ONLY):
                 step_id = self._step_id(signal.automationStepId or "")
                 if step_id is None or not self._step_pending(step_id):
-                    # Not a ticket this run created (decision 8): a hand-made ticket carrying
-                    # the step id, or one from the run a restart replaced.
+                    # Not a ticket this run created (docs/decisions.md D8): a hand-made ticket
+                    # carrying the step id, or one from the run a restart replaced.
                     self._report_ignored(
                         f"ticket {signal.ticketId} closed: not created by this run"
                     )

@@ -12,7 +12,7 @@ PATCH_STEP_ATTRIBUTES = "step-search-attributes"
 PATCH_SIGNALS_WAIT_FOR_PLAN = "signals-wait-for-plan"
 # Form submissions and ticket closes drive a run only when they concern a form response or a
 # ticket this run created (a restart's predecessor, a hand-made ticket carrying the step id and a
-# form from a message template link are ignored and reported): docs/semantics.md §14 decision 8.
+# form from a message template link are ignored and reported): docs/decisions.md D8.
 PATCH_OWN_EVENTS_ONLY = "own-events-only"
 # A step's `conditions` (atJourneyState) and `__upcomingEvents__` leaves are evaluated: such a
 # step reads the enduser and appointments with `get_condition_inputs` instead of `get_enduser`
@@ -22,6 +22,6 @@ PATCH_FULL_STEP_CONDITIONS = "full-step-conditions"
 # `record_background_error`, after its error children are created): docs/semantics.md §4.4.
 PATCH_BACKGROUND_ERRORS = "background-errors"
 # The ledger follows formsUnsubmitted counters as forms come in (a row write per submission) and
-# records a ticket closed in the foreground as an isNOP action of its step: docs/semantics.md
-# §6.1, §7.4, §8.3.
+# records a ticket closed in the foreground as an isNOP action of its step:
+# docs/semantics.md §6.1, §7.4, §8.3.
 PATCH_LEDGER_FIELDS = "ledger-fields"

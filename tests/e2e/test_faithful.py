@@ -1,4 +1,4 @@
-"""Issue 12 end to end against the sandbox: a switched branch acts on the related contact, and
+"""What deploys is what runs, end to end against the sandbox: a switched branch acts on the related contact, and
 a failed step leaves one BackgroundError."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`journeys simulate` runs production's code paths (issue 12 item 10): a script can make a step
+"""`journeys simulate` runs production's code paths: a script can make a step
 fail, and a step production would fail is never shown as "ran"."""
 
 from __future__ import annotations

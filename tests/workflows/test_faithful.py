@@ -1,4 +1,4 @@
-"""What deploys is what runs (issue 12): events are matched only to records this run created,
+"""What deploys is what runs: events are matched only to records this run created,
 and constructs that used to be accepted and then ignored behave as Tellescope's do."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_a_form_sent_before_a_restart_does_not_drive_the_new_run(runtime, tmp_path):
-    """docs/semantics.md §3.3 and decision 8: after a restart, submitting the form the previous
+    """docs/semantics.md §3.3 and docs/decisions.md D8: after a restart, submitting the form the previous
     run sent neither cancels the new run's reminder nor runs its formResponse branch."""
     runtime.deploy(write_journey(tmp_path, INTAKE))
     async with runtime.worker():
@@ -112,7 +112,8 @@ steps:
 async def test_at_journey_state_condition_skips_the_step(runtime, tmp_path):
     """docs/semantics.md §4.1: a step with the deprecated `conditions: [atJourneyState]` runs
     only while the enduser's state in that journey is the one named; otherwise it is skipped
-    (finished, no side effect, no children), like false enduserConditions (decision 2)."""
+    (finished, no side effect, no children), like false enduserConditions
+    (docs/decisions.md D2)."""
     runtime.deploy(write_journey(tmp_path, AT_STATE))
     async with runtime.worker():
         result = await (await runtime.enroll("states")).result()
@@ -309,7 +310,7 @@ steps:
 
 
 async def test_the_recording_stand_in_writes_what_production_writes(runtime, tmp_path):
-    """The stand-in runs production's setters and merge fields (issue 12 item 10), instead of
+    """The stand-in runs production's setters and merge fields, instead of
     writing the raw values of the YAML."""
     runtime.deploy(write_journey(tmp_path, SETTERS))
     runtime.tellescope.enduser["fields"] = {"Visits": 2, "Start": "2024-01-15T10:00:00Z"}
