@@ -161,7 +161,8 @@ def _condition_warnings(
 
 def always_false_leaves(compound: Any) -> list[str]:
     """One message per leaf whose operator Tellescope's enduser evaluator answers false for
-    any enduser (walking every `$and` / `$or` branch; only first keys count, as in docs/semantics.md §10)."""
+    any enduser (walking every `$and` / `$or` branch; only first keys count, as
+    docs/semantics.md §10 says)."""
     found: list[str] = []
     if not isinstance(compound, Mapping) or not compound:
         return found
