@@ -5,9 +5,26 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_serializer, field_validator
+from pydantic import (
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+    model_serializer,
+)
 
 from models.runtime import RuntimeModel, TicketClosed
+
+
+# Fields added after runs wrote continue-as-new inputs: left out of the JSON while empty, so the
+# state of a run that never used them is written back in exactly the shape it was read.
+ADDED_ACTION_FIELDS = ("enduserId",)
+ADDED_STATE_FIELDS = ("ignored", "stepEndusers")
+
+
+def _drop_empty(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not (k in fields and v in (None, [], {}))}
 
 
 class CancelOn(RuntimeModel):
@@ -37,6 +54,12 @@ class ActionState(RuntimeModel):
     # switched to a related contact (docs/semantics.md §8.4); None: the enrolled enduser.
     # Children inherit it, so the rest of the branch acts on that contact.
     enduserId: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        return _drop_empty(handler(self), ADDED_ACTION_FIELDS)
 
 
 class FormTracking(RuntimeModel):
@@ -95,6 +118,12 @@ class EnrollmentState(RuntimeModel):
     # step id -> the related contact its forms / ticket were for (a switched branch): the
     # formResponse / ticketCompleted children act on that contact too.
     stepEndusers: dict[str, str] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        return _drop_empty(handler(self), ADDED_STATE_FIELDS)
 
     @field_validator("actions", mode="before")
     @classmethod
