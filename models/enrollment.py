@@ -16,7 +16,6 @@ from pydantic import (
 
 from models.runtime import RuntimeModel, TicketClosed
 
-
 # Fields added after runs wrote continue-as-new inputs: left out of the JSON while empty, so the
 # state of a run that never used them is written back in exactly the shape it was read.
 ADDED_ACTION_FIELDS = ("enduserId",)
