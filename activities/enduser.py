@@ -24,7 +24,7 @@ from activities.run import ActionRun
 from models.actions import EnduserFieldSetter
 from models.runtime import ActionOutcome, JourneyStateUpdate
 from tellescope.client import Record, TellescopeClient
-from tellescope.errors import cannot_perform, not_configured
+from tellescope.errors import TellescopeRejected, cannot_perform
 from tellescope.idempotency import INCREMENTS_FIELD, INCREMENTS_KEPT
 
 
@@ -252,10 +252,39 @@ async def remove_care_team(run: ActionRun) -> ActionOutcome:
     return _updated(run, enduser, f"care team - {sorted(leaving)}")
 
 
+def related_contact_id(enduser: Record, types: list[str]) -> str | None:
+    """The first of the enduser's `relationships` (`[{type, id}]`, e.g. a child's
+    `{type: "Parent", id: <parent>}`) whose type is one of `types`."""
+    for relationship in enduser.get("relationships") or []:
+        if isinstance(relationship, dict) and relationship.get("type") in types:
+            if relationship.get("id"):
+                return str(relationship["id"])
+    return None
+
+
 async def switch_to_related_contact(run: ActionRun) -> ActionOutcome:
-    raise not_configured(
-        'action "switchToRelatedContact" is not supported by Journey Engine yet: the steps after '
-        "it would have to act on the related contact, which the engine cannot switch to"
+    """docs/semantics.md §8.4: the rest of the branch acts on the related contact of that
+    relationship type (`type`, else one of `otherTypes`, in that order). It changes nothing
+    itself; the workflow gives the following steps that contact as their enduser. No such
+    contact (or one that no longer exists) is the step's error."""
+    info = run.info
+    types = [info.type, *(info.otherTypes or [])]
+    enduser = await run.enduser()
+    related = related_contact_id(enduser, types)
+    if related is None:
+        raise cannot_perform(
+            f"enduser {run.enduser_id} has no related contact of type {' / '.join(types)}"
+        )
+    try:
+        await run.client.get("endusers", related)
+    except TellescopeRejected as error:
+        if error.status != 404:
+            raise
+        raise cannot_perform(f"related contact {related} ({info.type}) does not exist") from error
+    return ActionOutcome(
+        recordIds=[related],
+        switchedToEnduserId=related,
+        detail=f"switched to related contact {related} ({info.type})",
     )
 
 

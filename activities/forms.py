@@ -7,6 +7,7 @@ stamped with their idempotency key in `externalId` (prepare does not take one).
 
 from __future__ import annotations
 
+import hashlib
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -155,30 +156,50 @@ async def send_form(run: ActionRun) -> ActionOutcome:
 # --- pushFormsToPortal --------------------------------------------------------------------------
 
 
-async def _forms_to_push(run: ActionRun) -> list[str]:
-    form_ids = list(run.info.formIds or [])
+async def _forms_to_push(run: ActionRun) -> list[tuple[str, str]]:
+    """(form id, group id) in order: `formIds` grouped under the step id (as Tellescope does),
+    then each form group's forms under that group's id. A form listed twice is pushed once."""
+    pairs = [(form_id, run.request.automationStepId) for form_id in run.info.formIds or []]
     for group_id in run.info.formGroupIds or []:
         group = await run.client.get("form_groups", group_id)
-        form_ids.extend(group.get("formIds") or [])
-    return list(dict.fromkeys(form_ids))
+        pairs += [(form_id, group_id) for form_id in group.get("formIds") or []]
+    seen: set[str] = set()
+    unique = []
+    for form_id, group_id in pairs:
+        if form_id not in seen:
+            seen.add(form_id)
+            unique.append((form_id, group_id))
+    return unique
+
+
+def group_instance(run: ActionRun, group_id: str) -> str:
+    """The `groupInstance` the responses of one group pushed by this action share (ObjectId
+    shaped, the same on every attempt): what makes "all of this group submitted" decidable,
+    so Form Group Completed can fire (docs/semantics.md §8.2, §9.3)."""
+    return hashlib.sha256(run.key(f"group:{group_id}").encode()).hexdigest()[:24]
 
 
 async def push_forms_to_portal(run: ActionRun) -> ActionOutcome:
-    """One response per form, visible in the portal (`pushedToPortalAt`), grouped by the step id
-    (`groupId`), so completing all of them is recognisable as one group (docs/semantics.md §8.2)."""
-    form_ids = await _forms_to_push(run)
-    if not form_ids:
+    """One response per form, visible in the portal (`pushedToPortalAt`). Each carries its
+    group (`groupId`: the form group's id, or the step id for `formIds`), one `groupInstance`
+    per group and its `groupPosition`, so completing a group is recognisable
+    (docs/semantics.md §8.2)."""
+    forms = await _forms_to_push(run)
+    if not forms:
         raise cannot_perform("pushFormsToPortal lists no forms")
     ids: list[str] = []
     reused = 0
-    for position, form_id in enumerate(form_ids):
+    positions: dict[str, int] = {}
+    for position, (form_id, group_id) in enumerate(forms):
+        in_group = positions[group_id] = positions.get(group_id, -1) + 1
         prepared = await prepare_stamped_response(
             run,
             form_id=form_id,
             key=run.key(f"portal:{position}"),
             stamp_updates={"pushedToPortalAt": iso_ms(run.now)},
-            groupId=run.request.automationStepId,
-            groupPosition=position,
+            groupId=group_id,
+            groupInstance=group_instance(run, group_id),
+            groupPosition=in_group,
         )
         ids.append(prepared.record["id"])
         reused += prepared.reused

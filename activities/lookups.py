@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activities.run import iso_ms
-from models.runtime import AnchorDateRequest
+from models.runtime import AnchorDateRequest, ConditionInputs, ConditionInputsRequest
+from rules.conditions import upcoming_event_view
 from rules.dates import parse_any_date
 from tellescope.client import Record, TellescopeClient
 from tellescope.errors import TellescopeRejected
@@ -74,3 +75,33 @@ async def resolve_anchor_date(client: TellescopeClient, request: AnchorDateReque
         if error.status == 404:
             return None
         raise
+
+
+async def upcoming_events(
+    client: TellescopeClient, enduser_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The enduser's upcoming appointments as `__upcomingEvents__` counts them: calendar events
+    the enduser attends, not cancelled, starting at or after `now`. One (paged) read."""
+    now_ms = now.timestamp() * 1000
+    events = await client.find_all("calendar_events", {"attendees.id": enduser_id})
+    views = []
+    for event in events:
+        attends = any(
+            a.get("id") == enduser_id and a.get("type", "enduser") == "enduser"
+            for a in event.get("attendees") or []
+        )
+        view = upcoming_event_view(event, now_ms) if attends else None
+        if view is not None:
+            views.append(view)
+    return views
+
+
+async def condition_inputs(
+    client: TellescopeClient, request: ConditionInputsRequest
+) -> ConditionInputs:
+    enduser = await client.get("endusers", request.enduserId)
+    upcoming: list[dict[str, Any]] = []
+    if request.upcomingEvents:
+        now = parse_any_date(request.now) or datetime.now(UTC)
+        upcoming = await upcoming_events(client, request.enduserId, now)
+    return ConditionInputs(enduser=enduser, upcomingEvents=upcoming)

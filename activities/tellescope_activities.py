@@ -13,10 +13,11 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.background_errors import record_background_error
 from activities.care import manage_care
 from activities.enduser import update_enduser, write_journey_state
 from activities.forms import send_forms
-from activities.lookups import resolve_anchor_date
+from activities.lookups import condition_inputs, resolve_anchor_date
 from activities.messaging import send_message
 from activities.records import manage_records
 from activities.run import ActionRun
@@ -27,6 +28,9 @@ from models.runtime import (
     ActionOutcome,
     ActionRequest,
     AnchorDateRequest,
+    BackgroundErrorRequest,
+    ConditionInputs,
+    ConditionInputsRequest,
     EnduserRef,
     JourneyStateUpdate,
 )
@@ -82,6 +86,16 @@ class TellescopeActivities:
         """The enduser as Tellescope returns it (for enduserConditions, docs/decisions.md D2)."""
         return await self.client.get("endusers", ref.enduserId)
 
+    @activity.defn(name="get_condition_inputs")
+    async def get_condition_inputs(self, request: ConditionInputsRequest) -> ConditionInputs:
+        """The enduser and, when asked, their upcoming appointments (step conditions)."""
+        return await condition_inputs(self.client, request)
+
+    @activity.defn(name="record_background_error")
+    async def record_background_error(self, request: BackgroundErrorRequest) -> str:
+        """A failed step's BackgroundError in Tellescope (one per failed action)."""
+        return await record_background_error(self.client, request)
+
     @activity.defn(name="set_journey_state")
     async def set_journey_state(self, update: JourneyStateUpdate) -> None:
         """Set (or, with state None, remove) `enduser.journeys[journeyId]`."""
@@ -103,6 +117,8 @@ class TellescopeActivities:
             self.manage_records,
             self.run_unconfigured,
             self.get_enduser,
+            self.get_condition_inputs,
+            self.record_background_error,
             self.set_journey_state,
             self.resolve_anchor_date,
         ]

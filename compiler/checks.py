@@ -216,6 +216,10 @@ def check_journey_references(parsed: ParsedJourney, known: set[str]) -> list[Com
         if step.action.type in JOURNEY_ACTIONS:
             path = parsed.step_path(step_id, "action", "info", "journeyId")
             errors += _journey_ref_error(parsed, path, step.action.info.journeyId, known)
+        for index, condition in enumerate(step.conditions or []):
+            # atJourneyState (docs/semantics.md §4.1): the journey whose state gates the step.
+            path = parsed.step_path(step_id, "conditions", index, "info", "journeyId")
+            errors += _journey_ref_error(parsed, path, condition.info.journeyId, known)
     return errors
 
 

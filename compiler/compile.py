@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.caveats import warn_all
 from compiler.checks import check_all
-from compiler.errors import CompileError, CompileFailed
+from compiler.errors import CompileError, CompileFailed, CompileWarning
 from compiler.parse import ParsedJourney, parse_journey, parse_organization
 from compiler.sources import parse_texts, read_texts
 from models.organization import Organization
@@ -26,6 +27,9 @@ from models.plan import EventRef, JourneyPlan, tellescope_id
 class CompileResult:
     organization: Organization
     plans: list[JourneyPlan]
+    # Constructs that compile but would not run as in Tellescope (compiler/caveats.py): shown
+    # by `journeys validate` and deploy with their place; they do not stop a deploy.
+    warnings: list[CompileWarning] = field(default_factory=list)
 
     def plan(self, journey_id: str) -> JourneyPlan:
         return next(p for p in self.plans if p.journeyId == journey_id)
@@ -79,7 +83,8 @@ def compile_texts(
     errors += check_all(parsed + alongside)
     if errors:
         raise CompileFailed(errors)
-    return CompileResult(organization, [build_plan(p, organization) for p in parsed])
+    plans = [build_plan(p, organization) for p in parsed]
+    return CompileResult(organization, plans, warn_all(parsed))
 
 
 def compile_paths(paths: Sequence[Path | str]) -> CompileResult:

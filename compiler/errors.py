@@ -23,6 +23,16 @@ class CompileError:
         return f"{where} {self.path}: {self.message}" if self.path else f"{where} {self.message}"
 
 
+@dataclass(frozen=True, order=True)
+class CompileWarning(CompileError):
+    """A construct that compiles but that Journey Engine would not run as Tellescope does (an
+    action with no configuration, a field Tellescope ignores, an operator that is always
+    false). Reported with its place; compilation still succeeds."""
+
+    def __str__(self) -> str:
+        return f"warning: {super().__str__()}"
+
+
 @dataclass
 class CompileFailed(Exception):
     """Raised when compilation finds at least one error; carries all of them, sorted by place."""

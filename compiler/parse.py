@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from compiler.errors import CompileError
+from compiler.errors import CompileError, CompileWarning
 from compiler.pydantic_errors import translate
 from compiler.yaml_source import PathPart, YamlDocument, dotted
 from models.events import DELAY_EVENT_TYPES
@@ -42,6 +42,10 @@ class ParsedJourney:
 
     def error(self, path: Sequence[PathPart], message: str) -> CompileError:
         return self.doc.error(path, message, display_path(self.doc, path))
+
+    def warning(self, path: Sequence[PathPart], message: str) -> CompileWarning:
+        error = self.error(path, message)
+        return CompileWarning(error.file, error.line, error.col, error.path, error.message)
 
 
 def display_path(doc: YamlDocument, path: Sequence[PathPart]) -> str:

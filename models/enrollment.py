@@ -5,9 +5,25 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_serializer, field_validator
+from pydantic import (
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+    model_serializer,
+)
 
 from models.runtime import RuntimeModel, TicketClosed
+
+# Fields added after runs wrote continue-as-new inputs: left out of the JSON while empty, so the
+# state of a run that never used them is written back in exactly the shape it was read.
+ADDED_ACTION_FIELDS = ("enduserId",)
+ADDED_STATE_FIELDS = ("ignored", "stepEndusers")
+
+
+def _drop_empty(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not (k in fields and v in (None, [], {}))}
 
 
 class CancelOn(RuntimeModel):
@@ -34,6 +50,16 @@ class ActionState(RuntimeModel):
     cancelConditions: list[CancelOn] = Field(default_factory=list)
     inheritable: list[CancelOn] = Field(default_factory=list)  # passed to afterAction children
     abTestLabel: str | None = None
+    # The enduser this action acts on when a switchToRelatedContact earlier in its branch
+    # switched to a related contact (docs/semantics.md §8.4); None: the enrolled enduser.
+    # Children inherit it, so the rest of the branch acts on that contact.
+    enduserId: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        return _drop_empty(handler(self), ADDED_ACTION_FIELDS)
 
 
 class FormTracking(RuntimeModel):
@@ -63,6 +89,7 @@ class HistoryEntry(RuntimeModel):
 
 
 COUNT_KINDS = ("finished", "cancelled", "error")
+IGNORED_KEPT = 20
 
 
 class EnrollmentState(RuntimeModel):
@@ -89,6 +116,18 @@ class EnrollmentState(RuntimeModel):
     # restart asked for by someone who saw another run is already satisfied (D15). Empty in
     # states written before it was kept (then every restart applies, as before).
     journeyRunIds: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
+    # Events ignored because they concern records this run did not create (the last
+    # IGNORED_KEPT, one line each): shown by the `status` query.
+    ignored: list[str] = Field(default_factory=list)
+    # step id -> the related contact its forms / ticket were for (a switched branch): the
+    # formResponse / ticketCompleted children act on that contact too.
+    stepEndusers: dict[str, str] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        return _drop_empty(handler(self), ADDED_STATE_FIELDS)
 
     @field_validator("actions", mode="before")
     @classmethod
@@ -128,6 +167,7 @@ class EnrollmentStatus(RuntimeModel):
     waitingFor: list[str]  # forms, tickets and triggers the enrollment listens for
     history: list[HistoryEntry]
     removed: bool = False
+    ignored: list[str] = Field(default_factory=list)  # events for records this run did not create
 
 
 class EnrollmentResult(RuntimeModel):

@@ -76,12 +76,43 @@ class ActionOutcome(RuntimeModel):
     ticketId: str | None = None  # createTicket: the ticket whose closing fires ticketCompleted
     journeyState: str | None = None  # setEnduserStatus: the state now stored on the enduser
     outcome: str | None = None  # aiDecision-style branching
+    # switchToRelatedContact: the related contact the rest of the branch acts on
+    switchedToEnduserId: str | None = None
     reused: bool = False  # an earlier attempt had already done it; its record was reused
     detail: str = ""  # one human line for the step history ("SMS 65f... to enduser")
 
 
+class BackgroundErrorRequest(RuntimeModel):
+    """Report a failed step as a Tellescope BackgroundError (docs/semantics.md §4.4): one per
+    failed AutomatedAction, whatever the retries."""
+
+    automatedActionId: str  # the idempotency key
+    enduserId: str
+    journeyId: str  # Tellescope journey id
+    automationStepId: str  # Tellescope step id
+    stepName: str  # readable step id
+    actionType: str
+    message: str  # the step's error message
+
+
 class EnduserRef(RuntimeModel):
     enduserId: str
+
+
+class ConditionInputsRequest(RuntimeModel):
+    """What evaluating a step's conditions needs, read in one activity (docs/semantics.md §4.6,
+    §10.1): the enduser, and their upcoming appointments when a condition counts them."""
+
+    enduserId: str
+    now: str  # ISO instant of the workflow's clock: appointments before it are not upcoming
+    upcomingEvents: bool = False
+
+
+class ConditionInputs(RuntimeModel):
+    enduser: dict[str, Any]
+    # `{id, startTimeInMS, templateId}` of the enduser's appointments not cancelled and starting
+    # at or after `now` (Tellescope's `_upcomingEvents`); empty unless asked for.
+    upcomingEvents: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class JourneyStateUpdate(RuntimeModel):
@@ -240,6 +271,14 @@ class LedgerEntry(RuntimeModel):
     abTestLabel: str | None = None
     detail: str = ""
     at: str  # ISO instant of the transition (workflow clock)
+    # The related contact the action acted on after a switchToRelatedContact (None: enduserId)
+    actingEnduserId: str | None = None
+    # formsUnsubmitted: forms of the parent still unsubmitted (the `formResponses` cancel
+    # condition's counter, docs/semantics.md §7.4)
+    unsubmittedFormCount: int | None = None
+    # The effect was already performed in the foreground (a ticket closed by a person,
+    # docs/semantics.md §6.1, §8.3): recorded, never executed.
+    isNOP: bool = False
 
 
 class LedgerBatch(RuntimeModel):

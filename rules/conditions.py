@@ -649,3 +649,48 @@ def matches(
             ignore_upcoming_events=ignore_upcoming_events,
         ),
     )
+
+
+def uses_upcoming_events(condition: object) -> bool:
+    """Whether a compound filter has a `__upcomingEvents__` leaf (anywhere): evaluating it then
+    needs the enduser's upcoming appointments (one read per evaluation)."""
+    found = False
+
+    def leaf(key: str | None, operand: Any) -> bool:
+        nonlocal found
+        found = found or key == UPCOMING_EVENTS_KEY
+        return True
+
+    def walk(compound: object) -> None:
+        # Visit every branch: evaluate_compound_filter short-circuits, so walk $and/$or here.
+        if not isinstance(compound, Mapping) or not compound:
+            return
+        first_key = next(iter(compound))
+        body = compound[first_key]
+        if first_key in ("$and", "$or") and isinstance(body, list | tuple):
+            for part in body:
+                walk(part)
+        elif first_key == "condition":
+            evaluate_compound_filter({"condition": body}, leaf)
+
+    walk(condition)
+    return found
+
+
+def upcoming_event_view(event: Mapping[str, Any], now_ms: float) -> dict[str, Any] | None:
+    """A calendar event as `__upcomingEvents__` sees it (`{startTimeInMS, templateId}`), or None
+    when it does not count as upcoming (cancelled, or started before `now_ms`)."""
+    start = event.get("startTimeInMS")
+    if event.get("cancelledAt") or not isinstance(start, int | float) or isinstance(start, bool):
+        return None
+    if start < now_ms:
+        return None
+    return {"id": event.get("id"), "startTimeInMS": start, "templateId": event.get("templateId")}
+
+
+def journey_state_matches(enduser: Mapping[str, Any], journey_id: str, state: str) -> bool:
+    """The deprecated step condition `atJourneyState` (docs/semantics.md §4.1): the enduser's
+    state in that journey (`enduser.journeys[journeyId]`, a Tellescope journey id) is exactly
+    `state`; not being in the journey at all never matches."""
+    journeys = enduser.get("journeys")
+    return isinstance(journeys, Mapping) and journeys.get(journey_id, UNDEFINED) == state

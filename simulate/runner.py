@@ -114,7 +114,9 @@ class _Run:
         self.plans, self.ledger = PlanStore(engine), Ledger(engine)
         for each in compiled.plans:
             self.plans.save(each)
-        self.tellescope = RecordingTellescope(enduser={"id": "simulated-enduser", **enduser})
+        self.tellescope = RecordingTellescope(
+            enduser={"id": "simulated-enduser", **enduser}, enforce_sending_rules=True
+        )
         self.task_queue = f"simulate-{uuid.uuid4()}"
         self.executor = executor
         self.events: list[TimelineEntry] = []
@@ -148,6 +150,12 @@ class _Run:
                 if script.until
                 else start + DEFAULT_DURATION
             )
+        unknown = sorted(set(script.failing) - set(self.plan.steps))
+        if unknown:
+            raise SimulationError(
+                f"failing: no step {', '.join(unknown)} in journey {self.plan.journeyId}"
+            )
+        self.tellescope.failing_steps.update(script.failing)
         await self._advance_to(start)
         row = self.plans.current(self.plan.journeyId)
         async with self._worker():
@@ -293,8 +301,8 @@ class _Run:
             h.actionId: h.detail for h in status.history if h.status == "active" and h.detail
         }
         for row in self.ledger.list(limit=100_000):
-            if row.journey_id != self.plan.journeyId:
-                continue
+            if row.journey_id != self.plan.journeyId or row.is_nop:
+                continue  # an isNOP row is the foreground ticket close: already an event
             step = row.automation_step_id
             action = row.action.get("type", "")
             due = from_epoch_ms(row.process_after)
@@ -307,7 +315,9 @@ class _Run:
             if row.status == "finished" and row.skipped:
                 outcome, detail = "skipped", ""
                 why.append(
-                    "enduser conditions not met" if row.skipped == "conditions" else row.skipped
+                    "enduser conditions not met"
+                    if row.skipped == "conditions"
+                    else (row.detail or row.skipped)
                 )
                 at = row.updated_at.replace(tzinfo=UTC)
             elif row.status == "finished":

@@ -3,6 +3,8 @@
     simulation:
       start: 2026-12-01T10:00:00-05:00     # optional; --start overrides
       until: day 14                        # optional; how long to run (default 60 days)
+      failing:                             # optional; these steps fail when they run
+        notify-lab-system: lab system answered 503
       events:
         - at: day 2 14:00                  # day 0 = the start day, organisation time zone
           form_submitted: send-intake      # the next form that step sent
@@ -97,6 +99,9 @@ class Script(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: datetime | None = None
     until: str | None = None
+    # step id -> error message: that step's action fails when it runs, as a Tellescope
+    # rejection would (to see onError branches and continueOnError)
+    failing: dict[str, str] = Field(default_factory=dict)
     events: list[ScriptEvent] = Field(default_factory=list)
 
 

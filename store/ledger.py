@@ -38,6 +38,9 @@ def _row_values(entry: LedgerEntry) -> dict:
         "skipped": entry.skipped,
         "ab_test_label": entry.abTestLabel,
         "detail": entry.detail,
+        "acting_enduser_id": entry.actingEnduserId,
+        "unsubmitted_form_count": entry.unsubmittedFormCount,
+        "is_nop": entry.isNOP,
     }
 
 

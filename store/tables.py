@@ -59,6 +59,11 @@ class AutomatedActionRow(SQLModel, table=True):
     skipped: str | None = None  # why a finished action did nothing ("conditions", ...)
     ab_test_label: str | None = None
     detail: str = ""
+    # the related contact acted on after switchToRelatedContact (None: enduser_id)
+    acting_enduser_id: str | None = Field(default=None, max_length=64)
+    # formsUnsubmitted: the parent's forms still unsubmitted (docs/semantics.md §7.4)
+    unsubmitted_form_count: int | None = None
+    is_nop: bool | None = None  # performed in the foreground (a ticket close), not executed
     created_at: datetime
     updated_at: datetime
 

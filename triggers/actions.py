@@ -48,6 +48,7 @@ from models.runtime import (
     RemoveRequest,
     enrollment_workflow_id,
 )
+from models.triggers import INTEGRATION_TRIGGER_ACTION_TYPES
 from rules.dates import parse_iso
 from store.tables import JourneyVersionRow
 from tellescope.client import Record
@@ -81,9 +82,7 @@ ENDUSER_ACTIONS: dict[str, str] = {
     "Assign Care Team": "assignCareTeam",
     "Remove Care Team": "removeCareTeam",
 }
-INTEGRATION_ACTIONS = frozenset(
-    {"Canvas: Add Patient", "Zus: Delete Enrollment", "Zendesk: Update Ticket Assignee"}
-)
+INTEGRATION_ACTIONS = INTEGRATION_TRIGGER_ACTION_TYPES  # compile warns about them too
 
 
 def step_action(trigger_action: Any) -> Any:

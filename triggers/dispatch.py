@@ -31,8 +31,10 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.lookups import upcoming_events
 from models.automated_action import JourneyContext
 from models.triggers import AutomationTriggerAction
+from rules.conditions import uses_upcoming_events
 from store.ledger import Ledger
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
@@ -104,12 +106,24 @@ async def dispatch_event(
             return report
     now = now or deps.now()
     by_id = {t.id: t for t in relevant}
-    evaluation = evaluate(event, relevant, enduser=enduser, now=now)
+    # `__upcomingEvents__` leaves count the enduser's upcoming appointments
+    # (docs/semantics.md §10.1): read once per evaluation, only when a condition counts them.
+    upcoming = None
+    if any(uses_upcoming_events(t.trigger.enduserCondition) for t in relevant):
+        upcoming = await upcoming_events(deps.tellescope, event.enduserId, now)
+    evaluation = evaluate(event, relevant, enduser=enduser, now=now, upcoming_events=upcoming)
     # Only triggers about to fire need their throttle gates looked up.
     about_to_fire = [by_id[d.triggerId] for d in evaluation.firing]
     last_fired = await recent_firings(deps.client, about_to_fire, event.enduserId, now)
     if last_fired:
-        evaluation = evaluate(event, relevant, enduser=enduser, now=now, last_fired=last_fired)
+        evaluation = evaluate(
+            event,
+            relevant,
+            enduser=enduser,
+            now=now,
+            last_fired=last_fired,
+            upcoming_events=upcoming,
+        )
     report.evaluation = evaluation
     for decision in report.evaluation.firing:
         report.firings.append(

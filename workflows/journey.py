@@ -5,6 +5,13 @@ concurrently: wait until due (a durable timer racing cancellation), defer for of
 enduser conditions, perform the action through one activity, then schedule the step's children by
 event type. Forms, tickets and triggers arrive as signals; events for steps that are not armed yet
 are recorded and applied when they are (a form submitted before its parent finished still counts).
+Only form responses and tickets this run created drive it: those of a run a restart replaced,
+or made outside the journey, are ignored and reported in `status` (docs/decisions.md D8).
+
+An action acts on the enrolled enduser unless a switchToRelatedContact earlier in its branch
+switched to a related contact: `ActionState.enduserId` names that contact, children inherit it,
+and the activities, condition reads and ledger rows of the rest of the branch use it
+(docs/semantics.md §8.4). Other branches keep the enrolled enduser.
 
 Deterministic by construction: no I/O (activities do it), time from `workflow.now()`, choices from
 `workflow.random()`, and the scheduling rules are pure functions from `rules/`. Engine changes go
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -26,6 +34,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from models.automated_action import CancelReason, JourneyContext
     from models.enrollment import (
+        IGNORED_KEPT,
         ActionState,
         ActionStatus,
         CancelOn,
@@ -53,11 +62,14 @@ with workflow.unsafe.imports_passed_through():
         traits,
         trigger_id,
     )
-    from models.plan import EventRef, JourneyPlan
+    from models.plan import OBJECT_ID, EventRef, JourneyPlan, tellescope_id
     from models.runtime import (
         ActionOutcome,
         ActionRequest,
         AnchorDateRequest,
+        BackgroundErrorRequest,
+        ConditionInputs,
+        ConditionInputsRequest,
         EnduserRef,
         EnrollmentInput,
         FormSubmitted,
@@ -73,7 +85,7 @@ with workflow.unsafe.imports_passed_through():
         enrollment_workflow_id,
         family_of,
     )
-    from rules.conditions import matches
+    from rules.conditions import journey_state_matches, matches, uses_upcoming_events
     from rules.dates import parse_any_date
     from rules.office_hours import next_open, zone_for_enduser
     from rules.schedule import (
@@ -83,7 +95,14 @@ with workflow.unsafe.imports_passed_through():
         run_at,
         should_skip,
     )
-    from workflows.patches import PATCH_RESTART_COALESCE, PATCH_SIGNALS_WAIT_FOR_PLAN
+    from workflows.patches import (
+        PATCH_BACKGROUND_ERRORS,
+        PATCH_FULL_STEP_CONDITIONS,
+        PATCH_LEDGER_FIELDS,
+        PATCH_OWN_EVENTS_ONLY,
+        PATCH_RESTART_COALESCE,
+        PATCH_SIGNALS_WAIT_FOR_PLAN,
+    )
     from workflows.projection import (
         HISTORY_KEPT,
         Projection,
@@ -317,6 +336,7 @@ class JourneyWorkflow:
             inheritable=inheritable,
             abTestLabel=ab_label,
             parked=event_traits.parks,
+            enduserId=parent.enduserId if parent is not None else None,
         )
         if scheduled_now:
             action.processAfter, action.scheduled = action.createdAt, True
@@ -377,7 +397,7 @@ class JourneyWorkflow:
                 dated = info.fieldCondition or info.formCondition or info.eventCondition
                 if info.dayOfMonthCondition is not None:
                     day = info.dayOfMonthCondition
-                    zone = await self._zone(info)
+                    zone = await self._zone(info, action)
                     due = day_of_month_due(now, day.dayOfMonth, day.hour, day.minute, zone)
                 elif dated:
                     anchor = await self._anchor(action, info)
@@ -394,27 +414,29 @@ class JourneyWorkflow:
         action.processAfter, action.scheduled = to_ms(due), True
         return None
 
-    async def _zone(self, info: DelayInfo) -> str:
+    async def _zone(self, info: DelayInfo, action: ActionState) -> str:
         zone = self._plan.organization.timezone
         if info.useEnduserTimezone:
-            zone = zone_for_enduser(await self._enduser(), zone)
+            zone = zone_for_enduser(await self._enduser(action.enduserId), zone)
         return zone
 
     async def _anchor(self, action: ActionState, info: AfterActionInfo) -> datetime | None:
         if info.fieldCondition is not None:
             request = AnchorDateRequest(
-                enduserId=self.inp.enduserId, kind="field", field=info.fieldCondition.field
+                enduserId=action.enduserId or self.inp.enduserId,
+                kind="field",
+                field=info.fieldCondition.field,
             )
         elif info.formCondition is not None:
             request = AnchorDateRequest(
-                enduserId=self.inp.enduserId,
+                enduserId=action.enduserId or self.inp.enduserId,
                 kind="form",
                 formId=info.formCondition.formId,
                 formFieldId=info.formCondition.formFieldId,
             )
         else:
             request = AnchorDateRequest(
-                enduserId=self.inp.enduserId,
+                enduserId=action.enduserId or self.inp.enduserId,
                 kind="event",
                 journeyContext=JourneyContext.model_validate(action.journeyContext),
             )
@@ -426,10 +448,10 @@ class JourneyWorkflow:
         )
         return parse_any_date(value) if value else None
 
-    async def _enduser(self) -> dict[str, Any]:
+    async def _enduser(self, enduser_id: str | None = None) -> dict[str, Any]:
         return await self._activity(
             "get_enduser",
-            EnduserRef(enduserId=self.inp.enduserId),
+            EnduserRef(enduserId=enduser_id or self.inp.enduserId),
             result_type=dict,
             summary="read enduser",
         )
@@ -454,7 +476,7 @@ class JourneyWorkflow:
         """docs/decisions.md D4: move an out-of-office action to the next opening. True =
         deferred."""
         now = workflow.now()
-        zone = await self._zone(info)
+        zone = await self._zone(info, action)
         opening = next_open(now, self._plan.organization, zone)
         if opening is None:
             workflow.logger.warning(
@@ -470,8 +492,15 @@ class JourneyWorkflow:
 
     async def _perform(self, action: ActionState) -> None:
         step = self._plan.steps[action.stepId]
-        if step.enduserConditions:
-            enduser = await self._enduser()
+        reads_more = bool(step.conditions) or uses_upcoming_events(step.enduserConditions)
+        if reads_more and workflow.patched(PATCH_FULL_STEP_CONDITIONS):
+            skipped = await self._unmet_conditions(action)
+            if skipped is not None:
+                reason, detail = skipped
+                self._finish(action, "finished", skipped=reason, detail=detail)
+                return
+        elif step.enduserConditions:
+            enduser = await self._enduser(action.enduserId)
             if not matches(enduser, step.enduserConditions, now=workflow.now()):
                 self._finish(
                     action, "finished", skipped="conditions", detail="enduser conditions not met"
@@ -483,11 +512,81 @@ class JourneyWorkflow:
             message = _failure_message(error)
             self._finish(action, "error", error=message, detail=message)
             self._spawn_children(action, errored=True, outcome=None)
+            if self.enrollment.closedTickets and workflow.patched(PATCH_OWN_EVENTS_ONLY):
+                self._drop_parked_closes(action.stepId, action.id)
+            if workflow.patched(PATCH_BACKGROUND_ERRORS):
+                await self._report_background_error(action, message)
             return
-        if outcome.journeyState is not None:
+        if outcome.journeyState is not None and action.enduserId is None:
             self._set_state(outcome.journeyState)
         self._finish(action, "finished", detail=outcome.detail)
         self._spawn_children(action, errored=False, outcome=outcome)
+
+    async def _report_background_error(self, action: ActionState, message: str) -> None:
+        """docs/semantics.md §4.4: a failed action also leaves a BackgroundError in Tellescope
+        (one per failed action: the activity is idempotent on the action id). Reporting is
+        best effort: its own failure is logged and changes nothing in the journey."""
+        step = self._plan.steps[action.stepId]
+        request = BackgroundErrorRequest(
+            automatedActionId=action.id,
+            enduserId=action.enduserId or self.inp.enduserId,
+            journeyId=self.inp.tellescopeJourneyId,
+            automationStepId=self._plan.tellescopeStepIds[action.stepId],
+            stepName=action.stepId,
+            actionType=step.action.type,
+            message=message,
+        )
+        try:
+            await self._activity(
+                "record_background_error",
+                request,
+                result_type=str,
+                summary=f"{action.stepId}: report the error",
+            )
+        except ActivityError as error:
+            workflow.logger.warning(
+                "BackgroundError for %s not recorded: %s", action.stepId, _failure_message(error)
+            )
+
+    async def _unmet_conditions(self, action: ActionState) -> tuple[str, str] | None:
+        """Evaluate the step's `conditions` (atJourneyState) and `enduserConditions` with what
+        they need read in one activity: (skip reason, detail) when the step must not run.
+
+        docs/semantics.md §4.1: `atJourneyState {journeyId, state}` runs the step only while
+        `enduser.journeys[journeyId]` is that state; docs/semantics.md §4.6 and
+        docs/decisions.md D2 for enduserConditions; docs/semantics.md §10.1: a
+        `__upcomingEvents__` leaf counts the enduser's upcoming appointments."""
+        step = self._plan.steps[action.stepId]
+        now = workflow.now()
+        inputs = await self._activity(
+            "get_condition_inputs",
+            ConditionInputsRequest(
+                enduserId=action.enduserId or self.inp.enduserId,
+                now=now.isoformat(),
+                upcomingEvents=uses_upcoming_events(step.enduserConditions),
+            ),
+            result_type=ConditionInputs,
+            summary=f"{action.stepId}: read enduser for conditions",
+        )
+        for condition in step.conditions or []:
+            journey_id = self._tellescope_journey_id(condition.info.journeyId)
+            if not journey_state_matches(inputs.enduser, journey_id, condition.info.state):
+                return "journey state", f'journey state is not "{condition.info.state}"'
+        if step.enduserConditions and not matches(
+            inputs.enduser,
+            step.enduserConditions,
+            now=now,
+            upcoming_events=inputs.upcomingEvents,
+        ):
+            return "conditions", "enduser conditions not met"
+        return None
+
+    def _tellescope_journey_id(self, journey_id: str) -> str:
+        """The key of `enduser.journeys` for a journey named in the YAML: this journey's
+        deployed record, an ObjectId as written, else the id its plan would deploy under."""
+        if journey_id in (self.inp.journeyId, self._plan.tellescopeJourneyId):
+            return self.inp.tellescopeJourneyId
+        return journey_id if OBJECT_ID.match(journey_id) else tellescope_id("journey", journey_id)
 
     async def _execute(self, action: ActionState) -> ActionOutcome:
         step = self._plan.steps[action.stepId]
@@ -500,7 +599,7 @@ class JourneyWorkflow:
             )
             request = JourneyControlRequest(
                 automatedActionId=action.id,
-                enduserId=self.inp.enduserId,
+                enduserId=action.enduserId or self.inp.enduserId,
                 fromJourneyId=self.inp.journeyId,
                 kind=kind,
                 targetJourneyId=getattr(step.action.info, "journeyId", None),
@@ -511,7 +610,7 @@ class JourneyWorkflow:
             )
         request = ActionRequest(
             automatedActionId=action.id,
-            enduserId=self.inp.enduserId,
+            enduserId=action.enduserId or self.inp.enduserId,
             journeyId=self.inp.tellescopeJourneyId,
             automationStepId=self._plan.tellescopeStepIds[action.stepId],
             stepName=action.stepId,
@@ -553,6 +652,9 @@ class JourneyWorkflow:
         # workflow.random): errors, then afterAction, forms, ticket, then parked children.
         step = self._plan.steps[parent.stepId]
         context = parent.journeyContext
+        if outcome is not None and outcome.switchedToEnduserId:
+            # docs/semantics.md §8.4: the rest of this branch acts on the related contact.
+            parent = parent.model_copy(update={"enduserId": outcome.switchedToEnduserId})
         if errored:
             for event_type in fired_by(Fires.PARENT_ERRORED):
                 self._create_group(parent, event_type, context)
@@ -567,7 +669,9 @@ class JourneyWorkflow:
         if outcome.formResponseIds:
             self._arm_forms(parent, outcome.formResponseIds)
         if outcome.ticketId:
-            self._arm_ticket(parent.stepId, outcome.ticketId)
+            if parent.enduserId is not None:
+                self.enrollment.stepEndusers[parent.stepId] = parent.enduserId
+            self._arm_ticket(parent.stepId, outcome.ticketId, parent.id)
         for event_type in finished:
             if EVENT_TRAITS[event_type].parks:
                 for ref in self._plan.children_of(parent.stepId, event_type):
@@ -617,6 +721,8 @@ class JourneyWorkflow:
         """The step generated forms: start formUnsubmitted timers, listen for submissions, and
         apply submissions that arrived before the step finished."""
         step_id = parent.stepId
+        if parent.enduserId is not None:
+            self.enrollment.stepEndusers[step_id] = parent.enduserId
         tracking = self.enrollment.forms.setdefault(step_id, FormTracking(formResponseIds=[]))
         tracking.formResponseIds += [
             f for f in form_response_ids if f not in tracking.formResponseIds
@@ -636,12 +742,29 @@ class JourneyWorkflow:
                 and form_response_id not in tracking.submitted
             ):
                 self._form_submitted(step_id, form_response_id)
+        if workflow.patched(PATCH_OWN_EVENTS_ONLY) and not self._step_pending(step_id, parent.id):
+            for form_response_id in self.enrollment.submissions.get(step_id, []):
+                if form_response_id not in tracking.formResponseIds:
+                    self._report_ignored(
+                        f"form response {form_response_id} of {step_id}: not sent by this run"
+                    )
 
-    def _arm_ticket(self, step_id: str, ticket_id: str) -> None:
+    def _arm_ticket(self, step_id: str, ticket_id: str, armed_by: str) -> None:
         self.enrollment.tickets[ticket_id] = step_id
         early = self.enrollment.closedTickets.pop(ticket_id, None)
         if early is not None:
             self._ticket_closed(early)
+        if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+            self._drop_parked_closes(step_id, armed_by)
+
+    def _drop_parked_closes(self, step_id: str, finished_action: str) -> None:
+        """Closes parked while the step ran that were not for a ticket it created: not ours."""
+        if self._step_pending(step_id, finished_action):
+            return
+        for other_id, other in list(self.enrollment.closedTickets.items()):
+            if self._step_id(other.automationStepId or "") == step_id:
+                del self.enrollment.closedTickets[other_id]
+                self._report_ignored(f"ticket {other_id} closed: not created by this run")
 
     def _route_outcome(
         self, step_id: str, event_type: EventType, outcome: str, context: dict[str, Any]
@@ -680,6 +803,9 @@ class JourneyWorkflow:
         if signal.formResponseId in seen:
             return  # a duplicate delivery
         seen.append(signal.formResponseId)
+        if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+            self._on_own_form_submitted(step_id, signal.formResponseId)
+            return
         self._cancel_matching(step_id, all_submitted=False)
         tracking = self.enrollment.forms.get(step_id)
         if tracking is not None and signal.formResponseId in tracking.formResponseIds:
@@ -690,9 +816,46 @@ class JourneyWorkflow:
             self._form_submitted(step_id, signal.formResponseId)
         self._refresh_ui()
 
+    def _on_own_form_submitted(self, step_id: str, form_response_id: str) -> None:
+        """Only a form response this run generated counts (docs/decisions.md D8): one
+        sent by the run a restart replaced, or made outside the journey, neither cancels this
+        run's reminders nor starts its formResponse branches. A response of a step whose action
+        is still under way may be this run's (the patient was faster than the activity's
+        answer): it stays in `submissions` and `_arm_forms` applies it if the step generated it."""
+        tracking = self.enrollment.forms.get(step_id)
+        if tracking is not None and form_response_id in tracking.formResponseIds:
+            if form_response_id not in tracking.submitted:
+                self._form_submitted(step_id, form_response_id)
+        elif not self._step_pending(step_id):
+            self._report_ignored(
+                f"form response {form_response_id} of {step_id}: not sent by this run"
+            )
+        self._refresh_ui()
+
+    def _step_pending(self, step_id: str, excluding: str = "") -> bool:
+        """An action of the step has not finished yet (it may still create forms or a ticket)."""
+        return any(
+            action.stepId == step_id and action.id != excluding
+            for action in self.enrollment.actions.values()
+        )
+
+    def _report_ignored(self, line: str) -> None:
+        workflow.logger.warning("ignored %s", line)
+        self.enrollment.ignored = [*self.enrollment.ignored, line][-IGNORED_KEPT:]
+
     def _form_submitted(self, step_id: str, form_response_id: str) -> None:
         tracking = self.enrollment.forms[step_id]
         tracking.submitted.append(form_response_id)
+        if workflow.patched(PATCH_LEDGER_FIELDS):
+            # docs/semantics.md §7.4: the counter of formsUnsubmitted actions goes down in
+            # place (the one reaching 0 is cancelled below, and recorded then).
+            for action in list(self.enrollment.actions.values()):
+                if action.id not in self.cancelled and any(
+                    c.type == "formResponses" and c.stepId == step_id
+                    for c in action.cancelConditions
+                ):
+                    if not tracking.all_submitted:
+                        self._write(action, "active")
         parent = self._synthetic_parent(step_id)
         context = {**parent.journeyContext, "formResponseId": form_response_id}
         for event_type in fired_by(Fires.FORM_SUBMITTED):
@@ -712,6 +875,7 @@ class JourneyWorkflow:
             eventIndex=0,
             createdAt=0,
             journeyContext=self.inp.journeyContext.model_dump(exclude_none=True),
+            enduserId=self.enrollment.stepEndusers.get(step_id),
         )
 
     def _cancel_matching(self, step_id: str, *, all_submitted: bool) -> None:
@@ -737,7 +901,17 @@ class JourneyWorkflow:
         if signal.ticketId in self.enrollment.closedTicketIds:
             return
         if signal.ticketId not in self.enrollment.tickets:
-            # applied when its step is armed
+            if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+                step_id = self._step_id(signal.automationStepId or "")
+                if step_id is None or not self._step_pending(step_id):
+                    # Not a ticket this run created (docs/decisions.md D8): a hand-made ticket
+                    # carrying the step id, or one from the run a restart replaced.
+                    self._report_ignored(
+                        f"ticket {signal.ticketId} closed: not created by this run"
+                    )
+                    self._refresh_ui()
+                    return
+            # the step creating it is under way: applied when its step is armed
             self.enrollment.closedTickets[signal.ticketId] = signal
             return
         self._ticket_closed(signal)
@@ -750,6 +924,8 @@ class JourneyWorkflow:
         step_id = self.enrollment.tickets[signal.ticketId]
         reason = signal.closedForReason or None
         parent = self._synthetic_parent(step_id)
+        if workflow.patched(PATCH_LEDGER_FIELDS):
+            self._record_foreground_close(step_id, signal)
         for event_type in fired_by(Fires.TICKET_CLOSED):
             refs = [
                 ref
@@ -760,6 +936,27 @@ class JourneyWorkflow:
                 self._create(
                     ref.stepId, ref.eventIndex, parent.journeyContext, parent=parent, ab_label=label
                 )
+
+    def _record_foreground_close(self, step_id: str, signal: TicketClosed) -> None:
+        """docs/semantics.md §6.1, §8.3: a ticket closed in the foreground is recorded as an
+        isNOP action of the ticket's step (finished, nothing executed). Its id derives from the
+        ticket, so it takes nothing from workflow.random (later ids stay as they were)."""
+        reason = f" ({signal.closedForReason})" if signal.closedForReason else ""
+        nop = ActionState(
+            id=hashlib.sha256(f"nop:{signal.ticketId}".encode()).hexdigest()[:24],
+            stepId=step_id,
+            eventIndex=0,
+            createdAt=to_ms(workflow.now()),
+            processAfter=to_ms(workflow.now()),
+            journeyContext=self._synthetic_parent(step_id).journeyContext,
+            enduserId=self.enrollment.stepEndusers.get(step_id),
+        )
+        self._write(
+            nop,
+            "finished",
+            is_nop=True,
+            detail=f"ticket {signal.ticketId} closed in the foreground{reason}",
+        )
 
     @workflow.signal
     async def trigger_fired(self, signal: TriggerFired) -> None:
@@ -832,6 +1029,7 @@ class JourneyWorkflow:
             waitingFor=self._listening() if self._plan_ready else [],
             history=self.enrollment.history[-HISTORY_KEPT:],
             removed=self.remove_request is not None,
+            ignored=list(self.enrollment.ignored),
         )
 
     @property

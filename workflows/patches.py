@@ -13,3 +13,18 @@ PATCH_SIGNALS_WAIT_FOR_PLAN = "signals-wait-for-plan"
 # The journey's runs since its last (re)start are kept, and a restart asked for by a caller who
 # saw an earlier run is ignored: concurrent enrollments of one patient restart it once.
 PATCH_RESTART_COALESCE = "restart-coalesce"
+# Form submissions and ticket closes drive a run only when they concern a form response or a
+# ticket this run created (a restart's predecessor, a hand-made ticket carrying the step id and a
+# form from a message template link are ignored and reported): docs/decisions.md D8.
+PATCH_OWN_EVENTS_ONLY = "own-events-only"
+# A step's `conditions` (atJourneyState) and `__upcomingEvents__` leaves are evaluated: such a
+# step reads the enduser and appointments with `get_condition_inputs` instead of `get_enduser`
+# (or instead of nothing): docs/semantics.md §4.1, §10.1.
+PATCH_FULL_STEP_CONDITIONS = "full-step-conditions"
+# A failed step also records a BackgroundError in Tellescope (activity
+# `record_background_error`, after its error children are created): docs/semantics.md §4.4.
+PATCH_BACKGROUND_ERRORS = "background-errors"
+# The ledger follows formsUnsubmitted counters as forms come in (a row write per submission) and
+# records a ticket closed in the foreground as an isNOP action of its step:
+# docs/semantics.md §6.1, §7.4, §8.3.
+PATCH_LEDGER_FIELDS = "ledger-fields"

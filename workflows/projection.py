@@ -66,6 +66,12 @@ class Projection:
         step = plan.steps[action.stepId]
         event = step.events[action.eventIndex]
         now = workflow.now()
+        unsubmitted = unsubmitted_form_count(enrollment, action)
+        conditions = [c.model_dump() for c in action.cancelConditions]
+        if unsubmitted is not None:
+            for condition in conditions:
+                if condition["type"] == "formResponses":
+                    condition["unsubmittedFormCount"] = unsubmitted
         entry = LedgerEntry(
             id=action.id,
             enduserId=self.inp.enduserId,
@@ -83,7 +89,7 @@ class Projection:
             else action.createdAt,
             cancelReason=details.get("cancel_reason"),
             cancelledBy=details.get("cancelled_by"),
-            cancelConditions=[c.model_dump() for c in action.cancelConditions] or None,
+            cancelConditions=conditions or None,
             didDelayForOutOfOffice=action.didDelayForOutOfOffice,
             errorMessage=details.get("error"),
             enduserConditions=step.enduserConditions,
@@ -92,6 +98,9 @@ class Projection:
             abTestLabel=action.abTestLabel,
             detail=details.get("detail", ""),
             at=now.isoformat(),
+            actingEnduserId=action.enduserId,
+            unsubmittedFormCount=unsubmitted,
+            isNOP=bool(details.get("is_nop")),
         )
         self.dirty[action.id] = entry
         if status != "active" or details.get("detail"):
@@ -182,6 +191,16 @@ class Projection:
             updates.append(sa.FAILED_STEPS.value_set(failed))
         if updates:
             workflow.upsert_search_attributes(updates)
+
+
+def unsubmitted_form_count(enrollment: EnrollmentState, action: ActionState) -> int | None:
+    """The counter of the action's `formResponses` cancel condition (docs/semantics.md §7.4):
+    the forms its step generated that are still unsubmitted; None without such a condition."""
+    for condition in action.cancelConditions:
+        if condition.type == "formResponses":
+            tracking = enrollment.forms.get(condition.stepId)
+            return tracking.unsubmitted_count if tracking is not None else None
+    return None
 
 
 def pending_views(plan: JourneyPlan, enrollment: EnrollmentState) -> list[PendingView]:

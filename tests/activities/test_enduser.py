@@ -9,7 +9,12 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.field_setters import date_difference
-from models.runtime import NOT_CONFIGURED, AnchorDateRequest, EnduserRef, JourneyStateUpdate
+from models.runtime import (
+    AnchorDateRequest,
+    ConditionInputsRequest,
+    EnduserRef,
+    JourneyStateUpdate,
+)
 from tellescope.idempotency import INCREMENTS_FIELD
 from tests.activities.conftest import get, object_id, ok
 
@@ -251,12 +256,32 @@ async def test_remove_care_team(env, acts, api, request_for, make_enduser, make_
     assert get(api, "enduser", enduser["id"])["assignedTo"] == [staying["id"]]
 
 
-async def test_switch_to_related_contact_fails_clearly(env, acts, request_for, enduser) -> None:
+async def test_switch_to_related_contact_names_the_related_contact(
+    env, acts, request_for, make_enduser
+) -> None:
+    """docs/semantics.md §8.4: the step reports the related contact of that relationship type
+    (`type`, else `otherTypes`); the workflow hands it to the rest of the branch."""
+    parent = make_enduser(fname="Dana")
+    child = make_enduser(fname="Kim", relationships=[{"type": "Parent", "id": parent["id"]}])
+    action = {"type": "switchToRelatedContact", "info": {"type": "Parent"}}
+    outcome = await env.run(acts.update_enduser, request_for(action, child))
+    assert outcome.switchedToEnduserId == parent["id"]
+    other = {
+        "type": "switchToRelatedContact",
+        "info": {"type": "Guardian", "otherTypes": ["Parent"]},
+    }
+    outcome = await env.run(acts.update_enduser, request_for(other, child))
+    assert outcome.switchedToEnduserId == parent["id"]
+
+
+async def test_switch_without_a_related_contact_fails_clearly(
+    env, acts, request_for, enduser
+) -> None:
     action = {"type": "switchToRelatedContact", "info": {"type": "Parent"}}
     with pytest.raises(ApplicationError) as raised:
         await env.run(acts.update_enduser, request_for(action, enduser))
-    assert raised.value.type == NOT_CONFIGURED and raised.value.non_retryable
-    assert "switchToRelatedContact" in raised.value.message
+    assert raised.value.non_retryable
+    assert "no related contact of type Parent" in raised.value.message
 
 
 # --- workflow support activities ----------------------------------------------------------------
@@ -281,6 +306,40 @@ async def test_get_enduser_returns_tellescopes_json(env, acts, api, enduser) -> 
     assert await env.run(acts.get_enduser, EnduserRef(enduserId=enduser["id"])) == get(
         api, "enduser", enduser["id"]
     )
+
+
+async def test_condition_inputs_read_upcoming_appointments_once(env, acts, api, enduser) -> None:
+    """docs/semantics.md §10.1 rule 2: the enduser's appointments not cancelled and starting at
+    or after `now`, as `{id, startTimeInMS, templateId}`."""
+    now_ms = 1_720_000_000_000
+    attendees = [{"type": "enduser", "id": enduser["id"]}]
+
+    def appointment(start: int, **extra) -> dict:
+        body = {"title": "Visit", "startTimeInMS": start, "durationInMinutes": 30}
+        return ok(api.post("/v1/calendar-event", json={**body, "attendees": attendees, **extra}))
+
+    upcoming = appointment(now_ms + 3_600_000, templateId="64f000000000000000000e01")
+    appointment(now_ms - 3_600_000)  # past
+    appointment(now_ms + 7_200_000, cancelledAt="2024-07-01T00:00:00.000Z")
+    other = {"title": "Other", "startTimeInMS": now_ms + 1, "durationInMinutes": 30}
+    ok(api.post("/v1/calendar-event", json=other))  # someone else's
+    now = datetime.fromtimestamp(now_ms / 1000, UTC).isoformat()
+    inputs = await env.run(
+        acts.get_condition_inputs,
+        ConditionInputsRequest(enduserId=enduser["id"], now=now, upcomingEvents=True),
+    )
+    assert inputs.enduser["id"] == enduser["id"]
+    assert inputs.upcomingEvents == [
+        {
+            "id": upcoming["id"],
+            "startTimeInMS": now_ms + 3_600_000,
+            "templateId": "64f000000000000000000e01",
+        }
+    ]
+    without = await env.run(
+        acts.get_condition_inputs, ConditionInputsRequest(enduserId=enduser["id"], now=now)
+    )
+    assert without.upcomingEvents == []
 
 
 async def test_anchor_dates(env, acts, api, make_enduser) -> None:

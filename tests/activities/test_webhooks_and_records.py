@@ -230,4 +230,11 @@ async def test_an_action_sent_to_the_wrong_family_is_refused(
 def test_every_family_has_an_activity(acts) -> None:
     names = {activity._Definition.must_from_callable(fn).name for fn in acts.all()}
     expected = (set(ACTION_FAMILIES) - {"control_journeys"}) | {UNCONFIGURED_FAMILY}
-    assert expected | {"get_enduser", "set_journey_state", "resolve_anchor_date"} == names
+    reads = {
+        "get_enduser",
+        "get_condition_inputs",
+        "record_background_error",
+        "set_journey_state",
+        "resolve_anchor_date",
+    }
+    assert expected | reads == names

@@ -215,6 +215,26 @@ triggers:
     ]
 
 
+def test_at_journey_state_condition_names_a_known_journey(journeys):
+    """The deprecated step `conditions` (atJourneyState) run (docs/semantics.md §4.1): the
+    journey they name must exist, like any journey reference."""
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    conditions: [{type: atJourneyState, info: {journeyId: demp, state: New}}]
+    action: {type: setEnduserStatus, info: {status: New}}
+""",
+    )
+    assert journeys.errors() == [
+        'demo.yaml:12:48 steps.hello.conditions[0].info.journeyId: unknown journey "demp"'
+        ' (did you mean "demo"?)',
+    ]
+
+
 def test_tellescope_object_ids_are_external_journeys(journeys):
     journeys.write(
         "demo.yaml",

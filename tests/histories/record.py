@@ -43,6 +43,8 @@ from workflows.journey import JourneyWorkflow
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parents[1] / "examples"
+# Journeys recorded only for the corpus: engine paths the examples do not take.
+CORPUS_JOURNEYS = HERE / "journeys"
 
 
 class Recorder:
@@ -51,7 +53,7 @@ class Recorder:
         engine = get_engine(f"sqlite:///{folder}/journeys.db")
         create_tables(engine)
         self.plans, self.ledger = PlanStore(engine), Ledger(engine)
-        for plan in compile_paths([EXAMPLES]).plans:
+        for plan in compile_paths([EXAMPLES, CORPUS_JOURNEYS]).plans:
             self.plans.save(plan)
         self.task_queue = f"record-{uuid.uuid4()}"
 
@@ -106,6 +108,19 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "early-signal":
                 await record_early_signal(recorder, executor, name or "onboarding-early-signal")
                 return
+            if only == "foreign-events":
+                await record_foreign_events(recorder, executor)
+                return
+            if only == "background-error":
+                await record_background_error(recorder, executor)
+                return
+            if only == "ledger-fields":
+                await record_re_engagement(recorder, executor, "re-engagement-ledger-fields")
+                await record_post_visit(recorder, executor, "post-visit-ledger-fields")
+                return
+            if only == "step-conditions":
+                await record_step_conditions(recorder, executor)
+                return
             await record_onboarding(recorder, executor)
             await record_post_visit(recorder, executor)
             await record_lab_results(recorder, executor)
@@ -113,6 +128,11 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_care_plan(recorder, executor)
             await record_no_show(recorder, executor)
             await record_early_signal(recorder, executor, "onboarding-early-signal")
+            await record_foreign_events(recorder, executor)
+            await record_step_conditions(recorder, executor)
+            await record_background_error(recorder, executor)
+            await record_re_engagement(recorder, executor, "re-engagement-ledger-fields")
+            await record_post_visit(recorder, executor, "post-visit-ledger-fields")
     finally:
         await env.shutdown()
 
@@ -178,12 +198,63 @@ async def record_early_signal(recorder: Recorder, executor, name: str) -> None:
         await recorder.save(handle, name)
 
 
-async def record_post_visit(recorder: Recorder, executor) -> None:
+async def record_foreign_events(recorder: Recorder, executor) -> None:
+    """A form response and a ticket this run did not create (sent by a replaced run, made by
+    hand) arrive while the run waits for its own form: both are ignored and reported."""
+    tellescope = patient()
+    tellescope.form_response_ids["send-intake"] = ["fr-intake"]
+    step = recorder.step_id("onboarding", "send-intake")
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("onboarding", tellescope)
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "intake-reminder" for p in s.pending)
+        )
+        await handle.signal(
+            JourneyWorkflow.form_submitted,
+            FormSubmitted(formResponseId="fr-from-a-replaced-run", automationStepId=step),
+        )
+        await handle.signal(
+            JourneyWorkflow.ticket_closed,
+            TicketClosed(ticketId="ticket-by-hand", automationStepId=step),
+        )
+        await recorder.until(handle, lambda s: len(s.ignored) == 2)
+        await handle.signal(
+            JourneyWorkflow.form_submitted,
+            FormSubmitted(formResponseId="fr-intake", automationStepId=step),
+        )
+        await handle.result()
+        await recorder.save(handle, "onboarding-foreign-events")
+
+
+async def record_background_error(recorder: Recorder, executor) -> None:
+    """A failing step reports a BackgroundError after creating its error branch."""
+    tellescope = patient()
+    tellescope.failing_steps["notify-lab-system"] = "lab system answered 503"
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("lab-results", tellescope)
+        await handle.result()
+        await recorder.save(handle, "lab-results-background-error")
+
+
+async def record_step_conditions(recorder: Recorder, executor) -> None:
+    """atJourneyState and `__upcomingEvents__` conditions, read with get_condition_inputs."""
+    tellescope = patient()
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("step-conditions", tellescope)
+        now = await recorder.env.get_current_time()
+        tellescope.calendar_events = [
+            {"id": "visit", "startTimeInMS": int(now.timestamp() * 1000) + 7 * 86_400_000}
+        ]
+        await handle.result()
+        await recorder.save(handle, "step-conditions-completed")
+
+
+async def record_post_visit(recorder: Recorder, executor, prefix: str = "post-visit") -> None:
     tellescope = patient()
     async with recorder.worker(tellescope, executor):
         handle = await recorder.start("post-visit", tellescope)
         await recorder.until(handle, lambda s: bool(s.waitingFor))
-        await recorder.save(handle, "post-visit-waiting-for-ticket")
+        await recorder.save(handle, f"{prefix}-waiting-for-ticket")
         status = await handle.query(JourneyWorkflow.status)
         ticket_id = status.waitingFor[0].split()[1]
         await handle.signal(
@@ -193,7 +264,7 @@ async def record_post_visit(recorder: Recorder, executor) -> None:
         await recorder.until(
             handle, lambda s: len([h for h in s.history if h.stepId == "second-call"]) == 1
         )
-        await recorder.save(handle, "post-visit-no-answer")
+        await recorder.save(handle, f"{prefix}-no-answer")
         await handle.terminate("recorded")
 
 
@@ -210,14 +281,14 @@ async def record_lab_results(recorder: Recorder, executor) -> None:
         await recorder.save(handle, "lab-results-completed")
 
 
-async def record_re_engagement(recorder: Recorder, executor) -> None:
+async def record_re_engagement(recorder: Recorder, executor, prefix: str = "re-engagement") -> None:
     tellescope = patient()
     tellescope.enduser["dateOfBirth"] = "01-01-1950"
     tellescope.form_response_ids["push-check-in-forms"] = ["fr-a", "fr-b"]
     async with recorder.worker(tellescope, executor):
         handle = await recorder.start("re-engagement", tellescope)
         await recorder.until(handle, lambda s: len(s.pending) == 2)
-        await recorder.save(handle, "re-engagement-forms-open")
+        await recorder.save(handle, f"{prefix}-forms-open")
         step = recorder.step_id("re-engagement", "push-check-in-forms")
         for form in ("fr-a", "fr-b"):
             await handle.signal(
@@ -225,7 +296,7 @@ async def record_re_engagement(recorder: Recorder, executor) -> None:
                 FormSubmitted(formResponseId=form, automationStepId=step),
             )
         await handle.result()
-        await recorder.save(handle, "re-engagement-re-engaged")
+        await recorder.save(handle, f"{prefix}-re-engaged")
 
 
 async def record_care_plan(recorder: Recorder, executor) -> None:

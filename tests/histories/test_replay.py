@@ -14,14 +14,20 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.journey import JourneyWorkflow
-from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
+from workflows.patches import (
+    PATCH_BACKGROUND_ERRORS,
+    PATCH_FULL_STEP_CONDITIONS,
+    PATCH_LEDGER_FIELDS,
+    PATCH_OWN_EVENTS_ONLY,
+    PATCH_SIGNALS_WAIT_FOR_PLAN,
+)
 
 HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
 
 
 def test_every_example_journey_has_recorded_histories():
     journeys = {p.stem.split("-")[0] for p in HISTORIES}
-    assert journeys == {"onboarding", "post", "lab", "re", "care", "no"}
+    assert journeys >= {"onboarding", "post", "lab", "re", "care", "no"}
     assert len(HISTORIES) >= 12
 
 
@@ -50,3 +56,32 @@ def test_early_signals_are_recorded_on_both_sides_of_their_patch():
     after = Path(__file__).parent / "onboarding-early-signal.json"
     assert PATCH_SIGNALS_WAIT_FOR_PLAN not in patches_in(before)
     assert PATCH_SIGNALS_WAIT_FOR_PLAN in patches_in(after)
+
+
+def test_foreign_events_are_recorded_on_the_own_events_path():
+    """Events for records the run did not create: the run recorded after the patch ignored them
+    (the older histories, which took the old path, replay above)."""
+    here = Path(__file__).parent
+    assert PATCH_OWN_EVENTS_ONLY in patches_in(here / "onboarding-foreign-events.json")
+    assert PATCH_OWN_EVENTS_ONLY not in patches_in(here / "onboarding-completed.json")
+
+
+def test_step_conditions_are_recorded_on_their_patch():
+    here = Path(__file__).parent
+    assert PATCH_FULL_STEP_CONDITIONS in patches_in(here / "step-conditions-completed.json")
+
+
+def test_background_errors_are_recorded_on_their_patch():
+    here = Path(__file__).parent
+    assert PATCH_BACKGROUND_ERRORS in patches_in(here / "lab-results-background-error.json")
+    assert PATCH_BACKGROUND_ERRORS not in patches_in(here / "lab-results-completed.json")
+
+
+def test_ledger_fields_are_recorded_on_both_sides_of_their_patch():
+    """Form counters and foreground ticket closes: before the patch (no extra ledger writes)
+    and after it."""
+    here = Path(__file__).parent
+    for name in ("re-engagement-ledger-fields-re-engaged", "post-visit-ledger-fields-no-answer"):
+        assert PATCH_LEDGER_FIELDS in patches_in(here / f"{name}.json")
+    for name in ("re-engagement-re-engaged", "post-visit-no-answer"):
+        assert PATCH_LEDGER_FIELDS not in patches_in(here / f"{name}.json")

@@ -755,3 +755,116 @@ async def test_require_form_followups_and_waitlists(engine, api, make_enduser) -
 
 async def _equals(value, expected) -> bool:
     return (await value) == expected
+
+
+async def test_upcoming_events_condition_reads_the_enduser_s_appointments(
+    engine, api, hooks, make_enduser
+) -> None:
+    """docs/semantics.md §10.1 rule 2: a trigger's `__upcomingEvents__` enduserCondition counts
+    the enduser's upcoming appointments (read once per evaluation), instead of passing always."""
+    engine.deploy(
+        """
+        journey: {id: booked, title: Booked}
+        steps:
+          - id: noop
+            events: [{type: onJourneyStart, info: {}}]
+            action: {type: setEnduserStatus, info: {status: x}}
+        triggers:
+          - id: booked
+            title: Booked patients
+            status: Active
+            event: {type: Field Equals, info: {field: fname, value: Check}}
+            enduserCondition: {condition: {__upcomingEvents__: {$gt: "0"}}}
+            action: {type: Add Tags, info: {tags: [booked]}}
+        """
+    )
+    with_visit, without = make_enduser(fname="Check"), make_enduser(fname="Check")
+    start = int(datetime.now(UTC).timestamp() * 1000) + 7 * 86_400_000
+    ok(
+        api.post(
+            "/v1/calendar-event",
+            json={
+                "title": "Visit",
+                "startTimeInMS": start,
+                "durationInMinutes": 30,
+                "attendees": [{"type": "enduser", "id": with_visit["id"]}],
+            },
+        )
+    )
+    payloads = hooks.take()
+    async with engine.worker():
+        fired = await deliver(engine, hooks.about(payloads, with_visit["id"], "endusers"))
+        skipped = await deliver(engine, hooks.about(payloads, without["id"], "endusers"))
+        [firing_id] = started(fired)
+        await engine.result(firing_id)
+    assert started(skipped) == []
+    assert decisions(skipped, "booked")[0].stage == "enduserCondition"
+    assert engine.enduser(with_visit["id"])["tags"] == ["booked"]
+
+
+async def test_portal_form_group_completes_and_fires_its_trigger(
+    engine, api, helpers, hooks, make_enduser
+) -> None:
+    """docs/semantics.md §8.2, §9.3: pushFormsToPortal with formGroupIds creates the group's
+    responses with the form group's id and one shared groupInstance; submitting all of them
+    completes the group, which fires Form Group Completed (and the journey's formResponses)."""
+    group = ok(
+        api.post(
+            "/v1/form-group", json={"title": "Check-in", "formIds": [INTAKE_FORM, SIGN_UP_FORM]}
+        )
+    )
+    journey = unique("portal")
+    engine.deploy(
+        f"""
+        journey: {{id: {journey}, title: Portal}}
+        steps:
+          - id: push
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action: {{type: pushFormsToPortal, info: {{formGroupIds: ["{group["id"]}"]}}}}
+          - id: all-done
+            events: [{{type: formResponses, info: {{automationStepId: push}}}}]
+            action: {{type: setEnduserStatus, info: {{status: Checked in}}}}
+        triggers:
+          - id: group-done
+            title: Group done
+            status: Active
+            event: {{type: Form Group Completed, info: {{groupId: "{group["id"]}"}}}}
+            action: {{type: Add Tags, info: {{tags: [checked-in]}}}}
+        """
+    )
+    enduser = make_enduser()
+    record = engine.journey_records[journey]
+    async with engine.worker():
+        await engine.enroll(journey, enduser["id"])
+
+        async def pushed():
+            found = ok(
+                api.get(
+                    "/v1/form-responses", params={"filter": f'{{"enduserId":"{enduser["id"]}"}}'}
+                )
+            )
+            return found if len(found) == 2 else None
+
+        responses = await eventually(pushed)
+        assert {r["groupId"] for r in responses} == {group["id"]}
+        assert len({r["groupInstance"] for r in responses}) == 1
+        assert responses[0]["groupInstance"]
+        hooks.start()
+        reports = []
+        for response in responses:
+            ok(
+                helpers.post(
+                    f"/sandbox/patient/form-responses/{response['id']}/submit",
+                    json={"answers": {}},
+                )
+            )
+            reports += await deliver(
+                engine, [p for p in hooks.take() if p["model"] == "form_responses"]
+            )
+        fired = [f for f in started(reports) if f.startswith("trigger:group-done:")]
+        assert len(fired) == 1  # on the last submission only
+        await engine.result(fired[0])
+        await eventually(
+            lambda: engine.enduser(enduser["id"])["journeys"].get(record) == "Checked in"
+        )
+    assert engine.enduser(enduser["id"])["tags"] == ["checked-in"]
