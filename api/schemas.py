@@ -259,6 +259,11 @@ class ScheduleSyncOut(BaseModel):
 class DeployResponse(BaseModel):
     journeys: list[DeployedJourneyOut]
     schedules: ScheduleSyncOut | None = None
+    warnings: list[str] = Field(
+        default=[],
+        description="Constructs that deploy but would not run as Tellescope runs them"
+        " (`warning: file:line:col path: message`).",
+    )
 
 
 class DeploymentVersion(BaseModel):

@@ -125,6 +125,8 @@ async def _deploy_local(files: list[Path], by: str, offline: bool) -> int:
     finally:
         if tellescope is not None:
             await tellescope.aclose()
+    for warning in report.warnings:
+        typer.echo(warning, err=True)
     _print_deployed([dataclasses.asdict(j) for j in report.journeys])
     if any(j.status != "unchanged" for j in report.journeys):
         client, reason = await temporal_client_or_reason()

@@ -71,6 +71,17 @@ class ScheduleSync:
 class DeployReport:
     journeys: list[DeployedJourney] = field(default_factory=list)
     schedules: ScheduleSync | None = None
+    # Constructs that compile but would not run as Tellescope runs them (file:line:col path:
+    # message); the deploy goes ahead.
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Compiled:
+    """An upload compiled: its journeys with their files, and the compiler's warnings."""
+
+    journeys: list[tuple[JourneyPlan, SourceFile]]
+    warnings: list[str]
 
 
 # --- compiling an upload ------------------------------------------------------------------------
@@ -96,9 +107,9 @@ def check_names(files: list[SourceFile]) -> None:
 
 def compile_sources(
     files: list[SourceFile], plans: PlanStore, *, plain_names: bool = True
-) -> list[tuple[JourneyPlan, SourceFile]]:
+) -> Compiled:
     """Compile uploaded files in the context of what is deployed; the uploaded journeys' plans
-    (with `source` = the file's name) and their files. Raises CompileErrors."""
+    (with `source` = the file's name), their files and the warnings. Raises CompileErrors."""
     if plain_names:
         check_names(files)
     current = plans.current_rows()
@@ -117,7 +128,10 @@ def compile_sources(
     except CompileFailed as failed:
         raise CompileErrors(failed.errors) from None
     by_name = {file.name: file for file in files}
-    return [(plan, by_name[plan.source]) for plan in result.plans]
+    return Compiled(
+        [(plan, by_name[plan.source]) for plan in result.plans],
+        [str(warning) for warning in result.warnings],
+    )
 
 
 # --- deploying ------------------------------------------------------------------------------------
@@ -125,7 +139,7 @@ def compile_sources(
 
 async def deploy(
     plans: PlanStore,
-    compiled: list[tuple[JourneyPlan, SourceFile]],
+    compiled: Compiled,
     *,
     by: str,
     tellescope: TellescopeClient | None,
@@ -133,9 +147,9 @@ async def deploy(
     """Store and activate compiled journeys. Tellescope journey records are synced first (a
     Tellescope failure leaves the store untouched); `tellescope=None` skips that (offline), using
     the record ids known from earlier versions."""
-    report = DeployReport()
+    report = DeployReport(warnings=list(compiled.warnings))
     todo: list[tuple[JourneyPlan, SourceFile, str | None, bool]] = []
-    for plan, file in compiled:
+    for plan, file in compiled.journeys:
         try:
             current = plans.current(plan.journeyId)
         except PlanNotFound:

@@ -105,6 +105,7 @@ async def deploy(request: Request, state: StateDep, key: ApiKeyDep) -> DeployRes
     return DeployResponse(
         journeys=[DeployedJourneyOut(**vars(j)) for j in report.journeys],
         schedules=ScheduleSyncOut(**vars(report.schedules)) if report.schedules else None,
+        warnings=report.warnings,
     )
 
 

@@ -174,3 +174,41 @@ async def test_title_taken_by_another_journey_is_a_conflict(api):
     )
     assert response.status_code == 409, response.text
     assert api.plans.versions("title-b") == []
+
+
+WARNED = """
+journey:
+  id: warned-flow
+  title: Warned flow
+  defaultState: New
+  states:
+    - {name: New, priority: N/A}
+steps:
+  - id: sync
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: zusSync, info: {}}
+"""
+
+
+async def test_deploy_reports_what_would_not_run_as_tellescope_runs_it(api, tmp_path):
+    """A construct that compiles but would not run as Tellescope runs it deploys with a warning
+    naming its place, through the API and `journeys validate` alike (exit 0)."""
+    body = await api.deploy({"warned-flow.yaml": WARNED})
+    assert [j["status"] for j in body["journeys"]] == ["created"]
+    assert body["warnings"] == [
+        'warning: warned-flow.yaml:11:14 steps.sync.action.type: action "zusSync" has no'
+        " configuration in Journey Engine: the step fails at run time (its onError branch runs)"
+    ]
+    import subprocess
+    import sys
+
+    (tmp_path / "warned-flow.yaml").write_text(WARNED)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "validate", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {tmp_path}/warned-flow.yaml:11:14 steps.sync.action.type:" in result.stderr
+    assert "1 journey valid" in result.stdout
