@@ -10,14 +10,14 @@ from typing import Any
 from activities.run import iso_ms
 from models.runtime import AnchorDateRequest, ConditionInputs, ConditionInputsRequest
 from rules.conditions import upcoming_event_view
-from rules.dates import parse_any_date
+from rules.dates import from_epoch_ms, parse_any_date
 from tellescope.client import Record, TellescopeClient
 from tellescope.errors import TellescopeRejected
 
 
 def _as_iso(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return iso_ms(datetime.fromtimestamp(value / 1000, UTC))
+        return iso_ms(from_epoch_ms(value))
     parsed = parse_any_date(value) if isinstance(value, str) and value else None
     return iso_ms(parsed) if parsed else None
 

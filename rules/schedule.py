@@ -13,6 +13,8 @@ import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rules.dates import require_aware
+
 # Tellescope's `UnitOfTime` → milliseconds (docs/semantics.md §5.1: `delayInMS = delay × unit`).
 UNIT_MS: dict[str, int] = {
     "Seconds": 1_000,
@@ -40,14 +42,9 @@ def delay_due(now: datetime, delay_ms: int) -> datetime:
     """docs/semantics.md §5.1: a plain delay (`afterAction` without a date condition,
     `formUnsubmitted`, `formsUnsubmitted`) comes due `delay_ms` of elapsed time after `now`, in
     `now`'s zone."""
-    _require_aware(now, "now")
+    require_aware(now, "now")
     # Computed in UTC: `+` on a datetime with a ZoneInfo would add to the wall clock instead.
     return (now.astimezone(UTC) + timedelta(milliseconds=delay_ms)).astimezone(now.tzinfo)
-
-
-def _require_aware(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware (got naive {value.isoformat()})")
 
 
 def _month_target(
@@ -75,7 +72,7 @@ def day_of_month_due(
     this month's `day_of_month` at `hour:minute` (default 09:00), clamped to the month's last
     day; when that is not after `now`, the same in the next month (clamped on its own: 31 gives
     Feb 28, then Mar 31). Returned as an aware datetime in `zone`. `delayInMS` plays no part."""
-    _require_aware(now, "now")
+    require_aware(now, "now")
     hour = DEFAULT_DAY_OF_MONTH_HOUR if hour is None else hour
     minute = DEFAULT_DAY_OF_MONTH_MINUTE if minute is None else minute
     if not 1 <= day_of_month <= 31:
@@ -100,7 +97,7 @@ def date_relative_due(anchor: datetime, delay_ms: int, before: bool) -> datetime
     `fieldCondition`/`formCondition`/`eventCondition` delay, `anchor − delay` when `before`, else
     `anchor + delay`, as elapsed time (a 1-day delay across a DST change is 24 h, not "same wall
     time tomorrow"), in `anchor`'s zone."""
-    _require_aware(anchor, "anchor")
+    require_aware(anchor, "anchor")
     # Computed in UTC: `+` on a datetime with a ZoneInfo would add to the wall clock instead.
     delay = timedelta(milliseconds=delay_ms)
     exact = anchor.astimezone(UTC)

@@ -33,6 +33,13 @@ def _step_ref(journey_id: str, step: Any) -> Any:
     return tellescope_id(journey_id, step) if isinstance(step, str) and step else step
 
 
+def _cancel_condition(row: AutomatedActionRow, condition: dict[str, Any]) -> dict[str, Any]:
+    info: dict[str, Any] = {"automationStepId": _step_ref(row.journey_id, condition.get("stepId"))}
+    if condition.get("type") == "formResponses" and row.unsubmitted_form_count is not None:
+        info["unsubmittedFormCount"] = row.unsubmitted_form_count  # 2 -> 1 -> 0 as forms come in
+    return {"type": condition.get("type"), "info": info}
+
+
 def to_tellescope(row: AutomatedActionRow, journey_records: dict[str, str]) -> dict[str, Any]:
     """One ledger row as Tellescope's AutomatedAction JSON."""
     event = copy.deepcopy(row.event)
@@ -67,13 +74,17 @@ def to_tellescope(row: AutomatedActionRow, journey_records: dict[str, str]) -> d
         record["cancelledBy"] = row.cancelled_by
     if row.cancel_conditions:
         record["cancelConditions"] = [
-            {
-                "type": c.get("type"),
-                "info": {"automationStepId": _step_ref(row.journey_id, c.get("stepId"))},
-            }
-            for c in row.cancel_conditions
-            if isinstance(c, dict)
+            _cancel_condition(row, c) for c in row.cancel_conditions if isinstance(c, dict)
         ]
+    if row.is_nop:
+        record["isNOP"] = True  # done in the foreground (a ticket closed by hand), not executed
+    if row.skipped:
+        record["skipped"] = (
+            row.skipped
+        )  # why a finished action did nothing (docs/semantics.md §6.1)
+    if row.acting_enduser_id:
+        # switchToRelatedContact: the action was the related contact's (docs/semantics.md §8.4)
+        record["enduserId"] = row.acting_enduser_id
     if row.did_delay_for_out_of_office:
         record["didDelayForOutOfOffice"] = True
     if row.error_message:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rules.dates import from_epoch_ms, parse_iso
 from services.errors import Unauthenticated
 
 RECORD_OPERATIONS = ("create", "update", "delete")
@@ -137,14 +138,13 @@ def timestamp_of(value: str | int) -> datetime:
     """Tellescope's timestamp: epoch milliseconds (as text); ISO 8601 accepted too."""
     text = str(value).strip()
     try:
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    except (ValueError, OverflowError, OSError):
+        return from_epoch_ms(int(text))
+    except (ValueError, OverflowError):
         pass
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise WebhookRejected("Invalid webhook timestamp") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = parse_iso(text)
+    if moment is None:
+        raise WebhookRejected("Invalid webhook timestamp")
+    return moment
 
 
 def verify(

@@ -25,7 +25,7 @@ import functools
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -86,7 +86,7 @@ with workflow.unsafe.imports_passed_through():
         family_of,
     )
     from rules.conditions import journey_state_matches, matches, uses_upcoming_events
-    from rules.dates import parse_any_date
+    from rules.dates import epoch_ms, from_epoch_ms, parse_any_date
     from rules.office_hours import next_open, zone_for_enduser
     from rules.schedule import (
         date_relative_due,
@@ -103,16 +103,11 @@ with workflow.unsafe.imports_passed_through():
         PATCH_RESTART_COALESCE,
         PATCH_SIGNALS_WAIT_FOR_PLAN,
     )
-    from workflows.projection import (
-        HISTORY_KEPT,
-        Projection,
-        from_ms,
-        pending_views,
-        to_ms,
-    )
+    from workflows.projection import HISTORY_KEPT, Projection, pending_views
 
 AI_NO_MATCH = "____NO_MATCH____"
 S = TypeVar("S")  # a signal's argument
+ResultT = TypeVar("ResultT")  # an activity's result, as its result_type decodes it
 
 ACTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -121,6 +116,10 @@ ACTION_RETRY = RetryPolicy(
     maximum_attempts=20,  # about 2.5 hours of Tellescope trouble, then the step errors
 )
 LOOKUP_TIMEOUT = timedelta(seconds=30)
+JOURNEY_CONTROL_KINDS: dict[str, Literal["add", "remove", "remove_all"]] = {
+    "addToJourney": "add",
+    "removeFromJourney": "remove",
+}
 
 
 def _failure_message(error: BaseException) -> str:
@@ -330,7 +329,7 @@ class JourneyWorkflow:
             id=self._new_id(),
             stepId=step_id,
             eventIndex=event_index,
-            createdAt=to_ms(workflow.now()),
+            createdAt=epoch_ms(workflow.now()),
             journeyContext=dict(context),
             cancelConditions=cancel,
             inheritable=inheritable,
@@ -411,7 +410,7 @@ class JourneyWorkflow:
                     due = delay_due(now, info.delayInMS)
             case FormUnsubmittedEvent(info=info) | FormsUnsubmittedEvent(info=info):
                 due = delay_due(now, info.delayInMS)
-        action.processAfter, action.scheduled = to_ms(due), True
+        action.processAfter, action.scheduled = epoch_ms(due), True
         return None
 
     async def _zone(self, info: DelayInfo, action: ActionState) -> str:
@@ -460,13 +459,13 @@ class JourneyWorkflow:
         """Sleep until processAfter unless cancelled first. False = cancelled."""
         assert action.processAfter is not None
         self._refresh_ui()
-        remaining = from_ms(action.processAfter) - workflow.now()
+        remaining = from_epoch_ms(action.processAfter) - workflow.now()
         if remaining > timedelta(0):
             try:
                 await workflow.wait_condition(
                     lambda: action.id in self.cancelled,
                     timeout=remaining,
-                    timeout_summary=f"{label} due {from_ms(action.processAfter).isoformat()}",
+                    timeout_summary=f"{label} due {from_epoch_ms(action.processAfter).isoformat()}",
                 )
             except TimeoutError:
                 pass
@@ -485,7 +484,7 @@ class JourneyWorkflow:
             return False
         if opening <= now:
             return False
-        action.processAfter = to_ms(opening)
+        action.processAfter = epoch_ms(opening)
         action.didDelayForOutOfOffice = True
         self._write(action, "active", detail=f"deferred to office hours ({opening.isoformat()})")
         return True
@@ -594,10 +593,8 @@ class JourneyWorkflow:
         context = JourneyContext.model_validate(action.journeyContext)
         summary = f"{action.stepId}: {step.action.type}"
         if family == "control_journeys":
-            kind = {"addToJourney": "add", "removeFromJourney": "remove"}.get(
-                step.action.type, "remove_all"
-            )
-            request = JourneyControlRequest(
+            kind = JOURNEY_CONTROL_KINDS.get(step.action.type, "remove_all")
+            control = JourneyControlRequest(
                 automatedActionId=action.id,
                 enduserId=action.enduserId or self.inp.enduserId,
                 fromJourneyId=self.inp.journeyId,
@@ -606,7 +603,7 @@ class JourneyWorkflow:
                 journeyContext=context,
             )
             return await self._activity(
-                family, request, result_type=ActionOutcome, summary=summary, action_id=action.id
+                family, control, result_type=ActionOutcome, summary=summary, action_id=action.id
             )
         request = ActionRequest(
             automatedActionId=action.id,
@@ -623,12 +620,40 @@ class JourneyWorkflow:
             family, request, result_type=ActionOutcome, summary=summary, action_id=action.id
         )
 
+    @overload
     async def _activity(
-        self, name: str, arg: Any, *, result_type, summary: str, action_id: str | None = None
-    ):
+        self,
+        name: str,
+        arg: Any,
+        *,
+        result_type: type[ResultT],
+        summary: str,
+        action_id: str | None = None,
+    ) -> ResultT: ...
+
+    @overload
+    async def _activity(
+        self,
+        name: str,
+        arg: Any,
+        *,
+        result_type: None,
+        summary: str,
+        action_id: str | None = None,
+    ) -> None: ...
+
+    async def _activity(
+        self,
+        name: str,
+        arg: Any,
+        *,
+        result_type: type[Any] | None,
+        summary: str,
+        action_id: str | None = None,
+    ) -> Any:
         self.in_flight += 1
         try:
-            return await workflow.execute_activity(
+            result = await workflow.execute_activity(
                 name,
                 arg,
                 result_type=result_type,
@@ -639,6 +664,7 @@ class JourneyWorkflow:
                 activity_id=f"{action_id}" if action_id else None,
                 summary=summary,
             )
+            return result  # activities by name are untyped: result_type decodes the payload
         finally:
             self.in_flight -= 1
 
@@ -946,8 +972,8 @@ class JourneyWorkflow:
             id=hashlib.sha256(f"nop:{signal.ticketId}".encode()).hexdigest()[:24],
             stepId=step_id,
             eventIndex=0,
-            createdAt=to_ms(workflow.now()),
-            processAfter=to_ms(workflow.now()),
+            createdAt=epoch_ms(workflow.now()),
+            processAfter=epoch_ms(workflow.now()),
             journeyContext=self._synthetic_parent(step_id).journeyContext,
             enduserId=self.enrollment.stepEndusers.get(step_id),
         )
@@ -969,7 +995,7 @@ class JourneyWorkflow:
             event = self._plan.steps[action.stepId].events[action.eventIndex]
             if action.parked and trigger_id(event) == signal.triggerId:
                 action.parked = False
-                action.processAfter = to_ms(workflow.now())
+                action.processAfter = epoch_ms(workflow.now())
                 action.journeyContext.update(signal.journeyContext.model_dump(exclude_none=True))
         self._refresh_ui()
 
@@ -1138,7 +1164,7 @@ class JourneyWorkflow:
         for action in enrollment.actions.values():
             self._launch(action)
 
-    def _result(self, outcome: str) -> EnrollmentResult:
+    def _result(self, outcome: Literal["completed", "removed"]) -> EnrollmentResult:
         return EnrollmentResult(
             outcome=outcome,
             state=self.enrollment.state,

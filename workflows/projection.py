@@ -8,7 +8,7 @@ the ledger, upserts, current details). Deterministic like the interpreter: time 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -23,19 +23,12 @@ from models.enrollment import (
 from models.events import trigger_id
 from models.plan import JourneyPlan
 from models.runtime import EnrollmentInput, LedgerBatch, LedgerEntry
+from rules.dates import from_epoch_ms
 from workflows import search_attributes as sa
 from workflows.patches import PATCH_STEP_ATTRIBUTES
 
 HISTORY_KEPT = 200  # step history entries kept in the query (and across continue-as-new)
 LOCAL_TIMEOUT = timedelta(seconds=30)
-
-
-def to_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 class Projection:
@@ -159,7 +152,7 @@ class Projection:
             self.next_action_at = next_at
             workflow.upsert_search_attributes(
                 [
-                    sa.NEXT_ACTION_AT.value_set(from_ms(next_at))
+                    sa.NEXT_ACTION_AT.value_set(from_epoch_ms(next_at))
                     if next_at is not None
                     else sa.NEXT_ACTION_AT.value_unset()
                 ]
@@ -219,7 +212,7 @@ def pending_views(plan: JourneyPlan, enrollment: EnrollmentState) -> list[Pendin
         due = (
             None
             if action.parked or action.processAfter is None
-            else from_ms(action.processAfter).isoformat()
+            else from_epoch_ms(action.processAfter).isoformat()
         )
         views.append(
             PendingView(
