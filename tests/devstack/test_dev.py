@@ -158,7 +158,7 @@ def test_dev_brings_up_the_stack_and_resumes_it(tmp_path, ports):
     again = Dev(data, ports)  # a second run resumes the same data
     try:
         banner = again.wait_for_banner()
-        assert f"Demo patient     {enduser_id} in onboarding (unchanged)" in banner
+        assert f"Demo patient     {enduser_id} in onboarding (alreadyEnrolled)" in banner
         time.sleep(3)
         assert len(demo_messages(sandbox, enduser_id)) == 1  # nothing sent twice
     finally:
