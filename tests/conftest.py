@@ -1,8 +1,9 @@
-"""Shared fixtures: one time-skipping Temporal test server per test folder.
+"""Shared fixtures: one time-skipping Temporal test server for the runtime tests.
 
-Per folder, not per session: a folder's enrollments (some left waiting on timers days ahead)
-must not be in the server while another folder skips time, or a long suite slows the server
-until its timers, and the tests waiting on them, time out in cascade."""
+tests/workflows and tests/e2e, which skip virtual time by days and weeks, start their own per
+module (their conftest.py overrides `env`): enrollments that other folders leave waiting would
+otherwise all wake up with every skip, and a long suite slows the server until the tests
+waiting on it time out in cascade."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest_asyncio
 from tests.temporal_env import start_time_skipping
 
 
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def env():
     environment = await start_time_skipping()
     yield environment

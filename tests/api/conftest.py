@@ -253,7 +253,7 @@ async def tellescope(sandbox: SandboxServer) -> AsyncIterator[TellescopeClient]:
     await client.aclose()
 
 
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def api(env, tellescope, sandbox_http, tmp_path_factory) -> AsyncIterator[Harness]:
     """The app on the time-skipping server, with a worker polling its task queue."""
     async with harness(env.client, tellescope, sandbox_http, tmp_path_factory.mktemp("api")) as h:
@@ -315,7 +315,7 @@ def serve(h: Harness, temporal_address: str, sandbox: SandboxServer) -> LiveServ
     return LiveServer(app)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def live_api(api: Harness, env, sandbox: SandboxServer) -> Iterator[LiveServer]:
     """The `api` app served on a real port (the time-skipping server behind it)."""
     with serve(api, env.client.service_client.config.target_host, sandbox) as server:

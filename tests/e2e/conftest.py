@@ -35,7 +35,7 @@ from store.db import create_tables, get_engine
 from store.ledger import Ledger
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
-from tests.temporal_env import next_run_id
+from tests.temporal_env import next_run_id, start_time_skipping
 from workflows import starter
 from workflows.journey import JourneyWorkflow
 
@@ -299,3 +299,11 @@ async def stack(env, api, tellescope, tmp_path, sandbox):
 @pytest.fixture
 def patient(api) -> Patient:
     return Patient(api)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def env():
+    """A time-skipping server of this module's own (tests/conftest.py says why)."""
+    environment = await start_time_skipping()
+    yield environment
+    await environment.shutdown()

@@ -25,6 +25,7 @@ from simulate.recorder import RecordingTellescope
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
 from store.plans import PlanStore
+from tests.temporal_env import start_time_skipping
 from workflows import starter
 from workflows.journey import JourneyWorkflow
 
@@ -155,3 +156,11 @@ def close(
     """Timers fire a few virtual milliseconds after their due time; anything within a second is
     "at" that time, and far tighter than any rule under test."""
     return abs(actual - expected) < tolerance
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def env():
+    """A time-skipping server of this module's own (tests/conftest.py says why)."""
+    environment = await start_time_skipping()
+    yield environment
+    await environment.shutdown()
