@@ -14,7 +14,7 @@ place so an author is never surprised at run time:
 - a trigger that cannot fire as in Tellescope: an integration action with no configuration
   (the firing fails), an event no Tellescope record shows (Subscription Ended, Pregnancy
   Ended, Healthie Note Locked: they fire from `POST /v1/events` only, docs/decisions.md D20),
-  a Vital Count event (no vitals source), Healthie `answersCondition`, and
+  Healthie `answersCondition`, and
   event filters the engine does not apply (`hasExpiredEvent`, `ignoreDelayedReadings`), and
   form-answer bounds written as `$JS(<body>)` (never evaluated: the leaf is false,
   docs/semantics.md §10.2).
@@ -32,7 +32,7 @@ from models.runtime import UNCONFIGURED_FAMILY, family_of
 from models.triggers import INTEGRATION_TRIGGER_ACTION_TYPES
 
 # Trigger events the engine receives no data for: the trigger never fires.
-NEVER_FIRING_TRIGGER_EVENTS = {"Vital Count": "no vitals source is connected"}
+NEVER_FIRING_TRIGGER_EVENTS: dict[str, str] = {}
 # Trigger events no Tellescope record webhook shows (docs/decisions.md D20): they fire only when
 # another system posts them (`POST /v1/events`).
 EVENTS_ONLY_TRIGGER_EVENTS = {
