@@ -27,7 +27,8 @@ first). Per record:
 - tickets: `closedAt` newly set -> signal ticket_closed (via the ticket's `automationStepId`).
 - sms_messages, emails, chats (inbound, i.e. sent by the enduser) -> signal incoming_message to
   every running enrollment of the enduser; events Incoming Message, and SMS Reply for SMS.
-  Chats sent by a user -> Outbound Chat Sent for every enduser of the room.
+  Chats sent by a user -> Outbound Chat Sent for every enduser of the room, whose
+  `recentOutboundChatAt` is stamped (the one write of the mapping).
 - endusers: create -> Contact Created, Field Equals; update -> Field Equals, Fields Changed,
   Tag Added (when a tag is new).
 - calendar_events -> Appointment Created / Completed / Cancelled / Rescheduled / No-Showed, one
@@ -68,7 +69,7 @@ from triggers.evaluate import candidates
 from triggers.events import IncomingEvent, event_id
 from triggers.filters import appointment_transitions, is_set, newly_set
 from triggers.models import IgnoredRecord, IntakeReport, SignalSent
-from triggers.quiet import is_trigger_origin
+from triggers.quiet import QuietTellescopeClient, is_trigger_origin
 from triggers.readback import NotReadable, RecordSource, TellescopeReadBack, Wanted
 
 log = logging.getLogger("journeys.triggers.intake")
@@ -346,9 +347,26 @@ async def _chat(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
         return RecordMapping(ignored="chat autoreply")
     if not endusers:
         return RecordMapping(ignored="chat in a room without endusers")
+    await _stamp_outbound_chat(deps, endusers, record)
     return RecordMapping(
         events=[item.event("Outbound Chat Sent", e, journeyContext=context) for e in endusers]
     )
+
+
+async def _stamp_outbound_chat(deps: TriggerDeps, enduser_ids: list[str], chat: Record) -> None:
+    """`recentOutboundChatAt` = the chat's `createdAt` on every enduser of the room, as Tellescope
+    stamps it with Outbound Chat Sent (docs/semantics.md §9.3): only where it is older (a late or
+    repeated delivery never moves it back), quietly (the stamp fires no trigger)."""
+    sent_at = _moment(chat.get("createdAt"))
+    if sent_at is None:
+        return
+    quiet = QuietTellescopeClient(deps.tellescope)
+    for enduser in await deps.tellescope.get_many("endusers", enduser_ids):
+        stamped = _moment(enduser.get("recentOutboundChatAt"))
+        if stamped is None or stamped < sent_at:
+            await quiet.update(
+                "endusers", enduser["id"], {"recentOutboundChatAt": chat["createdAt"]}
+            )
 
 
 async def _calendar_events(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
@@ -611,7 +629,8 @@ async def map_webhook(
 ) -> list[tuple[WebhookRecord, RecordMapping]]:
     """Each record of the webhook, read back from Tellescope (`source`, by default
     `TellescopeReadBack`), with the events and signals it produces (also reads Tellescope for
-    SMS Reply templates, form-group completion and chat rooms; starts nothing)."""
+    SMS Reply templates, form-group completion and chat rooms; starts nothing; writes only
+    `recentOutboundChatAt`)."""
     items = webhook_records(payload)
     found, unreadable = await read_back(items, source or TellescopeReadBack(deps.tellescope))
     mapped = []

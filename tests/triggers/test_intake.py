@@ -216,6 +216,19 @@ async def test_chats_from_the_enduser_and_from_a_user(engine, api, helpers, hook
     assert from_enduser.signals[0].payload.channel == "Chat"
     assert types(from_user) == ["Outbound Chat Sent"] and from_user.signals == []
     assert from_user.events[0].enduserId == enduser["id"]
+    # Outbound Chat Sent stamps the enduser, quietly (no endusers webhook), never backwards
+    stamped = ok(api.get(f"/v1/enduser/{enduser['id']}"))
+    assert stamped["recentOutboundChatAt"] == outbound["createdAt"]
+    assert "recentOutboundChatAt" not in (from_enduser.events[0].record or {})
+    assert hooks.about(hooks.take(), enduser["id"], "endusers") == []
+    api.patch(
+        f"/v1/enduser/{enduser['id']}",
+        json={"updates": {"recentOutboundChatAt": "2999-01-01T00:00:00.000Z"}},
+    )
+    hooks.take()
+    await mapped(engine, hooks.about(payloads, outbound["id"], "chats"))  # redelivered
+    later = ok(api.get(f"/v1/enduser/{enduser['id']}"))["recentOutboundChatAt"]
+    assert later == "2999-01-01T00:00:00.000Z"
 
 
 async def test_calendar_event_transitions(engine, api, hooks, make_enduser) -> None:
