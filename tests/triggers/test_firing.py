@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import TypeAdapter
 from temporalio.client import WorkflowFailureError
+from temporalio.testing import ActivityEnvironment
 
 from models.automated_action import CancelReason, JourneyContext
 from models.runtime import RemoveRequest, enrollment_workflow_id
@@ -868,3 +870,65 @@ async def test_portal_form_group_completes_and_fires_its_trigger(
             lambda: engine.enduser(enduser["id"])["journeys"].get(record) == "Checked in"
         )
     assert engine.enduser(enduser["id"])["tags"] == ["checked-in"]
+
+
+async def test_grant_access_from_waitlist_through_tellescope(engine, api, make_enduser) -> None:
+    """Grant Access From Waitlist: Tellescope's grant access moves the first `count` endusers
+    off the waitlist into its journey, and the engine enrolls them; a retry of the attempt
+    (the same heartbeated choice) grants nobody else."""
+    journey = unique("waitlisted")
+    engine.deploy(
+        f"""
+        journey: {{id: {journey}, title: Waitlisted}}
+        steps:
+          - id: welcome
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action: {{type: setEnduserStatus, info: {{status: Granted}}}}
+        """
+    )
+    first, second, third = make_enduser(), make_enduser(), make_enduser()
+    waitlist = ok(
+        api.post(
+            "/v1/waitlist",
+            json={
+                "title": unique("list"),
+                "journeyId": engine.journey_records[journey],
+                "enduserIds": [first["id"], second["id"], third["id"]],
+            },
+        )
+    )
+    action = _ACTION.validate_python(
+        {"type": "Grant Access From Waitlist", "info": {"waitlistId": waitlist["id"], "count": 2}}
+    )
+    request = TriggerActionRequest(
+        automatedActionId=trigger_action_id("trigger:grant:x"),
+        firingId="trigger:grant:x",
+        firingStartedAt=datetime.now(UTC).isoformat(),
+        triggerId="grant",
+        enduserId=first["id"],
+        action=action,
+        now=datetime.now(UTC).isoformat(),
+    )
+    activities = TriggerActivities(engine.deps)
+    attempt = ActivityEnvironment()
+    beats: list = []
+    attempt.on_heartbeat = lambda *details: beats.append(details)
+    async with engine.worker():
+        outcome = await attempt.run(activities.perform_trigger_action, request)
+        assert outcome.recordIds == [first["id"], second["id"]]
+        assert outcome.detail.endswith("(granted by Tellescope)")
+        assert beats == [([first["id"], second["id"]],)]
+        retry = ActivityEnvironment()
+        retry.info = replace(retry.info, heartbeat_details=list(beats[0]))
+        again = await retry.run(activities.perform_trigger_action, request)
+        assert again.recordIds == [first["id"], second["id"]]
+        assert again.detail.endswith("(already granted)")
+        tellescope_journey = engine.journey_records[journey]
+
+        def state(enduser: dict) -> str | None:
+            return (engine.enduser(enduser["id"]).get("journeys") or {}).get(tellescope_journey)
+
+        for enduser in (first, second):  # the engine's enrollment ran the journey
+            await eventually(lambda e=enduser: state(e) == "Granted")
+    assert ok(api.get(f"/v1/waitlist/{waitlist['id']}"))["enduserIds"] == [third["id"]]
+    assert state(third) is None
