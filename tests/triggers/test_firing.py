@@ -932,3 +932,68 @@ async def test_grant_access_from_waitlist_through_tellescope(engine, api, make_e
             await eventually(lambda e=enduser: state(e) == "Granted")
     assert ok(api.get(f"/v1/waitlist/{waitlist['id']}"))["enduserIds"] == [third["id"]]
     assert state(third) is None
+
+
+async def test_order_merge_fields_in_set_fields(engine, api, make_enduser) -> None:
+    """`{{order.*}}` in Set Fields (docs/semantics.md §13): an Order Created trigger's Set Fields
+    and the steps of the journey it starts read the order of the journey context (`orderId`)."""
+    journey = unique("order-journey")
+    source = unique("shop")
+    engine.deploy(
+        f"""
+        journey: {{id: {journey}, title: Orders}}
+        steps:
+          - id: tracking
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action:
+              type: setEnduserFields
+              info: {{fields: [{{name: tracking, type: Custom Value, value: "{{{{order.tracking}}}}"}}]}}
+        triggers:
+          - id: order-status
+            title: Order status
+            status: Active
+            event: {{type: Order Status Equals, info: {{source: {source}}}}}
+            action:
+              type: Set Fields
+              info: {{fields: [{{name: orderStatus, type: Custom Value, value: "{{{{order.status}}}} ({{{{order.sku}}}})"}}]}}
+          - id: order-journey
+            title: Order journey
+            status: Active
+            event: {{type: Order Created, info: {{}}}}
+            action: {{type: Add To Journey, info: {{journeyId: {journey}}}}}
+        """
+    )
+    enduser = make_enduser()
+    order = ok(
+        api.post(
+            "/v1/enduser-order",
+            json={
+                "enduserId": enduser["id"],
+                "externalId": unique("ext"),
+                "source": source,
+                "title": "Kit",
+                "status": "Shipped",
+                "sku": "KIT-1",
+                "tracking": "1Z999",
+            },
+        )
+    )
+    created = {  # the record webhook (orders are not in the default subscriptions)
+        "model": "enduser_orders",
+        "type": "create",
+        "records": [{"id": order["id"]}],
+        "timestamp": str(int(datetime.now(UTC).timestamp() * 1000)),
+        "integrity": "checked by the HTTP layer",
+        "relatedRecords": {},
+    }
+    async with engine.worker():
+        reports = await deliver(engine, [created])
+        firings = started(reports)
+        assert len(firings) == 2, reports
+        for firing in firings:
+            await engine.result(firing)
+        await eventually(
+            lambda: engine.enduser(enduser["id"]).get("fields", {}).get("tracking") == "1Z999"
+        )
+    fields = engine.enduser(enduser["id"])["fields"]
+    assert fields["orderStatus"] == "Shipped (KIT-1)"
