@@ -12,8 +12,8 @@ place so an author is never surprised at run time:
 - notifyTeam's `sendSMS` / `smsTemplateId` / `dontSendEmail`: the engine creates the user
   notifications only (Tellescope emails them per each user's preferences; no SMS is sent);
 - a trigger that cannot fire as in Tellescope: an integration action with no configuration
-  (the firing fails), an event no Tellescope record shows (Subscription Ended, Pregnancy
-  Ended, Healthie Note Locked: they fire from `POST /v1/events` only, docs/decisions.md D20),
+  (the firing fails), an event no Tellescope record shows (Stripe subscriptions and payments,
+  Pregnancy Ended, Healthie: they fire from `POST /v1/events` only, docs/decisions.md D20),
   Healthie `answersCondition`, and
   event filters the engine does not apply (`hasExpiredEvent`, `ignoreDelayedReadings`), and
   form-answer bounds written as `$JS(<body>)` (never evaluated: the leaf is false,
@@ -35,10 +35,17 @@ from models.triggers import INTEGRATION_TRIGGER_ACTION_TYPES
 NEVER_FIRING_TRIGGER_EVENTS: dict[str, str] = {}
 # Trigger events no Tellescope record webhook shows (docs/decisions.md D20): they fire only when
 # another system posts them (`POST /v1/events`).
+_STRIPE = "Stripe subscriptions and payments are not Tellescope records"
+_HEALTHIE = "Healthie notes and forms are not Tellescope records"
 EVENTS_ONLY_TRIGGER_EVENTS = {
-    "Subscription Ended": "Stripe subscriptions are not Tellescope records",
+    "Subscription Ended": _STRIPE,
+    "Subscription Payment Failed": _STRIPE,
+    "Subscription Paused": _STRIPE,
+    "Subscription Resumed": _STRIPE,
+    "Stripe: Payment Intent Failed": _STRIPE,
     "Pregnancy Ended": "no documented enduser field records the end of a pregnancy",
-    "Healthie Note Locked": "Healthie notes are not Tellescope records",
+    "Healthie Note Locked": _HEALTHIE,
+    "Healthie Form Answer Group Created": _HEALTHIE,
 }
 # Trigger event filters the engine does not apply (the trigger fires without them).
 IGNORED_TRIGGER_EVENT_FIELDS = {
