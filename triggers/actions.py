@@ -14,7 +14,8 @@ retried attempt or a redelivered firing changes Tellescope once:
 | Remove From (All) Journey(s)   | `remove` signal, cancel reason 4 (a repeat is ignored)        |
 | Move To Step                   | signalled by the firing workflow itself (exactly once)        |
 | Create User Notifications      | one notification per chosen user, found again by its key      |
-| Reply to Chat                  | a chat in the incoming chat's room, stamped with the key      |
+| Reply to Chat                  | a chat in the incoming chat's room, stamped with the key;     |
+|                                | the room's endusers get `recentOutboundChatAt`                |
 | Assign to Incoming Message     | users added to the inbound email / SMS / chat room assignedTo |
 | Require Form Followups         | `followups` of the triggering form response (missing ones)    |
 | Add to / Grant Access From     | the `waitlists` record (Tellescope's model; answers clearly   |
@@ -67,7 +68,7 @@ from triggers.models import (
     throttle_workflow_id,
     trigger_record_id,
 )
-from triggers.quiet import QuietTellescopeClient
+from triggers.quiet import QuietTellescopeClient, stamp_outbound_chat
 from workflows import starter
 
 _STEP_ACTION = TypeAdapter(AutomationAction)
@@ -373,6 +374,8 @@ class TriggerActivities:
             "message": await self._render(req, req.action.info.message),
         }
         chat = await self.quiet.create("chats", stamp("chats", key, body))
+        room = await self.quiet.get("chat_rooms", room_id)
+        await stamp_outbound_chat(self.quiet, list(room.get("enduserIds") or []), chat)
         return TriggerActionOutcome(detail=f"replied in room {room_id}", recordIds=[chat["id"]])
 
     async def _assign_to_incoming_message(self, req: TriggerActionRequest) -> TriggerActionOutcome:

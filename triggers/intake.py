@@ -69,7 +69,7 @@ from triggers.evaluate import candidates
 from triggers.events import IncomingEvent, event_id
 from triggers.filters import appointment_transitions, is_set, newly_set
 from triggers.models import IgnoredRecord, IntakeReport, SignalSent
-from triggers.quiet import QuietTellescopeClient, is_trigger_origin
+from triggers.quiet import is_trigger_origin, stamp_outbound_chat
 from triggers.readback import NotReadable, RecordSource, TellescopeReadBack, Wanted
 
 log = logging.getLogger("journeys.triggers.intake")
@@ -347,26 +347,10 @@ async def _chat(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
         return RecordMapping(ignored="chat autoreply")
     if not endusers:
         return RecordMapping(ignored="chat in a room without endusers")
-    await _stamp_outbound_chat(deps, endusers, record)
+    await stamp_outbound_chat(deps.tellescope, endusers, record)
     return RecordMapping(
         events=[item.event("Outbound Chat Sent", e, journeyContext=context) for e in endusers]
     )
-
-
-async def _stamp_outbound_chat(deps: TriggerDeps, enduser_ids: list[str], chat: Record) -> None:
-    """`recentOutboundChatAt` = the chat's `createdAt` on every enduser of the room, as Tellescope
-    stamps it with Outbound Chat Sent (docs/semantics.md §9.3): only where it is older (a late or
-    repeated delivery never moves it back), quietly (the stamp fires no trigger)."""
-    sent_at = _moment(chat.get("createdAt"))
-    if sent_at is None:
-        return
-    quiet = QuietTellescopeClient(deps.tellescope)
-    for enduser in await deps.tellescope.get_many("endusers", enduser_ids):
-        stamped = _moment(enduser.get("recentOutboundChatAt"))
-        if stamped is None or stamped < sent_at:
-            await quiet.update(
-                "endusers", enduser["id"], {"recentOutboundChatAt": chat["createdAt"]}
-            )
 
 
 async def _calendar_events(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:

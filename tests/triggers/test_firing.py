@@ -618,7 +618,10 @@ async def test_incoming_chat_reply_assign_and_notify(engine, api, helpers, hooks
         n for n in notes if {"type": "enduser", "id": enduser["id"]} in n.get("relatedRecords", [])
     ]
     assert [(n["type"], n["message"]) for n in mine] == [("Incoming chat", "New chat from Pat")]
-    assert "chained" not in (engine.enduser(enduser["id"]).get("tags") or [])
+    stored = engine.enduser(enduser["id"])
+    assert "chained" not in (stored.get("tags") or [])
+    # the reply is a user's chat all the same: Tellescope's stamp, without the chained event
+    assert stored["recentOutboundChatAt"] == replies[0]["createdAt"]
 
 
 # --- admin endpoint and failures ----------------------------------------------------------------
