@@ -12,7 +12,9 @@ place so an author is never surprised at run time:
 - notifyTeam's `sendSMS` / `smsTemplateId` / `dontSendEmail`: the engine creates the user
   notifications only (Tellescope emails them per each user's preferences; no SMS is sent);
 - a trigger that cannot fire as in Tellescope: an integration action with no configuration
-  (the firing fails), a Vital Count event (no vitals source), Healthie `answersCondition`, and
+  (the firing fails), an event no Tellescope record shows (Stripe subscriptions and payments,
+  Pregnancy Ended, Healthie: they fire from `POST /v1/events` only, docs/decisions.md D20),
+  Healthie `answersCondition`, and
   event filters the engine does not apply (`hasExpiredEvent`, `ignoreDelayedReadings`), and
   form-answer bounds written as `$JS(<body>)` (never evaluated: the leaf is false,
   docs/semantics.md §10.2).
@@ -30,7 +32,21 @@ from models.runtime import UNCONFIGURED_FAMILY, family_of
 from models.triggers import INTEGRATION_TRIGGER_ACTION_TYPES
 
 # Trigger events the engine receives no data for: the trigger never fires.
-NEVER_FIRING_TRIGGER_EVENTS = {"Vital Count": "no vitals source is connected"}
+NEVER_FIRING_TRIGGER_EVENTS: dict[str, str] = {}
+# Trigger events no Tellescope record webhook shows (docs/decisions.md D20): they fire only when
+# another system posts them (`POST /v1/events`).
+_STRIPE = "Stripe subscriptions and payments are not Tellescope records"
+_HEALTHIE = "Healthie notes and forms are not Tellescope records"
+EVENTS_ONLY_TRIGGER_EVENTS = {
+    "Subscription Ended": _STRIPE,
+    "Subscription Payment Failed": _STRIPE,
+    "Subscription Paused": _STRIPE,
+    "Subscription Resumed": _STRIPE,
+    "Stripe: Payment Intent Failed": _STRIPE,
+    "Pregnancy Ended": "no documented enduser field records the end of a pregnancy",
+    "Healthie Note Locked": _HEALTHIE,
+    "Healthie Form Answer Group Created": _HEALTHIE,
+}
 # Trigger event filters the engine does not apply (the trigger fires without them).
 IGNORED_TRIGGER_EVENT_FIELDS = {
     "Form Submitted": ("hasExpiredEvent",),
@@ -107,6 +123,15 @@ def _trigger_warnings(parsed: ParsedJourney, trigger_id: str, trigger: Any) -> l
             parsed.warning(
                 parsed.trigger_path(trigger_id, "event", "type"),
                 f'trigger event "{trigger.event.type}" never fires in Journey Engine: {why}',
+            )
+        )
+    why = EVENTS_ONLY_TRIGGER_EVENTS.get(trigger.event.type)
+    if why is not None:
+        warnings.append(
+            parsed.warning(
+                parsed.trigger_path(trigger_id, "event", "type"),
+                f'trigger event "{trigger.event.type}" fires only from POST /v1/events in'
+                f" Journey Engine: {why}",
             )
         )
     for name in IGNORED_TRIGGER_EVENT_FIELDS.get(trigger.event.type, ()):

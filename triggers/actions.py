@@ -14,11 +14,13 @@ retried attempt or a redelivered firing changes Tellescope once:
 | Remove From (All) Journey(s)   | `remove` signal, cancel reason 4 (a repeat is ignored)        |
 | Move To Step                   | signalled by the firing workflow itself (exactly once)        |
 | Create User Notifications      | one notification per chosen user, found again by its key      |
-| Reply to Chat                  | a chat in the incoming chat's room, stamped with the key      |
+| Reply to Chat                  | a chat in the incoming chat's room, stamped with the key;     |
+|                                | the room's endusers get `recentOutboundChatAt`                |
 | Assign to Incoming Message     | users added to the inbound email / SMS / chat room assignedTo |
 | Require Form Followups         | `followups` of the triggering form response (missing ones)    |
 | Add to / Grant Access From     | the `waitlists` record (Tellescope's model; answers clearly   |
-| Waitlist                       | when the API has no waitlists)                                |
+| Waitlist                       | when the API has no waitlists); grant access is Tellescope's  |
+|                                | `POST /v1/waitlists/grant-access`, plus the engine enrollment |
 | Canvas / Zus / Zendesk         | fail: "... is not configured" (docs/decisions.md D11)         |
 
 All writes go through `QuietTellescopeClient` (no webhook: no chaining, see `triggers.quiet`).
@@ -66,7 +68,7 @@ from triggers.models import (
     throttle_workflow_id,
     trigger_record_id,
 )
-from triggers.quiet import QuietTellescopeClient
+from triggers.quiet import QuietTellescopeClient, stamp_outbound_chat
 from workflows import starter
 
 _STEP_ACTION = TypeAdapter(AutomationAction)
@@ -372,6 +374,8 @@ class TriggerActivities:
             "message": await self._render(req, req.action.info.message),
         }
         chat = await self.quiet.create("chats", stamp("chats", key, body))
+        room = await self.quiet.get("chat_rooms", room_id)
+        await stamp_outbound_chat(self.quiet, list(room.get("enduserIds") or []), chat)
         return TriggerActionOutcome(detail=f"replied in room {room_id}", recordIds=[chat["id"]])
 
     async def _assign_to_incoming_message(self, req: TriggerActionRequest) -> TriggerActionOutcome:
@@ -441,16 +445,35 @@ class TriggerActivities:
         return TriggerActionOutcome(detail=f"added to waitlist {waitlist_id}")
 
     async def _grant_access_from_waitlist(self, req: TriggerActionRequest) -> TriggerActionOutcome:
-        """The first `count` endusers leave the waitlist and join its journey. The choice is
-        heartbeated first, so a retry grants the same endusers rather than the next ones."""
+        """The first `count` endusers leave the waitlist and join its journey, through
+        Tellescope's grant access (`POST /v1/waitlists/grant-access {id, count}`), and the engine
+        enrolls them in the journey it runs. The choice is heartbeated first, so a retry grants
+        the same endusers rather than the next ones: Tellescope is asked only while they are
+        still the head of the list (after that, those still listed are removed by an update)."""
         info = req.action.info
         waitlist = await self._waitlist(info.waitlistId)
+        waiting = list(waitlist.get("enduserIds") or [])
         details = activity.info().heartbeat_details if activity.in_activity() else ()
-        chosen = list(details[0]) if details else (waitlist.get("enduserIds") or [])[: info.count]
+        chosen = list(details[0]) if details else waiting[: info.count]
         if activity.in_activity():
             activity.heartbeat(chosen)
         journey = waitlist.get("journeyId")
         row = self._deployed(journey) if journey else None
+        listed = [e for e in chosen if e in waiting]
+        how = "already granted"
+        if listed and waiting[: len(listed)] == listed:
+            await self.quiet.request(
+                "POST",
+                "/v1/waitlists/grant-access",
+                body={"id": info.waitlistId, "count": len(listed)},
+            )
+            how = "granted by Tellescope"
+        elif listed:  # the list changed under a retry: remove exactly the chosen ones
+            remaining = [e for e in waiting if e not in chosen]
+            await self.quiet.update(
+                "waitlists", info.waitlistId, {"enduserIds": remaining}, replace_object_fields=True
+            )
+            how = "removed from the list"
         for enduser_id in chosen:
             if row is None:
                 break
@@ -465,13 +488,9 @@ class TriggerActivities:
             await starter.enroll(
                 self.deps.client, inp, task_queue=self.deps.task_queue, restart=False
             )
-        remaining = [e for e in waitlist.get("enduserIds") or [] if e not in chosen]
-        if remaining != (waitlist.get("enduserIds") or []):
-            await self.quiet.update(
-                "waitlists", info.waitlistId, {"enduserIds": remaining}, replace_object_fields=True
-            )
         target = f" into journey {row.journey_id}" if row else ""
         return TriggerActionOutcome(
-            detail=f"granted {len(chosen)} enduser(s) from waitlist {info.waitlistId}{target}",
+            detail=f"granted {len(chosen)} enduser(s) from waitlist {info.waitlistId}{target}"
+            f" ({how})",
             recordIds=chosen,
         )

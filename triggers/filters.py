@@ -557,7 +557,7 @@ FILTERS: dict[str, Callable[[Any, IncomingEvent, FilterContext], Reason]] = {
     "No Recent Appointment": _time_based,
     "On Birthday": _time_based,
     "Has Not Engaged": _time_based,
-    "Vital Count": _never("Vital Count is not supported (no vitals source)"),
+    "Vital Count": _time_based,
     "Vital Update": _vital_update,
     "SMS Reply": _sms_reply,
     "Order Status Equals": _order_status,

@@ -27,13 +27,17 @@ first). Per record:
 - tickets: `closedAt` newly set -> signal ticket_closed (via the ticket's `automationStepId`).
 - sms_messages, emails, chats (inbound, i.e. sent by the enduser) -> signal incoming_message to
   every running enrollment of the enduser; events Incoming Message, and SMS Reply for SMS.
-  Chats sent by a user -> Outbound Chat Sent for every enduser of the room.
+  Chats sent by a user -> Outbound Chat Sent for every enduser of the room, whose
+  `recentOutboundChatAt` is stamped (the one write of the mapping).
 - endusers: create -> Contact Created, Field Equals; update -> Field Equals, Fields Changed,
   Tag Added (when a tag is new).
 - calendar_events -> Appointment Created / Completed / Cancelled / Rescheduled / No-Showed, one
   per enduser attendee (`triggers.filters.appointment_transitions`).
 - purchases -> Purchase Made, Refund Issued; enduser_orders -> Order Created, Order Status
   Equals; enduser_medications -> Medication Added; enduser_problems -> Problem Created.
+- phone_calls (inbound) -> Missed Call, Left Voicemail; enduser_observations -> Vital Update;
+  database_records -> Database Entry Added; updates of outbound emails and SMS -> Message
+  Opened, Message Link Clicked, Message Delivery Failure (docs/decisions.md D20).
 
 A signal to an enrollment that is not running is ignored and reported (docs/decisions.md D8:
 events for a removed or finished enrollment are never executed). Deletes produce nothing.
@@ -63,9 +67,9 @@ from triggers.active import active_triggers, current_rows, plan_of
 from triggers.dispatch import TriggerDeps, dispatch_event
 from triggers.evaluate import candidates
 from triggers.events import IncomingEvent, event_id
-from triggers.filters import appointment_transitions, newly_set
+from triggers.filters import appointment_transitions, is_set, newly_set
 from triggers.models import IgnoredRecord, IntakeReport, SignalSent
-from triggers.quiet import is_trigger_origin
+from triggers.quiet import is_trigger_origin, stamp_outbound_chat
 from triggers.readback import NotReadable, RecordSource, TellescopeReadBack, Wanted
 
 log = logging.getLogger("journeys.triggers.intake")
@@ -86,6 +90,9 @@ EVENT_STAMPS = {
     "Incoming Message": "createdAt",
     "SMS Reply": "createdAt",
     "Outbound Chat Sent": "createdAt",
+    "Vital Update": "createdAt",
+    "Database Entry Added": "createdAt",
+    "Message Opened": "openedAt",
     "Form Submitted": "submittedAt",
     "Form Group Completed": "submittedAt",
     "Form Started": "startedAt",
@@ -266,7 +273,9 @@ async def _messages(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
     record = item.record
     channel = MESSAGE_CHANNELS[item.model]
     if item.kind != "create":
-        return RecordMapping(ignored="message updates produce no events")
+        if item.model == "chats":
+            return RecordMapping(ignored="message updates produce no events")
+        return _message_updates(item)
     if item.model == "chats":
         return await _chat(item, deps)
     if not record.get("inbound"):
@@ -338,6 +347,7 @@ async def _chat(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
         return RecordMapping(ignored="chat autoreply")
     if not endusers:
         return RecordMapping(ignored="chat in a room without endusers")
+    await stamp_outbound_chat(deps.tellescope, endusers, record)
     return RecordMapping(
         events=[item.event("Outbound Chat Sent", e, journeyContext=context) for e in endusers]
     )
@@ -408,6 +418,112 @@ def _created_only(event_type: str, context_field: str | None):
     return map_record
 
 
+def _newly_true(record: Record, previous: Record | None, name: str) -> bool:
+    """A flag (`isVoicemail`) is true now and was not before (a create: "before: unset")."""
+    return bool(record.get(name)) and not (previous or {}).get(name)
+
+
+# A voicemail was left when one of these is set (Tellescope API docs, PhoneCalls: `isVoicemail`
+# alone is an unanswered inbound call).
+VOICEMAIL_FIELDS = ("recordingURI", "transcription", "recordingDurationInSeconds")
+
+
+async def _phone_calls(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    """Inbound calls: `isVoicemail` newly true -> Missed Call; a recording, transcription or
+    recording duration newly present on a voicemail -> Left Voicemail (docs/semantics.md §9.3)."""
+    record, previous = item.record, item.previous
+    enduser_id = record.get("enduserId")
+    if not record.get("inbound") or not enduser_id:
+        return RecordMapping(ignored="phone_calls: only inbound calls of an enduser count")
+    context = JourneyContext(phoneCallId=record["id"])
+    details = {"destination": record.get("to")}
+    events = []
+    if _newly_true(record, previous, "isVoicemail"):
+        events.append(
+            item.event("Missed Call", enduser_id, journeyContext=context, details=details)
+        )
+    left = any(is_set(record.get(f)) for f in VOICEMAIL_FIELDS)
+    left_before = previous is not None and any(is_set(previous.get(f)) for f in VOICEMAIL_FIELDS)
+    if record.get("isVoicemail") and left and not left_before:
+        events.append(
+            item.event("Left Voicemail", enduser_id, journeyContext=context, details=details)
+        )
+    return RecordMapping(events=events, ignored=None if events else "no missed call or voicemail")
+
+
+async def _observations(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    """A new vital (enduser_observations create) -> Vital Update, unless created with
+    `dontTrigger` (Tellescope API docs, EnduserObservations)."""
+    record = item.record
+    enduser_id = record.get("enduserId")
+    if item.previous is not None or not enduser_id:
+        return RecordMapping(ignored="enduser_observations: only creates with an enduser count")
+    if record.get("dontTrigger"):
+        return RecordMapping(ignored="observation created with dontTrigger")
+    context = JourneyContext(observationId=record["id"])
+    return RecordMapping(events=[item.event("Vital Update", enduser_id, journeyContext=context)])
+
+
+async def _database_records(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
+    """A new database record -> Database Entry Added for the enduser it belongs to (its
+    `enduserId`, else its `creator` when that is an enduser: a creator that is a user is no
+    enduser, and the event is then ignored as for an unknown enduser)."""
+    record = item.record
+    if item.previous is not None:
+        return RecordMapping(ignored="database_records: only creates count")
+    enduser_id = record.get("enduserId") or record.get("creator")
+    if not enduser_id:
+        return RecordMapping(ignored="database record without an enduser")
+    context = JourneyContext(
+        databaseRecordId=record["id"], databaseRecordCreator=record.get("creator") or None
+    )
+    return RecordMapping(
+        events=[item.event("Database Entry Added", enduser_id, journeyContext=context)]
+    )
+
+
+# Message delivery outcomes, on updates of outbound emails and SMS (docs/semantics.md §9.3,
+# docs/decisions.md D20): the field newly set on the read-back record, per event.
+MESSAGE_UPDATE_EVENTS = {
+    "Message Opened": ("openedAt",),
+    "Message Link Clicked": ("linkClickedAt", "clickedAt"),
+    "Message Delivery Failure": ("deliveryFailedAt", "failedAt", "bouncedAt"),
+}
+FAILED_DELIVERY_STATUSES = {"failed", "undelivered", "bounced", "dropped"}
+
+
+def _message_updates(item: WebhookRecord) -> RecordMapping:
+    record, previous = item.record, item.previous
+    enduser_id = record.get("enduserId")
+    if record.get("inbound") or not enduser_id:
+        return RecordMapping(ignored="message updates produce no events")
+    found = [
+        event_type
+        for event_type, names in MESSAGE_UPDATE_EVENTS.items()
+        if any(newly_set(record, previous, n) for n in names)
+    ]
+    status = str(record.get("deliveryStatus") or "").lower()
+    if (
+        "Message Delivery Failure" not in found
+        and status in FAILED_DELIVERY_STATUSES
+        and status != str((previous or {}).get("deliveryStatus") or "").lower()
+    ):
+        found.append("Message Delivery Failure")
+    if not found:
+        return RecordMapping(ignored="message updates produce no events")
+    if item.model == "sms_messages":
+        context = JourneyContext(smsId=record["id"], templateId=record.get("templateId"))
+    else:
+        context = JourneyContext(emailId=record["id"], templateId=record.get("templateId"))
+    channel = MESSAGE_CHANNELS[item.model]
+    return RecordMapping(
+        events=[
+            item.event(t, enduser_id, journeyContext=context, details={"channel": channel})
+            for t in found
+        ]
+    )
+
+
 MAPPERS = {
     "endusers": _endusers,
     "form_responses": _form_responses,
@@ -420,6 +536,9 @@ MAPPERS = {
     "enduser_orders": _orders,
     "enduser_medications": _created_only("Medication Added", "medicationId"),
     "enduser_problems": _created_only("Problem Created", None),
+    "phone_calls": _phone_calls,
+    "enduser_observations": _observations,
+    "database_records": _database_records,
 }
 
 
@@ -494,7 +613,8 @@ async def map_webhook(
 ) -> list[tuple[WebhookRecord, RecordMapping]]:
     """Each record of the webhook, read back from Tellescope (`source`, by default
     `TellescopeReadBack`), with the events and signals it produces (also reads Tellescope for
-    SMS Reply templates, form-group completion and chat rooms; starts nothing)."""
+    SMS Reply templates, form-group completion and chat rooms; starts nothing; writes only
+    `recentOutboundChatAt`)."""
     items = webhook_records(payload)
     found, unreadable = await read_back(items, source or TellescopeReadBack(deps.tellescope))
     mapped = []

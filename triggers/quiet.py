@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from rules.dates import parse_iso
 from tellescope.client import Record, TellescopeClient, singular_path
 from tellescope.idempotency import KEY_PREFIX, STAMP_FIELDS
 from triggers.models import TRIGGER_ACTION_ID_PREFIX
@@ -69,3 +70,21 @@ def is_trigger_origin(model: str, record: Mapping[str, Any]) -> bool:
         isinstance(r, Mapping) and str(r.get("id", "")).startswith(TRIGGER_KEY_PREFIX)
         for r in related
     )
+
+
+async def stamp_outbound_chat(
+    tellescope: TellescopeClient, enduser_ids: list[str], chat: Mapping[str, Any]
+) -> None:
+    """`recentOutboundChatAt` = the chat's `createdAt` on the endusers of its room, as Tellescope
+    stamps it for a user's chat (docs/semantics.md §9.3, Outbound Chat Sent): only where it is
+    older (a late or repeated delivery never moves it back), quietly (the stamp fires nothing)."""
+    created = chat.get("createdAt")
+    sent_at = parse_iso(created) if isinstance(created, str) else None
+    if sent_at is None:
+        return
+    quiet = QuietTellescopeClient(tellescope)
+    for enduser in await tellescope.get_many("endusers", enduser_ids):
+        stamped = enduser.get("recentOutboundChatAt")
+        before = parse_iso(stamped) if isinstance(stamped, str) else None
+        if before is None or before < sent_at:
+            await quiet.update("endusers", enduser["id"], {"recentOutboundChatAt": created})

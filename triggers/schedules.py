@@ -7,12 +7,13 @@ candidates). When it runs, in the trigger's `availabilityTimezone`, else the org
 
 - On Birthday: every day at `minutes` past local midnight;
 - Has Not Engaged, No Recent Appointment, Form Group Incomplete: every day at 09:00 local, or
-  every hour when the trigger's `intervalInMS` is shorter than a day.
+  every hour when the trigger's `intervalInMS` is shorter than a day;
+- Vital Count: every day at `minutes` past local midnight, or every hour when its `periodInMS`
+  is shorter than a day (docs/decisions.md D21).
 
 Overlapping runs are skipped and a run missed by less than an hour is caught up. A schedule's
 note holds a fingerprint of its definition, so a sync updates only the schedules whose trigger
 changed, creates the missing ones and deletes those whose trigger is gone, inactive or archived.
-Vital Count (no vitals source) gets no schedule and is reported as unsupported.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ def schedule_timing(trigger: ActiveTrigger) -> dict:
     zone = definition.availabilityTimezone or trigger.organizationTimezone
     info = definition.event.info
     if definition.event.type == "On Birthday":
+        return {"zone": zone, "minuteOfDay": min(max(int(info.minutes), 0), 24 * 60 - 1)}
+    if definition.event.type == "Vital Count":
+        if int(info.periodInMS) < DAY_MS:
+            return {"zone": zone, "everyMinutes": 60}
         return {"zone": zone, "minuteOfDay": min(max(int(info.minutes), 0), 24 * 60 - 1)}
     if int(getattr(info, "intervalInMS", DAY_MS)) < DAY_MS:
         return {"zone": zone, "everyMinutes": 60}

@@ -16,6 +16,10 @@ the schedule, an overlapping backfill):
   none starting after `now - intervalInMS`. Event id `no-recent-{latest appointment id}`.
 - Form Group Incomplete: a form group instance (`groupId`) sent over `intervalInMS` ago still
   has an unsubmitted response. Event id `group-incomplete-{groupInstance}`.
+- Vital Count: the enduser's vitals (enduser_observations, of the `units` when given) recorded
+  in the last `periodInMS` number Less Than / Greater Than `comparison.value`, or lie Between
+  its `{lower, upper}` (inclusive). Event id `vital-count-{now // periodInMS}` (periods shorter
+  than the hourly scan count as an hour; docs/decisions.md D21).
 """
 
 from __future__ import annotations
@@ -36,8 +40,15 @@ from triggers.events import IncomingEvent
 from triggers.models import ActiveTrigger, ScanReport, ScanRequest
 
 SCANNED_TYPES = frozenset(
-    {"On Birthday", "Has Not Engaged", "No Recent Appointment", "Form Group Incomplete"}
+    {
+        "On Birthday",
+        "Has Not Engaged",
+        "No Recent Appointment",
+        "Form Group Incomplete",
+        "Vital Count",
+    }
 )
+HOUR_MS = 60 * 60 * 1000
 
 
 @dataclass
@@ -101,6 +112,37 @@ def enduser_attendees(event: Record) -> list[str]:
         for a in event.get("attendees") or []
         if a.get("type", "enduser") == "enduser" and a.get("id")
     ]
+
+
+def vital_count_matches(count: int, comparison: Any) -> bool:
+    """`comparison` `{type: Less Than | Greater Than, value}` or `{type: Between, value: {lower,
+    upper}}` (inclusive) holds for `count`; anything else never holds."""
+    if not isinstance(comparison, dict):
+        return False
+    kind, value = comparison.get("type"), comparison.get("value")
+    try:
+        if kind == "Less Than":
+            return count < float(value)
+        if kind == "Greater Than":
+            return count > float(value)
+        if kind == "Between" and isinstance(value, dict):
+            return float(value["lower"]) <= count <= float(value["upper"])
+    except (TypeError, ValueError, KeyError):
+        return False
+    return False
+
+
+def vital_count_period(now: datetime, period_ms: int) -> int:
+    return epoch_ms(now) // max(period_ms, HOUR_MS)
+
+
+def _reading_time(observation: Record) -> datetime | None:
+    for name in ("timestamp", "recordedAt", "createdAt"):
+        value = observation.get(name)
+        moment = parse_iso(value) if isinstance(value, str) else None
+        if moment is not None:
+            return moment
+    return None
 
 
 # --- candidates (reads) -------------------------------------------------------------------------
@@ -196,11 +238,38 @@ async def _form_group_incomplete(
     ]
 
 
+async def _vital_count(trigger: ActiveTrigger, now: datetime, tellescope: TellescopeClient):
+    info = trigger.trigger.event.info
+    period = int(info.periodInMS)
+    cutoff = now - timedelta(milliseconds=period)
+    units = [u for u in info.units or [] if u]
+    counts: dict[str, int] = {}
+    async for observation in tellescope.iterate("enduser_observations", created_from=cutoff):
+        enduser_id = observation.get("enduserId")
+        unit = (observation.get("measurement") or {}).get("unit")
+        taken = _reading_time(observation)
+        if not enduser_id or (units and unit not in units) or taken is None:
+            continue
+        if cutoff <= taken <= now:
+            counts[enduser_id] = counts.get(enduser_id, 0) + 1
+    event_id = f"vital-count-{vital_count_period(now, period)}"
+    if vital_count_matches(0, info.comparison):  # endusers without readings count too
+        endusers = [e async for e in tellescope.iterate("endusers")]
+    else:
+        endusers = await tellescope.get_many("endusers", list(counts))
+    return [
+        Candidate(enduser=e, eventId=event_id, details={"count": counts.get(e["id"], 0)})
+        for e in endusers
+        if vital_count_matches(counts.get(e["id"], 0), info.comparison)
+    ]
+
+
 FINDERS: dict[str, Callable[..., Any]] = {
     "On Birthday": _birthdays,
     "Has Not Engaged": _not_engaged,
     "No Recent Appointment": _no_recent_appointment,
     "Form Group Incomplete": _form_group_incomplete,
+    "Vital Count": _vital_count,
 }
 
 

@@ -123,9 +123,7 @@ triggers:
         " configuration" in w
         for w in found
     ), found
-    assert any(
-        'triggers.vitals.event.type: trigger event "Vital Count" never fires' in w for w in found
-    ), found
+    assert not any("triggers.vitals" in w for w in found), found  # Vital Count is scanned
 
 
 def test_notify_team_options_the_engine_does_not_perform(journeys):
@@ -189,3 +187,34 @@ triggers:
     )
     (warning,) = warnings_of(journeys)
     assert "triggers.js.event.conditions: a $JS(...) bound is never evaluated" in warning
+
+
+def test_trigger_events_no_tellescope_record_shows(journeys):
+    journeys.write(
+        "demo.yaml",
+        VALID_HEADER
+        + """
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: setEnduserStatus, info: {status: New}}
+triggers:
+  - id: pregnancy
+    title: Pregnancy
+    status: Active
+    event: {type: Pregnancy Ended, info: {}}
+    action: {type: Add Tags, info: {tags: [x]}}
+  - id: calls
+    title: Calls
+    status: Active
+    event: {type: Missed Call, info: {}}
+    action: {type: Add Tags, info: {tags: [x]}}
+""",
+    )
+    found = warnings_of(journeys)
+    assert any(
+        'triggers.pregnancy.event.type: trigger event "Pregnancy Ended" fires only from POST'
+        " /v1/events" in w
+        for w in found
+    ), found
+    assert not any("triggers.calls" in w for w in found), found

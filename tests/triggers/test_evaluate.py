@@ -1067,7 +1067,7 @@ ROWS: list[tuple] = [
         False,
     ),
     (
-        "vital count unsupported",
+        "vital count from scan",
         {
             "type": "Vital Count",
             "info": {
@@ -1080,7 +1080,7 @@ ROWS: list[tuple] = [
         {},
         None,
         {"forTriggerId": "t1"},
-        False,
+        True,
     ),
 ]
 

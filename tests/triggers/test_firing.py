@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import TypeAdapter
 from temporalio.client import WorkflowFailureError
+from temporalio.testing import ActivityEnvironment
 
 from models.automated_action import CancelReason, JourneyContext
 from models.runtime import RemoveRequest, enrollment_workflow_id
@@ -616,7 +618,10 @@ async def test_incoming_chat_reply_assign_and_notify(engine, api, helpers, hooks
         n for n in notes if {"type": "enduser", "id": enduser["id"]} in n.get("relatedRecords", [])
     ]
     assert [(n["type"], n["message"]) for n in mine] == [("Incoming chat", "New chat from Pat")]
-    assert "chained" not in (engine.enduser(enduser["id"]).get("tags") or [])
+    stored = engine.enduser(enduser["id"])
+    assert "chained" not in (stored.get("tags") or [])
+    # the reply is a user's chat all the same: Tellescope's stamp, without the chained event
+    assert stored["recentOutboundChatAt"] == replies[0]["createdAt"]
 
 
 # --- admin endpoint and failures ----------------------------------------------------------------
@@ -868,3 +873,130 @@ async def test_portal_form_group_completes_and_fires_its_trigger(
             lambda: engine.enduser(enduser["id"])["journeys"].get(record) == "Checked in"
         )
     assert engine.enduser(enduser["id"])["tags"] == ["checked-in"]
+
+
+async def test_grant_access_from_waitlist_through_tellescope(engine, api, make_enduser) -> None:
+    """Grant Access From Waitlist: Tellescope's grant access moves the first `count` endusers
+    off the waitlist into its journey, and the engine enrolls them; a retry of the attempt
+    (the same heartbeated choice) grants nobody else."""
+    journey = unique("waitlisted")
+    engine.deploy(
+        f"""
+        journey: {{id: {journey}, title: Waitlisted}}
+        steps:
+          - id: welcome
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action: {{type: setEnduserStatus, info: {{status: Granted}}}}
+        """
+    )
+    first, second, third = make_enduser(), make_enduser(), make_enduser()
+    waitlist = ok(
+        api.post(
+            "/v1/waitlist",
+            json={
+                "title": unique("list"),
+                "journeyId": engine.journey_records[journey],
+                "enduserIds": [first["id"], second["id"], third["id"]],
+            },
+        )
+    )
+    action = _ACTION.validate_python(
+        {"type": "Grant Access From Waitlist", "info": {"waitlistId": waitlist["id"], "count": 2}}
+    )
+    request = TriggerActionRequest(
+        automatedActionId=trigger_action_id("trigger:grant:x"),
+        firingId="trigger:grant:x",
+        firingStartedAt=datetime.now(UTC).isoformat(),
+        triggerId="grant",
+        enduserId=first["id"],
+        action=action,
+        now=datetime.now(UTC).isoformat(),
+    )
+    activities = TriggerActivities(engine.deps)
+    attempt = ActivityEnvironment()
+    beats: list = []
+    attempt.on_heartbeat = lambda *details: beats.append(details)
+    async with engine.worker():
+        outcome = await attempt.run(activities.perform_trigger_action, request)
+        assert outcome.recordIds == [first["id"], second["id"]]
+        assert outcome.detail.endswith("(granted by Tellescope)")
+        assert beats == [([first["id"], second["id"]],)]
+        retry = ActivityEnvironment()
+        retry.info = replace(retry.info, heartbeat_details=list(beats[0]))
+        again = await retry.run(activities.perform_trigger_action, request)
+        assert again.recordIds == [first["id"], second["id"]]
+        assert again.detail.endswith("(already granted)")
+        tellescope_journey = engine.journey_records[journey]
+
+        def state(enduser: dict) -> str | None:
+            return (engine.enduser(enduser["id"]).get("journeys") or {}).get(tellescope_journey)
+
+        for enduser in (first, second):  # the engine's enrollment ran the journey
+            await eventually(lambda e=enduser: state(e) == "Granted")
+    assert ok(api.get(f"/v1/waitlist/{waitlist['id']}"))["enduserIds"] == [third["id"]]
+    assert state(third) is None
+
+
+async def test_order_merge_fields_in_set_fields(engine, api, make_enduser) -> None:
+    """`{{order.*}}` in Set Fields (docs/semantics.md §13): an Order Created trigger's Set Fields
+    and the steps of the journey it starts read the order of the journey context (`orderId`)."""
+    journey = unique("order-journey")
+    source = unique("shop")
+    engine.deploy(
+        f"""
+        journey: {{id: {journey}, title: Orders}}
+        steps:
+          - id: tracking
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action:
+              type: setEnduserFields
+              info: {{fields: [{{name: tracking, type: Custom Value, value: "{{{{order.tracking}}}}"}}]}}
+        triggers:
+          - id: order-status
+            title: Order status
+            status: Active
+            event: {{type: Order Status Equals, info: {{source: {source}}}}}
+            action:
+              type: Set Fields
+              info: {{fields: [{{name: orderStatus, type: Custom Value, value: "{{{{order.status}}}} ({{{{order.sku}}}})"}}]}}
+          - id: order-journey
+            title: Order journey
+            status: Active
+            event: {{type: Order Created, info: {{}}}}
+            action: {{type: Add To Journey, info: {{journeyId: {journey}}}}}
+        """
+    )
+    enduser = make_enduser()
+    order = ok(
+        api.post(
+            "/v1/enduser-order",
+            json={
+                "enduserId": enduser["id"],
+                "externalId": unique("ext"),
+                "source": source,
+                "title": "Kit",
+                "status": "Shipped",
+                "sku": "KIT-1",
+                "tracking": "1Z999",
+            },
+        )
+    )
+    created = {  # the record webhook (orders are not in the default subscriptions)
+        "model": "enduser_orders",
+        "type": "create",
+        "records": [{"id": order["id"]}],
+        "timestamp": str(int(datetime.now(UTC).timestamp() * 1000)),
+        "integrity": "checked by the HTTP layer",
+        "relatedRecords": {},
+    }
+    async with engine.worker():
+        reports = await deliver(engine, [created])
+        firings = started(reports)
+        assert len(firings) == 2, reports
+        for firing in firings:
+            await engine.result(firing)
+        await eventually(
+            lambda: engine.enduser(enduser["id"]).get("fields", {}).get("tracking") == "1Z999"
+        )
+    fields = engine.enduser(enduser["id"])["fields"]
+    assert fields["orderStatus"] == "Shipped (KIT-1)"

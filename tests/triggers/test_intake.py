@@ -216,6 +216,19 @@ async def test_chats_from_the_enduser_and_from_a_user(engine, api, helpers, hook
     assert from_enduser.signals[0].payload.channel == "Chat"
     assert types(from_user) == ["Outbound Chat Sent"] and from_user.signals == []
     assert from_user.events[0].enduserId == enduser["id"]
+    # Outbound Chat Sent stamps the enduser, quietly (no endusers webhook), never backwards
+    stamped = ok(api.get(f"/v1/enduser/{enduser['id']}"))
+    assert stamped["recentOutboundChatAt"] == outbound["createdAt"]
+    assert "recentOutboundChatAt" not in (from_enduser.events[0].record or {})
+    assert hooks.about(hooks.take(), enduser["id"], "endusers") == []
+    api.patch(
+        f"/v1/enduser/{enduser['id']}",
+        json={"updates": {"recentOutboundChatAt": "2999-01-01T00:00:00.000Z"}},
+    )
+    hooks.take()
+    await mapped(engine, hooks.about(payloads, outbound["id"], "chats"))  # redelivered
+    later = ok(api.get(f"/v1/enduser/{enduser['id']}"))["recentOutboundChatAt"]
+    assert later == "2999-01-01T00:00:00.000Z"
 
 
 async def test_calendar_event_transitions(engine, api, hooks, make_enduser) -> None:
@@ -385,3 +398,103 @@ async def test_records_with_fields_of_the_wrong_type_are_ignored(engine) -> None
     assert [types(m) for _, m in updates] == [["Field Equals"]] * 4
     assert [item.previous for item, _ in updates] == [{}] * 4
     assert [item.update for item, _ in updates] == [None, None, None, {}]
+
+
+async def test_calls_vitals_and_database_entries(engine) -> None:
+    """Missed Call / Left Voicemail from phone_calls, Vital Update from enduser_observations,
+    Database Entry Added from database_records (models the sandbox does not serve)."""
+    enduser_id = "64f0000000000000000002c0"
+    call = {
+        "id": uuid.uuid4().hex[:24],
+        "enduserId": enduser_id,
+        "inbound": True,
+        "to": "+15550001111",
+    }
+    missed = {**call, "isVoicemail": True}
+    voicemail = {**missed, "recordingURI": "https://example.test/r.mp3"}
+    transcribed = {**voicemail, "transcription": "call me"}
+    outbound = {**call, "id": uuid.uuid4().hex[:24], "inbound": False, "isVoicemail": True}
+    vital = {"id": uuid.uuid4().hex[:24], "enduserId": enduser_id, "category": "vital"}
+    quiet = {**vital, "id": uuid.uuid4().hex[:24], "dontTrigger": True}
+    entry = {"id": uuid.uuid4().hex[:24], "databaseId": "db1", "creator": enduser_id}
+    steps = [
+        ("phone_calls", "create", call, None),
+        ("phone_calls", "update", missed, call),
+        ("phone_calls", "update", voicemail, missed),
+        ("phone_calls", "update", transcribed, voicemail),
+        ("phone_calls", "create", voicemail, None),
+        ("phone_calls", "create", outbound, None),
+        ("enduser_observations", "create", vital, None),
+        ("enduser_observations", "update", {**vital, "notes": "x"}, vital),
+        ("enduser_observations", "create", quiet, None),
+        ("database_records", "create", entry, None),
+        ("database_records", "update", entry, entry),
+    ]
+    tellescope, results = Records(), []
+    for model, kind, record, before in steps:
+        tellescope.put(model, record)
+        results += await mapped(engine, [payload(model, kind, record, before)], tellescope)
+    assert [types(m) for _, m in results] == [
+        [],
+        ["Missed Call"],
+        ["Left Voicemail"],
+        [],
+        ["Missed Call", "Left Voicemail"],
+        [],
+        ["Vital Update"],
+        [],
+        [],
+        ["Database Entry Added"],
+        [],
+    ]
+    assert results[1][1].events[0].journeyContext.phoneCallId == call["id"]
+    assert results[1][1].events[0].details["destination"] == "+15550001111"
+    assert results[6][1].events[0].journeyContext.observationId == vital["id"]
+    added = results[9][1].events[0]
+    assert added.enduserId == enduser_id and added.journeyContext.databaseRecordId == entry["id"]
+
+
+async def test_message_opened_clicked_and_failed(engine) -> None:
+    """Updates of outbound emails / SMS: `openedAt` -> Message Opened, `linkClickedAt` ->
+    Message Link Clicked, `deliveryFailedAt` or a failed `deliveryStatus` -> Message Delivery
+    Failure; inbound messages and other updates produce nothing."""
+    enduser_id = "64f0000000000000000002c1"
+    email = {
+        "id": uuid.uuid4().hex[:24],
+        "enduserId": enduser_id,
+        "subject": "Hi",
+        "textContent": "Hi",
+        "templateId": "t1",
+    }
+    opened = {**email, "openedAt": "2026-03-04T10:00:00.000Z"}
+    clicked = {**opened, "linkClickedAt": "2026-03-04T10:01:00.000Z"}
+    sms = {"id": uuid.uuid4().hex[:24], "enduserId": enduser_id, "message": "Hi"}
+    failed_sms = {**sms, "deliveryStatus": "undelivered"}
+    bounced = {**email, "id": uuid.uuid4().hex[:24], "deliveryFailedAt": "2026-03-04T10:00:00Z"}
+    inbound = {**sms, "id": uuid.uuid4().hex[:24], "inbound": True}
+    steps = [
+        ("emails", "update", opened, email),
+        ("emails", "update", clicked, opened),
+        ("emails", "update", {**clicked, "subject": "x"}, clicked),
+        ("sms_messages", "update", failed_sms, sms),
+        ("sms_messages", "update", failed_sms, failed_sms),
+        ("emails", "update", bounced, {**bounced, "deliveryFailedAt": None}),
+        ("sms_messages", "update", {**inbound, "openedAt": "2026-03-04T10:00:00Z"}, inbound),
+    ]
+    tellescope, results = Records(), []
+    for model, kind, record, before in steps:
+        tellescope.put(model, record)
+        results += await mapped(engine, [payload(model, kind, record, before)], tellescope)
+    assert [types(m) for _, m in results] == [
+        ["Message Opened"],
+        ["Message Link Clicked"],
+        [],
+        ["Message Delivery Failure"],
+        [],
+        ["Message Delivery Failure"],
+        [],
+    ]
+    assert results[0][1].events[0].journeyContext.emailId == email["id"]
+    assert results[0][1].events[0].record["templateId"] == "t1"
+    assert results[3][1].events[0].journeyContext.smsId == sms["id"]
+    assert results[2][1].ignored == "message updates produce no events"

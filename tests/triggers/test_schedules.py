@@ -106,8 +106,9 @@ async def test_sync_creates_updates_and_deletes_schedules(dev, tmp_path) -> None
         "trigger-scan:birthday",
         "trigger-scan:forms-pending",
         "trigger-scan:quiet",
+        "trigger-scan:vitals",
     ]
-    assert list(report.unsupported) == ["vitals"]
+    assert report.unsupported == {}
 
     birthday = await client.get_schedule_handle("trigger-scan:birthday").describe()
     spec = birthday.schedule.spec
@@ -126,6 +127,8 @@ async def test_sync_creates_updates_and_deletes_schedules(dev, tmp_path) -> None
     assert [(r.start, r.end) for r in quiet.schedule.spec.calendars[0].hour] == [(9, 9)]
     hourly = await client.get_schedule_handle("trigger-scan:forms-pending").describe()
     assert [i.every.total_seconds() for i in hourly.schedule.spec.intervals] == [3600]
+    vitals = await client.get_schedule_handle("trigger-scan:vitals").describe()
+    assert [i.every.total_seconds() for i in vitals.schedule.spec.intervals] == [3600]
 
     again = await sync_schedules(client, plans, task_queue)
     assert (again.created, again.updated, again.deleted) == ([], [], [])
@@ -135,7 +138,11 @@ async def test_sync_creates_updates_and_deletes_schedules(dev, tmp_path) -> None
     deploy(plans, tmp_path, BIRTHDAY % 450 + QUIET % "Inactive" + FIELD)
     changed = await sync_schedules(client, plans, task_queue)
     assert changed.updated == ["trigger-scan:birthday"]
-    assert sorted(changed.deleted) == ["trigger-scan:forms-pending", "trigger-scan:quiet"]
+    assert sorted(changed.deleted) == [
+        "trigger-scan:forms-pending",
+        "trigger-scan:quiet",
+        "trigger-scan:vitals",
+    ]
     moved = await client.get_schedule_handle("trigger-scan:birthday").describe()
     [calendar] = moved.schedule.spec.calendars
     assert [(r.start, r.end) for r in calendar.hour] == [(7, 7)]

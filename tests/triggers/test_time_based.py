@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from triggers.models import ScanInput, ScanReport, trigger_record_id
-from triggers.time_based import birthday_today, not_engaged_period
+from triggers.time_based import (
+    _vital_count,
+    birthday_today,
+    not_engaged_period,
+    vital_count_matches,
+    vital_count_period,
+)
 from triggers.workflows import TimeTriggerScanWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -142,3 +149,79 @@ async def test_a_scan_of_a_trigger_no_longer_deployed_does_nothing(engine) -> No
         [],
         "the trigger is no longer deployed",
     )
+
+
+@pytest.mark.parametrize(
+    ("count", "comparison", "expected"),
+    [
+        (0, {"type": "Less Than", "value": 1}, True),
+        (1, {"type": "Less Than", "value": 1}, False),
+        (3, {"type": "Greater Than", "value": 2}, True),
+        (2, {"type": "Greater Than", "value": 2}, False),
+        (2, {"type": "Between", "value": {"lower": 2, "upper": 4}}, True),
+        (5, {"type": "Between", "value": {"lower": 2, "upper": 4}}, False),
+        (1, {"type": "Between", "value": 3}, False),
+        (1, {"type": "Equals", "value": 1}, False),
+        (1, None, False),
+    ],
+)
+async def test_vital_count_comparison(count, comparison, expected) -> None:
+    assert vital_count_matches(count, comparison) is expected
+
+
+class Observations:
+    """Stands in for Tellescope's enduser_observations (the sandbox does not serve them)."""
+
+    def __init__(self, observations: list[dict], endusers: list[dict]) -> None:
+        self.observations, self.endusers = observations, endusers
+        self.created_from = None
+
+    async def iterate(self, model, filter=None, *, created_from=None, **_):
+        self.created_from = created_from if model == "enduser_observations" else self.created_from
+        records = self.observations if model == "enduser_observations" else self.endusers
+        for record in records:
+            yield record
+
+    async def get_many(self, model, ids):
+        return [e for e in self.endusers if e["id"] in ids]
+
+
+def vital_count_trigger(comparison: dict, units=None) -> SimpleNamespace:
+    info = SimpleNamespace(
+        minutes=540, units=units, comparison=comparison, periodInMS=7 * 86_400_000
+    )
+    return SimpleNamespace(trigger=SimpleNamespace(event=SimpleNamespace(info=info)))
+
+
+async def test_vital_count_counts_readings_in_the_period() -> None:
+    now = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    recent, old = (now - timedelta(days=1)).isoformat(), (now - timedelta(days=9)).isoformat()
+
+    def reading(enduser: str, unit: str, at: str) -> dict:
+        return {"enduserId": enduser, "measurement": {"unit": unit, "value": 1}, "timestamp": at}
+
+    endusers = [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    tellescope = Observations(
+        [
+            reading("a", "bpm", recent),
+            reading("a", "bpm", recent),
+            reading("b", "bpm", recent),
+            reading("b", "mmHg", recent),
+            reading("c", "bpm", old),  # before the period
+        ],
+        endusers,
+    )
+    few = await _vital_count(
+        vital_count_trigger({"type": "Less Than", "value": 2}, ["bpm"]), now, tellescope
+    )
+    assert tellescope.created_from == now - timedelta(days=7)
+    period = vital_count_period(now, 7 * 86_400_000)
+    assert [(c.enduser["id"], c.details["count"]) for c in few] == [("b", 1), ("c", 0)]
+    assert {c.eventId for c in few} == {f"vital-count-{period}"}
+    many = await _vital_count(
+        vital_count_trigger({"type": "Greater Than", "value": 1}), now, tellescope
+    )
+    assert [(c.enduser["id"], c.details["count"]) for c in many] == [("a", 2), ("b", 2)]
+    # the same period: the same event id (one firing per period), the next one: a new id
+    assert vital_count_period(now + timedelta(days=6), 7 * 86_400_000) in (period, period + 1)
+    assert vital_count_period(now + timedelta(days=7), 7 * 86_400_000) == period + 1
