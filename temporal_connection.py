@@ -37,6 +37,25 @@ from settings import EngineSettings
 DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
 
+# The variables Temporal's environment configuration reads (temporalio.envconfig, as the
+# `temporal` CLI); *_PATH names a file, *_DATA holds the PEM itself. An empty one counts as unset
+# (docker-compose passes `${NAME:-}` through as an empty string).
+TEMPORAL_ENVIRONMENT = (
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "TEMPORAL_API_KEY",
+    "TEMPORAL_PROFILE",
+    "TEMPORAL_CONFIG_FILE",
+    "TEMPORAL_TLS",
+    "TEMPORAL_TLS_SERVER_NAME",
+    "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+    "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+    "TEMPORAL_TLS_CLIENT_CERT_PATH",
+    "TEMPORAL_TLS_CLIENT_CERT_DATA",
+    "TEMPORAL_TLS_CLIENT_KEY_PATH",
+    "TEMPORAL_TLS_CLIENT_KEY_DATA",
+)
+
 
 class TemporalConnectionError(RuntimeError):
     """Temporal cannot be reached with our configuration; the message is one line."""
@@ -51,9 +70,16 @@ def connect_config(
     """The keyword arguments of `Client.connect` (`target_host`, `namespace`, and `api_key`,
     `tls`, `rpc_metadata` when Temporal's configuration has them). `env` and `config_file`
     replace the process environment and the default config file (for tests)."""
+    variables = {
+        name: value
+        for name, value in (os.environ if env is None else env).items()
+        if value or not name.startswith("TEMPORAL_")  # empty is unset
+    }
     try:
         config: dict[str, Any] = dict(
-            ClientConfig.load_client_connect_config(config_file=config_file, override_env_vars=env)
+            ClientConfig.load_client_connect_config(
+                config_file=config_file, override_env_vars=variables
+            )
         )
     except OSError as error:  # a certificate or key file (or the config file) is unreadable
         where = f" {error.filename}" if error.filename else ""

@@ -12,6 +12,7 @@ from temporalio.service import TLSConfig
 
 from settings import EngineSettings
 from temporal_connection import (
+    TEMPORAL_ENVIRONMENT,
     TemporalConnectionError,
     _reason,
     connect_config,
@@ -127,6 +128,12 @@ def test_tls_can_be_turned_off(no_file: str) -> None:
     env = {"TEMPORAL_API_KEY": "k", "TEMPORAL_TLS": "false"}
     config = connect_config(unset(), env=env, config_file=no_file)
     assert config["tls"] is False and describe(config) == "no TLS, API key"
+
+
+def test_empty_variables_count_as_unset(no_file: str) -> None:
+    env = dict.fromkeys(TEMPORAL_ENVIRONMENT, "")  # docker-compose's `${NAME:-}`
+    config = connect_config(unset(), env=env, config_file=no_file)
+    assert config == {"target_host": "localhost:7233", "namespace": "default"}
 
 
 def test_a_missing_certificate_file_is_one_line(no_file: str, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from models.runtime import EnrollmentInput
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
 from settings import ApiSettings, EngineSettings
-from temporal_connection import TemporalConnectionError, connect_temporal
+from temporal_connection import TEMPORAL_ENVIRONMENT, TemporalConnectionError, connect_temporal
 from tests.reliability.harness import (
     DR_RIVERA,
     ROOT,
@@ -54,21 +54,7 @@ steps:
     events: [{{type: onJourneyStart, info: {{}}}}]
     action: {{type: sendSMS, info: {{senderId: "{DR_RIVERA}", templateId: "{WELCOME_SMS}"}}}}
 """
-TEMPORAL_VARIABLES = (
-    "TEMPORAL_ADDRESS",
-    "TEMPORAL_NAMESPACE",
-    "TEMPORAL_API_KEY",
-    "TEMPORAL_PROFILE",
-    "TEMPORAL_CONFIG_FILE",
-    "TEMPORAL_TLS",
-    "TEMPORAL_TLS_SERVER_NAME",
-    "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
-    "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
-    "TEMPORAL_TLS_CLIENT_CERT_PATH",
-    "TEMPORAL_TLS_CLIENT_CERT_DATA",
-    "TEMPORAL_TLS_CLIENT_KEY_PATH",
-    "TEMPORAL_TLS_CLIENT_KEY_DATA",
-)
+TEMPORAL_VARIABLES = TEMPORAL_ENVIRONMENT
 
 
 @dataclass
