@@ -204,6 +204,8 @@ async def test_worker_and_client_run_a_journey_with_an_api_key(stack: Stack, tem
     settings = temporal_env(env)
     outbox = await run_welcome_journey(stack, settings, env)
     assert [e["channel"] for e in outbox] == ["sms"]
+    access = (stack.keyed.folder / "access.log").read_text()
+    assert "/temporal.api.workflowservice.v1.WorkflowService/PollWorkflowTaskQueue" in access
 
 
 async def test_the_api_key_proxy_refuses_a_client_without_the_key(

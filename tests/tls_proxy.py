@@ -173,7 +173,8 @@ http {{
     def start(self, timeout: float = 20) -> GrpcProxy:
         nginx = require_nginx()
         self.process = subprocess.Popen(
-            [nginx, "-c", str(self.config), "-p", str(self.folder), "-g", "daemon off;"],
+            [nginx, "-c", str(self.config), "-p", str(self.folder), "-g", "daemon off;"]
+            + ["-e", str(self.folder / "error.log")],  # not /var/log/nginx, even at start-up
             stdout=(self.folder / "nginx.out").open("ab"),
             stderr=subprocess.STDOUT,
         )
