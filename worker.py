@@ -30,7 +30,12 @@ from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
-from temporal_connection import connect_temporal, temporal_address, temporal_namespace
+from temporal_connection import (
+    TemporalConnectionError,
+    connect_temporal,
+    temporal_address,
+    temporal_namespace,
+)
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
 from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
@@ -156,7 +161,11 @@ def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(get_settings(), stop)
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except TemporalConnectionError as error:  # one line, not a traceback (temporal_connection)
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

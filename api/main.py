@@ -32,7 +32,7 @@ from settings import ApiSettings, EngineSettings, TellescopeSettings, load_setti
 from store.db import get_engine, upgrade_engine
 from store.idempotency_keys import IdempotencyKeys
 from tellescope.client import TellescopeClient
-from temporal_connection import connect_temporal, temporal_address
+from temporal_connection import TemporalConnectionError, connect_temporal
 
 log = logging.getLogger("journeys.api")
 
@@ -82,10 +82,8 @@ def create_app(
         if client is None:
             try:
                 client = await connect_temporal(engine_settings, timeout=10.0)
-            except Exception as error:  # served anyway; connected on first use
-                log.warning(
-                    "Temporal at %s not reachable yet: %s", temporal_address(engine_settings), error
-                )
+            except TemporalConnectionError as error:  # served anyway; connected on first use
+                log.warning("%s (retried on first use)", error)
         state = AppState(
             settings=settings,
             engine_settings=engine_settings,

@@ -20,7 +20,7 @@ from store.ledger import Ledger
 from store.plans import PlanStore
 from store.webhooks import ProcessedWebhooks
 from tellescope.client import TellescopeClient
-from temporal_connection import connect_temporal, temporal_address
+from temporal_connection import TemporalConnectionError, connect_temporal
 from triggers.dispatch import TriggerDeps
 
 log = logging.getLogger("journeys.api")
@@ -90,9 +90,6 @@ class AppState:
             if self.temporal is None:
                 try:
                     self.temporal = await connect_temporal(self.engine_settings, timeout=10.0)
-                except Exception as error:
-                    raise TemporalUnavailable(
-                        f"Temporal at {temporal_address(self.engine_settings)} is not reachable:"
-                        f" {error}"
-                    ) from error
+                except TemporalConnectionError as error:  # one line: address, TLS, why
+                    raise TemporalUnavailable(str(error)) from error
         return self.temporal

@@ -125,10 +125,9 @@ def hard_exit(code: int = 0) -> None:
 
 async def temporal_client_or_reason():
     from settings import EngineSettings
-    from temporal_connection import connect_temporal, temporal_address
+    from temporal_connection import TemporalConnectionError, connect_temporal
 
-    settings = EngineSettings()
     try:
-        return await connect_temporal(settings, timeout=5.0), None
-    except Exception as error:
-        return None, f"Temporal at {temporal_address(settings)} not reachable ({error})"
+        return await connect_temporal(EngineSettings(), timeout=5.0), None
+    except TemporalConnectionError as error:  # one line: address, TLS, why
+        return None, str(error)

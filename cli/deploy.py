@@ -131,7 +131,7 @@ async def _deploy_local(files: list[Path], by: str, offline: bool) -> int:
     if any(j.status != "unchanged" for j in report.journeys):
         client, reason = await temporal_client_or_reason()
         if client is None:
-            typer.echo(f"trigger schedules skipped: {reason}")
+            typer.echo(f"trigger schedules skipped: {reason}", err=True)
         else:
             sync = await service.sync_schedules(client, plans, settings.task_queue)
             _print_schedules(dataclasses.asdict(sync))
@@ -258,7 +258,7 @@ async def _rollback_local(journey: str, version: str, by: str, offline: bool) ->
     typer.echo(f"{journey}: version {done.version} is current (was {done.previousVersion})")
     client, reason = await temporal_client_or_reason()
     if client is None:
-        typer.echo(f"trigger schedules skipped: {reason}")
+        typer.echo(f"trigger schedules skipped: {reason}", err=True)
     else:
         sync = await service.sync_schedules(client, plans, settings.task_queue)
         _print_schedules(dataclasses.asdict(sync))

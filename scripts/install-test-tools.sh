@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tools the tests drive: headless Chromium (Debian package), Graphviz, mermaid.js (npm) for the
-# rendering tests, and Tellescope's own JavaScript SDK (npm, pinned) for tests/sandbox/test_sdk.py.
+# rendering tests, Tellescope's own JavaScript SDK (npm, pinned) for tests/sandbox/test_sdk.py,
+# and nginx (the TLS-terminating gRPC proxy of tests/test_temporal_tls.py) and openssl.
 # Installed once; later runs find them and do nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,12 +11,14 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v dot >/dev/null || missing+=(graphviz)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null || missing+=(openssl)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "note: not root, cannot install ${missing[*]}; the rendering tests will say they skipped" >&2
+    echo "note: not root, cannot install ${missing[*]}; the tests needing them will say they skipped" >&2
   fi
 fi
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from settings import ApiSettings, EngineSettings, TellescopeSettings
+from temporal_connection import TEMPORAL_ENVIRONMENT
 from worker_health import HEALTH_PORT_ENV
 from workflows import search_attributes as sa
 
@@ -214,6 +215,7 @@ def test_engine_environment_names_settings_the_engine_reads():
     known = {name.upper() for name in EngineSettings.model_fields} | {HEALTH_PORT_ENV}
     known |= {f"TELLESCOPE_{name.upper()}" for name in TellescopeSettings.model_fields}
     known |= {name.upper() for name in ApiSettings.model_fields}
+    known |= set(TEMPORAL_ENVIRONMENT)  # read by temporalio.envconfig (temporal_connection.py)
     unknown = set(environment) - known
     assert not unknown, f"settings nobody reads: {sorted(unknown)}"
 
