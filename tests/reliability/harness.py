@@ -278,7 +278,38 @@ def count_messages(
 # --- processes ----------------------------------------------------------------------------------
 
 
-class WorkerProcess:
+class ChildProcess:
+    """A process of the engine under test (worker, API), killed or stopped as an operator
+    or a crash would."""
+
+    process: subprocess.Popen | None
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: nothing is flushed, released or finished (a request or activity in
+        flight gets no answer)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=15)
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+
+class WorkerProcess(ChildProcess):
     """`python worker.py`, configured only through its environment as in production."""
 
     def __init__(
@@ -327,28 +358,6 @@ class WorkerProcess:
             assert time.monotonic() < deadline, "worker did not start:\n" + self.tail()
             time.sleep(0.05)
         return self
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no graceful shutdown, no activity completes, nothing is flushed."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
-
-    def tail(self, chars: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
 
 class DevServerProcess:
@@ -510,7 +519,7 @@ def signed_delivery(
     }
 
 
-class ApiProcess:
+class ApiProcess(ChildProcess):
     """`journeys api` in its own process, configured only through its environment as in
     production, so that it can be killed with SIGKILL mid-request and started again."""
 
@@ -547,22 +556,3 @@ class ApiProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-
-    def kill(self) -> None:
-        """SIGKILL: the request in flight gets no answer, nothing is released or finished."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
-
-    def tail(self, chars: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
