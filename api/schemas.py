@@ -256,6 +256,21 @@ class ScheduleSyncOut(BaseModel):
     report: SyncReport | None = None
 
 
+class DeleteJourneyResponse(BaseModel):
+    """A deleted journey (docs/semantics.md §2.2)."""
+
+    journeyId: str
+    version: str = Field(description="the version that was current")
+    tellescopeJourneyId: str
+    removed: list[str] = Field(description="endusers whose running enrollment was removed")
+    unset: list[str] = Field(description="endusers whose enduser.journeys key was unset")
+    failed: list[str] = Field(
+        default_factory=list, description="endusers whose removal Temporal failed"
+    )
+    tellescope: str = Field(description="the Tellescope journey record: deleted | gone | skipped")
+    schedules: ScheduleSyncOut | None = None
+
+
 class DeployResponse(BaseModel):
     journeys: list[DeployedJourneyOut]
     schedules: ScheduleSyncOut | None = None

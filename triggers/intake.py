@@ -36,7 +36,8 @@ first). Per record:
   Equals; enduser_medications -> Medication Added; enduser_problems -> Problem Created.
 
 A signal to an enrollment that is not running is ignored and reported (docs/decisions.md D8:
-events for a removed or finished enrollment are never executed). Deletes produce nothing.
+events for a removed or finished enrollment are never executed). Deletes produce nothing, but
+for a journey record's: the journey is deleted here too (`_journeys_deleted`).
 Records a trigger action made (stamped `je:trg-...`) produce no events (no chaining; trigger updates
 are not even delivered, see `triggers.quiet`). Event ids are
 `{model}:{recordId}:{event}:{updatedAt}`, so a redelivered webhook fires nothing twice.
@@ -58,6 +59,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.automated_action import JourneyContext
 from models.runtime import FormSubmitted, IncomingMessage, TicketClosed, enrollment_workflow_id
 from rules.dates import parse_iso
+from services.journey_deletion import delete_journey
 from tellescope.errors import TellescopeRejected
 from triggers.active import active_triggers, current_rows, plan_of
 from triggers.dispatch import TriggerDeps, dispatch_event
@@ -633,6 +635,9 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
     report = IntakeReport(
         model=str(payload.get("model") or ""), type=str(payload.get("type") or "")
     )
+    if report.model == "journeys":
+        await _journeys_deleted(payload, deps, report)
+        return report
     journeys = _Journeys(deps)
     active = active_triggers(deps.plans)
     endusers: dict[str, Record | None] = {}
@@ -668,6 +673,46 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
                 await dispatch_event(event, deps, enduser=enduser, triggers=active)
             )
     return report
+
+
+# Who deleted a journey in Tellescope: a deleted record cannot be read back, and the body's
+# `updatedBy` is not covered by the integrity hash.
+DELETED_IN_TELLESCOPE = "tellescope (journey deleted)"
+
+
+async def _journeys_deleted(payload: Mapping[str, Any], deps: TriggerDeps, report: IntakeReport):
+    """Tellescope deleted a journey record (docs/semantics.md §2.2). A deleted record cannot be
+    read back, so the delivery is taken as fact only when its id is the Tellescope journey id of
+    a journey deployed here AND reading it back answers 404; then the journey is deleted here
+    as by `DELETE /v1/journeys/{id}` (the record is left alone: it is gone). docs/decisions.md
+    D16."""
+    ids = {head.tellescope_journey_id: head.journey_id for head in deps.plans.current_heads()}
+    for item in webhook_records(payload):
+        record_id = item.record.get("id")
+        if item.kind != "delete":
+            reason = "journey creates and updates produce no events"
+        elif not isinstance(record_id, str) or record_id not in ids:
+            reason = "not the Tellescope record of a deployed journey: ignored"
+        else:
+            try:
+                await deps.tellescope.get("journeys", record_id)
+                reason = "still in Tellescope's journeys: not deleted, ignored"
+            except TellescopeRejected as error:
+                if error.status != 404:
+                    raise
+                deleted = await delete_journey(
+                    deps.plans,
+                    ids[record_id],
+                    by=DELETED_IN_TELLESCOPE,
+                    client=deps.client,
+                    ledger=deps.ledger,
+                    tellescope=deps.tellescope,
+                    task_queue=deps.task_queue,
+                    delete_record=False,
+                )
+                report.deletedJourneys.append(deleted.journeyId)
+                continue
+        report.ignored.append(IgnoredRecord(model=item.model, recordId=record_id, reason=reason))
 
 
 async def _read_enduser(deps: TriggerDeps, enduser_id: str) -> Record | None:

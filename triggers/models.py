@@ -261,6 +261,8 @@ class IntakeReport(TriggerModel):
     signals: list[SignalSent] = Field(default_factory=list)
     dispatched: list[DispatchReport] = Field(default_factory=list)
     ignored: list[IgnoredRecord] = Field(default_factory=list)
+    # readable ids of the journeys deleted because Tellescope deleted their record
+    deletedJourneys: list[str] = Field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,187 @@
+"""A journey's life: deleting it (API, CLI, Tellescope's webhook; docs/semantics.md §2.2),
+membership written before add-endusers-to-journey answers (docs/semantics.md §12.1), enrollment
+by writing `enduser.journeys` (docs/semantics.md §3.2), and scheduled starts."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+import uuid
+
+import pytest
+
+from models.automated_action import CancelReason
+from store.tables import JourneyVersionRow
+from tests.api.conftest import journey_yaml
+from triggers.dispatch import TriggerDeps
+from triggers.intake import DELETED_IN_TELLESCOPE, process_webhook
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def with_trigger(journey_id: str, tag: str) -> str:
+    """journey_yaml plus a trigger adding endusers tagged `tag` to the journey."""
+    return journey_yaml(journey_id, f"Lifecycle {journey_id}") + textwrap.dedent(
+        f"""
+        triggers:
+          - id: {journey_id}-on-tag
+            title: Add on tag {tag}
+            status: Active
+            event: {{type: Tag Added, info: {{tag: {tag}}}}}
+            action: {{type: Add To Journey, info: {{journeyId: {journey_id}}}}}
+        """
+    )
+
+
+def deps(api) -> TriggerDeps:
+    return TriggerDeps(
+        client=api.client,
+        plans=api.plans,
+        ledger=api.ledger,
+        task_queue=api.task_queue,
+        tellescope=api.tellescope,
+    )
+
+
+def tag_added(enduser_id: str, tag: str) -> dict:
+    """An endusers update webhook saying `tag` was added (the intake reads the record back)."""
+    return {
+        "model": "endusers",
+        "type": "update",
+        "records": [{"id": enduser_id}],
+        "timestamp": str(int(time.time() * 1000)),
+        "updates": [{"recordBeforeUpdate": {"id": enduser_id, "tags": []}, "update": {}}],
+    }
+
+
+async def enroll(api, journey_id: str, enduser_id: str) -> None:
+    response = await api.http.post(
+        f"/v1/journeys/{journey_id}/enrollments", json={"enduserId": enduser_id}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def pending_later(api, enduser_id: str, journey_id: str):
+    def found():
+        rows = api.ledger.query(where={"enduser_id": enduser_id}, limit=100)
+        return [r for r in rows if r.journey_id == journey_id and r.automation_step_id == "later"]
+
+    return (await api.wait_for(found, "pending step `later`"))[0]
+
+
+def later_row(api, enduser_id: str, journey_id: str):
+    rows = api.ledger.query(where={"enduser_id": enduser_id}, limit=100)
+    [row] = [r for r in rows if r.journey_id == journey_id and r.automation_step_id == "later"]
+    return row
+
+
+async def two_journeys(api, tag: str) -> tuple[str, str, str]:
+    """A journey with a trigger, another one, and an enduser enrolled in both (`later` pending)."""
+    doomed, kept = unique("doomed"), unique("kept")
+    await api.deploy(
+        {f"{doomed}.yaml": with_trigger(doomed, tag), f"{kept}.yaml": journey_yaml(kept, kept)}
+    )
+    enduser_id = api.new_enduser()
+    await enroll(api, doomed, enduser_id)
+    await enroll(api, kept, enduser_id)
+    await pending_later(api, enduser_id, doomed)
+    await pending_later(api, enduser_id, kept)
+    return doomed, kept, enduser_id
+
+
+async def assert_deleted(api, doomed: str, kept: str, enduser_id: str, by: str, tag: str):
+    """The pending action is cancelled with reason 5, journeys[doomed] is unset (kept stays),
+    the journey no longer resolves and its trigger no longer fires."""
+    await api.wait_for(
+        lambda: later_row(api, enduser_id, doomed).status == "cancelled", "later cancelled"
+    )
+    row = later_row(api, enduser_id, doomed)
+    assert row.cancel_reason == int(CancelReason.JOURNEY_DELETED)
+    assert row.cancelled_by == by
+    await api.wait_for(
+        lambda: api.journeys[doomed] not in (api.enduser(enduser_id).get("journeys") or {}),
+        "journeys[doomed] unset",
+    )
+    assert api.journeys[kept] in api.enduser(enduser_id)["journeys"]
+    assert later_row(api, enduser_id, kept).status == "active"
+    response = await api.http.post(
+        f"/v1/journeys/{doomed}/enrollments", json={"enduserId": enduser_id}
+    )
+    assert response.status_code == 404
+    [event] = [e for e in api.plans.events(doomed) if e.kind == "delete"]
+    assert event.by == by
+    # the trigger no longer fires: the tag is added, the webhook says so, nothing starts
+    api.sandbox_http.patch(f"/v1/enduser/{enduser_id}", json={"tags": [tag]})
+    report = await process_webhook(tag_added(enduser_id, tag), deps(api))
+    assert [f for d in report.dispatched for f in d.firings] == []
+    assert not any(t.trigger.id == f"{doomed}-on-tag" for t in _active(api))
+
+
+def _active(api):
+    from triggers.active import active_triggers
+
+    return active_triggers(api.plans)
+
+
+async def test_delete_journey_through_the_api(api):
+    tag = unique("tag")
+    doomed, kept, enduser_id = await two_journeys(api, tag)
+    record_id = api.journeys[doomed]
+    response = await api.http.delete(f"/v1/journeys/{record_id}")  # the Tellescope id works too
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["journeyId"] == doomed and body["tellescopeJourneyId"] == record_id
+    assert body["removed"] == [enduser_id]
+    assert body["tellescope"] == "deleted"
+    by = "api-key tests"
+    await assert_deleted(api, doomed, kept, enduser_id, by, tag)
+    assert api.sandbox_http.get(f"/v1/journey/{record_id}").status_code == 404
+    # idempotent: a second delete finds nothing
+    response = await api.http.delete(f"/v1/journeys/{doomed}")
+    assert response.status_code == 404
+    assert len([e for e in api.plans.events(doomed) if e.kind == "delete"]) == 1
+    # deploying it again brings it back
+    await api.deploy({f"{doomed}.yaml": with_trigger(doomed, tag)})
+    await enroll(api, doomed, enduser_id)
+
+
+async def test_tellescope_journey_deleted_webhook_deletes_the_journey(api):
+    tag = unique("tag")
+    doomed, kept, enduser_id = await two_journeys(api, tag)
+    record_id = api.journeys[doomed]
+    payload = {
+        "model": "journeys",
+        "type": "delete",
+        "records": [{"id": record_id}],
+        "timestamp": str(int(time.time() * 1000)),
+    }
+    # not yet deleted in Tellescope: the delivery is not taken as fact
+    report = await process_webhook(payload, deps(api))
+    assert report.deletedJourneys == [] and "still in Tellescope" in report.ignored[0].reason
+    assert api.plans.resolve(doomed).journey_id == doomed
+    assert api.sandbox_http.delete(f"/v1/journey/{record_id}").status_code in (200, 204)
+    report = await process_webhook(payload, deps(api))
+    assert report.deletedJourneys == [doomed]
+    await assert_deleted(api, doomed, kept, enduser_id, DELETED_IN_TELLESCOPE, tag)
+    # redelivered: the id is no deployed journey's any more
+    report = await process_webhook(payload, deps(api))
+    assert report.deletedJourneys == [] and "not the Tellescope record" in report.ignored[0].reason
+
+
+async def test_journeys_webhook_for_an_unknown_id_is_ignored(api):
+    payload = {
+        "model": "journeys",
+        "type": "delete",
+        "records": [{"id": "64f0000000000000000000aa"}],
+        "timestamp": str(int(time.time() * 1000)),
+    }
+    report = await process_webhook(payload, deps(api))
+    assert report.deletedJourneys == [] and len(report.ignored) == 1
+
+
+def _rows(api, journey_id: str) -> list[JourneyVersionRow]:
+    return api.plans.versions(journey_id)
