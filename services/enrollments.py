@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from workflows import search_attributes as sa
 from workflows import starter
 from workflows.journey import JourneyWorkflow
 
+log = logging.getLogger("journeys.services.enrollments")
 WORKFLOW_EXECUTION_STATUS_RUNNING = RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 T = TypeVar("T")
 R = TypeVar("R")
@@ -230,6 +232,39 @@ async def enroll_many(
         return EnrollOutcome(enduser_id, workflow_id, "alreadyEnrolled", runId=run_id)
 
     return await bounded(list(dict.fromkeys(enduser_ids)), concurrency, one)
+
+
+async def write_membership(
+    tellescope: TellescopeClient,
+    tellescope_journey_id: str,
+    outcomes: Sequence[EnrollOutcome],
+    *,
+    concurrency: int = 8,
+) -> None:
+    """`enduser.journeys[J] = ""` for every enrollment that started, before the add answers, as
+    Tellescope writes it (docs/semantics.md §12.1); the workflow's own write follows with the
+    same value. Only a missing key is written: a key already there (a state the new run has set
+    meanwhile) is left alone. A Tellescope failure is logged, not answered: the workflow writes
+    the key anyway."""
+
+    async def one(enduser_id: str) -> None:
+        try:
+            enduser = await tellescope.get("endusers", enduser_id)
+            if tellescope_journey_id in (enduser.get("journeys") or {}):
+                return
+            await tellescope.update(
+                "endusers", enduser_id, {"journeys": {tellescope_journey_id: ""}}
+            )
+        except Exception:  # noqa: BLE001 (the enrollment started; the workflow writes it too)
+            log.warning(
+                "writing journeys[%s] of %s failed",
+                tellescope_journey_id,
+                enduser_id,
+                exc_info=True,
+            )
+
+    started = [o.enduserId for o in outcomes if o.status == "started"]
+    await bounded(started, concurrency, one)
 
 
 async def remove_many(

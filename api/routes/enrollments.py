@@ -76,6 +76,7 @@ async def enroll(
         source=body.source or "api",
         concurrency=state.settings.bulk_concurrency,
     )
+    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes)
     response.status_code = bulk_status(outcomes)
     results = [EnrollmentOutcome(**vars(o)) for o in outcomes]
     return EnrollResponse(

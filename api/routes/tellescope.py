@@ -83,6 +83,7 @@ async def add_endusers_to_journey(
         source=body.source or "add-endusers-to-journey",
         concurrency=state.settings.bulk_concurrency,
     )
+    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes)
     response.status_code = bulk_status(outcomes)
     return AddEndusersResponse(
         journeyId=row.tellescope_journey_id,

@@ -9,10 +9,10 @@ import time
 import uuid
 
 import pytest
+import pytest_asyncio
 
 from models.automated_action import CancelReason
-from store.tables import JourneyVersionRow
-from tests.api.conftest import journey_yaml
+from tests.api.conftest import harness, journey_yaml
 from triggers.dispatch import TriggerDeps
 from triggers.intake import DELETED_IN_TELLESCOPE, process_webhook
 
@@ -183,5 +183,41 @@ async def test_journeys_webhook_for_an_unknown_id_is_ignored(api):
     assert report.deletedJourneys == [] and len(report.ignored) == 1
 
 
-def _rows(api, journey_id: str) -> list[JourneyVersionRow]:
-    return api.plans.versions(journey_id)
+# --- membership written before the add answers --------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def idle(env, tellescope, sandbox_http, tmp_path_factory):
+    """An app whose task queue no worker polls: enrollments start and never run, so whatever
+    Tellescope holds right after an add was written by the API itself."""
+    async with harness(env.client, tellescope, sandbox_http, tmp_path_factory.mktemp("idle")) as h:
+        journey = unique("member")
+        await h.deploy({f"{journey}.yaml": journey_yaml(journey, journey)})
+        h.journeys["member"] = h.journeys[journey]
+        h.member = journey  # type: ignore[attr-defined]
+        h.started = []  # type: ignore[attr-defined]
+        yield h
+        for workflow_id in h.started:  # type: ignore[attr-defined]
+            await env.client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+async def test_add_endusers_to_journey_writes_membership_before_answering(idle):
+    enduser_id = idle.new_enduser(journeys={})
+    response = await idle.http.post(
+        "/v1/add-endusers-to-journey",
+        json={"journeyId": idle.journeys["member"], "enduserIds": [enduser_id]},
+    )
+    assert response.status_code == 200, response.text
+    idle.started.append(response.json()["results"][0]["workflowId"])
+    assert idle.enduser(enduser_id)["journeys"] == {idle.journeys["member"]: ""}
+
+
+async def test_native_enrollment_writes_membership_before_answering(idle):
+    enduser_id = idle.new_enduser()
+    response = await idle.http.post(
+        f"/v1/journeys/{idle.member}/enrollments", json={"enduserId": enduser_id}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["status"] == "started"
+    idle.started.append(response.json()["results"][0]["workflowId"])
+    assert idle.enduser(enduser_id)["journeys"] == {idle.journeys["member"]: ""}
