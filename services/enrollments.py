@@ -180,8 +180,10 @@ def enrollment_input(
     context: JourneyContext | None,
     start_step: str | None,
     source: str,
+    initial_state: str | None = None,
 ) -> EnrollmentInput:
     return EnrollmentInput(
+        initialState=initial_state,
         journeyId=row.journey_id,
         planVersion=row.version,
         enduserId=enduser_id,
@@ -203,6 +205,7 @@ async def enroll_many(
     restart: bool = True,
     source: str = "api",
     concurrency: int = 32,
+    initial_state: str | None = None,
 ) -> list[EnrollOutcome]:
     """Start (or restart) every enrollment (workflows.starter.enroll). A Temporal failure for
     one enduser is reported in its outcome and does not stop the others (the caller decides the
@@ -210,7 +213,12 @@ async def enroll_many(
 
     async def one(enduser_id: str) -> EnrollOutcome:
         inp = enrollment_input(
-            row, enduser_id, context=context, start_step=start_step, source=source
+            row,
+            enduser_id,
+            context=context,
+            start_step=start_step,
+            source=source,
+            initial_state=initial_state,
         )
         workflow_id = enrollment_workflow_id(row.journey_id, enduser_id)
         try:

@@ -29,7 +29,8 @@ first). Per record:
   every running enrollment of the enduser; events Incoming Message, and SMS Reply for SMS.
   Chats sent by a user -> Outbound Chat Sent for every enduser of the room.
 - endusers: create -> Contact Created, Field Equals; update -> Field Equals, Fields Changed,
-  Tag Added (when a tag is new).
+  Tag Added (when a tag is new). A key of `journeys` added (create: every key) starts that
+  journey's enrollment, a key removed removes it (`_memberships`, docs/decisions.md D17).
 - calendar_events -> Appointment Created / Completed / Cancelled / Rescheduled / No-Showed, one
   per enduser attendee (`triggers.filters.appointment_transitions`).
 - purchases -> Purchase Made, Refund Issued; enduser_orders -> Order Created, Order Status
@@ -54,11 +55,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.automated_action import JourneyContext
-from models.runtime import FormSubmitted, IncomingMessage, TicketClosed, enrollment_workflow_id
+from models.automated_action import CancelReason, JourneyContext
+from models.runtime import (
+    FormSubmitted,
+    IncomingMessage,
+    RemoveRequest,
+    TicketClosed,
+    enrollment_workflow_id,
+)
 from rules.dates import parse_iso
+from services.enrollments import enroll_many, remove_many
 from services.journey_deletion import delete_journey
 from tellescope.errors import TellescopeRejected
 from triggers.active import active_triggers, current_rows, plan_of
@@ -66,7 +77,7 @@ from triggers.dispatch import TriggerDeps, dispatch_event
 from triggers.evaluate import candidates
 from triggers.events import IncomingEvent, event_id
 from triggers.filters import appointment_transitions, newly_set
-from triggers.models import IgnoredRecord, IntakeReport, SignalSent
+from triggers.models import IgnoredRecord, IntakeReport, MembershipChange, SignalSent
 from triggers.quiet import is_trigger_origin
 from triggers.readback import NotReadable, RecordSource, TellescopeReadBack, Wanted
 
@@ -115,6 +126,9 @@ class RecordMapping:
     signals: list[PendingSignal] = field(default_factory=list)
     ignored: str | None = None
     enduser: Record | None = None  # the enduser record itself (enduser webhooks)
+    # enduser.journeys keys added (Tellescope journey id -> the value written) and removed
+    joined: dict[str, str] = field(default_factory=dict)
+    left: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -178,17 +192,32 @@ async def _endusers(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
     record, previous = item.record, item.previous
     mapping = RecordMapping(enduser=record)
     enduser_id = record["id"]
+    journeys = _journeys_of(record)
     if previous is None:
+        mapping.joined = journeys
         mapping.events.append(item.event("Contact Created", enduser_id))
         mapping.events.append(item.event("Field Equals", enduser_id))
         return mapping
     mapping.events.append(item.event("Field Equals", enduser_id))
     if not item.beforeKnown:
-        return mapping  # what changed is unknown: no Fields Changed / Tag Added
+        return mapping  # what changed is unknown: no Fields Changed / Tag Added / memberships
+    # Keys added or removed: the unsigned before-state only chooses which keys to look at, the
+    # read-back record must show them (present for an add, absent for a removal). A changed
+    # value is a state change, not an add (docs/semantics.md §3.4).
+    before = _journeys_of(previous)
+    mapping.joined = {j: v for j, v in journeys.items() if j not in before}
+    mapping.left = [j for j in before if j not in journeys]
     mapping.events.append(item.event("Fields Changed", enduser_id))
     if set(record.get("tags") or []) - set(previous.get("tags") or []):
         mapping.events.append(item.event("Tag Added", enduser_id))
     return mapping
+
+
+def _journeys_of(record: Mapping[str, Any]) -> dict[str, str]:
+    journeys = record.get("journeys")
+    if not isinstance(journeys, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else "" for k, v in journeys.items()}
 
 
 async def _form_responses(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
@@ -651,6 +680,8 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
             continue
         for pending in mapping.signals:
             await _deliver(deps, journeys, pending, report)
+        if mapping.joined or mapping.left:
+            await _memberships(deps, item, mapping, report)
         for event in mapping.events:
             if not candidates(event, active):
                 report.dispatched.append(await dispatch_event(event, deps, triggers=active))
@@ -673,6 +704,88 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
                 await dispatch_event(event, deps, enduser=enduser, triggers=active)
             )
     return report
+
+
+# An enduser.journeys key added while the journey ran for the enduser, or up to this long after
+# its last run ended (the write is older than its webhook), is the engine's own membership write
+# (the workflow's, or the add endpoint's), not a client's add: nothing starts.
+OWN_WRITE_SLACK = timedelta(seconds=30)
+
+
+async def _memberships(
+    deps: TriggerDeps, item: WebhookRecord, mapping: RecordMapping, report: IntakeReport
+) -> None:
+    """A client wrote `enduser.journeys` (docs/semantics.md §3.2, §3.5): an added key of a
+    deployed journey starts its enrollment (never a restart; the state is the value written), a
+    removed key removes it (cancel reason 0, Removed by User). The engine's own writes come
+    back as webhooks too: an add while the enrollment runs (or just ran, OWN_WRITE_SLACK) is a
+    no-op, and a removal of an enrollment that is not running is one."""
+    heads = {head.tellescope_journey_id: head for head in deps.plans.current_heads()}
+    enduser_id = item.record["id"]
+    for key, state in mapping.joined.items():
+        head = heads.get(key)
+        if head is None:
+            continue  # not a journey deployed here
+        change = MembershipChange(
+            journeyId=head.journey_id, enduserId=enduser_id, change="added", outcome="started"
+        )
+        workflow_id = enrollment_workflow_id(head.journey_id, enduser_id)
+        if await _ran_recently(deps, workflow_id, item.occurredAt):
+            change.outcome = "alreadyEnrolled"
+            change.reason = "running, or ran when the key was written: the engine's own write"
+        else:
+            [outcome] = await enroll_many(
+                deps.client,
+                head,
+                [enduser_id],
+                task_queue=deps.task_queue,
+                restart=False,
+                source="enduser.journeys",
+                initial_state=state,
+            )
+            change.outcome = outcome.status
+            change.reason = outcome.message or ""
+        report.memberships.append(change)
+    for key in mapping.left:
+        head = heads.get(key)
+        if head is None:
+            continue
+        removed = await remove_many(
+            deps.client,
+            head.journey_id,
+            [enduser_id],
+            RemoveRequest(cancelReason=int(CancelReason.REMOVED_BY_USER)),
+        )
+        report.memberships.append(
+            MembershipChange(
+                journeyId=head.journey_id,
+                enduserId=enduser_id,
+                change="removed",
+                outcome="removed" if removed[enduser_id] else "notEnrolled",
+            )
+        )
+
+
+async def _ran_recently(deps: TriggerDeps, workflow_id: str, moment: datetime) -> bool:
+    """Whether the enrollment runs, or its last run ended less than OWN_WRITE_SLACK before
+    `moment` (the webhook's signed timestamp)."""
+    request = DescribeWorkflowExecutionRequest(
+        namespace=deps.client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+    )
+    try:
+        response = await deps.client.workflow_service.describe_workflow_execution(
+            request, retry=True
+        )
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    info = response.workflow_execution_info
+    if info.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
+        return True
+    if not info.HasField("close_time"):
+        return False
+    return moment <= info.close_time.ToDatetime(tzinfo=UTC) + OWN_WRITE_SLACK
 
 
 # Who deleted a journey in Tellescope: a deleted record cannot be read back, and the body's

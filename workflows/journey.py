@@ -192,15 +192,14 @@ class JourneyWorkflow:
                 await self._wind_down(CancelReason.RESTARTED_IN_JOURNEY, None)
                 await self.projection.close_ledger()
                 restart = self.restart_request
-                workflow.continue_as_new(
-                    inp.model_copy(
-                        update={
-                            "journeyContext": restart.journeyContext,
-                            "startAtStepId": restart.startAtStepId,
-                            "resume": None,
-                        }
-                    )
-                )
+                fresh: dict[str, Any] = {
+                    "journeyContext": restart.journeyContext,
+                    "startAtStepId": restart.startAtStepId,
+                    "resume": None,
+                }
+                if inp.initialState is not None:  # a restart writes "" (only then: old inputs)
+                    fresh["initialState"] = None
+                workflow.continue_as_new(inp.model_copy(update=fresh))
             if self.remove_request is not None:
                 request = self.remove_request
                 await self._wind_down(CancelReason(request.cancelReason), request.cancelledBy)
@@ -262,7 +261,7 @@ class JourneyWorkflow:
         # Restarts asked for by callers who saw an earlier run are satisfied by this start (D15).
         if workflow.patched(PATCH_RESTART_COALESCE):
             self.enrollment.journeyRunIds = [workflow.info().run_id]
-        await self._set_membership("")
+        await self._set_membership(self.inp.initialState or "")
         start = self.inp.startAtStepId
         context = self.inp.journeyContext.model_dump(exclude_none=True)
         if start is not None:

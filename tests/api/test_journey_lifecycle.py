@@ -115,9 +115,15 @@ async def assert_deleted(api, doomed: str, kept: str, enduser_id: str, by: str, 
     [event] = [e for e in api.plans.events(doomed) if e.kind == "delete"]
     assert event.by == by
     # the trigger no longer fires: the tag is added, the webhook says so, nothing starts
-    api.sandbox_http.patch(f"/v1/enduser/{enduser_id}", json={"tags": [tag]})
+    patched = api.sandbox_http.patch(f"/v1/enduser/{enduser_id}", json={"updates": {"tags": [tag]}})
+    assert patched.status_code == 200, patched.text
     report = await process_webhook(tag_added(enduser_id, tag), deps(api))
+    assert "Tag Added" in [d.eventType for d in report.dispatched]
     assert [f for d in report.dispatched for f in d.firings] == []
+    decided = [
+        x.triggerId for d in report.dispatched if d.evaluation for x in d.evaluation.decisions
+    ]
+    assert f"{doomed}-on-tag" not in decided
     assert not any(t.trigger.id == f"{doomed}-on-tag" for t in _active(api))
 
 
@@ -221,3 +227,114 @@ async def test_native_enrollment_writes_membership_before_answering(idle):
     assert response.json()["results"][0]["status"] == "started"
     idle.started.append(response.json()["results"][0]["workflowId"])
     assert idle.enduser(enduser_id)["journeys"] == {idle.journeys["member"]: ""}
+
+
+# --- writing enduser.journeys enrolls -----------------------------------------------------------
+
+
+def quiet_journey(journey_id: str) -> str:
+    """No state step at once: `tag` tags the enduser, `later` waits 2 days."""
+    return textwrap.dedent(
+        f"""
+        journey: {{id: {journey_id}, title: Quiet {journey_id}}}
+        steps:
+          - id: tag
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action: {{type: addEnduserTags, info: {{tags: [{journey_id}]}}}}
+          - id: later
+            events: [{{type: afterAction, info: {{automationStepId: tag, delay: 2, unit: Days}}}}]
+            action: {{type: setEnduserStatus, info: {{status: Later}}}}
+        """
+    ).lstrip()
+
+
+def enduser_webhook(enduser_id: str, kind: str, before: dict | None = None) -> dict:
+    payload = {
+        "model": "endusers",
+        "type": kind,
+        "records": [{"id": enduser_id}],
+        "timestamp": str(int(time.time() * 1000)),
+    }
+    if before is not None:
+        payload["updates"] = [{"recordBeforeUpdate": {"id": enduser_id, **before}, "update": {}}]
+    return payload
+
+
+def memberships(report) -> list[tuple[str, str, str]]:
+    return [(m.journeyId, m.change, m.outcome) for m in report.memberships]
+
+
+async def test_creating_an_enduser_with_a_journey_key_enrolls_with_that_state(api):
+    journey = unique("keyed")
+    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
+    record_id = api.journeys[journey]
+    enduser_id = api.new_enduser(journeys={record_id: "Working"})
+    report = await process_webhook(enduser_webhook(enduser_id, "create"), deps(api))
+    assert memberships(report) == [(journey, "added", "started")]
+    await pending_later(api, enduser_id, journey)
+    assert journey in api.enduser(enduser_id)["tags"]
+    assert api.enduser(enduser_id)["journeys"] == {record_id: "Working"}  # the value written
+    # the workflow's own write of the key comes back as a webhook: nothing starts again
+    report = await process_webhook(
+        enduser_webhook(enduser_id, "update", {"journeys": {}}), deps(api)
+    )
+    assert memberships(report) == [(journey, "added", "alreadyEnrolled")]
+    assert (
+        len(
+            [
+                r
+                for r in api.ledger.query(where={"enduser_id": enduser_id})
+                if r.automation_step_id == "tag"
+            ]
+        )
+        == 1
+    )
+
+
+async def test_adding_a_key_enrolls_and_removing_it_removes(api):
+    journey = unique("keyed")
+    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
+    record_id = api.journeys[journey]
+    enduser_id = api.new_enduser()
+    added = api.sandbox_http.patch(
+        f"/v1/enduser/{enduser_id}", json={"updates": {"journeys": {record_id: ""}}}
+    )
+    assert added.status_code == 200, added.text
+    report = await process_webhook(
+        enduser_webhook(enduser_id, "update", {"journeys": {}}), deps(api)
+    )
+    assert memberships(report) == [(journey, "added", "started")]
+    later = await pending_later(api, enduser_id, journey)
+    # a changed value is a state change, not an add
+    report = await process_webhook(
+        enduser_webhook(enduser_id, "update", {"journeys": {record_id: "Other"}}), deps(api)
+    )
+    assert memberships(report) == []
+    # removing the key (replaceObjectFields) removes the enrollment: cancel reason 0
+    removed = api.sandbox_http.patch(
+        f"/v1/enduser/{enduser_id}",
+        json={"updates": {"journeys": {}}, "options": {"replaceObjectFields": True}},
+    )
+    assert removed.status_code == 200, removed.text
+    report = await process_webhook(
+        enduser_webhook(enduser_id, "update", {"journeys": {record_id: ""}}), deps(api)
+    )
+    assert memberships(report) == [(journey, "removed", "removed")]
+    await api.wait_for(
+        lambda: later_row(api, enduser_id, journey).status == "cancelled", "later cancelled"
+    )
+    assert later_row(api, enduser_id, journey).cancel_reason == int(CancelReason.REMOVED_BY_USER)
+    assert later.id == later_row(api, enduser_id, journey).id
+
+
+async def test_the_add_endpoints_membership_write_does_not_restart(api):
+    journey = unique("keyed")
+    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
+    enduser_id = api.new_enduser()
+    await enroll(api, journey, enduser_id)
+    await pending_later(api, enduser_id, journey)
+    report = await process_webhook(
+        enduser_webhook(enduser_id, "update", {"journeys": {}}), deps(api)
+    )
+    assert memberships(report) == [(journey, "added", "alreadyEnrolled")]
+    assert later_row(api, enduser_id, journey).status == "active"
