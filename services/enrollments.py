@@ -164,13 +164,14 @@ async def missing_endusers(
 class EnrollOutcome:
     enduserId: str
     workflowId: str
-    status: str  # started | restarted | alreadyEnrolled | error
+    status: str  # started | scheduled | restarted | alreadyEnrolled | error
     runId: str | None = None  # the run that acts: a started run; None for a restart (below)
     message: str | None = None
     code: int | None = None  # when `error`: 503 Temporal unreachable, 502 Temporal refused
     # restarted: the run that was told to restart; the journey starts again in the next run of
     # the same workflow id (continue-as-new), whose id is not known when the request returns.
     restartedRunId: str | None = None
+    startAt: datetime | None = None  # scheduled: when the journey starts
 
 
 def enrollment_input(
@@ -206,6 +207,7 @@ async def enroll_many(
     source: str = "api",
     concurrency: int = 32,
     initial_state: str | None = None,
+    start_at: dict[str, datetime] | None = None,
 ) -> list[EnrollOutcome]:
     """Start (or restart) every enrollment (workflows.starter.enroll). A Temporal failure for
     one enduser is reported in its outcome and does not stop the others (the caller decides the
@@ -221,12 +223,29 @@ async def enroll_many(
             initial_state=initial_state,
         )
         workflow_id = enrollment_workflow_id(row.journey_id, enduser_id)
+        when = (start_at or {}).get(enduser_id)
+        delay = when - datetime.now(UTC) if when is not None else None
+        delay = delay if delay is not None and delay > timedelta(0) else None  # past: now
         try:
-            enrolled = await starter.enroll_run(client, inp, task_queue=task_queue, restart=restart)
+            enrolled = await starter.enroll_run(
+                client, inp, task_queue=task_queue, restart=restart, start_delay=delay
+            )
         except RPCError as error:
             code = 503 if temporal_outage(error) else 502
             return EnrollOutcome(enduser_id, workflow_id, "error", message=error.message, code=code)
         run_id = enrolled.handle.result_run_id
+        if delay is not None:
+            if enrolled.started:
+                return EnrollOutcome(
+                    enduser_id, workflow_id, "scheduled", runId=run_id, startAt=when
+                )
+            return EnrollOutcome(
+                enduser_id,
+                workflow_id,
+                "alreadyEnrolled",
+                runId=run_id,
+                message="already enrolled, or a start is scheduled: nothing scheduled",
+            )
         if enrolled.started:
             return EnrollOutcome(enduser_id, workflow_id, "started", runId=run_id)
         if restart:

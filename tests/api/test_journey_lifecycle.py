@@ -7,14 +7,17 @@ from __future__ import annotations
 import textwrap
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
 
 from models.automated_action import CancelReason
-from tests.api.conftest import harness, journey_yaml
+from models.runtime import RemoveRequest
+from tests.api.conftest import harness, journey_yaml, worker_for
 from triggers.dispatch import TriggerDeps
 from triggers.intake import DELETED_IN_TELLESCOPE, process_webhook
+from workflows.journey import JourneyWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -195,16 +198,24 @@ async def test_journeys_webhook_for_an_unknown_id_is_ignored(api):
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def idle(env, tellescope, sandbox_http, tmp_path_factory):
     """An app whose task queue no worker polls: enrollments start and never run, so whatever
-    Tellescope holds right after an add was written by the API itself."""
+    Tellescope holds right after an add was written by the API itself. Each test ends the
+    enrollments it started (`terminate`)."""
     async with harness(env.client, tellescope, sandbox_http, tmp_path_factory.mktemp("idle")) as h:
         journey = unique("member")
         await h.deploy({f"{journey}.yaml": journey_yaml(journey, journey)})
         h.journeys["member"] = h.journeys[journey]
         h.member = journey  # type: ignore[attr-defined]
-        h.started = []  # type: ignore[attr-defined]
         yield h
-        for workflow_id in h.started:  # type: ignore[attr-defined]
-            await env.client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+async def terminate(api, response) -> None:
+    """A worker runs the enrollments, which are then removed and awaited (a workflow task
+    nobody took, even of a terminated workflow, holds the test server's time skipping)."""
+    async with worker_for(api):
+        for result in response.json()["results"]:
+            handle = api.client.get_workflow_handle(result["workflowId"])
+            await handle.signal(JourneyWorkflow.remove, RemoveRequest())
+            await handle.result()
 
 
 async def test_add_endusers_to_journey_writes_membership_before_answering(idle):
@@ -214,8 +225,10 @@ async def test_add_endusers_to_journey_writes_membership_before_answering(idle):
         json={"journeyId": idle.journeys["member"], "enduserIds": [enduser_id]},
     )
     assert response.status_code == 200, response.text
-    idle.started.append(response.json()["results"][0]["workflowId"])
-    assert idle.enduser(enduser_id)["journeys"] == {idle.journeys["member"]: ""}
+    try:
+        assert idle.enduser(enduser_id)["journeys"] == {idle.journeys["member"]: ""}
+    finally:
+        await terminate(idle, response)
 
 
 async def test_native_enrollment_writes_membership_before_answering(idle):
@@ -225,8 +238,10 @@ async def test_native_enrollment_writes_membership_before_answering(idle):
     )
     assert response.status_code == 200, response.text
     assert response.json()["results"][0]["status"] == "started"
-    idle.started.append(response.json()["results"][0]["workflowId"])
-    assert idle.enduser(enduser_id)["journeys"] == {idle.journeys["member"]: ""}
+    try:
+        assert idle.enduser(enduser_id)["journeys"] == {idle.journeys["member"]: ""}
+    finally:
+        await terminate(idle, response)
 
 
 # --- writing enduser.journeys enrolls -----------------------------------------------------------
@@ -338,3 +353,50 @@ async def test_the_add_endpoints_membership_write_does_not_restart(api):
     )
     assert memberships(report) == [(journey, "added", "alreadyEnrolled")]
     assert later_row(api, enduser_id, journey).status == "active"
+
+
+# --- scheduled starts -----------------------------------------------------------------------------
+
+
+async def test_add_endusers_to_journey_at_a_later_time(api, env):
+    journey = unique("scheduled")
+    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
+    record_id = api.journeys[journey]
+    later, sooner, past = api.new_enduser(), api.new_enduser(), api.new_enduser()
+    start_at = datetime.now(UTC) + timedelta(hours=3)
+    response = await api.http.post(
+        "/v1/add-endusers-to-journey",
+        json={
+            "journeyId": record_id,
+            "enduserIds": [later, sooner, past],
+            "startAt": start_at.isoformat(),
+            "enduserStartTimes": {
+                sooner: (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                past: "2020-01-01T00:00:00Z",
+            },
+        },
+    )
+    assert response.status_code == 200, response.text
+    results = {r["enduserId"]: r for r in response.json()["results"]}
+    assert [results[e]["status"] for e in (later, sooner, past)] == [
+        "scheduled",
+        "scheduled",
+        "started",
+    ]
+    assert datetime.fromisoformat(results[later]["startAt"]) == start_at
+    await pending_later(api, past, journey)  # a past time starts now
+    assert record_id not in (api.enduser(later).get("journeys") or {})
+    assert api.ledger.query(where={"enduser_id": later}) == []
+    # adding again before the start changes nothing
+    again = await api.http.post(
+        "/v1/add-endusers-to-journey",
+        json={"journeyId": record_id, "enduserIds": [later], "startAt": start_at.isoformat()},
+    )
+    assert again.json()["results"][0]["status"] == "alreadyEnrolled"
+
+    await env.sleep(timedelta(hours=1, minutes=5))
+    await pending_later(api, sooner, journey)
+    assert api.ledger.query(where={"enduser_id": later}) == []
+    await env.sleep(timedelta(hours=2))
+    await pending_later(api, later, journey)
+    assert api.enduser(later)["journeys"] == {record_id: ""}
