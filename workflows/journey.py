@@ -100,6 +100,7 @@ with workflow.unsafe.imports_passed_through():
         PATCH_FULL_STEP_CONDITIONS,
         PATCH_LEDGER_FIELDS,
         PATCH_OWN_EVENTS_ONLY,
+        PATCH_REMOVED_BEFORE_START,
         PATCH_RESTART_COALESCE,
         PATCH_SIGNALS_WAIT_FOR_PLAN,
     )
@@ -171,6 +172,9 @@ class JourneyWorkflow:
         self.projection.start_ledger()
         if inp.resume is not None:
             self._restore(EnrollmentState.model_validate(inp.resume))
+        elif self.remove_request is not None and workflow.patched(PATCH_REMOVED_BEFORE_START):
+            await self.projection.close_ledger()
+            return self._result("removed")
         else:
             await self._start_journey()
         self.started = True

@@ -400,3 +400,30 @@ async def test_add_endusers_to_journey_at_a_later_time(api, env):
     await env.sleep(timedelta(hours=2))
     await pending_later(api, later, journey)
     assert api.enduser(later)["journeys"] == {record_id: ""}
+
+
+async def test_a_scheduled_start_removed_before_its_time_never_starts(api):
+    journey = unique("scheduled")
+    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
+    record_id = api.journeys[journey]
+    enduser_id = api.new_enduser()
+    response = await api.http.post(
+        "/v1/add-endusers-to-journey",
+        json={
+            "journeyId": record_id,
+            "enduserIds": [enduser_id],
+            "startAt": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+        },
+    )
+    [result] = response.json()["results"]
+    assert result["status"] == "scheduled"
+    response = await api.http.post(
+        "/v1/remove-endusers-from-journey",
+        json={"journeyId": record_id, "enduserIds": [enduser_id]},
+    )
+    assert response.json()["removed"] == [enduser_id]
+    handle = api.client.get_workflow_handle_for(JourneyWorkflow.run, result["workflowId"])
+    assert (await handle.result()).outcome == "removed"
+    assert api.ledger.query(where={"enduser_id": enduser_id}) == []
+    assert record_id not in (api.enduser(enduser_id).get("journeys") or {})
+    assert journey not in (api.enduser(enduser_id).get("tags") or [])
