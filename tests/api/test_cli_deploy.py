@@ -159,6 +159,12 @@ async def test_deploy_through_the_api(cli, dev, live_dev, tmp_path):
     assert dev.plans.current("via-api").source_path == "via-api.yaml"
     listing = cli("deployments", "via-api", "--api", live_dev.url, JOURNEYS_API_KEY=dev.key)
     assert listing.stdout.startswith("* via-api ")
+    deleted = cli("delete", "via-api", "--api", live_dev.url, JOURNEYS_API_KEY=dev.key)
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.startswith("via-api: deleted (version "), deleted.stdout
+    assert [e.kind for e in dev.plans.events("via-api")][-1] == "delete"
+    again = cli("delete", "via-api", "--api", live_dev.url, JOURNEYS_API_KEY=dev.key)
+    assert again.returncode == 1 and "404" in again.stderr
 
 
 async def test_delete_a_journey(cli, sandbox_http):
