@@ -48,7 +48,11 @@ async def _members(tellescope: TellescopeClient | None, record_id: str) -> list[
     """Endusers whose `journeys` has the journey's key, as Tellescope holds them."""
     if tellescope is None:
         return []
-    found = await tellescope.find_all("endusers", {f"journeys.{record_id}": {"_exists": True}})
+    try:
+        found = await tellescope.find_all("endusers", {f"journeys.{record_id}": {"_exists": True}})
+    except TellescopeRejected:  # the filter refused: the ledger and visibility remain
+        log.warning("reading the endusers of journey %s failed", record_id, exc_info=True)
+        return []
     return [
         e["id"] for e in found if isinstance(e.get("journeys"), dict) and record_id in e["journeys"]
     ]

@@ -70,6 +70,7 @@ from models.runtime import (
 )
 from rules.dates import parse_iso
 from services.enrollments import enroll_many, remove_many
+from services.errors import NotFound
 from services.journey_deletion import delete_journey
 from tellescope.errors import TellescopeRejected
 from triggers.active import active_triggers, current_rows, plan_of
@@ -813,18 +814,22 @@ async def _journeys_deleted(payload: Mapping[str, Any], deps: TriggerDeps, repor
             except TellescopeRejected as error:
                 if error.status != 404:
                     raise
-                deleted = await delete_journey(
-                    deps.plans,
-                    ids[record_id],
-                    by=DELETED_IN_TELLESCOPE,
-                    client=deps.client,
-                    ledger=deps.ledger,
-                    tellescope=deps.tellescope,
-                    task_queue=deps.task_queue,
-                    delete_record=False,
-                )
-                report.deletedJourneys.append(deleted.journeyId)
-                continue
+                try:
+                    deleted = await delete_journey(
+                        deps.plans,
+                        ids[record_id],
+                        by=DELETED_IN_TELLESCOPE,
+                        client=deps.client,
+                        ledger=deps.ledger,
+                        tellescope=deps.tellescope,
+                        task_queue=deps.task_queue,
+                        delete_record=False,
+                    )
+                except NotFound:
+                    reason = "deleted here meanwhile: ignored"
+                else:
+                    report.deletedJourneys.append(deleted.journeyId)
+                    continue
         report.ignored.append(IgnoredRecord(model=item.model, recordId=record_id, reason=reason))
 
 
