@@ -81,7 +81,7 @@ class EnrollRequest(ApiModel):
 class EnrollmentOutcome(BaseModel):
     enduserId: str
     workflowId: str
-    status: Literal["started", "restarted", "alreadyEnrolled", "error"]
+    status: Literal["started", "scheduled", "restarted", "alreadyEnrolled", "error"]
     runId: str | None = Field(
         default=None,
         description="The run that acts: the started run, or the one already enrolled. Null for"
@@ -91,6 +91,9 @@ class EnrollmentOutcome(BaseModel):
     code: int | None = None  # `error` only: 503 Temporal unreachable, 502 Temporal refused
     restartedRunId: str | None = Field(
         default=None, description="`restarted`: the run that was told to restart."
+    )
+    startAt: datetime | None = Field(
+        default=None, description="`scheduled`: when the journey starts (the run waits)."
     )
 
 
@@ -154,9 +157,13 @@ class AddEndusersRequest(ApiModel):
     journeyContext: BoundedJourneyContext | None = None  # type: ignore[valid-type]
     throttle: bool | None = None
     source: Annotated[str, StringConstraints(max_length=100)] | None = None
-    startAt: str | None = Field(default=None, description="Not supported: scheduled starts.")
+    startAt: str | None = Field(
+        default=None,
+        description="ISO date-time: start the journey then (`scheduled`); a past time starts now.",
+    )
     enduserStartTimes: dict[str, Any] | None = Field(
-        default=None, description="Not supported: scheduled starts."
+        default=None,
+        description="enduserId -> ISO date-time, overriding `startAt` for that enduser.",
     )
 
 
@@ -254,6 +261,21 @@ class ScheduleSyncOut(BaseModel):
     status: Literal["synced", "skipped", "failed"]
     message: str = ""
     report: SyncReport | None = None
+
+
+class DeleteJourneyResponse(BaseModel):
+    """A deleted journey (docs/semantics.md §2.2)."""
+
+    journeyId: str
+    version: str = Field(description="the version that was current")
+    tellescopeJourneyId: str
+    removed: list[str] = Field(description="endusers whose running enrollment was removed")
+    unset: list[str] = Field(description="endusers whose enduser.journeys key was unset")
+    failed: list[str] = Field(
+        default_factory=list, description="endusers whose removal Temporal failed"
+    )
+    tellescope: str = Field(description="the Tellescope journey record: deleted | gone | skipped")
+    schedules: ScheduleSyncOut | None = None
 
 
 class DeployResponse(BaseModel):

@@ -263,3 +263,72 @@ async def _rollback_local(journey: str, version: str, by: str, offline: bool) ->
         sync = await service.sync_schedules(client, plans, settings.task_queue)
         _print_schedules(dataclasses.asdict(sync))
     return 0
+
+
+def delete(
+    journey: Annotated[str, typer.Argument(help="Journey id (readable or Tellescope).")],
+    api: ApiOption = None,
+    api_key: ApiKeyOption = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who deletes (with --api: the API key).")
+    ] = None,
+) -> None:
+    """Delete a journey (docs/semantics.md §2.2): its running enrollments are removed (cancel
+    reason 5, Journey Deleted), its triggers stop, `enduser.journeys[J]` is unset and its
+    Tellescope journey record deleted. Needs Temporal (nothing is done without it); deploying
+    the journey again brings it back."""
+    by = by or default_by()
+    if api is not None:
+        done = api_call("DELETE", api, f"/v1/journeys/{journey}", api_key)
+        _print_deleted(done)
+        return
+    hard_exit(run(_delete_local(journey, by)))
+
+
+def _print_deleted(done: dict) -> None:
+    typer.echo(
+        f"{done['journeyId']}: deleted (version {done['version']});"
+        f" {len(done['removed'])} enrollment(s) removed,"
+        f" {len(done['unset'])} membership(s) unset;"
+        f" Tellescope journey {done['tellescopeJourneyId']} {done['tellescope']}"
+    )
+    if done.get("failed"):
+        typer.echo(f"removal failed (Temporal) for: {', '.join(done['failed'])}", err=True)
+    _print_schedules(done.get("schedules"))
+
+
+async def _delete_local(journey: str, by: str) -> int:
+    import dataclasses
+
+    from services.errors import NotFound
+    from services.journey_deletion import delete_journey
+    from settings import EngineSettings
+    from store.ledger import Ledger
+    from store.plans import PlanStore
+    from tellescope.client import TellescopeClient
+
+    settings = EngineSettings()
+    engine = open_store(migrate=True)
+    plans = PlanStore(engine)
+    client, reason = await temporal_client_or_reason()
+    if client is None:
+        typer.echo(f"error: {reason} (nothing deleted)", err=True)
+        return 1
+    tellescope = TellescopeClient.from_settings()
+    try:
+        done = await delete_journey(
+            plans,
+            journey,
+            by=by,
+            client=client,
+            ledger=Ledger(engine),
+            tellescope=tellescope,
+            task_queue=settings.task_queue,
+        )
+    except NotFound as error:
+        typer.echo(f"error: {error}", err=True)
+        return 1
+    finally:
+        await tellescope.aclose()
+    _print_deleted(dataclasses.asdict(done))
+    return 0

@@ -8,7 +8,7 @@ module per command group:
 |---|---|
 | `cli.authoring` | validate, graph, import |
 | `cli.db` | db upgrade, db current |
-| `cli.deploy` | deploy, deployments, diff, rollback |
+| `cli.deploy` | deploy, deployments, diff, rollback, delete |
 | `cli.api_keys` | api-key create, list, revoke |
 | `cli.webhooks` | webhooks configure |
 | `cli.api_cmd` | api |
@@ -41,6 +41,7 @@ app.command()(deploy.deploy)
 app.command()(deploy.deployments)
 app.command()(deploy.diff)
 app.command()(deploy.rollback)
+app.command()(deploy.delete)
 app.add_typer(api_keys.app, name="api-key")
 app.add_typer(webhooks.app, name="webhooks")
 app.command(name="api")(api_cmd.api_server)

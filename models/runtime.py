@@ -33,6 +33,9 @@ class EnrollmentInput(RuntimeModel):
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
     startAtStepId: str | None = None  # add-endusers-to-journey `automationStepId`: start there
     source: str = "api"
+    # The state the start writes into `enduser.journeys` instead of "": the value a client wrote
+    # when adding the key itself (docs/semantics.md §3.2). A restart starts with "" again.
+    initialState: str | None = None
     # How long one attempt of a step's side effect may take before Temporal retries it (keep it
     # above the Tellescope client's timeouts).
     stepTimeoutSeconds: int = Field(default=60, ge=2, le=3600)

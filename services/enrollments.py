@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from workflows import search_attributes as sa
 from workflows import starter
 from workflows.journey import JourneyWorkflow
 
+log = logging.getLogger("journeys.services.enrollments")
 WORKFLOW_EXECUTION_STATUS_RUNNING = RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 T = TypeVar("T")
 R = TypeVar("R")
@@ -162,13 +164,14 @@ async def missing_endusers(
 class EnrollOutcome:
     enduserId: str
     workflowId: str
-    status: str  # started | restarted | alreadyEnrolled | error
+    status: str  # started | scheduled | restarted | alreadyEnrolled | error
     runId: str | None = None  # the run that acts: a started run; None for a restart (below)
     message: str | None = None
     code: int | None = None  # when `error`: 503 Temporal unreachable, 502 Temporal refused
     # restarted: the run that was told to restart; the journey starts again in the next run of
     # the same workflow id (continue-as-new), whose id is not known when the request returns.
     restartedRunId: str | None = None
+    startAt: datetime | None = None  # scheduled: when the journey starts
 
 
 def enrollment_input(
@@ -178,8 +181,10 @@ def enrollment_input(
     context: JourneyContext | None,
     start_step: str | None,
     source: str,
+    initial_state: str | None = None,
 ) -> EnrollmentInput:
     return EnrollmentInput(
+        initialState=initial_state,
         journeyId=row.journey_id,
         planVersion=row.version,
         enduserId=enduser_id,
@@ -201,6 +206,8 @@ async def enroll_many(
     restart: bool = True,
     source: str = "api",
     concurrency: int = 32,
+    initial_state: str | None = None,
+    start_at: dict[str, datetime] | None = None,
 ) -> list[EnrollOutcome]:
     """Start (or restart) every enrollment (workflows.starter.enroll). A Temporal failure for
     one enduser is reported in its outcome and does not stop the others (the caller decides the
@@ -208,15 +215,37 @@ async def enroll_many(
 
     async def one(enduser_id: str) -> EnrollOutcome:
         inp = enrollment_input(
-            row, enduser_id, context=context, start_step=start_step, source=source
+            row,
+            enduser_id,
+            context=context,
+            start_step=start_step,
+            source=source,
+            initial_state=initial_state,
         )
         workflow_id = enrollment_workflow_id(row.journey_id, enduser_id)
+        when = (start_at or {}).get(enduser_id)
+        delay = when - datetime.now(UTC) if when is not None else None
+        delay = delay if delay is not None and delay > timedelta(0) else None  # past: now
         try:
-            enrolled = await starter.enroll_run(client, inp, task_queue=task_queue, restart=restart)
+            enrolled = await starter.enroll_run(
+                client, inp, task_queue=task_queue, restart=restart, start_delay=delay
+            )
         except RPCError as error:
             code = 503 if temporal_outage(error) else 502
             return EnrollOutcome(enduser_id, workflow_id, "error", message=error.message, code=code)
         run_id = enrolled.handle.result_run_id
+        if delay is not None:
+            if enrolled.started:
+                return EnrollOutcome(
+                    enduser_id, workflow_id, "scheduled", runId=run_id, startAt=when
+                )
+            return EnrollOutcome(
+                enduser_id,
+                workflow_id,
+                "alreadyEnrolled",
+                runId=run_id,
+                message="already enrolled, or a start is scheduled: nothing scheduled",
+            )
         if enrolled.started:
             return EnrollOutcome(enduser_id, workflow_id, "started", runId=run_id)
         if restart:
@@ -230,6 +259,39 @@ async def enroll_many(
         return EnrollOutcome(enduser_id, workflow_id, "alreadyEnrolled", runId=run_id)
 
     return await bounded(list(dict.fromkeys(enduser_ids)), concurrency, one)
+
+
+async def write_membership(
+    tellescope: TellescopeClient,
+    tellescope_journey_id: str,
+    outcomes: Sequence[EnrollOutcome],
+    *,
+    concurrency: int = 8,
+) -> None:
+    """`enduser.journeys[J] = ""` for every enrollment that started, before the add answers, as
+    Tellescope writes it (docs/semantics.md §12.1); the workflow's own write follows with the
+    same value. Only a missing key is written: a key already there (a state the new run has set
+    meanwhile) is left alone. A Tellescope failure is logged, not answered: the workflow writes
+    the key anyway."""
+
+    async def one(enduser_id: str) -> None:
+        try:
+            enduser = await tellescope.get("endusers", enduser_id)
+            if tellescope_journey_id in (enduser.get("journeys") or {}):
+                return
+            await tellescope.update(
+                "endusers", enduser_id, {"journeys": {tellescope_journey_id: ""}}
+            )
+        except Exception:  # noqa: BLE001 (the enrollment started; the workflow writes it too)
+            log.warning(
+                "writing journeys[%s] of %s failed",
+                tellescope_journey_id,
+                enduser_id,
+                exc_info=True,
+            )
+
+    started = [o.enduserId for o in outcomes if o.status == "started"]
+    await bounded(started, concurrency, one)
 
 
 async def remove_many(

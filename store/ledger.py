@@ -114,6 +114,19 @@ class Ledger:
             )
             return sorted(rows)
 
+    def endusers_with_active(self, journey_id: str) -> list[str]:
+        """Endusers with a pending (`active`) action in the journey (deleting a journey)."""
+        with session_for(self.engine) as session:
+            rows = session.exec(
+                select(AutomatedActionRow.enduser_id)
+                .where(
+                    AutomatedActionRow.journey_id == journey_id,
+                    AutomatedActionRow.status == "active",
+                )
+                .distinct()
+            )
+            return sorted(rows)
+
     # --- reads for the API ------------------------------------------------------------------
 
     FILTERABLE = (

@@ -187,6 +187,38 @@ class PlanStore:
         self.forget_heads()
         return status, previous
 
+    def delete(self, journey_id: str, *, by: str) -> str | None:
+        """Mark the journey deleted: no version of it is current any more (it no longer resolves
+        for enrollments, and its triggers leave `current_heads`), with one audit event (kind
+        `delete`, the version that was current). Under the journey's deploy lock; returns that
+        version, or None when no version was current (already deleted: nothing recorded).
+        Deploying the journey again makes it current again."""
+        with self.locked(journey_id) as session:
+            current = session.exec(
+                select(JourneyVersionRow).where(
+                    JourneyVersionRow.journey_id == journey_id,
+                    JourneyVersionRow.is_current == True,  # noqa: E712 (SQL expression)
+                )
+            ).first()
+            if current is None:
+                return None
+            current.is_current = False
+            session.add(current)
+            session.add(
+                DeploymentEventRow(
+                    journey_id=journey_id,
+                    version=current.version,
+                    previous_version=current.version,
+                    kind="delete",
+                    by=by[:200],
+                    at=datetime.now(UTC),
+                )
+            )
+            version = current.version
+            session.commit()
+        self.forget_heads()
+        return version
+
     def get(self, journey_id: str, version: str) -> JourneyPlan:
         with session_for(self.engine) as session:
             row = session.exec(

@@ -112,7 +112,7 @@ class DeploymentEventRow(SQLModel, table=True):
     journey_id: str = Field(index=True, max_length=200)
     version: str = Field(max_length=64)
     previous_version: str | None = Field(default=None, max_length=64)
-    kind: str = Field(max_length=16)  # deploy | rollback
+    kind: str = Field(max_length=16)  # deploy | rollback | delete
     by: str = Field(default="", max_length=200)
     at: datetime
 

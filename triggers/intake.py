@@ -30,7 +30,8 @@ first). Per record:
   Chats sent by a user -> Outbound Chat Sent for every enduser of the room, whose
   `recentOutboundChatAt` is stamped (the one write of the mapping).
 - endusers: create -> Contact Created, Field Equals; update -> Field Equals, Fields Changed,
-  Tag Added (when a tag is new).
+  Tag Added (when a tag is new). A key of `journeys` added (create: every key) starts that
+  journey's enrollment, a key removed removes it (`_memberships`, docs/decisions.md D17).
 - calendar_events -> Appointment Created / Completed / Cancelled / Rescheduled / No-Showed, one
   per enduser attendee (`triggers.filters.appointment_transitions`).
 - purchases -> Purchase Made, Refund Issued; enduser_orders -> Order Created, Order Status
@@ -40,7 +41,8 @@ first). Per record:
   Opened, Message Link Clicked, Message Delivery Failure (docs/decisions.md D20).
 
 A signal to an enrollment that is not running is ignored and reported (docs/decisions.md D8:
-events for a removed or finished enrollment are never executed). Deletes produce nothing.
+events for a removed or finished enrollment are never executed). Deletes produce nothing, but
+for a journey record's: the journey is deleted here too (`_journeys_deleted`).
 Records a trigger action made (stamped `je:trg-...`) produce no events (no chaining; trigger updates
 are not even delivered, see `triggers.quiet`). Event ids are
 `{model}:{recordId}:{event}:{updatedAt}`, so a redelivered webhook fires nothing twice.
@@ -57,18 +59,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.automated_action import JourneyContext
-from models.runtime import FormSubmitted, IncomingMessage, TicketClosed, enrollment_workflow_id
+from models.automated_action import CancelReason, JourneyContext
+from models.runtime import (
+    FormSubmitted,
+    IncomingMessage,
+    RemoveRequest,
+    TicketClosed,
+    enrollment_workflow_id,
+)
 from rules.dates import parse_iso
+from services.enrollments import enroll_many, remove_many
+from services.errors import NotFound
+from services.journey_deletion import delete_journey
 from tellescope.errors import TellescopeRejected
 from triggers.active import active_triggers, current_rows, plan_of
 from triggers.dispatch import TriggerDeps, dispatch_event
 from triggers.evaluate import candidates
 from triggers.events import IncomingEvent, event_id
 from triggers.filters import appointment_transitions, is_set, newly_set
-from triggers.models import IgnoredRecord, IntakeReport, SignalSent
+from triggers.models import IgnoredRecord, IntakeReport, MembershipChange, SignalSent
 from triggers.quiet import is_trigger_origin, stamp_outbound_chat
 from triggers.readback import NotReadable, RecordSource, TellescopeReadBack, Wanted
 
@@ -120,6 +134,9 @@ class RecordMapping:
     signals: list[PendingSignal] = field(default_factory=list)
     ignored: str | None = None
     enduser: Record | None = None  # the enduser record itself (enduser webhooks)
+    # enduser.journeys keys added (Tellescope journey id -> the value written) and removed
+    joined: dict[str, str] = field(default_factory=dict)
+    left: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -183,17 +200,32 @@ async def _endusers(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
     record, previous = item.record, item.previous
     mapping = RecordMapping(enduser=record)
     enduser_id = record["id"]
+    journeys = _journeys_of(record)
     if previous is None:
+        mapping.joined = journeys
         mapping.events.append(item.event("Contact Created", enduser_id))
         mapping.events.append(item.event("Field Equals", enduser_id))
         return mapping
     mapping.events.append(item.event("Field Equals", enduser_id))
     if not item.beforeKnown:
-        return mapping  # what changed is unknown: no Fields Changed / Tag Added
+        return mapping  # what changed is unknown: no Fields Changed / Tag Added / memberships
+    # Keys added or removed: the unsigned before-state only chooses which keys to look at, the
+    # read-back record must show them (present for an add, absent for a removal). A changed
+    # value is a state change, not an add (docs/semantics.md §3.4).
+    before = _journeys_of(previous)
+    mapping.joined = {j: v for j, v in journeys.items() if j not in before}
+    mapping.left = [j for j in before if j not in journeys]
     mapping.events.append(item.event("Fields Changed", enduser_id))
     if set(record.get("tags") or []) - set(previous.get("tags") or []):
         mapping.events.append(item.event("Tag Added", enduser_id))
     return mapping
+
+
+def _journeys_of(record: Mapping[str, Any]) -> dict[str, str]:
+    journeys = record.get("journeys")
+    if not isinstance(journeys, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else "" for k, v in journeys.items()}
 
 
 async def _form_responses(item: WebhookRecord, deps: TriggerDeps) -> RecordMapping:
@@ -753,6 +785,9 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
     report = IntakeReport(
         model=str(payload.get("model") or ""), type=str(payload.get("type") or "")
     )
+    if report.model == "journeys":
+        await _journeys_deleted(payload, deps, report)
+        return report
     journeys = _Journeys(deps)
     active = active_triggers(deps.plans)
     endusers: dict[str, Record | None] = {}
@@ -766,6 +801,8 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
             continue
         for pending in mapping.signals:
             await _deliver(deps, journeys, pending, report)
+        if mapping.joined or mapping.left:
+            await _memberships(deps, item, mapping, report)
         for event in mapping.events:
             if not candidates(event, active):
                 report.dispatched.append(await dispatch_event(event, deps, triggers=active))
@@ -788,6 +825,132 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
                 await dispatch_event(event, deps, enduser=enduser, triggers=active)
             )
     return report
+
+
+# An enduser.journeys key added while the journey ran for the enduser, or up to this long after
+# its last run ended (the write is older than its webhook), is the engine's own membership write
+# (the workflow's, or the add endpoint's), not a client's add: nothing starts.
+OWN_WRITE_SLACK = timedelta(seconds=30)
+
+
+async def _memberships(
+    deps: TriggerDeps, item: WebhookRecord, mapping: RecordMapping, report: IntakeReport
+) -> None:
+    """A client wrote `enduser.journeys` (docs/semantics.md §3.2, §3.5): an added key of a
+    deployed journey starts its enrollment (never a restart; the state is the value written), a
+    removed key removes it (cancel reason 0, Removed by User). The engine's own writes come
+    back as webhooks too: an add while the enrollment runs (or just ran, OWN_WRITE_SLACK) is a
+    no-op, and a removal of an enrollment that is not running is one."""
+    heads = {head.tellescope_journey_id: head for head in deps.plans.current_heads()}
+    enduser_id = item.record["id"]
+    for key, state in mapping.joined.items():
+        head = heads.get(key)
+        if head is None:
+            continue  # not a journey deployed here
+        change = MembershipChange(
+            journeyId=head.journey_id, enduserId=enduser_id, change="added", outcome="started"
+        )
+        workflow_id = enrollment_workflow_id(head.journey_id, enduser_id)
+        if await _ran_recently(deps, workflow_id, item.occurredAt):
+            change.outcome = "alreadyEnrolled"
+            change.reason = "running, or ran when the key was written: the engine's own write"
+        else:
+            [outcome] = await enroll_many(
+                deps.client,
+                head,
+                [enduser_id],
+                task_queue=deps.task_queue,
+                restart=False,
+                source="enduser.journeys",
+                initial_state=state,
+            )
+            change.outcome = outcome.status
+            change.reason = outcome.message or ""
+        report.memberships.append(change)
+    for key in mapping.left:
+        head = heads.get(key)
+        if head is None:
+            continue
+        removed = await remove_many(
+            deps.client,
+            head.journey_id,
+            [enduser_id],
+            RemoveRequest(cancelReason=int(CancelReason.REMOVED_BY_USER)),
+        )
+        report.memberships.append(
+            MembershipChange(
+                journeyId=head.journey_id,
+                enduserId=enduser_id,
+                change="removed",
+                outcome="removed" if removed[enduser_id] else "notEnrolled",
+            )
+        )
+
+
+async def _ran_recently(deps: TriggerDeps, workflow_id: str, moment: datetime) -> bool:
+    """Whether the enrollment runs, or its last run ended less than OWN_WRITE_SLACK before
+    `moment` (the webhook's signed timestamp)."""
+    request = DescribeWorkflowExecutionRequest(
+        namespace=deps.client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+    )
+    try:
+        response = await deps.client.workflow_service.describe_workflow_execution(
+            request, retry=True
+        )
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    info = response.workflow_execution_info
+    if info.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
+        return True
+    if not info.HasField("close_time"):
+        return False
+    return moment <= info.close_time.ToDatetime(tzinfo=UTC) + OWN_WRITE_SLACK
+
+
+# Who deleted a journey in Tellescope: a deleted record cannot be read back, and the body's
+# `updatedBy` is not covered by the integrity hash.
+DELETED_IN_TELLESCOPE = "tellescope (journey deleted)"
+
+
+async def _journeys_deleted(payload: Mapping[str, Any], deps: TriggerDeps, report: IntakeReport):
+    """Tellescope deleted a journey record (docs/semantics.md §2.2). A deleted record cannot be
+    read back, so the delivery is taken as fact only when its id is the Tellescope journey id of
+    a journey deployed here AND reading it back answers 404; then the journey is deleted here
+    as by `DELETE /v1/journeys/{id}` (the record is left alone: it is gone). docs/decisions.md
+    D16."""
+    ids = {head.tellescope_journey_id: head.journey_id for head in deps.plans.current_heads()}
+    for item in webhook_records(payload):
+        record_id = item.record.get("id")
+        if item.kind != "delete":
+            reason = "journey creates and updates produce no events"
+        elif not isinstance(record_id, str) or record_id not in ids:
+            reason = "not the Tellescope record of a deployed journey: ignored"
+        else:
+            try:
+                await deps.tellescope.get("journeys", record_id)
+                reason = "still in Tellescope's journeys: not deleted, ignored"
+            except TellescopeRejected as error:
+                if error.status != 404:
+                    raise
+                try:
+                    deleted = await delete_journey(
+                        deps.plans,
+                        ids[record_id],
+                        by=DELETED_IN_TELLESCOPE,
+                        client=deps.client,
+                        ledger=deps.ledger,
+                        tellescope=deps.tellescope,
+                        task_queue=deps.task_queue,
+                        delete_record=False,
+                    )
+                except NotFound:
+                    reason = "deleted here meanwhile: ignored"
+                else:
+                    report.deletedJourneys.append(deleted.journeyId)
+                    continue
+        report.ignored.append(IgnoredRecord(model=item.model, recordId=record_id, reason=reason))
 
 
 async def _read_enduser(deps: TriggerDeps, enduser_id: str) -> Record | None:

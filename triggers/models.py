@@ -249,6 +249,17 @@ class SignalSent(TriggerModel):
     reason: str = ""
 
 
+class MembershipChange(TriggerModel):
+    """A key of `enduser.journeys` a client added or removed, and what the engine did
+    (docs/semantics.md §3.2, §3.5)."""
+
+    journeyId: str  # readable
+    enduserId: str
+    change: str  # added | removed
+    outcome: str  # started | alreadyEnrolled | removed | notEnrolled | error
+    reason: str = ""
+
+
 class IgnoredRecord(TriggerModel):
     model: str
     recordId: str | None = None
@@ -261,6 +272,10 @@ class IntakeReport(TriggerModel):
     signals: list[SignalSent] = Field(default_factory=list)
     dispatched: list[DispatchReport] = Field(default_factory=list)
     ignored: list[IgnoredRecord] = Field(default_factory=list)
+    # readable ids of the journeys deleted because Tellescope deleted their record
+    deletedJourneys: list[str] = Field(default_factory=list)
+    # enrollments started or removed because a client wrote `enduser.journeys`
+    memberships: list[MembershipChange] = Field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {

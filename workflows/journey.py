@@ -100,6 +100,7 @@ with workflow.unsafe.imports_passed_through():
         PATCH_FULL_STEP_CONDITIONS,
         PATCH_LEDGER_FIELDS,
         PATCH_OWN_EVENTS_ONLY,
+        PATCH_REMOVED_BEFORE_START,
         PATCH_RESTART_COALESCE,
         PATCH_SIGNALS_WAIT_FOR_PLAN,
     )
@@ -170,6 +171,9 @@ class JourneyWorkflow:
         self.projection.start_ledger()
         if inp.resume is not None:
             self._restore(EnrollmentState.model_validate(inp.resume))
+        elif self.remove_request is not None and workflow.patched(PATCH_REMOVED_BEFORE_START):
+            await self.projection.close_ledger()
+            return self._result("removed")
         else:
             await self._start_journey()
         self.started = True
@@ -191,15 +195,14 @@ class JourneyWorkflow:
                 await self._wind_down(CancelReason.RESTARTED_IN_JOURNEY, None)
                 await self.projection.close_ledger()
                 restart = self.restart_request
-                workflow.continue_as_new(
-                    inp.model_copy(
-                        update={
-                            "journeyContext": restart.journeyContext,
-                            "startAtStepId": restart.startAtStepId,
-                            "resume": None,
-                        }
-                    )
-                )
+                fresh: dict[str, Any] = {
+                    "journeyContext": restart.journeyContext,
+                    "startAtStepId": restart.startAtStepId,
+                    "resume": None,
+                }
+                if inp.initialState is not None:  # a restart writes "" (only then: old inputs)
+                    fresh["initialState"] = None
+                workflow.continue_as_new(inp.model_copy(update=fresh))
             if self.remove_request is not None:
                 request = self.remove_request
                 await self._wind_down(CancelReason(request.cancelReason), request.cancelledBy)
@@ -261,7 +264,7 @@ class JourneyWorkflow:
         # Restarts asked for by callers who saw an earlier run are satisfied by this start (D15).
         if workflow.patched(PATCH_RESTART_COALESCE):
             self.enrollment.journeyRunIds = [workflow.info().run_id]
-        await self._set_membership("")
+        await self._set_membership(self.inp.initialState or "")
         start = self.inp.startAtStepId
         context = self.inp.journeyContext.model_dump(exclude_none=True)
         if start is not None:

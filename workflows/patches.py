@@ -28,3 +28,7 @@ PATCH_BACKGROUND_ERRORS = "background-errors"
 # records a ticket closed in the foreground as an isNOP action of its step:
 # docs/semantics.md §6.1, §7.4, §8.3.
 PATCH_LEDGER_FIELDS = "ledger-fields"
+# An enrollment removed before its journey started (a scheduled start removed or its journey
+# deleted: the removal's signal is what dispatches the delayed run) ends without starting:
+# no membership write, no root step (docs/decisions.md D18).
+PATCH_REMOVED_BEFORE_START = "removed-before-start"

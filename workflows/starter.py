@@ -7,6 +7,7 @@ receives `restart` (docs/semantics.md §3.3), or nothing when the caller asked n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
@@ -63,6 +64,7 @@ async def enroll_run(
     *,
     task_queue: str,
     restart: bool = True,
+    start_delay: timedelta | None = None,
 ) -> Enrolled:
     """Start the enrollment, or (when running) restart it if `restart`, else leave it as is.
 
@@ -77,7 +79,9 @@ async def enroll_run(
     request = RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
 
     async def start(
-        policy: WorkflowIDConflictPolicy, signal: RestartRequest | None = None
+        policy: WorkflowIDConflictPolicy,
+        signal: RestartRequest | None = None,
+        delay: timedelta | None = None,
     ) -> WorkflowHandle[JourneyWorkflow, EnrollmentResult]:
         return await client.start_workflow(
             JourneyWorkflow.run,
@@ -93,7 +97,22 @@ async def enroll_run(
             ),
             start_signal="restart" if signal is not None else None,
             start_signal_args=[signal] if signal is not None else [],
+            start_delay=delay,
         )
+
+    if start_delay is not None:
+        # A scheduled start: the run exists at once and does nothing until the delay is over
+        # (durable: Temporal holds the schedule). An enrollment running, or already scheduled,
+        # is left as it is: the same workflow id cannot hold both (docs/decisions.md D18).
+        try:
+            return Enrolled(
+                await start(WorkflowIDConflictPolicy.FAIL, delay=start_delay), started=True
+            )
+        except WorkflowAlreadyStartedError as running:
+            existing = client.get_workflow_handle_for(
+                JourneyWorkflow.run, workflow_id, run_id=running.run_id
+            )
+            return Enrolled(existing, started=False)
 
     for _ in range(RESTART_ATTEMPTS):
         try:

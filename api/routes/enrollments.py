@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SettingsDep, StateDep, StoreDep, TellescopeDep, TemporalDep
+from api.deps import ApiKeyDep, SettingsDep, StateDep, StoreDep, TellescopeDep, TemporalDep
 from api.errors import BULK_RESPONSES, bad_request, not_found
 from api.schemas import (
+    DeleteJourneyResponse,
     EnduserEnrollment,
     EnduserId,
     EnduserJourneys,
@@ -25,6 +26,7 @@ from models.automated_action import CancelReason
 from models.runtime import RemoveRequest, enrollment_workflow_id
 from services import enrollments as service
 from services.availability import bulk_status
+from services.journey_deletion import delete_journey
 from services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 
 router = APIRouter(prefix="/v1", tags=["enrollments"])
@@ -74,6 +76,7 @@ async def enroll(
         source=body.source or "api",
         concurrency=state.settings.bulk_concurrency,
     )
+    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes)
     response.status_code = bulk_status(outcomes)
     results = [EnrollmentOutcome(**vars(o)) for o in outcomes]
     return EnrollResponse(
@@ -83,6 +86,37 @@ async def enroll(
         results=results,
         counts=_counts(results),
     )
+
+
+@router.delete(
+    "/journeys/{journeyId}",
+    response_model=DeleteJourneyResponse,
+    summary="Delete a journey: remove its enrollments (cancelReason 5), stop its triggers",
+    description="docs/semantics.md §2.2. Running enrollments are removed with cancelReason 5"
+    " (Journey Deleted, `cancelledBy` the API key), `enduser.journeys[J]` is unset, the"
+    " Tellescope journey record is deleted, and the journey no longer resolves (404, also for a"
+    " second delete) until deployed again. 503 when Temporal is unreachable (nothing done).",
+)
+async def delete(
+    journeyId: JourneyPath,
+    store: StoreDep,
+    temporal: TemporalDep,
+    tellescope: TellescopeDep,
+    state: StateDep,
+    key: ApiKeyDep,
+) -> DeleteJourneyResponse:
+    deleted = await delete_journey(
+        store.plans,
+        journeyId,
+        by=f"api-key {key.name or key.id}",
+        client=temporal,
+        ledger=store.ledger,
+        tellescope=tellescope,
+        task_queue=state.task_queue,
+        concurrency=state.settings.bulk_concurrency,
+    )
+    answer = vars(deleted) | {"schedules": vars(deleted.schedules) if deleted.schedules else None}
+    return DeleteJourneyResponse.model_validate(answer)
 
 
 @router.delete(

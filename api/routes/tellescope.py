@@ -7,7 +7,7 @@ SDK pointed at this API works unchanged.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -28,6 +28,7 @@ from api.schemas import (
 )
 from models.automated_action import CancelReason
 from models.runtime import IncomingMessage, RemoveRequest
+from rules.dates import parse_iso
 from services import enrollments as service
 from services.automated_actions import statistics as journey_statistics
 from services.availability import MULTI_STATUS, bulk_status, temporal_outage
@@ -54,14 +55,10 @@ async def add_endusers_to_journey(
     state: StateDep,
     response: Response,
 ) -> AddEndusersResponse:
-    if body.startAt is not None or body.enduserStartTimes is not None:
-        path = "startAt" if body.startAt is not None else "enduserStartTimes"
-        raise unprocessable(
-            f"Error parsing field {path}: scheduled starts are not supported", path=path
-        )
     row = resolve_journey(store.plans, body.journeyId)
     step = resolve_step(plan_of(store.plans, row), body.automationStepId)
     endusers = list(dict.fromkeys(body.enduserIds))
+    start_at = _start_times(body, endusers)
     await require_endusers(tellescope, endusers)
     if body.throttle:
         window = timedelta(seconds=state.settings.throttle_seconds)
@@ -82,12 +79,34 @@ async def add_endusers_to_journey(
         restart=True,
         source=body.source or "add-endusers-to-journey",
         concurrency=state.settings.bulk_concurrency,
+        start_at=start_at,
     )
+    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes)
     response.status_code = bulk_status(outcomes)
     return AddEndusersResponse(
         journeyId=row.tellescope_journey_id,
         results=[EnrollmentOutcome(**vars(o)) for o in outcomes],
     )
+
+
+def _moment(value: object, path: str) -> datetime:
+    moment = parse_iso(value) if isinstance(value, str) else None
+    if moment is None:
+        raise unprocessable(f"Error parsing field {path}: expecting an ISO date-time", path=path)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _start_times(body: AddEndusersRequest, endusers: list[str]) -> dict[str, datetime] | None:
+    """When each enduser starts (`enduserStartTimes` over `startAt`); None: all at once."""
+    if body.startAt is None and body.enduserStartTimes is None:
+        return None
+    default = _moment(body.startAt, "startAt") if body.startAt is not None else None
+    given = {
+        enduser_id: _moment(value, f"enduserStartTimes.{enduser_id}")
+        for enduser_id, value in (body.enduserStartTimes or {}).items()
+    }
+    times = {e: given.get(e, default) for e in endusers}
+    return {e: t for e, t in times.items() if t is not None}
 
 
 @router.post(

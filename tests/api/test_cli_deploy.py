@@ -159,3 +159,28 @@ async def test_deploy_through_the_api(cli, dev, live_dev, tmp_path):
     assert dev.plans.current("via-api").source_path == "via-api.yaml"
     listing = cli("deployments", "via-api", "--api", live_dev.url, JOURNEYS_API_KEY=dev.key)
     assert listing.stdout.startswith("* via-api ")
+    deleted = cli("delete", "via-api", "--api", live_dev.url, JOURNEYS_API_KEY=dev.key)
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.startswith("via-api: deleted (version "), deleted.stdout
+    assert [e.kind for e in dev.plans.events("via-api")][-1] == "delete"
+    again = cli("delete", "via-api", "--api", live_dev.url, JOURNEYS_API_KEY=dev.key)
+    assert again.returncode == 1 and "404" in again.stderr
+
+
+async def test_delete_a_journey(cli, sandbox_http):
+    deployed = cli("deploy", EXAMPLES / "onboarding.yaml", "--by", "alice")
+    assert deployed.returncode == 0, deployed.stderr
+    record_id = re.search(r"Tellescope journey ([0-9a-f]{24})", deployed.stdout).group(1)
+    version = VERSION.search(deployed.stdout).group(1)
+    deleted = cli("delete", "onboarding", "--by", "carol")
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.startswith(
+        f"onboarding: deleted (version {version}); 0 enrollment(s) removed,"
+        f" 0 membership(s) unset; Tellescope journey {record_id} deleted\n"
+    ), deleted.stdout
+    plans = PlanStore(get_engine(cli.database_url))
+    assert [(e.kind, e.by) for e in plans.events("onboarding")][-1] == ("delete", "carol")
+    assert not any(r.is_current for r in plans.versions("onboarding"))
+    assert sandbox_http.get(f"/v1/journey/{record_id}").status_code == 404
+    again = cli("delete", "onboarding")
+    assert again.returncode == 1 and 'Could not find a journey "onboarding"' in again.stderr

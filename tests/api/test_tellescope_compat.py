@@ -83,8 +83,10 @@ async def test_add_validations(api):
     enduser_id = api.new_enduser()
     response = await add(api, [f"e{i}" for i in range(1001)], PLAIN)
     assert response.status_code == 422 and response.json()["info"]["path"] == "enduserIds"
-    response = await add(api, [enduser_id], PLAIN, startAt="2030-01-01T00:00:00Z")
+    response = await add(api, [enduser_id], PLAIN, startAt="next tuesday")
     assert response.status_code == 422 and response.json()["info"]["path"] == "startAt"
+    response = await add(api, [enduser_id], PLAIN, enduserStartTimes={enduser_id: 5})
+    assert response.json()["info"]["path"] == f"enduserStartTimes.{enduser_id}"
     response = await add(api, [enduser_id], "64f00000000000000000dead")
     assert response.status_code == 404
     response = await add(api, [enduser_id], PLAIN, automationStepId="64f00000000000000000dead")

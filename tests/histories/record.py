@@ -29,6 +29,7 @@ from compiler import compile_paths
 from models.runtime import (
     EnrollmentInput,
     FormSubmitted,
+    RemoveRequest,
     TicketClosed,
     TriggerFired,
     enrollment_workflow_id,
@@ -121,6 +122,11 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "step-conditions":
                 await record_step_conditions(recorder, executor)
                 return
+            if only == "removed-before-start":
+                await record_removed_before_start(
+                    recorder, executor, name or "onboarding-removed-before-start"
+                )
+                return
             await record_onboarding(recorder, executor)
             await record_post_visit(recorder, executor)
             await record_lab_results(recorder, executor)
@@ -133,6 +139,7 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_background_error(recorder, executor)
             await record_re_engagement(recorder, executor, "re-engagement-ledger-fields")
             await record_post_visit(recorder, executor, "post-visit-ledger-fields")
+            await record_removed_before_start(recorder, executor, "onboarding-removed-before-start")
     finally:
         await env.shutdown()
 
@@ -193,6 +200,31 @@ async def record_early_signal(recorder: Recorder, executor, name: str) -> None:
             search_attributes=starter.enrollment_attributes(inp),
             start_signal="form_submitted",
             start_signal_args=[early],
+        )
+        await handle.result()
+        await recorder.save(handle, name)
+
+
+async def record_removed_before_start(recorder: Recorder, executor, name: str) -> None:
+    """Removed before the journey started (delivered with the start, as the removal of a
+    scheduled start is): after PATCH_REMOVED_BEFORE_START the run ends without starting."""
+    tellescope = patient()
+    row = recorder.plans.current("onboarding")
+    inp = EnrollmentInput(
+        journeyId="onboarding",
+        planVersion=row.version,
+        enduserId=tellescope.enduser["id"],
+        tellescopeJourneyId=row.tellescope_journey_id,
+    )
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.client.start_workflow(
+            JourneyWorkflow.run,
+            inp,
+            id=enrollment_workflow_id("onboarding", inp.enduserId),
+            task_queue=recorder.task_queue,
+            search_attributes=starter.enrollment_attributes(inp),
+            start_signal="remove",
+            start_signal_args=[RemoveRequest(cancelReason=0)],
         )
         await handle.result()
         await recorder.save(handle, name)

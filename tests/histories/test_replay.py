@@ -19,6 +19,7 @@ from workflows.patches import (
     PATCH_FULL_STEP_CONDITIONS,
     PATCH_LEDGER_FIELDS,
     PATCH_OWN_EVENTS_ONLY,
+    PATCH_REMOVED_BEFORE_START,
     PATCH_SIGNALS_WAIT_FOR_PLAN,
 )
 
@@ -85,3 +86,13 @@ def test_ledger_fields_are_recorded_on_both_sides_of_their_patch():
         assert PATCH_LEDGER_FIELDS in patches_in(here / f"{name}.json")
     for name in ("re-engagement-re-engaged", "post-visit-no-answer"):
         assert PATCH_LEDGER_FIELDS not in patches_in(here / f"{name}.json")
+
+
+def test_removals_before_the_start_are_recorded_on_both_sides_of_their_patch():
+    """A removal delivered with the start: before the patch the journey started and was wound
+    down at once, after it the run ends without starting; both replay above."""
+    here = Path(__file__).parent
+    before = here / "onboarding-removed-before-start-before-removed-before-start.json"
+    after = here / "onboarding-removed-before-start.json"
+    assert PATCH_REMOVED_BEFORE_START not in patches_in(before)
+    assert PATCH_REMOVED_BEFORE_START in patches_in(after)
