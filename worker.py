@@ -36,6 +36,7 @@ from triggers.dispatch import TriggerDeps
 from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
 from worker_health import serve_health
 from workflows.journey import JourneyWorkflow
+from workflows.metrics import LATENESS_BUCKETS, LATENESS_HISTOGRAM
 
 log = logging.getLogger("journeys.worker")
 
@@ -98,7 +99,13 @@ async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
     if metrics and settings.metrics_port:
         runtime = Runtime(
             telemetry=TelemetryConfig(
-                metrics=PrometheusConfig(bind_address=metrics_bind_address(settings)),
+                metrics=PrometheusConfig(
+                    bind_address=metrics_bind_address(settings),
+                    # the business metrics' histogram (docs/metrics.md §2), in seconds
+                    histogram_bucket_overrides={
+                        LATENESS_HISTOGRAM: list(LATENESS_BUCKETS),
+                    },
+                ),
                 global_tags={"service": "journey-worker"},
             )
         )
