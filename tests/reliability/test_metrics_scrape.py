@@ -7,7 +7,8 @@ Created -> Add To Journey) from signed webhook deliveries: those with a phone ge
 SMS, a 2-second timer step and then wait a day at `check-in`; those without a phone fail the
 welcome SMS (Tellescope's non-retryable "Missing phone"). One enrolled enduser texts back and
 is removed (its waiting action cancelled). Beside the valid deliveries: one exact duplicate and
-one with a bad integrity hash (rejected).
+one with a bad integrity hash (rejected). The worker runs without a workflow cache, so that
+every workflow task replays: what replay recorded would show as double counts.
 """
 
 from __future__ import annotations
@@ -113,7 +114,13 @@ async def test_scraped_metrics_equal_the_ledger(dev_env, sandbox, sandbox_http, 
         database_url=store.url,
         tellescope_url=sandbox.base_url,
         log=tmp_path / "worker.log",
-        extra_env={"METRICS_PORT": str(metrics_port), "METRICS_HOST": "127.0.0.1"},
+        # No workflow cache: every workflow task replays the enrollment's history first, so a
+        # metric recorded during replay would count twice (workflows/metrics.py).
+        extra_env={
+            "METRICS_PORT": str(metrics_port),
+            "METRICS_HOST": "127.0.0.1",
+            "MAX_CACHED_WORKFLOWS": "0",
+        },
     ).start()
     reachable = sandbox_http.create_endusers(WITH_PHONE, tag="metrics")
     unreachable = sandbox_http.create_endusers(WITHOUT_PHONE, phone=False, tag="metrics-nophone")
@@ -153,7 +160,7 @@ async def test_scraped_metrics_equal_the_ledger(dev_env, sandbox, sandbox_http, 
                     and statuses[("check-in", "active")] == WITH_PHONE
                 )
 
-            await until(settled, timeout=45, what="every enrollment waiting at check-in")
+            await until(settled, timeout=90, what="every enrollment waiting at check-in")
             # One patient texts back: removed, its waiting check-in cancelled.
             texting = reachable[0]
             sms = sandbox_http.ok(
@@ -167,7 +174,7 @@ async def test_scraped_metrics_equal_the_ledger(dev_env, sandbox, sandbox_http, 
             handle = client.get_workflow_handle_for(
                 JourneyWorkflow.run, enrollment_workflow_id(JOURNEY_ID, texting)
             )
-            assert (await asyncio.wait_for(handle.result(), 30)).outcome == "removed"
+            assert (await asyncio.wait_for(handle.result(), 60)).outcome == "removed"
             for enduser_id in unreachable:
                 result = await client.get_workflow_handle_for(
                     JourneyWorkflow.run, enrollment_workflow_id(JOURNEY_ID, enduser_id)
@@ -177,7 +184,7 @@ async def test_scraped_metrics_equal_the_ledger(dev_env, sandbox, sandbox_http, 
             def ledger_settled() -> bool:
                 return store.step_statuses(JOURNEY_ID)[("check-in", "cancelled")] == 1
 
-            await until(ledger_settled, timeout=15, what="the cancelled check-in in the ledger")
+            await until(ledger_settled, timeout=30, what="the cancelled check-in in the ledger")
             api_metrics = samples(http.get("/metrics").text)
             assert api.unhandled() == []
 
@@ -191,7 +198,9 @@ async def test_scraped_metrics_equal_the_ledger(dev_env, sandbox, sandbox_http, 
             cancelled = total(found, "journeys_actions_cancelled_total", journey=JOURNEY_ID)
             return found if cancelled >= 1 else None
 
-        worker_metrics = await until(worker_scrape, timeout=10, what="the worker's metrics")
+        worker_metrics = await until(worker_scrape, timeout=30, what="the worker's metrics")
+        # The enrollments were replayed (no cache), and nothing counted twice below.
+        assert total(worker_metrics, "temporal_workflow_task_replay_latency_count") > 0
         counters = {
             "finished": "journeys_actions_finished_total",
             "cancelled": "journeys_actions_cancelled_total",
