@@ -141,3 +141,22 @@ def test_promtool_accepts_the_rules_and_the_config(tmp_path):
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_each_alert_fires_on_its_condition_and_not_when_healthy():
+    """docker/prometheus/alerts.test.yml: series that must fire each alert, and healthy ones."""
+    done = subprocess.run(
+        ["promtool", "test", "rules", "alerts.test.yml"],
+        cwd=ALERTS.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_alert_tests_use_documented_metrics():
+    tests = yaml.safe_load((ALERTS.parent / "alerts.test.yml").read_text())
+    series = [s["series"] for t in tests["tests"] for s in t["input_series"]]
+    unknown = {m for s in series for m in metric_names(s) if not resolves(m, documented())}
+    assert not unknown, unknown
