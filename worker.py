@@ -33,6 +33,7 @@ from tellescope.client import TellescopeClient
 from temporal_connection import connect_temporal, temporal_address, temporal_namespace
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
+from triggers.metrics import count_trigger_decisions
 from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
 from worker_health import serve_health
 from workflows.journey import JourneyWorkflow
@@ -119,7 +120,14 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
     client = await connect(settings, metrics=True)
     tellescope = TellescopeClient.from_settings()
     trigger_activities = TriggerActivities(
-        TriggerDeps(client, plans, ledger, settings.task_queue, tellescope)
+        TriggerDeps(
+            client,
+            plans,
+            ledger,
+            settings.task_queue,
+            tellescope,
+            on_evaluation=count_trigger_decisions,  # docs/metrics.md §3
+        )
     )
     try:
         with ThreadPoolExecutor(max_workers=32) as executor:  # the store's sync activities

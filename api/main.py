@@ -95,6 +95,7 @@ def create_app(
             tellescope=tellescope
             or TellescopeClient.from_settings(tellescope_settings or TellescopeSettings()),
             temporal=client,
+            metrics=metrics,
         )
         app.state.journeys = state
         metrics.ledger.ledger = store.ledger  # the waiting/overdue gauges read it when scraped

@@ -1,9 +1,10 @@
 """The API process's Prometheus metrics (docs/metrics.md §3), served on GET /metrics.
 
-Counted here: webhook deliveries by outcome, trigger firings and skips of the webhooks'
-events. Computed when scraped: the enrollments waiting per journey and step (active
-AutomatedActions in the ledger) and those overdue (active past their processAfter). Labels
-are journey, step and trigger ids, outcomes and reasons: never an enduser id.
+Counted here: webhook deliveries by outcome, trigger firings and skips of the events the API
+dispatches (webhooks, POST /v1/events). Computed when scraped: the enrollments waiting per
+journey and step (active AutomatedActions in the ledger) and those overdue (active past their
+processAfter). Labels are journey, step and trigger ids, outcomes and reasons: never an enduser
+id.
 
 Each app has its own registry (tests build several apps in one process).
 """
@@ -28,7 +29,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from store.ledger import Ledger
-from triggers.models import IntakeReport
+from triggers.models import Evaluation
 
 log = logging.getLogger("journeys.api.metrics")
 disable_created_metrics()  # no `_created` series beside each counter: only what docs list
@@ -106,16 +107,14 @@ class ApiMetrics:
     def webhook(self, outcome: str) -> None:
         self.webhook_deliveries.labels(outcome=outcome).inc()
 
-    def intake(self, report: IntakeReport) -> None:
-        for dispatched in report.dispatched:
-            if dispatched.evaluation is None:
-                continue
-            for decision in dispatched.evaluation.decisions:
-                if decision.fire:
-                    self.trigger_firings.labels(trigger=decision.triggerId).inc()
-                else:
-                    reason = decision.stage or "unknown"
-                    self.trigger_skips.labels(trigger=decision.triggerId, reason=reason).inc()
+    def evaluation(self, evaluation: Evaluation) -> None:
+        """TriggerDeps.on_evaluation of the API's trigger engine (webhooks, POST /v1/events)."""
+        for decision in evaluation.decisions:
+            if decision.fire:
+                self.trigger_firings.labels(trigger=decision.triggerId).inc()
+            else:
+                reason = decision.stage or "unknown"
+                self.trigger_skips.labels(trigger=decision.triggerId, reason=reason).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

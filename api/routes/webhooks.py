@@ -52,8 +52,6 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         metrics = metrics_of(request)
         if metrics is not None:
             metrics.webhook(outcome[0])
-    if metrics is not None and accepted.report is not None:
-        metrics.intake(accepted.report)
     return accepted
 
 

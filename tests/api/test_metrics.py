@@ -2,8 +2,8 @@
 trigger decisions of processed deliveries by trigger and reason, the ledger gauges computed at
 the scrape, served without an API key and without a patient id.
 
-`triggers.intake.process_webhook` is STUBBED (as in test_webhooks.py): it answers a report with
-one trigger that fired and one that was skipped."""
+`triggers.intake.process_webhook` is STUBBED (as in test_webhooks.py): it tells the trigger
+deps' `on_evaluation` (as `dispatch_event` does) of one trigger that fired and one skipped."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def intake(monkeypatch) -> list[str]:
                 ),
             ],
         )
+        deps.on_evaluation(evaluation)  # what dispatch_event tells the API's counters
         dispatched = DispatchReport(
             eventType="Contact Created", eventId="e", enduserId=ENDUSER, evaluation=evaluation
         )
