@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Tools the tests drive: headless Chromium (Debian package), Graphviz, mermaid.js (npm) for the
-# rendering tests, Tellescope's own JavaScript SDK (npm, pinned) for tests/sandbox/test_sdk.py,
-# and promtool (Debian package prometheus) for the alert rules (tests/docker/test_metrics_wiring.py).
+# rendering tests, and Tellescope's own JavaScript SDK (npm, pinned) for tests/sandbox/test_sdk.py.
 # Installed once; later runs find them and do nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
+# promtool (Debian package prometheus): tests/docker/test_metrics_wiring.py checks the alert rules.
+command -v promtool >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v dot >/dev/null || missing+=(graphviz)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
-command -v promtool >/dev/null || missing+=(prometheus)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq >/dev/null
