@@ -510,8 +510,7 @@ class JourneyWorkflow:
     async def _perform(self, action: ActionState) -> None:
         step = self._plan.steps[action.stepId]
         if action.processAfter is not None:
-            late = workflow.now() - from_ms(action.processAfter)
-            metrics.record_lateness(self.inp.journeyId, action.stepId, late.total_seconds())
+            metrics.record_lateness(self.inp.journeyId, action.stepId, action.processAfter)
         reads_more = bool(step.conditions) or uses_upcoming_events(step.enduserConditions)
         if reads_more and workflow.patched(PATCH_FULL_STEP_CONDITIONS):
             skipped = await self._unmet_conditions(action)

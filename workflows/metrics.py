@@ -31,8 +31,9 @@ def count_enrollment(event: EnrollmentEvent, journey_id: str) -> None:
     meter.create_counter(ENROLLMENT_COUNTERS[event], f"enrollments {event}").add(1)
 
 
-def record_lateness(journey_id: str, step_id: str, seconds: float) -> None:
-    """How long after its processAfter a due action started (0 when on time)."""
+def record_lateness(journey_id: str, step_id: str, process_after_ms: int) -> None:
+    """How long after its processAfter (epoch ms) a due action started (0 when on time)."""
+    seconds = workflow.now().timestamp() - process_after_ms / 1000
     meter = workflow.metric_meter().with_additional_attributes(
         {"journey": journey_id, "step": step_id}
     )
