@@ -38,9 +38,11 @@ from temporal_connection import (
 )
 from triggers.actions import TriggerActivities
 from triggers.dispatch import TriggerDeps
+from triggers.metrics import count_trigger_decisions
 from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
 from worker_health import serve_health
 from workflows.journey import JourneyWorkflow
+from workflows.metrics import LATENESS_BUCKETS, LATENESS_HISTOGRAM
 
 log = logging.getLogger("journeys.worker")
 
@@ -103,7 +105,13 @@ async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
     if metrics and settings.metrics_port:
         runtime = Runtime(
             telemetry=TelemetryConfig(
-                metrics=PrometheusConfig(bind_address=metrics_bind_address(settings)),
+                metrics=PrometheusConfig(
+                    bind_address=metrics_bind_address(settings),
+                    # the business metrics' histogram (docs/metrics.md §2), in seconds
+                    histogram_bucket_overrides={
+                        LATENESS_HISTOGRAM: list(LATENESS_BUCKETS),
+                    },
+                ),
                 global_tags={"service": "journey-worker"},
             )
         )
@@ -117,7 +125,14 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
     client = await connect(settings, metrics=True)
     tellescope = TellescopeClient.from_settings()
     trigger_activities = TriggerActivities(
-        TriggerDeps(client, plans, ledger, settings.task_queue, tellescope)
+        TriggerDeps(
+            client,
+            plans,
+            ledger,
+            settings.task_queue,
+            tellescope,
+            on_evaluation=count_trigger_decisions,  # docs/metrics.md §3
+        )
     )
     try:
         with ThreadPoolExecutor(max_workers=32) as executor:  # the store's sync activities

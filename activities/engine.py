@@ -10,6 +10,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client
 
+from activities.action_metrics import count_transitions
 from models.automated_action import CancelReason
 from models.plan import JourneyPlan
 from models.runtime import (
@@ -41,7 +42,10 @@ class EngineActivities:
 
     @activity.defn(name="record_ledger")
     def record_ledger(self, batch: LedgerBatch) -> int:
-        return self.ledger.record(batch.entries)
+        """Write the rows, then count the status changes the write made
+        (activities/action_metrics.py: a retried batch counts nothing twice)."""
+        count_transitions(self.ledger.record_transitions(batch.entries))
+        return len(batch.entries)
 
 
 class JourneyControlActivities:

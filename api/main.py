@@ -24,6 +24,8 @@ from fastapi.routing import APIRoute
 
 from api.errors import ErrorBody, install_error_handlers
 from api.idempotency import IdempotencyMiddleware
+from api.metrics import ApiMetrics
+from api.metrics import router as metrics_router
 from api.middleware import BodyLimitMiddleware
 from api.openapi_extra import COMPONENTS
 from api.redaction import install_access_log_redaction
@@ -91,8 +93,10 @@ def create_app(
             tellescope=tellescope
             or TellescopeClient.from_settings(tellescope_settings or TellescopeSettings()),
             temporal=client,
+            metrics=metrics,
         )
         app.state.journeys = state
+        metrics.ledger.ledger = store.ledger  # the waiting/overdue gauges read it when scraped
         try:
             yield
         finally:
@@ -113,6 +117,9 @@ def create_app(
     install_error_handlers(app)
 
     app.include_router(api_router)
+    metrics = ApiMetrics()  # GET /metrics (docs/metrics.md §3)
+    app.state.metrics = metrics
+    app.include_router(metrics_router)
 
     def idempotency_keys(scope: dict) -> IdempotencyKeys | None:
         state = getattr(app.state, "journeys", None)

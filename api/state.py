@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from api.metrics import ApiMetrics
 from services.errors import Unavailable
 from services.page_sessions import PageSigner
 from settings import ApiSettings, EngineSettings
@@ -60,6 +61,7 @@ class AppState:
     store: EngineStore
     tellescope: TellescopeClient
     temporal: Client | None = None
+    metrics: ApiMetrics | None = None  # the app's /metrics (docs/metrics.md §3)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     page_signer: PageSigner = field(init=False)
 
@@ -80,6 +82,7 @@ class AppState:
             ledger=self.store.ledger,
             task_queue=self.task_queue,
             tellescope=self.tellescope,
+            on_evaluation=self.metrics.evaluation if self.metrics is not None else None,
         )
 
     async def temporal_client(self) -> Client:

@@ -282,6 +282,8 @@ class LedgerEntry(RuntimeModel):
     # The effect was already performed in the foreground (a ticket closed by a person,
     # docs/semantics.md §6.1, §8.3): recorded, never executed.
     isNOP: bool = False
+    # The failed action's error class (docs/metrics.md §2): a metric label, not stored.
+    errorClass: str | None = None
 
 
 class LedgerBatch(RuntimeModel):

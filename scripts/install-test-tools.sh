@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
+# promtool (Debian package prometheus): tests/docker/test_metrics_wiring.py checks the alert rules.
+command -v promtool >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v dot >/dev/null || missing+=(graphviz)
 command -v node >/dev/null || missing+=(nodejs)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -44,6 +44,13 @@ def _row_values(entry: LedgerEntry) -> dict:
     }
 
 
+class Transition(NamedTuple):
+    """A status change one ledger write made: `before` is None for a new row."""
+
+    entry: LedgerEntry
+    before: str | None
+
+
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -52,8 +59,17 @@ class Ledger:
         """Upsert entries by id. Idempotent: a retried batch writes the same rows again. A row
         never moves out of a terminal status (a late duplicate write cannot revive it)."""
         entries = list(entries)
+        self.record_transitions(entries)
+        return len(entries)
+
+    def record_transitions(self, entries: Iterable[LedgerEntry]) -> list[Transition]:
+        """`record`, returning the status changes this write made (a new row, or a row whose
+        status differs from the stored one). A retried batch whose first attempt committed
+        changes nothing and returns nothing: what the worker counts (docs/metrics.md §2)."""
+        entries = list(entries)
+        changes: list[Transition] = []
         if not entries:
-            return 0
+            return changes
         with session_for(self.engine) as session:
             ids = [e.id for e in entries]
             existing = {
@@ -70,15 +86,18 @@ class Ledger:
                         id=entry.id, created_at=at, updated_at=at, **_row_values(entry)
                     )
                     existing[entry.id] = row
+                    changes.append(Transition(entry, None))
                 elif row.status != "active" and entry.status == "active":
                     continue
                 else:
+                    if row.status != entry.status:
+                        changes.append(Transition(entry, row.status))
                     for key, value in _row_values(entry).items():
                         setattr(row, key, value)
                     row.updated_at = at
                 session.add(row)
             session.commit()
-        return len(entries)
+        return changes
 
     def list(
         self,
@@ -211,3 +230,29 @@ class Ledger:
                 )
             )
             return [tuple(row) for row in rows]
+
+    def waiting_by_step(
+        self, overdue_before_ms: int
+    ) -> list[tuple[str, str, int, int, int | None]]:
+        """(journey id, step id, active actions, overdue ones, earliest overdue processAfter in
+        epoch ms) per step with active actions, for the API's gauges (docs/metrics.md §3). An
+        action is overdue when its processAfter is before `overdue_before_ms`, except those
+        parked until a trigger fires (waitForTrigger: they have no due time)."""
+        row = AutomatedActionRow
+        overdue = and_(
+            row.process_after < overdue_before_ms,
+            func.coalesce(row.event["type"].as_string(), "") != "waitForTrigger",
+        )
+        with session_for(self.engine) as session:
+            rows = session.exec(
+                select(
+                    row.journey_id,
+                    row.automation_step_id,
+                    func.count(),
+                    func.sum(case((overdue, 1), else_=0)),
+                    func.min(case((overdue, row.process_after), else_=None)),
+                )
+                .where(row.status == "active")
+                .group_by(row.journey_id, row.automation_step_id)
+            )
+            return [(j, s, int(n), int(late or 0), oldest) for j, s, n, late, oldest in rows]

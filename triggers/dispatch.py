@@ -45,6 +45,7 @@ from triggers.events import IncomingEvent
 from triggers.models import (
     ActiveTrigger,
     DispatchReport,
+    Evaluation,
     FireReport,
     FiringInput,
     FiringResult,
@@ -73,6 +74,9 @@ class TriggerDeps:
     task_queue: str
     tellescope: TellescopeClient
     now: Callable[[], datetime] = field(default=_utc_now)
+    # Told every evaluation (the trigger firing/skip counters, docs/metrics.md §3): the API
+    # counts with its registry, the worker (time-based scans) with the activity's meter.
+    on_evaluation: Callable[[Evaluation], None] | None = None
 
 
 # --- dispatch -----------------------------------------------------------------------------------
@@ -125,6 +129,8 @@ async def dispatch_event(
             upcoming_events=upcoming,
         )
     report.evaluation = evaluation
+    if deps.on_evaluation is not None:
+        deps.on_evaluation(evaluation)
     for decision in report.evaluation.firing:
         report.firings.append(
             await start_firing(

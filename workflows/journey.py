@@ -95,6 +95,7 @@ with workflow.unsafe.imports_passed_through():
         run_at,
         should_skip,
     )
+    from workflows import metrics
     from workflows.patches import (
         PATCH_BACKGROUND_ERRORS,
         PATCH_FULL_STEP_CONDITIONS,
@@ -131,6 +132,17 @@ def _failure_message(error: BaseException) -> str:
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause) or type(cause).__name__
+
+
+def _failure_class(error: BaseException) -> str:
+    """The error class of a failed action (a metric label, docs/metrics.md §2): the innermost
+    application error's type, else the failure's class name (TimeoutError, ...)."""
+    cause: BaseException | None = error
+    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        return cause.type
+    return type(cause).__name__
 
 
 @workflow.defn(name="JourneyWorkflow")
@@ -175,6 +187,8 @@ class JourneyWorkflow:
             await self.projection.close_ledger()
             return self._result("removed")
         else:
+            if workflow.info().continued_run_id is None:  # not the new run of a restart
+                metrics.count_enrollment("started", inp.journeyId)
             await self._start_journey()
         self.started = True
         for apply in self.backlog:
@@ -194,6 +208,7 @@ class JourneyWorkflow:
             if self.restart_request is not None:
                 await self._wind_down(CancelReason.RESTARTED_IN_JOURNEY, None)
                 await self.projection.close_ledger()
+                metrics.count_enrollment("restarted", inp.journeyId)
                 restart = self.restart_request
                 fresh: dict[str, Any] = {
                     "journeyContext": restart.journeyContext,
@@ -208,9 +223,11 @@ class JourneyWorkflow:
                 await self._wind_down(CancelReason(request.cancelReason), request.cancelledBy)
                 await self._set_membership(None)
                 await self.projection.close_ledger()
+                metrics.count_enrollment("removed", inp.journeyId)
                 return self._result("removed")
             if self._finished():
                 await self.projection.close_ledger()
+                metrics.count_enrollment("completed", inp.journeyId)
                 return self._result("completed")
             if self._should_continue_as_new():
                 self.draining = True
@@ -494,6 +511,8 @@ class JourneyWorkflow:
 
     async def _perform(self, action: ActionState) -> None:
         step = self._plan.steps[action.stepId]
+        if action.processAfter is not None:
+            metrics.record_lateness(self.inp.journeyId, action.stepId, action.processAfter)
         reads_more = bool(step.conditions) or uses_upcoming_events(step.enduserConditions)
         if reads_more and workflow.patched(PATCH_FULL_STEP_CONDITIONS):
             skipped = await self._unmet_conditions(action)
@@ -512,7 +531,9 @@ class JourneyWorkflow:
             outcome = await self._execute(action)
         except ActivityError as error:
             message = _failure_message(error)
-            self._finish(action, "error", error=message, detail=message)
+            self._finish(
+                action, "error", error=message, error_class=_failure_class(error), detail=message
+            )
             self._spawn_children(action, errored=True, outcome=None)
             if self.enrollment.closedTickets and workflow.patched(PATCH_OWN_EVENTS_ONLY):
                 self._drop_parked_closes(action.stepId, action.id)
@@ -1128,6 +1149,7 @@ class JourneyWorkflow:
         *,
         skipped: str | None = None,
         error: str | None = None,
+        error_class: str | None = None,
         cancel_reason: int | None = None,
         cancelled_by: str | None = None,
         detail: str = "",
@@ -1137,6 +1159,7 @@ class JourneyWorkflow:
             status,
             skipped=skipped,
             error=error,
+            error_class=error_class,
             cancel_reason=cancel_reason,
             cancelled_by=cancelled_by,
             detail=detail,

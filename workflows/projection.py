@@ -85,6 +85,7 @@ class Projection:
             cancelConditions=conditions or None,
             didDelayForOutOfOffice=action.didDelayForOutOfOffice,
             errorMessage=details.get("error"),
+            errorClass=details.get("error_class"),
             enduserConditions=step.enduserConditions,
             journeyContext=action.journeyContext or None,
             skipped=details.get("skipped"),

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from api.deps import StateDep
 from api.errors import ApiError, parse_json, validation_error
+from api.metrics import metrics_of
 from api.openapi_extra import json_body, schema_of
 from api.schemas import WebhookAccepted
 from services import webhooks as verification
@@ -42,6 +43,19 @@ RETRY_AFTER_SECONDS = 5  # told to a copy that arrives while the first is still 
     },
 )
 async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccepted:
+    """Counts each delivery once by outcome (docs/metrics.md §3): refused before its claim =
+    rejected; then duplicate, in_progress, conflict, processed, or error (an exception)."""
+    outcome = ["rejected"]
+    try:
+        accepted = await _receive(request, state, outcome)
+    finally:
+        metrics = metrics_of(request)
+        if metrics is not None:
+            metrics.webhook(outcome[0])
+    return accepted
+
+
+async def _receive(request: Request, state, outcome: list[str]) -> WebhookAccepted:
     payload = parse_json(await request.body())
     if not isinstance(payload, dict):
         raise ApiError(422, "Error parsing request: expecting a JSON object", {"path": ""})
@@ -60,6 +74,7 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         raise
 
     claims = state.store.webhooks
+    outcome[0] = "error"  # verified: what fails from here on is ours
     claim = await run_in_threadpool(
         claims.claim,
         delivery_key=delivery.key,
@@ -70,6 +85,8 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         webhook_timestamp=delivery.timestamp,
         lease=timedelta(seconds=settings.webhook_claim_lease_seconds),
     )
+    if claim in ("duplicate", "in_progress", "conflict"):
+        outcome[0] = claim
     if claim == "duplicate":
         return WebhookAccepted(status="duplicate")
     if claim == "in_progress":  # not acknowledged before the first copy's effect is durable
@@ -89,6 +106,7 @@ async def tellescope_webhook(request: Request, state: StateDep) -> WebhookAccept
         await run_in_threadpool(claims.release, delivery.key)  # a retry may succeed
         raise
     await run_in_threadpool(claims.finish, delivery.key)
+    outcome[0] = "processed"
     await _maybe_purge(state)
     return WebhookAccepted(status="processed", report=report)
 
