@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -48,7 +48,7 @@ class AutomatedActionRow(SQLModel, table=True):
     event: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     action: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(max_length=16)  # active | finished | cancelled | error
-    process_after: int  # epoch ms
+    process_after: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch ms
     cancel_reason: int | None = None
     cancelled_by: str | None = None
     cancel_conditions: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))

@@ -38,9 +38,9 @@ TABLES = {
 def test_upgrade_creates_every_table_and_is_idempotent(database_url):
     engine = upgrade_database(database_url)
     assert set(inspect(engine).get_table_names()) == TABLES
-    assert current_revisions(engine) == head_revisions() == {"0004"}
+    assert current_revisions(engine) == head_revisions() == {"0005"}
     upgrade_database(database_url)  # a second run is a no-op
-    assert current_revisions(engine) == {"0004"}
+    assert current_revisions(engine) == {"0005"}
 
 
 def test_migrations_match_the_sqlmodel_tables(database_url):
@@ -81,7 +81,7 @@ def test_database_made_by_create_all_is_stamped_and_upgraded(database_url):
         )
     assert current_revisions(engine) == set()
     upgrade_database(database_url)
-    assert current_revisions(engine) == {"0004"}
+    assert current_revisions(engine) == {"0005"}
     assert set(inspect(engine).get_table_names()) == TABLES
     with engine.connect() as connection:
         count = connection.execute(text("SELECT count(*) FROM journey_versions")).scalar()
@@ -117,7 +117,7 @@ def test_concurrent_upgrades_both_succeed(database_url):
     for process in processes:
         _out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
-    assert current_revisions(get_engine(database_url)) == {"0004"}
+    assert current_revisions(get_engine(database_url)) == {"0005"}
 
 
 def test_upgrades_in_threads_of_one_process(database_url):
@@ -135,4 +135,33 @@ def test_upgrades_in_threads_of_one_process(database_url):
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert current_revisions(get_engine(database_url)) == {"0004"}
+    assert current_revisions(get_engine(database_url)) == {"0005"}
+
+
+def test_process_after_holds_epoch_milliseconds(database_url):
+    """processAfter is epoch ms (about 1.8e12): past a 32-bit column, which PostgreSQL refused
+    before migration 0005."""
+    engine = upgrade_database(database_url)
+    due = 1_780_086_400_123
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            tables.AutomatedActionRow.__table__.insert().values(
+                id="64f0000000000000000000a1",
+                enduser_id="64f0000000000000000000e1",
+                journey_id="j",
+                journey_version="v1",
+                tellescope_journey_id="64f0000000000000000000b1",
+                automation_step_id="s",
+                tellescope_step_id="64f0000000000000000000c1",
+                workflow_id="journey:j:e",
+                event={"type": "onJourneyStart", "info": {}},
+                action={"type": "sendSMS", "info": {}},
+                status="active",
+                process_after=due,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        stored = connection.execute(text("SELECT process_after FROM automated_actions")).scalar()
+    assert stored == due
