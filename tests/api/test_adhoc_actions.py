@@ -1,0 +1,179 @@
+"""AutomatedActions created directly through the API (docs/semantics.md §6.2, docs/decisions.md
+D22): stored, run once when `processAfter` is due (virtual time), cancellable while waiting."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+
+import pytest
+
+from models.automated_action import AutomatedAction
+from rules.dates import epoch_ms
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SENDER = "64f000000000000000000a01"
+TEMPLATE = "64f000000000000000000b07"
+PLACEHOLDER = "000000000000000000000000"  # Tellescope's tests use PLACEHOLDER_ID
+
+
+def sms_body(enduser_id: str, process_after: int, **extra) -> dict:
+    return {
+        "enduserId": enduser_id,
+        "journeyId": PLACEHOLDER,
+        "automationStepId": PLACEHOLDER,
+        "event": {"type": "onJourneyStart", "info": {}},
+        "action": {"type": "sendSMS", "info": {"senderId": SENDER, "templateId": TEMPLATE}},
+        "status": "active",
+        "processAfter": process_after,
+        **extra,
+    }
+
+
+def texts(api, enduser_id: str) -> list[dict]:
+    response = api.sandbox_http.get(
+        "/v1/sms-messages", params={"filter": json.dumps({"enduserId": enduser_id})}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def patient(api) -> str:
+    return api.new_enduser(phone="+15555550199", phoneConsent=True)
+
+
+async def in_an_hour(env) -> int:
+    return epoch_ms(await env.get_current_time() + timedelta(hours=1))
+
+
+async def status_of(api, action_id: str) -> str:
+    response = await api.http.get(f"/v1/automated-action/{action_id}")
+    assert response.status_code == 200, response.text
+    return response.json()["status"]
+
+
+async def test_an_sms_waits_for_process_after_then_is_sent_once(api, env):
+    enduser_id = patient(api)
+    action_id = secrets.token_hex(12)
+    body = sms_body(enduser_id, await in_an_hour(env), id=action_id)
+    created = await api.http.post("/v1/automated-action", json=body)
+    assert created.status_code == 200, created.text
+    record = created.json()
+    AutomatedAction.model_validate(record)  # Tellescope's shape
+    assert record["id"] == action_id and record["status"] == "active"
+    assert record["journeyId"] == PLACEHOLDER and record["automationStepId"] == PLACEHOLDER
+    assert record["event"] == body["event"] and record["action"] == body["action"]
+    # a retried create (same id) answers the same record and starts nothing new
+    again = await api.http.post("/v1/automated-action", json=body)
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == action_id
+    # and so does the SDK's bulk create
+    bulk = await api.http.post("/v1/automated-actions", json={"create": [body]})
+    assert bulk.status_code == 200, bulk.text
+    assert [r["id"] for r in bulk.json()["created"]] == [action_id]
+
+    await env.sleep(timedelta(minutes=50))
+    assert texts(api, enduser_id) == []
+    assert await status_of(api, action_id) == "active"
+
+    await env.sleep(timedelta(minutes=11))
+    await api.wait_for(lambda: texts(api, enduser_id), "the SMS")
+
+    async def finished() -> bool:
+        return await status_of(api, action_id) == "finished"
+
+    await api.wait_for(finished, "the action finished")
+    assert len(texts(api, enduser_id)) == 1
+    (row,) = api.ledger.query(where={"id": action_id})
+    assert row.workflow_id == f"automated-action:{action_id}"
+    # created again after it ran: still one SMS
+    late = await api.http.post("/v1/automated-action", json=body)
+    assert late.status_code == 200 and late.json()["status"] == "finished", late.text
+    await env.sleep(timedelta(minutes=5))
+    assert len(texts(api, enduser_id)) == 1
+
+
+async def test_an_idempotency_key_retry_creates_one_action(api, env):
+    enduser_id = patient(api)
+    body = sms_body(enduser_id, 0)
+    headers = {"Idempotency-Key": f"adhoc-{secrets.token_hex(6)}"}
+    first = await api.http.post("/v1/automated-action", json=body, headers=headers)
+    second = await api.http.post("/v1/automated-action", json=body, headers=headers)
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    assert first.json()["id"] == second.json()["id"]
+    await api.wait_for(lambda: texts(api, enduser_id), "the SMS (processAfter 0: at once)")
+
+    async def finished() -> bool:
+        return await status_of(api, first.json()["id"]) == "finished"
+
+    await api.wait_for(finished, "the action finished")
+    assert len(texts(api, enduser_id)) == 1
+    assert len(api.ledger.query(where={"enduser_id": enduser_id})) == 1
+
+
+async def test_a_cancelled_action_never_sends(api, env):
+    enduser_id = patient(api)
+    created = await api.http.post(
+        "/v1/automated-action", json=sms_body(enduser_id, await in_an_hour(env))
+    )
+    assert created.status_code == 200, created.text
+    action_id = created.json()["id"]
+    cancelled = await api.http.patch(
+        f"/v1/automated-action/{action_id}",
+        json={"updates": {"status": "cancelled", "cancelReason": 0}},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["cancelReason"] == 0
+    await env.sleep(timedelta(hours=2))
+    assert texts(api, enduser_id) == []
+    assert await status_of(api, action_id) == "cancelled"
+    # cancelling again (PATCH or DELETE) answers the cancelled record
+    for response in (
+        await api.http.delete(f"/v1/automated-action/{action_id}"),
+        await api.http.patch(f"/v1/automated-action/{action_id}", json={"status": "cancelled"}),
+    ):
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "cancelled"
+
+    # DELETE cancels a waiting one too
+    other = await api.http.post(
+        "/v1/automated-action", json=sms_body(enduser_id, await in_an_hour(env))
+    )
+    deleted = await api.http.delete(f"/v1/automated-action/{other.json()['id']}")
+    assert deleted.status_code == 200 and deleted.json()["status"] == "cancelled", deleted.text
+    await env.sleep(timedelta(hours=2))
+    assert texts(api, enduser_id) == []
+
+
+async def test_bad_bodies_are_refused_naming_the_field(api):
+    enduser_id = "64f0000000000000000000ee"
+    good = sms_body(enduser_id, 0)
+    cases = [
+        ({**good, "action": {"type": "sendSMS", "info": {"senderId": SENDER}}}, "templateId"),
+        ({**good, "action": {"type": "sendSMSS", "info": {}}}, "action"),
+        ({**good, "processAfter": -1}, "processAfter"),
+        ({k: v for k, v in good.items() if k != "enduserId"}, "enduserId"),
+        ({**good, "status": "done"}, "status"),
+        ({**good, "action": {"type": "addToJourney", "info": {"journeyId": "x"}}}, "action.type"),
+        ({**good, "id": "not an id!"}, "id"),
+    ]
+    for body, field in cases:
+        response = await api.http.post("/v1/automated-action", json=body)
+        assert response.status_code == 422, (field, response.text)
+        error = response.json()
+        assert field in error["info"]["path"] and field in error["message"], (field, error)
+    bulk = await api.http.post(
+        "/v1/automated-actions",
+        json={"create": [good, {**good, "processAfter": "soon"}]},
+    )
+    assert bulk.status_code == 422, bulk.text
+    assert bulk.json()["info"]["path"] == "create[1].processAfter"
+    assert api.ledger.query(where={"enduser_id": enduser_id}) == []  # nothing stored
+    for body in ({"updates": {"status": "finished"}}, {"processAfter": 5}):
+        response = await api.http.patch("/v1/automated-action/nope", json=body)
+        assert response.status_code == 422, response.text
+    missing = await api.http.patch("/v1/automated-action/nope", json={"status": "cancelled"})
+    assert missing.status_code == 404, missing.text
