@@ -152,8 +152,12 @@ async def create(
             )
         if not is_adhoc(existing) or existing.status != "active":
             return await asyncio.to_thread(_answer, plans, existing)
+        answer = None
     else:
         await asyncio.to_thread(ledger.record, [entry])
+        # Answered as created (active), even when the action is due at once and runs before the
+        # answer is sent.
+        answer = await asyncio.to_thread(_get, ledger, action_id)
     if entry.status == "active":
         inp = AdHocActionInput(
             entry=entry,
@@ -173,7 +177,7 @@ async def create(
             )
         except WorkflowAlreadyStartedError:
             pass  # a retried create: the first one's workflow runs it (once)
-    row = await asyncio.to_thread(_get, ledger, action_id)
+    row = answer or await asyncio.to_thread(_get, ledger, action_id)
     assert row is not None
     return await asyncio.to_thread(_answer, plans, row)
 

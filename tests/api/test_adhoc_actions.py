@@ -177,3 +177,51 @@ async def test_bad_bodies_are_refused_naming_the_field(api):
         assert response.status_code == 422, response.text
     missing = await api.http.patch("/v1/automated-action/nope", json={"status": "cancelled"})
     assert missing.status_code == 404, missing.text
+
+
+async def test_set_enduser_status_on_a_journey_the_engine_does_not_know(api):
+    """Tellescope's own test of a single action (docs/semantics.md §6.2), on a journey record
+    that exists in Tellescope (the sandbox checks `journeys` keys) but is not deployed here."""
+    enduser_id = api.new_enduser()
+    journey = api.sandbox_http.post("/v1/journey", json={"title": f"adhoc {secrets.token_hex(4)}"})
+    assert journey.status_code == 200, journey.text
+    journey_id = journey.json()["id"]
+    body = {
+        **sms_body(enduser_id, 0),
+        "journeyId": journey_id,
+        "action": {"type": "setEnduserStatus", "info": {"status": "Working"}},
+    }
+    created = await api.http.post("/v1/automated-action", json=body)
+    assert created.status_code == 200, created.text
+    assert created.json()["status"] == "active"  # answered as created
+    action_id = created.json()["id"]
+
+    async def finished() -> bool:
+        return await status_of(api, action_id) == "finished"
+
+    await api.wait_for(finished, "the action finished")
+    assert (api.enduser(enduser_id).get("journeys") or {}).get(journey_id) == "Working"
+    assert created.json()["journeyId"] == journey_id
+
+
+async def test_a_failing_action_ends_in_error_with_the_message(api):
+    enduser_id = patient(api)
+    body = sms_body(enduser_id, 0)
+    body["action"]["info"]["templateId"] = "64f0000000000000000000ff"  # no such template
+    created = await api.http.post("/v1/automated-action", json=body)
+    assert created.status_code == 200, created.text
+    action_id = created.json()["id"]
+
+    async def failed() -> dict | None:
+        response = await api.http.get(f"/v1/automated-action/{action_id}")
+        record = response.json()
+        return record if record["status"] == "error" else None
+
+    record = await api.wait_for(failed, "the action failed", timeout=30)
+    assert record["errorMessage"]
+    assert texts(api, enduser_id) == []
+    # a failed action cannot be cancelled
+    refused = await api.http.patch(
+        f"/v1/automated-action/{action_id}", json={"status": "cancelled"}
+    )
+    assert refused.status_code == 409, refused.text
