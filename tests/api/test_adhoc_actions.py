@@ -8,9 +8,12 @@ import secrets
 from datetime import timedelta
 
 import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from models.automated_action import AutomatedAction
 from rules.dates import epoch_ms
+from workflows.adhoc import AdHocActionWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -46,6 +49,13 @@ def patient(api) -> str:
 
 async def in_an_hour(env) -> int:
     return epoch_ms(await env.get_current_time() + timedelta(hours=1))
+
+
+async def replays(api, action_id: str) -> None:
+    """The finished run's history replays on the workflow code (it is deterministic)."""
+    history = await api.client.get_workflow_handle(f"automated-action:{action_id}").fetch_history()
+    replayer = Replayer(workflows=[AdHocActionWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
 
 
 async def status_of(api, action_id: str) -> str:
@@ -93,6 +103,7 @@ async def test_an_sms_waits_for_process_after_then_is_sent_once(api, env):
     assert late.status_code == 200 and late.json()["status"] == "finished", late.text
     await env.sleep(timedelta(minutes=5))
     assert len(texts(api, enduser_id)) == 1
+    await replays(api, action_id)
 
 
 async def test_an_idempotency_key_retry_creates_one_action(api, env):
@@ -130,6 +141,7 @@ async def test_a_cancelled_action_never_sends(api, env):
     await env.sleep(timedelta(hours=2))
     assert texts(api, enduser_id) == []
     assert await status_of(api, action_id) == "cancelled"
+    await replays(api, action_id)
     # cancelling again (PATCH or DELETE) answers the cancelled record
     for response in (
         await api.http.delete(f"/v1/automated-action/{action_id}"),
