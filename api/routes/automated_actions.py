@@ -18,11 +18,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import ValidationError
 
-from api.deps import StateDep, StoreDep, TemporalDep
+from api.deps import StateDep, StoreDep, TellescopeDep, TemporalDep
 from api.errors import ApiError, bad_request, not_found, parse_json, unprocessable, validation_error
 from models.automated_action import AutomatedAction, CancelReason
 from services import adhoc_actions
 from services.automated_actions import journey_records, list_actions, to_tellescope
+from services.journeys import require_endusers
 
 router = APIRouter(prefix="/v1", tags=["automated-actions"])
 
@@ -124,14 +125,20 @@ def _parse(data: Any, prefix: tuple[Any, ...] = ()) -> AutomatedAction:
     summary="Create an AutomatedAction: it runs when processAfter (epoch ms) is due",
     description="Tellescope's body (`enduserId`, `journeyId`, `automationStepId`, `event`,"
     " `action`, `status`, `processAfter`, optional `id`). An `active` action runs once, even"
-    " when the create is retried with the same `id` or `Idempotency-Key`. Journey control,"
+    " when the create is retried with the same `id` or `Idempotency-Key`. An unknown enduser"
+    " is a 404. Journey control,"
     " forms and switchToRelatedContact cannot run standalone (422 on `action.type`).",
     openapi_extra=CREATE_BODY,
 )
 async def create_automated_action(
-    request: Request, store: StoreDep, temporal: TemporalDep, state: StateDep
+    request: Request,
+    store: StoreDep,
+    temporal: TemporalDep,
+    state: StateDep,
+    tellescope: TellescopeDep,
 ) -> dict[str, Any]:
     record = _parse(parse_json(await request.body()))
+    await require_endusers(tellescope, [record.enduserId])  # 404 now, not an error when due
     return await adhoc_actions.create(
         temporal, store.plans, store.ledger, record, task_queue=state.task_queue
     )
@@ -146,7 +153,11 @@ async def create_automated_action(
     openapi_extra=CREATE_BODY,
 )
 async def create_automated_actions(
-    request: Request, store: StoreDep, temporal: TemporalDep, state: StateDep
+    request: Request,
+    store: StoreDep,
+    temporal: TemporalDep,
+    state: StateDep,
+    tellescope: TellescopeDep,
 ) -> dict[str, Any]:
     data = parse_json(await request.body())
     items = data.get("create") if isinstance(data, dict) else None
@@ -155,6 +166,7 @@ async def create_automated_actions(
     if len(items) > BULK_LIMIT:
         raise unprocessable(f"create: at most {BULK_LIMIT} records", path="create")
     records = [_parse(item, ("create", i)) for i, item in enumerate(items)]
+    await require_endusers(tellescope, list(dict.fromkeys(r.enduserId for r in records)))
     created = [
         await adhoc_actions.create(
             temporal, store.plans, store.ledger, record, task_queue=state.task_queue

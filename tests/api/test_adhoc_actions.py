@@ -189,6 +189,9 @@ async def test_bad_bodies_are_refused_naming_the_field(api):
         assert response.status_code == 422, response.text
     missing = await api.http.patch("/v1/automated-action/nope", json={"status": "cancelled"})
     assert missing.status_code == 404, missing.text
+    unknown = await api.http.post("/v1/automated-action", json=good)  # no such enduser
+    assert unknown.status_code == 404, unknown.text
+    assert api.ledger.query(where={"enduser_id": enduser_id}) == []
 
 
 async def test_set_enduser_status_on_a_journey_the_engine_does_not_know(api):
