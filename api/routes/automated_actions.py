@@ -23,6 +23,7 @@ from api.errors import ApiError, bad_request, not_found, parse_json, unprocessab
 from models.automated_action import AutomatedAction, CancelReason
 from services import adhoc_actions
 from services.automated_actions import journey_records, list_actions, to_tellescope
+from services.errors import Conflict
 from services.journeys import require_endusers
 
 router = APIRouter(prefix="/v1", tags=["automated-actions"])
@@ -149,7 +150,8 @@ async def create_automated_action(
     response_model=dict[str, Any],
     summary="Create AutomatedActions (Tellescope's bulk `{create: [...]}`)",
     description="Every record is validated before any is stored (a bad one: 422 naming"
-    " `create[i].field`). Answers `{created: [...], errors: []}`.",
+    " `create[i].field`). Answers `{created: [...], errors: [{index, error}]}` (an `id` that"
+    " names another action is an error; the others are created).",
     openapi_extra=CREATE_BODY,
 )
 async def create_automated_actions(
@@ -167,13 +169,18 @@ async def create_automated_actions(
         raise unprocessable(f"create: at most {BULK_LIMIT} records", path="create")
     records = [_parse(item, ("create", i)) for i, item in enumerate(items)]
     await require_endusers(tellescope, list(dict.fromkeys(r.enduserId for r in records)))
-    created = [
-        await adhoc_actions.create(
-            temporal, store.plans, store.ledger, record, task_queue=state.task_queue
-        )
-        for record in records
-    ]
-    return {"created": created, "errors": []}
+    created: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for index, record in enumerate(records):
+        try:
+            created.append(
+                await adhoc_actions.create(
+                    temporal, store.plans, store.ledger, record, task_queue=state.task_queue
+                )
+            )
+        except Conflict as error:  # its id names another action: the others are created
+            errors.append({"index": index, "error": error.message})
+    return {"created": created, "errors": errors}
 
 
 def _cancel_fields(data: Any) -> tuple[int, str | None]:

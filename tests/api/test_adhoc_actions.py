@@ -83,6 +83,12 @@ async def test_an_sms_waits_for_process_after_then_is_sent_once(api, env):
     bulk = await api.http.post("/v1/automated-actions", json={"create": [body]})
     assert bulk.status_code == 200, bulk.text
     assert [r["id"] for r in bulk.json()["created"]] == [action_id]
+    # the same id for another enduser is refused, in bulk as alone
+    clash = {**body, "enduserId": patient(api)}
+    assert (await api.http.post("/v1/automated-action", json=clash)).status_code == 409
+    bulk = await api.http.post("/v1/automated-actions", json={"create": [clash]})
+    assert bulk.status_code == 200 and bulk.json()["created"] == [], bulk.text
+    assert [e["index"] for e in bulk.json()["errors"]] == [0]
 
     await env.sleep(timedelta(minutes=50))
     assert texts(api, enduser_id) == []
