@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -240,6 +241,16 @@ async def test_a_failing_action_ends_in_error_with_the_message(api):
 
     record = await api.wait_for(failed, "the action failed", timeout=30)
     assert record["errorMessage"]
+    handle = api.client.get_workflow_handle(f"automated-action:{action_id}")
+
+    async def completed() -> bool:  # its BackgroundError reported: nothing left running
+        return (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+    await api.wait_for(completed, "the workflow completed", timeout=30)
+    errors = api.sandbox_http.get(
+        "/v1/background-errors", params={"filter": json.dumps({"enduserId": enduser_id})}
+    )
+    assert errors.status_code == 200 and len(errors.json()) == 1, errors.text
     assert texts(api, enduser_id) == []
     # a failed action cannot be cancelled
     refused = await api.http.patch(
