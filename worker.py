@@ -41,6 +41,7 @@ from triggers.dispatch import TriggerDeps
 from triggers.metrics import count_trigger_decisions
 from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
 from worker_health import serve_health
+from workflows.adhoc import AdHocActionWorkflow
 from workflows.journey import JourneyWorkflow
 from workflows.metrics import LATENESS_BUCKETS, LATENESS_HISTOGRAM
 
@@ -48,17 +49,19 @@ log = logging.getLogger("journeys.worker")
 
 
 # Every workflow the worker runs, assembled here (and only here) so that workflows/ never imports
-# triggers/: one per enrollment, then the trigger firings, throttle gates and time-based scans.
-# Tests, simulations and benchmarks register this same list.
+# triggers/: one per enrollment, then the trigger firings, throttle gates and time-based scans,
+# and AutomatedActions created through the API. Tests, simulations and benchmarks register this
+# same list.
 WORKFLOWS: list[type] = [
     JourneyWorkflow,
     TriggerFiringWorkflow,
     ThrottleGateWorkflow,
     TimeTriggerScanWorkflow,
+    AdHocActionWorkflow,
 ]
 
 # Modules the workflow sandbox imports afresh for every workflow instance it creates.
-WORKFLOW_MODULES = ("workflows.journey", "triggers.workflows")
+WORKFLOW_MODULES = ("workflows.journey", "triggers.workflows", "workflows.adhoc")
 
 
 def cache_workflow_bytecode(modules: tuple[str, ...] = WORKFLOW_MODULES) -> list[str]:

@@ -293,3 +293,45 @@ class LedgerBatch(RuntimeModel):
 class PlanRef(RuntimeModel):
     journeyId: str
     version: str
+
+
+# --- AutomatedActions created through the API ---------------------------------------------------
+
+# Families an AutomatedAction created directly (`POST /v1/automated-action`) cannot run on its own:
+# journey control acts on enrollments, and forms exist for the formResponse / formUnsubmitted
+# branches of the step that sent them (docs/decisions.md D22).
+STANDALONE_REFUSED_FAMILIES: dict[str, str] = {
+    "control_journeys": "journey control acts on enrollments: enroll through the journey endpoints",
+    "send_forms": "forms drive the branches of the step that sent them: run it in a journey",
+}
+STANDALONE_REFUSED_TYPES: dict[str, str] = {
+    "switchToRelatedContact": "it only changes who the rest of a journey branch acts on",
+}
+
+
+def standalone_refusal(action_type: str) -> str | None:
+    """Why an action of this type cannot run as a directly created AutomatedAction (None: it
+    can)."""
+    if action_type in STANDALONE_REFUSED_TYPES:
+        return STANDALONE_REFUSED_TYPES[action_type]
+    return STANDALONE_REFUSED_FAMILIES.get(family_of(action_type))
+
+
+def adhoc_workflow_id(automated_action_id: str) -> str:
+    return f"automated-action:{automated_action_id}"
+
+
+class AdHocActionInput(RuntimeModel):
+    """Run one AutomatedAction created through the API when `processAfter` is due
+    (workflows/adhoc.py). `entry` is its ledger row as created (status active)."""
+
+    entry: LedgerEntry
+    action: AutomationAction
+    journeyContext: JourneyContext = Field(default_factory=JourneyContext)
+    organizationTimezone: str = "America/New_York"
+    stepTimeoutSeconds: int = Field(default=60, ge=2, le=3600)
+
+
+class AdHocCancel(RuntimeModel):
+    cancelReason: int = 0  # docs/semantics.md §3.6: 0 removed by user
+    cancelledBy: str | None = None

@@ -44,7 +44,8 @@ def to_tellescope(row: AutomatedActionRow, journey_records: dict[str, str]) -> d
     """One ledger row as Tellescope's AutomatedAction JSON."""
     event = copy.deepcopy(row.event)
     info = event.get("info")
-    if isinstance(info, dict):
+    # Created through the API (services.adhoc_actions): the step ids are the caller's, as given.
+    if isinstance(info, dict) and not row.workflow_id.startswith("automated-action:"):
         if "automationStepId" in info:
             info["automationStepId"] = _step_ref(row.journey_id, info["automationStepId"])
         for condition in info.get("cancelConditions") or []:
@@ -72,7 +73,9 @@ def to_tellescope(row: AutomatedActionRow, journey_records: dict[str, str]) -> d
         record["cancelReason"] = row.cancel_reason
     if row.cancelled_by:
         record["cancelledBy"] = row.cancelled_by
-    if row.cancel_conditions:
+    if row.cancel_conditions and row.workflow_id.startswith("automated-action:"):
+        record["cancelConditions"] = copy.deepcopy(row.cancel_conditions)  # as created
+    elif row.cancel_conditions:
         record["cancelConditions"] = [
             _cancel_condition(row, c) for c in row.cancel_conditions if isinstance(c, dict)
         ]
