@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 import uvicorn
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from compiler import compile_paths
 from devstack.binaries import require_binary
@@ -412,6 +414,18 @@ class DevServerProcess:
             time.sleep(0.1)
         self.process.kill()
         return False
+
+    async def client(self, timeout: float = 60) -> Client:
+        """A client once the server answers: its port opens before its frontend is healthy
+        ("Frontend is not healthy yet"), so the first connections may be refused."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return await Client.connect(self.address, data_converter=pydantic_data_converter)
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     def kill(self) -> None:
         """SIGKILL: a crash, with no chance to flush or close anything."""

@@ -14,8 +14,6 @@ import asyncio
 import time
 
 import pytest
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from models.runtime import EnrollmentInput
 from tests.reliability.harness import (
@@ -73,7 +71,7 @@ async def test_timers_pending_across_a_server_restart_fire_once(
         log=tmp_path / "worker.log",
     )
     try:
-        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+        client = await server.client()
         worker.start()
         handles = await asyncio.gather(
             *(
