@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import os
 import py_compile
 import signal
 import sys
@@ -183,7 +184,10 @@ def main() -> None:
         asyncio.run(serve())
     except TemporalConnectionError as error:  # one line, not a traceback (temporal_connection)
         print(f"error: {error}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        sys.stdout.flush()
+        # Not sys.exit: interpreter finalisation can race the SDK runtime's threads after a
+        # failed connection ("PyGILState_Release ... finalizing", an abort instead of exit 1).
+        os._exit(1)
 
 
 if __name__ == "__main__":
