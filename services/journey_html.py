@@ -18,7 +18,7 @@ REFRESH_MS = 3000
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #1d2430; }
-.chart { overflow: auto; max-width: 100%; max-height: 80vh; border: 1px solid #d8dde6;
+.chart { overflow-x: auto; max-width: 100%; border: 1px solid #d8dde6;
   border-radius: 8px; background: #fbfcfe; }
 .chart svg { display: block; }
 .legend span { display: inline-block; margin-right: 14px; }

@@ -64,8 +64,8 @@ def step_counts(plan: JourneyPlan, rows: list[StepRow]) -> dict[str, dict[str, i
 
 
 def waits_for(event: dict[str, Any]) -> str:
-    """What a waiting action waits for, from the event that created it (docs/semantics.md
-    §4.3): a timer, a timer that a form submission cancels, a ticket, a trigger."""
+    """What a waiting action waits for, from the event that created it: a timer, a timer that
+    a form submission cancels, a ticket, a trigger (docs/semantics.md §4.3)."""
     kind = event.get("type", "")
     info = event.get("info") or {}
     delay = info.get("delayInMS") or 0

@@ -131,16 +131,19 @@ class Browser:
                 raise AssertionError(f"timed out waiting for {expression}")
             time.sleep(0.1)
 
-    def screenshot(self, path: Path, selector: str | None = None) -> None:
-        params: dict[str, Any] = {"format": "png", "captureBeyondViewport": True}
-        if selector is not None:
-            box = self.evaluate(
-                f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
-                ".getBoundingClientRect(); return {x: r.x + scrollX, y: r.y + scrollY,"
-                " width: r.width, height: r.height}; })()"
-            )
-            params["clip"] = {**box, "scale": 1}
-        data = self.send("Page.captureScreenshot", session=True, **params)["data"]
+    def screenshot(self, path: Path) -> None:
+        """The whole document, also what lies beyond the window."""
+        size = self.evaluate(
+            "({width: document.documentElement.scrollWidth,"
+            " height: document.documentElement.scrollHeight})"
+        )
+        data = self.send(
+            "Page.captureScreenshot",
+            session=True,
+            format="png",
+            captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, **size, "scale": 1},
+        )["data"]
         path.write_bytes(base64.b64decode(data))
 
     def close(self) -> None:

@@ -86,6 +86,18 @@ def example_files(sandbox_url: str) -> dict[str, str]:
 async def test_every_example_journey_is_laid_out_without_overlaps(api, live_api, sandbox, tmp_path):
     await api.deploy(example_files(str(sandbox.base_url).rstrip("/")))
     plans = compile_paths([EXAMPLES]).plans
+    # two patients in each journey, so the boxes hold real counts
+    for plan in plans:
+        people = [api.new_enduser(phone="+15555550100") for _ in "ab"]
+        enrolled = await api.http.post(
+            f"/v1/journeys/{plan.journeyId}/enrollments", json={"enduserIds": people}
+        )
+        assert enrolled.status_code == 200, enrolled.text
+    for plan in plans:
+        await api.wait_for(
+            lambda plan=plan: api.ledger.list(journey_id=plan.journeyId, limit=1),
+            f"actions in {plan.journeyId}",
+        )
     shots = os.environ.get("JOURNEY_SCREENSHOTS")
     with Browser(tmp_path / "profile") as browser:
         browser.open(page_link(live_api, api, plans[0].journeyId))
@@ -117,8 +129,12 @@ async def test_every_example_journey_is_laid_out_without_overlaps(api, live_api,
             assert found["chartScrollWidth"] >= min(found["width"], found["chartScrollWidth"])
             if found["width"] > found["chartWidth"]:
                 assert found["chartScrollWidth"] > found["chartWidth"], plan.journeyId
-            if shots:
+            if shots:  # the whole chart, unscrolled
                 Path(shots).mkdir(parents=True, exist_ok=True)
+                browser.evaluate(
+                    "document.getElementById('chart').style.cssText ="
+                    " 'overflow: visible; width: max-content'"
+                )
                 browser.screenshot(Path(shots) / f"{plan.journeyId}.png")
 
 
