@@ -166,7 +166,7 @@ def layout(plan: JourneyPlan) -> Layout:
     graph = Graph(list(vertices.values()), list(graph_edges.values()))
 
     # lay out each connected part, then set the parts side by side
-    offset_x, height = MARGIN, 0.0
+    offset_x, height = float(MARGIN), 0.0
     bands: dict[str, tuple[float, float]] = {}  # vertex -> its layer's (top, bottom)
     dummies: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for part in graph.C:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -246,7 +247,7 @@ class Ledger:
             )
             return [tuple(row) for row in rows]
 
-    def step_rows(self, journey_id: str | None = None) -> list[StepRow]:
+    def step_rows(self, journey_id: str | None = None) -> builtins.list[StepRow]:
         """Every row of a journey (or of all journeys), oldest first, narrowed to what the
         journey pages count: patients per step and enrollments per state."""
         row = AutomatedActionRow
