@@ -253,6 +253,11 @@ async def test_counts_are_patients_matching_the_api_and_refresh_live(api, live_a
         assert browser.evaluate("window.notReloaded === true")  # the same document
         assert int(browser.evaluate("document.body.dataset.refreshed")) >= 1
 
+        # a new version changes the chart: the page reloads itself to draw it
+        await api.deploy({f"{JOURNEY}.yaml": journey_yaml(JOURNEY, "Pages journey v2")})
+        browser.wait_for("document.title === 'Pages journey v2 - Journey Engine'")
+        assert browser.evaluate("window.notReloaded === undefined")
+
 
 async def test_the_index_lists_every_journey(api, live_api, tmp_path):
     await api.deploy({f"{JOURNEY}.yaml": journey_yaml(JOURNEY, "Pages journey")})
