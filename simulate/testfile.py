@@ -25,6 +25,7 @@ file sits in a `tests/` folder (`examples/tests/onboarding.test.yaml` tests `exa
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -256,9 +257,8 @@ def _load_file(path: Path, compiled: dict[Path, CompileResult | None]) -> list[L
     for index, test in enumerate(spec.tests):
         at: list[PathPart] = ["tests", index]
         if test.name in names:
-            errors.append(
-                doc.error([*at, "name"], f"duplicate test name (first at test {names[test.name]})")
-            )
+            first, _ = doc.position(["tests", names[test.name], "name"])
+            errors.append(doc.error([*at, "name"], f"duplicate test name (first on line {first})"))
         names.setdefault(test.name, index)
         one = _check_test(doc, at, test, result, path, templates, errors)
         if one is not None:
@@ -298,12 +298,17 @@ def _check_test(
     for step in test.failing:
         need_step(step, [*at, "failing", step])
     triggers = sorted(t.id for t in plan.triggers if getattr(t, "id", None))
+    raw_events = doc.data["tests"][at[1]].get("events") or []
     for n, event in enumerate(test.events):
         where: list[PathPart] = [*at, "events", n]
-        if event.form_submitted is not None:
-            need_step(event.form_submitted.step, [*where, "form_submitted"])
-        if event.ticket_closed is not None:
-            need_step(event.ticket_closed.step, [*where, "ticket_closed"])
+        for kind, given in (
+            ("form_submitted", event.form_submitted),
+            ("ticket_closed", event.ticket_closed),
+        ):
+            if given is not None:
+                # `{step: X, ...}` or the short form `X`: point at the step name either way
+                long_form = isinstance(raw_events[n].get(kind), dict)
+                need_step(given.step, [*where, kind, *(["step"] if long_form else [])])
         if event.trigger is not None and event.trigger not in triggers:
             errors.append(
                 doc.error(
@@ -358,7 +363,7 @@ def _patient(
     record: dict[str, Any] = {}
     source = given.get("from")
     if source is not None:
-        file = path.parent / str(source)
+        file = Path(os.path.normpath(path.parent / str(source)))
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
