@@ -195,10 +195,18 @@ def discover_tests(paths: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.name.endswith(TEST_FILE_SUFFIXES)))
+            found.extend(sorted(p for p in path.rglob("*") if _is_test_file(p, path)))
         else:
             found.append(path)
     return list(dict.fromkeys(found))
+
+
+def _is_test_file(file: Path, root: Path) -> bool:
+    """A `*.test.yaml` outside hidden folders (.venv, .git) and node_modules."""
+    folders = file.relative_to(root).parts[:-1]
+    return file.name.endswith(TEST_FILE_SUFFIXES) and not any(
+        part.startswith(".") or part == "node_modules" for part in folders
+    )
 
 
 def journey_folder(test_file: Path) -> Path:
@@ -297,7 +305,16 @@ def _check_test(
 
     for step in test.failing:
         need_step(step, [*at, "failing", step])
-    triggers = sorted(t.id for t in plan.triggers if getattr(t, "id", None))
+    # the journey's own triggers, and those its waitForTrigger steps wait for (maybe elsewhere)
+    triggers = sorted(
+        {str(t.id) for t in plan.triggers if getattr(t, "id", None)}
+        | {
+            str(e.info.triggerId)
+            for step in plan.steps.values()
+            for e in step.events
+            if e.type == "waitForTrigger"
+        }
+    )
     raw_events = doc.data["tests"][at[1]].get("events") or []
     for n, event in enumerate(test.events):
         where: list[PathPart] = [*at, "events", n]

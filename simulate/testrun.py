@@ -41,15 +41,26 @@ async def run_tests(
     """Run every test, at most `jobs` at a time (each runs its own test server: a process and
     a worker), and return their outcomes in the tests' order."""
     gate = asyncio.Semaphore(max(1, jobs))
+    done: dict[int, TestOutcome] = {}
+    reported = 0
 
-    async def one(test: LoadedTest) -> TestOutcome:
+    def report_in_order() -> None:
+        # `on_done` sees the outcomes in the tests' order, as soon as each and those before it
+        # have finished: a CI log reads the same whichever test finishes first.
+        nonlocal reported
+        while reported in done:
+            if on_done is not None:
+                on_done(done[reported])
+            reported += 1
+
+    async def one(index: int, test: LoadedTest) -> TestOutcome:
         async with gate:
             outcome = await run_test(test)
-        if on_done is not None:
-            on_done(outcome)
+        done[index] = outcome
+        report_in_order()
         return outcome
 
-    return list(await asyncio.gather(*(one(t) for t in tests)))
+    return list(await asyncio.gather(*(one(n, t) for n, t in enumerate(tests))))
 
 
 async def run_test(test: LoadedTest) -> TestOutcome:

@@ -234,3 +234,36 @@ def test_a_relative_start_skips_weeks_with_a_closure():
     assert resolve_start("next Tuesday 10:00", zone, "day 2", closures) == first
     given = resolve_start("2030-01-08T10:00:00-05:00", zone, None, closures)
     assert given.isoformat() == "2030-01-08T10:00:00-05:00"
+
+
+def test_a_test_that_cannot_run_is_an_error_in_junit_on_stdout(journeys: Path):
+    """A fixed start that has passed cannot be simulated (the clock only moves forward): the
+    test is an error, never a pass, and the others still run."""
+    test_file = write(
+        journeys / "tests" / "expired.test.yaml",
+        """
+        tests:
+          - name: expired start
+            journey: post-visit
+            start: 2020-01-07T10:00:00-05:00
+            expect: [{end: completed}]
+          - name: runs anyway
+            journey: post-visit
+            patient: {from: ../patients/pat.json}
+            start: next Monday 10:00
+            until: day 2
+            expect: [{step: thank-you-email, runs_at: day 0 10:00}]
+        """,
+    )
+    done = journeys_test(str(journeys), "--format", "junit")
+    assert done.returncode == 1, done.stdout + done.stderr
+    root = ET.fromstring(done.stdout)  # the XML alone on stdout; the text report on stderr
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "0", "1")
+    error, passed = root.findall("testsuite/testcase")
+    assert error.get("name") == "expired start" and error.get("line") == "2"
+    element = error.find("error")
+    assert element is not None
+    assert "is in the past" in element.get("message", "")
+    assert passed.find("error") is None and passed.find("failure") is None
+    assert f"ERROR {test_file}:2 expired start (post-visit," in done.stderr
+    assert "2 tests: 1 passed, 0 failed, 1 errors" in done.stderr
