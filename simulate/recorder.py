@@ -47,6 +47,7 @@ class Effect:
     formResponseIds: list[str] = field(default_factory=list)
     ticketId: str | None = None
     enduserId: str = ""  # whom the action acted on (a related contact after a switch)
+    message: str = ""  # the rendered text of a templated message, when its template is known
 
 
 @dataclass
@@ -68,6 +69,9 @@ class RecordingTellescope:
     enforce_sending_rules: bool = False
     # other endusers by id: related contacts (`enduser.relationships`) a branch can switch to
     related: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # template id -> text (subject and body): a message's text is rendered with merge fields so
+    # journey tests can check what the patient reads (`journeys test`, docs/journey-tests.md)
+    templates: dict[str, str] = field(default_factory=dict)
     effects: list[Effect] = field(default_factory=list)
     background_errors: list[BackgroundErrorRequest] = field(default_factory=list)
     journey_states: list[tuple[str, str | None]] = field(default_factory=list)
@@ -101,7 +105,9 @@ class RecordingTellescope:
             self.resolve_anchor_date,
         ]
 
-    def _record(self, request: ActionRequest, detail: str, **outcome: Any) -> ActionOutcome:
+    def _record(
+        self, request: ActionRequest, detail: str, *, message: str = "", **outcome: Any
+    ) -> ActionOutcome:
         # Idempotent like the real activities: a retry returns the first outcome.
         if request.automatedActionId in self._done:
             return self._done[request.automatedActionId].model_copy(update={"reused": True})
@@ -119,6 +125,7 @@ class RecordingTellescope:
                 list(result.formResponseIds),
                 result.ticketId,
                 request.enduserId,
+                self.render(message, request.enduserId),
             )
         )
         self._done[request.automatedActionId] = result
@@ -141,7 +148,10 @@ class RecordingTellescope:
         template = getattr(info, "templateId", "")
         ids = self._form_ids(request, self.forms_per_step.get(request.stepName, 0))
         return self._record(
-            request, f"{request.action.type} template {template}", formResponseIds=ids
+            request,
+            f"{request.action.type} template {template}",
+            message=self.templates.get(template, ""),
+            formResponseIds=ids,
         )
 
     @activity.defn(name="send_forms")

@@ -60,6 +60,7 @@ class TimelineEntry:
     outcome: str  # ran | skipped | cancelled | error | pending | event
     detail: str  # what (message template, ticket title, ...)
     why: str  # conditions, A/B variant, office hours, cancel reason, error text
+    message: str = ""  # a message's rendered text, when its template is known
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -88,9 +89,11 @@ async def simulate(
     *,
     start: datetime | None = None,
     until: datetime | None = None,
+    templates: dict[str, str] | None = None,
 ) -> SimulationResult:
     """Run the journey from `start` (default: now) until `until` (default: 60 days later) or
-    until it ends, whichever is first."""
+    until it ends, whichever is first. `templates` (id -> text) lets the timeline carry the
+    rendered text of the messages sent."""
     from devstack.temporal import start_time_skipping
 
     plan = next((p for p in compiled.plans if p.journeyId == journey_id), None)
@@ -100,6 +103,7 @@ async def simulate(
     try:
         with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(8) as executor:
             run = _Run(env, Path(folder), compiled, plan, enduser, executor)
+            run.tellescope.templates.update(templates or {})
             return await run.execute(script, start, until)
     finally:
         await env.shutdown()
@@ -340,9 +344,10 @@ class _Run:
                     if row.event.get("type") != "waitForTrigger"
                     else "waits for its trigger"
                 )
+            message = effect.message if effect and outcome == "ran" else ""
             entries.append(
                 TimelineEntry(
-                    at, self._day(at, start), step, action, outcome, detail, "; ".join(why)
+                    at, self._day(at, start), step, action, outcome, detail, "; ".join(why), message
                 )
             )
         order = {"event": 0}
