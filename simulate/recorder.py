@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.enduser import update_enduser as production_update_enduser
+from activities.message_policy import policy_outcome
 from activities.run import ActionRun
 from models.runtime import (
     NOT_CONFIGURED,
@@ -35,6 +36,7 @@ from rules.conditions import upcoming_event_view
 from sandbox.merge_fields import MergeContext
 from sandbox.merge_fields import render as render_merge_fields
 from simulate.memory_tellescope import MemoryTellescope
+from store.message_log import MessageLog
 
 
 @dataclass
@@ -75,6 +77,8 @@ class RecordingTellescope:
     effects: list[Effect] = field(default_factory=list)
     background_errors: list[BackgroundErrorRequest] = field(default_factory=list)
     journey_states: list[tuple[str, str | None]] = field(default_factory=list)
+    # the message policy's counts (docs/message-policy.md); the simulation's own store
+    message_log: MessageLog | None = None
     _done: dict[str, ActionOutcome] = field(default_factory=dict)
 
     def render(self, text: str, enduser_id: str | None = None) -> str:
@@ -87,6 +91,9 @@ class RecordingTellescope:
         """The enduser record an action acts on: the enrolled one or a related contact."""
         if enduser_id in self.related:
             return self.related[enduser_id]
+        return self.enduser
+
+    async def _read_enduser(self) -> dict[str, Any]:
         return self.enduser
 
     def activities(self) -> list:
@@ -140,6 +147,21 @@ class RecordingTellescope:
 
     @activity.defn(name="send_message")
     async def send_message(self, request: ActionRequest) -> ActionOutcome:
+        limited = await policy_outcome(request, self.message_log, self._read_enduser)
+        if limited is not None:  # held or dropped, as the worker would (docs/message-policy.md)
+            self.effects.append(
+                Effect(
+                    request.now,
+                    request.stepName,
+                    request.action.type,
+                    limited.detail,
+                    request.automatedActionId,
+                    [],
+                    None,
+                    request.enduserId,
+                )
+            )
+            return limited  # not kept: a held message is decided again when it is due
         info = request.action.info
         kind = request.action.type
         channel = {"sendEmail": "Email", "sendSMS": "SMS"}.get(kind)

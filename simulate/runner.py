@@ -33,6 +33,7 @@ from simulate.recorder import RecordingTellescope
 from simulate.script import Script, ScriptEvent, parse_when
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
+from store.message_log import MessageLog
 from store.plans import PlanStore
 from workflows import starter
 from workflows.journey import JourneyWorkflow
@@ -119,7 +120,9 @@ class _Run:
         for each in compiled.plans:
             self.plans.save(each)
         self.tellescope = RecordingTellescope(
-            enduser={"id": "simulated-enduser", **enduser}, enforce_sending_rules=True
+            enduser={"id": "simulated-enduser", **enduser},
+            enforce_sending_rules=True,
+            message_log=MessageLog(engine),
         )
         self.task_queue = f"simulate-{uuid.uuid4()}"
         self.executor = executor
@@ -301,9 +304,11 @@ class _Run:
     def _timeline(self, start: datetime, status) -> list[TimelineEntry]:
         entries = list(self.events)
         effects = {e.automatedActionId: e for e in self.tellescope.effects}
-        deferrals = {
-            h.actionId: h.detail for h in status.history if h.status == "active" and h.detail
-        }
+        deferrals: dict[str, str] = {}
+        holds: dict[str, str] = {}  # held by the message policy (docs/message-policy.md)
+        for h in status.history:
+            if h.status == "active" and h.detail:
+                (holds if h.detail.startswith("held until") else deferrals)[h.actionId] = h.detail
         for row in self.ledger.list(limit=100_000):
             if row.journey_id != self.plan.journeyId or row.is_nop:
                 continue  # an isNOP row is the foreground ticket close: already an event
@@ -315,6 +320,8 @@ class _Run:
                 why.append(f"A/B variant {row.ab_test_label}")
             if row.did_delay_for_out_of_office:
                 why.append(deferrals.get(row.id, "deferred to office hours"))
+            if row.id in holds:
+                why.append(holds[row.id])
             effect = effects.get(row.id)
             if row.status == "finished" and row.skipped:
                 outcome, detail = "skipped", ""
