@@ -1,0 +1,165 @@
+"""An enduser's enrollments, finished ones included, with their outcome
+(docs/operator-view.md §1).
+
+Each (journey, enduser) enrollment is the workflow `journey:{journeyId}:{enduserId}`; its latest
+run is described by id (strongly consistent, no visibility lag, and it works on the time-skipping
+test server, which has no List API). Which journeys to look at: every deployed journey and every
+journey the enduser has ledger rows in (a deleted journey's enrollments stay listed). A closed
+run's outcome comes from its result (`completed` or `removed`, with counts) or its failure; the
+removal's cancel reason and author from the ledger rows it cancelled last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.automated_action import CancelReason
+from models.enrollment import EnrollmentResult
+from models.runtime import enrollment_workflow_id
+from services.enrollments import bounded
+from store.ledger import Ledger
+from store.plans import PlanStore
+
+RunStatus = Literal[
+    "running", "completed", "removed", "failed", "terminated", "cancelled", "timedOut"
+]
+HISTORY_MAX_LIMIT = 100  # enrollments per page of an enduser's history (docs/operator-view.md §1)
+
+_CLOSED: dict[int, RunStatus] = {
+    RawStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED: "completed",
+    RawStatus.WORKFLOW_EXECUTION_STATUS_FAILED: "failed",
+    RawStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED: "terminated",
+    RawStatus.WORKFLOW_EXECUTION_STATUS_CANCELED: "cancelled",
+    RawStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT: "timedOut",
+}
+
+
+class EnrollmentOutcomeView(BaseModel):
+    """How a closed enrollment ended."""
+
+    finished: int = 0  # actions finished (sent, done or skipped)
+    cancelled: int = 0
+    errors: int = 0
+    cancelReason: int | None = None  # removals: Tellescope's cancel reason index
+    cancelReasonLabel: str | None = None
+    cancelledBy: str | None = None
+    failure: str | None = Field(default=None, description="Why the run failed or was ended.")
+
+
+class EnrollmentRecord(BaseModel):
+    journeyId: str
+    enduserId: str
+    workflowId: str
+    runId: str
+    status: RunStatus
+    startedAt: datetime
+    closedAt: datetime | None = None
+    planVersion: str | None = None
+    state: str | None = None  # the journey state at the end (closed runs)
+    outcome: EnrollmentOutcomeView | None = None  # closed runs only
+
+
+async def enrollment_of(
+    client: Client, ledger: Ledger, journey_id: str, enduser_id: str
+) -> EnrollmentRecord | None:
+    """The latest run of the enrollment, running or closed; None when it never ran."""
+    workflow_id = enrollment_workflow_id(journey_id, enduser_id)
+    request = DescribeWorkflowExecutionRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+    )
+    try:
+        response = await client.workflow_service.describe_workflow_execution(request, retry=True)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    info = response.workflow_execution_info
+    rows = ledger.query(where={"workflow_id": workflow_id}, limit=1)  # newest row
+    record = EnrollmentRecord(
+        journeyId=journey_id,
+        enduserId=enduser_id,
+        workflowId=workflow_id,
+        runId=info.execution.run_id,
+        status="running",
+        startedAt=info.start_time.ToDatetime(tzinfo=UTC),
+        planVersion=rows[0].journey_version if rows else None,
+    )
+    if info.status == RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
+        return record
+    record.status = _CLOSED.get(info.status, "completed")
+    if info.HasField("close_time"):
+        record.closedAt = info.close_time.ToDatetime(tzinfo=UTC)
+    record.outcome = EnrollmentOutcomeView()
+    handle = client.get_workflow_handle(
+        workflow_id, run_id=record.runId, result_type=EnrollmentResult
+    )
+    try:
+        result = await handle.result(follow_runs=False)
+    except WorkflowFailureError as error:
+        cause = error.cause
+        record.outcome.failure = str(getattr(cause, "message", "") or cause or error)
+        return record
+    record.state = result.state
+    record.outcome.finished = result.finished
+    record.outcome.cancelled = result.cancelled
+    record.outcome.errors = result.errors
+    if result.outcome == "removed":
+        record.status = "removed"
+        _removal(ledger, record)
+    return record
+
+
+def _removal(ledger: Ledger, record: EnrollmentRecord) -> None:
+    """The cancel reason and author of the removal: those of the run's last cancelled rows."""
+    assert record.outcome is not None
+    rows = ledger.query(where={"workflow_id": record.workflowId, "status": "cancelled"}, limit=20)
+    for row in sorted(rows, key=lambda r: r.updated_at, reverse=True):
+        if row.cancel_reason is not None:
+            record.outcome.cancelReason = row.cancel_reason
+            try:
+                record.outcome.cancelReasonLabel = CancelReason(row.cancel_reason).label
+            except ValueError:
+                pass
+            record.outcome.cancelledBy = row.cancelled_by
+            return
+
+
+class EnrollmentHistoryPage(BaseModel):
+    enduserId: str
+    enrollments: list[EnrollmentRecord]
+    nextOffset: int | None = None  # the `offset` of the next page, None on the last
+
+
+async def enrollment_history(
+    client: Client,
+    plans: PlanStore,
+    ledger: Ledger,
+    enduser_id: str,
+    *,
+    include_closed: bool = True,
+    offset: int = 0,
+    limit: int = HISTORY_MAX_LIMIT,
+    concurrency: int = 32,
+) -> EnrollmentHistoryPage:
+    """The enduser's enrollments (latest run per journey), newest start first, one page."""
+    journeys: Sequence[str] = sorted(set(plans.journey_ids()) | set(ledger.journeys_of(enduser_id)))
+    found = await bounded(
+        journeys, concurrency, lambda j: enrollment_of(client, ledger, j, enduser_id)
+    )
+    records = [r for r in found if r is not None and (include_closed or r.status == "running")]
+    records.sort(key=lambda r: (r.startedAt, r.journeyId), reverse=True)
+    limit = max(1, min(limit, HISTORY_MAX_LIMIT))
+    page = records[offset : offset + limit]
+    more = offset + limit < len(records)
+    return EnrollmentHistoryPage(
+        enduserId=enduser_id, enrollments=page, nextOffset=offset + limit if more else None
+    )

@@ -1,0 +1,114 @@
+"""An enduser's enrollments with `include=all` (docs/operator-view.md §1): a finished and a removed
+enrollment stay listed with their outcome, beside a running one; pages by offset. The app on the
+time-skipping test server with a real worker, the sandbox as Tellescope."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.api.conftest import journey_yaml
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SHORT = "history-short"
+LONG = "history-long"
+OTHER = "history-other"
+
+
+def short_journey() -> str:
+    return textwrap.dedent(
+        f"""
+        journey:
+          id: {SHORT}
+          title: Short journey
+          states: [{{name: Done, priority: N/A}}]
+        steps:
+          - id: only
+            events: [{{type: onJourneyStart, info: {{}}}}]
+            action: {{type: setEnduserStatus, info: {{status: Done}}}}
+        """
+    ).lstrip()
+
+
+async def history(api, enduser_id: str, **params) -> dict:
+    response = await api.http.get(
+        f"/v1/endusers/{enduser_id}/journeys", params={"include": "all", **params}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_finished_and_removed_enrollments_are_listed_with_their_outcome(api):
+    await api.deploy(
+        {
+            f"{SHORT}.yaml": short_journey(),
+            f"{LONG}.yaml": journey_yaml(LONG, "Long journey"),
+            f"{OTHER}.yaml": journey_yaml(OTHER, "Other journey"),
+        }
+    )
+    enduser_id = api.new_enduser()
+    for journey in (SHORT, LONG, OTHER):
+        response = await api.http.post(
+            f"/v1/journeys/{journey}/enrollments", json={"enduserId": enduser_id}
+        )
+        assert response.status_code == 200, response.text
+
+    async def short_done():
+        body = await history(api, enduser_id)
+        return any(
+            e["journeyId"] == SHORT and e["status"] == "completed" for e in body["enrollments"]
+        )
+
+    await api.wait_for(short_done, "the short journey completed")
+    await api.wait_for(lambda: api.journey_state(enduser_id, LONG), "the long journey started")
+    response = await api.http.delete(f"/v1/journeys/{LONG}/enrollments/{enduser_id}")
+    assert response.status_code == 200, response.text
+
+    async def long_removed():
+        body = await history(api, enduser_id)
+        return any(e["journeyId"] == LONG and e["status"] == "removed" for e in body["enrollments"])
+
+    await api.wait_for(long_removed, "the long journey removed")
+    body = await history(api, enduser_id)
+    by_journey = {e["journeyId"]: e for e in body["enrollments"]}
+    assert set(by_journey) == {SHORT, LONG, OTHER}
+    assert body["nextOffset"] is None
+
+    short = by_journey[SHORT]
+    assert short["status"] == "completed" and short["closedAt"] >= short["startedAt"]
+    assert short["state"] == "Done"
+    assert short["planVersion"] == api.plans.current(SHORT).version
+    assert short["outcome"]["finished"] == 1
+    assert short["outcome"]["cancelled"] == short["outcome"]["errors"] == 0
+
+    removed = by_journey[LONG]
+    assert removed["status"] == "removed" and removed["closedAt"]
+    assert removed["outcome"]["cancelReason"] == 0
+    assert removed["outcome"]["cancelReasonLabel"] == "Removed by User"
+    assert removed["outcome"]["cancelled"] == 1  # `later` was pending
+
+    running = by_journey[OTHER]
+    assert running["status"] == "running" and running["outcome"] is None
+    assert [p["stepId"] for p in running["pending"]] == ["later"]
+
+    # without include=all: the running one only, as before
+    response = await api.http.get(f"/v1/endusers/{enduser_id}/journeys")
+    assert [e["journeyId"] for e in response.json()["enrollments"]] == [OTHER]
+
+    # pages: newest start first, offset/limit, nextOffset until the last
+    first = await history(api, enduser_id, limit=2)
+    assert len(first["enrollments"]) == 2 and first["nextOffset"] == 2
+    second = await history(api, enduser_id, limit=2, offset=2)
+    assert len(second["enrollments"]) == 1 and second["nextOffset"] is None
+    listed = [e["journeyId"] for e in first["enrollments"] + second["enrollments"]]
+    assert sorted(listed) == sorted(by_journey)
+    starts = [e["startedAt"] for e in first["enrollments"] + second["enrollments"]]
+    assert starts == sorted(starts, reverse=True)
+
+    too_many = await api.http.get(
+        f"/v1/endusers/{enduser_id}/journeys", params={"include": "all", "limit": 101}
+    )
+    assert too_many.status_code == 422
+    assert "limit" in too_many.text
