@@ -14,6 +14,7 @@ module per command group:
 | `cli.api_cmd` | api |
 | `cli.simulate_cmd` | simulate |
 | `cli.dev_cmd` | dev |
+| `cli.why` | why |
 
 `cli.common` holds what they share (options, the store, Temporal, calls to the API).
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import api_cmd, api_keys, authoring, db, deploy, webhooks
+from cli import api_cmd, api_keys, authoring, db, deploy, webhooks, why
 from cli.dev_cmd import dev
 from cli.simulate_cmd import simulate
 
@@ -47,6 +48,7 @@ app.add_typer(webhooks.app, name="webhooks")
 app.command(name="api")(api_cmd.api_server)
 app.command(name="simulate")(simulate)
 app.command(name="dev")(dev)
+app.command(name="why")(why.why)
 
 
 def main() -> None:  # pragma: no cover - console entry point
