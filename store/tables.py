@@ -140,8 +140,8 @@ class IdempotencyKeyRow(SQLModel, table=True):
 class TriggerDecisionRow(SQLModel, table=True):
     """One trigger's decision about one event of one enduser: fired, or not and why
     (docs/operator-view.md §2). Unique per (trigger, enduser, event): a redelivered webhook or a
-    retried evaluation writes nothing twice. Bounded by age and per enduser (docs/decisions.md
-    D25)."""
+    retried evaluation writes nothing twice. Bounded by age and per enduser
+    (docs/decisions.md D25)."""
 
     __tablename__ = "trigger_decisions"
     __table_args__ = (

@@ -1,6 +1,6 @@
-"""The patient page, GET /journeys/{journeyId}/enrollments/{enduserId} (docs/operator-view.md
-§4): one enrollment's timeline and the trigger decisions about the enduser. Same sign-in as the
-journey page (`api.routes.pages.page_access`: session cookie, link token or API key header)."""
+"""The patient page, GET /journeys/{journeyId}/enrollments/{enduserId}: one enrollment's
+timeline and the trigger decisions about the enduser (docs/operator-view.md §4). Same sign-in as
+the journey page (`api.routes.pages.page_access`: session cookie, link token or API key header)."""
 
 from __future__ import annotations
 

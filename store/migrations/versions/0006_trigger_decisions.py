@@ -1,6 +1,6 @@
 """`trigger_decisions`: every trigger's decision about an event (fired, or not and why), for the
-operator's view (docs/operator-view.md §2), bounded by age and per enduser (docs/decisions.md
-D25).
+operator's view (docs/operator-view.md §2), bounded by age and per enduser
+(docs/decisions.md D25).
 
 Revision ID: 0006
 Revises: 0005
