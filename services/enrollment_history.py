@@ -11,6 +11,7 @@ removal's cancel reason and author from the ledger rows it cancelled last.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
@@ -83,7 +84,8 @@ async def enrollment_of(
             return None
         raise
     info = response.workflow_execution_info
-    rows = ledger.query(where={"workflow_id": workflow_id}, limit=1)  # newest row
+    # the store is synchronous: off the event loop (the API serves other requests meanwhile)
+    rows = await asyncio.to_thread(ledger.query, where={"workflow_id": workflow_id}, limit=1)
     record = EnrollmentRecord(
         journeyId=journey_id,
         enduserId=enduser_id,
@@ -114,7 +116,7 @@ async def enrollment_of(
     record.outcome.errors = result.errors
     if result.outcome == "removed":
         record.status = "removed"
-        _removal(ledger, record)
+        await asyncio.to_thread(_removal, ledger, record)
     return record
 
 
@@ -151,7 +153,10 @@ async def enrollment_history(
     concurrency: int = 32,
 ) -> EnrollmentHistoryPage:
     """The enduser's enrollments (latest run per journey), newest start first, one page."""
-    journeys: Sequence[str] = sorted(set(plans.journey_ids()) | set(ledger.journeys_of(enduser_id)))
+    deployed, enrolled = await asyncio.gather(
+        asyncio.to_thread(plans.journey_ids), asyncio.to_thread(ledger.journeys_of, enduser_id)
+    )
+    journeys: Sequence[str] = sorted(set(deployed) | set(enrolled))
     found = await bounded(
         journeys, concurrency, lambda j: enrollment_of(client, ledger, j, enduser_id)
     )

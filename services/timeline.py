@@ -21,6 +21,7 @@ Temporal unreachable: the ledger and the decisions are still shown, with a note 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -299,19 +300,23 @@ async def patient_timeline(
     """The ordered timeline of the enrollment (journey, enduser) plus every trigger decision
     about the enduser. NotFound when the journey was never deployed and has no ledger rows.
     `client` None: Temporal could not be reached (`temporal_error` says why)."""
-    rows = ledger.query(
-        where={"journey_id": journey_id, "enduser_id": enduser_id},
-        newest_first=False,
-        limit=LEDGER_ROWS_MAX,
+    # The store is synchronous: its reads run off the event loop.
+    rows, known, timezone, decided = await asyncio.gather(
+        asyncio.to_thread(
+            ledger.query,
+            where={"journey_id": journey_id, "enduser_id": enduser_id},
+            newest_first=False,
+            limit=LEDGER_ROWS_MAX,
+        ),
+        asyncio.to_thread(plans.journey_ids),
+        asyncio.to_thread(journey_timezone, plans, journey_id),
+        asyncio.to_thread(decisions.of_enduser, enduser_id, limit=DECISIONS_MAX),
     )
-    if not rows and journey_id not in plans.journey_ids():
+    if not rows and journey_id not in known:
         raise NotFound(f'Could not find a journey "{journey_id}"', {"journeyId": journey_id})
     workflow_id = f"journey:{journey_id}:{enduser_id}"
     timeline = Timeline(
-        journeyId=journey_id,
-        enduserId=enduser_id,
-        workflowId=workflow_id,
-        timezone=journey_timezone(plans, journey_id),
+        journeyId=journey_id, enduserId=enduser_id, workflowId=workflow_id, timezone=timezone
     )
     history: RunHistory | None = None
     if client is None:
@@ -345,9 +350,7 @@ async def patient_timeline(
             )
     for row in rows:
         entries.extend(action_entries(row, history))
-    timeline.triggerDecisions = decision_views(
-        decisions.of_enduser(enduser_id, limit=DECISIONS_MAX)
-    )
+    timeline.triggerDecisions = decision_views(decided)
     entries.extend(
         TimelineEntry(
             at=view.at,

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 SHORT = "history-short"
 LONG = "history-long"
 OTHER = "history-other"
+ENDED = "history-ended"
 
 
 def short_journey() -> str:
@@ -46,10 +47,11 @@ async def test_finished_and_removed_enrollments_are_listed_with_their_outcome(ap
             f"{SHORT}.yaml": short_journey(),
             f"{LONG}.yaml": journey_yaml(LONG, "Long journey"),
             f"{OTHER}.yaml": journey_yaml(OTHER, "Other journey"),
+            f"{ENDED}.yaml": journey_yaml(ENDED, "Ended journey"),
         }
     )
     enduser_id = api.new_enduser()
-    for journey in (SHORT, LONG, OTHER):
+    for journey in (SHORT, LONG, OTHER, ENDED):
         response = await api.http.post(
             f"/v1/journeys/{journey}/enrollments", json={"enduserId": enduser_id}
         )
@@ -71,9 +73,13 @@ async def test_finished_and_removed_enrollments_are_listed_with_their_outcome(ap
         return any(e["journeyId"] == LONG and e["status"] == "removed" for e in body["enrollments"])
 
     await api.wait_for(long_removed, "the long journey removed")
+    # an operator ends one in Temporal: listed as terminated, with the reason given
+    await api.wait_for(lambda: api.journey_state(enduser_id, ENDED), "the ended journey started")
+    handle = api.client.get_workflow_handle(f"journey:{ENDED}:{enduser_id}")
+    await handle.terminate(reason="ended by an operator")
     body = await history(api, enduser_id)
     by_journey = {e["journeyId"]: e for e in body["enrollments"]}
-    assert set(by_journey) == {SHORT, LONG, OTHER}
+    assert set(by_journey) == {SHORT, LONG, OTHER, ENDED}
     assert body["nextOffset"] is None
 
     short = by_journey[SHORT]
@@ -89,6 +95,10 @@ async def test_finished_and_removed_enrollments_are_listed_with_their_outcome(ap
     assert removed["outcome"]["cancelReasonLabel"] == "Removed by User"
     assert removed["outcome"]["cancelled"] == 1  # `later` was pending
 
+    ended = by_journey[ENDED]
+    assert ended["status"] == "terminated" and ended["closedAt"]
+    assert ended["outcome"]["failure"] == "ended by an operator"
+
     running = by_journey[OTHER]
     assert running["status"] == "running" and running["outcome"] is None
     assert [p["stepId"] for p in running["pending"]] == ["later"]
@@ -101,7 +111,7 @@ async def test_finished_and_removed_enrollments_are_listed_with_their_outcome(ap
     first = await history(api, enduser_id, limit=2)
     assert len(first["enrollments"]) == 2 and first["nextOffset"] == 2
     second = await history(api, enduser_id, limit=2, offset=2)
-    assert len(second["enrollments"]) == 1 and second["nextOffset"] is None
+    assert len(second["enrollments"]) == 2 and second["nextOffset"] is None
     listed = [e["journeyId"] for e in first["enrollments"] + second["enrollments"]]
     assert sorted(listed) == sorted(by_journey)
     starts = [e["startedAt"] for e in first["enrollments"] + second["enrollments"]]
