@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -121,19 +121,27 @@ class TriggerDecisions:
         return written
 
     def _trim(self, session: Any, enduser_id: str) -> None:
-        """Keep the enduser's newest `per_enduser` rows."""
+        """Keep the enduser's newest `per_enduser` rows: find the first row past the bound (one
+        step along the (enduser_id, decided_at) index) and delete it and everything older."""
         table = TriggerDecisionRow.__table__
-        newest = (
-            select(table.c.id)
+        first_over = session.execute(
+            select(table.c.decided_at, table.c.id)
             .where(table.c.enduser_id == enduser_id)
             .order_by(table.c.decided_at.desc(), table.c.id.desc())
-            .limit(self.per_enduser)
-        )
-        kept = [row[0] for row in session.execute(newest)]
-        if len(kept) < self.per_enduser:
+            .offset(self.per_enduser)
+            .limit(1)
+        ).first()
+        if first_over is None:
             return
+        at, ident = first_over
         session.execute(
-            delete(table).where(table.c.enduser_id == enduser_id, table.c.id.not_in(kept))
+            delete(table).where(
+                table.c.enduser_id == enduser_id,
+                or_(
+                    table.c.decided_at < at,
+                    and_(table.c.decided_at == at, table.c.id <= ident),
+                ),
+            )
         )
 
     def of_enduser(

@@ -77,3 +77,18 @@ def test_bounds_must_be_positive(database_url):
     engine = upgrade_database(database_url)
     with pytest.raises(ValueError, match="positive"):
         TriggerDecisions(engine, per_enduser=0)
+
+
+def test_bounds_come_from_the_settings_and_hold_for_one_instant(database_url):
+    """One event decided by many triggers at one instant: the bound still holds (ties broken
+    by insertion order, the last written kept)."""
+    from settings import EngineSettings
+
+    settings = EngineSettings(trigger_decisions_retention_days=7, trigger_decisions_per_enduser=2)
+    store = TriggerDecisions.from_settings(upgrade_database(database_url), settings)
+    assert (store.retention, store.per_enduser) == (timedelta(days=7), 2)
+    batch = [decision("ev", trigger_id=f"t{i}") for i in range(4)]
+    assert store.record(batch, now=NOW) == 4
+    assert [r.trigger_id for r in store.of_enduser("e1")] == ["t2", "t3"]
+    store.record([decision("late", at=NOW - timedelta(days=8))], now=NOW)
+    assert store.count("e1") == 2 and "late" not in {r.event_id for r in store.of_enduser("e1")}
