@@ -5,6 +5,7 @@ page rendered in Debian's chromium, each checked against the ledger."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -162,6 +163,19 @@ async def test_timeline_json_cli_and_page_say_why(api, live_api, env, tmp_path):
         " not meet the trigger's enduserCondition)" in out
     )
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T", out)  # the organisation's zone
+    as_json = subprocess.run(
+        [*map(str, JOURNEYS), "why", enduser_id, JOURNEY, "--format", "json"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    printed = json.loads(as_json.stdout)
+    [printed_timeline] = printed["timelines"]
+    assert [e["kind"] for e in printed_timeline["entries"]] == kinds
+    assert printed["triggerDecisions"][0]["stage"] == "enduserCondition"
 
     # the patient page in a browser, signed in by a one-click link
     response = httpx.post(

@@ -94,3 +94,26 @@ async def test_timeline_shows_deferral_variant_conditions_and_outcome(runtime, t
     assert timeline.enrollment.outcome is not None
     assert timeline.enrollment.closedAt is not None
     assert timeline.enrollment.closedAt.astimezone(UTC) >= monday_nine
+
+
+async def test_without_temporal_the_ledger_and_decisions_are_shown_with_a_note(runtime, tmp_path):
+    runtime.deploy(write_journey(tmp_path, JOURNEY))
+    async with runtime.worker():
+        await (await runtime.enroll("timeline")).result()
+    timeline = await patient_timeline(
+        None,
+        runtime.plans,
+        runtime.ledger,
+        TriggerDecisions(runtime.ledger.engine),
+        "timeline",
+        runtime.enduser_id,
+        temporal_error="cannot connect to Temporal at localhost:1",
+    )
+    assert timeline.notes == [
+        "Temporal not reachable (cannot connect to Temporal at localhost:1): ledger only"
+    ]
+    assert timeline.enrollment is None
+    kinds = {e.kind for e in timeline.entries}
+    assert "enrolled" not in kinds and "conditions" not in kinds  # those need Temporal
+    actions = {r.id for r in runtime.ledger_rows()}
+    assert {e.actionId for e in timeline.entries} == actions
