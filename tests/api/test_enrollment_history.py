@@ -122,3 +122,31 @@ async def test_finished_and_removed_enrollments_are_listed_with_their_outcome(ap
     )
     assert too_many.status_code == 422
     assert "limit" in too_many.text
+
+
+async def test_earlier_runs_of_a_journey_are_listed_from_visibility(dev):
+    """Enrolled again after the first enrollment ended: both runs listed (a dev server, whose
+    visibility lists the earlier run; the time-skipping server has no List API)."""
+    await dev.deploy({f"{SHORT}.yaml": short_journey()})
+    enduser_id = dev.new_enduser()
+    runs = []
+    for _ in range(2):
+        response = await dev.http.post(
+            f"/v1/journeys/{SHORT}/enrollments", json={"enduserId": enduser_id}
+        )
+        assert response.status_code == 200, response.text
+        [result] = response.json()["results"]
+        assert result["status"] == "started"
+        runs.append(result["runId"])
+        await dev.client.get_workflow_handle(result["workflowId"], run_id=result["runId"]).result()
+
+    async def both_listed():
+        body = await history(dev, enduser_id)
+        return body if len(body["enrollments"]) == 2 else None
+
+    body = await dev.wait_for(both_listed, "both runs listed", timeout=30)
+    listed = body["enrollments"]
+    assert [e["runId"] for e in listed] == runs[::-1]  # newest first
+    assert all(e["journeyId"] == SHORT and e["status"] == "completed" for e in listed)
+    assert all(e["outcome"]["finished"] == 1 and e["state"] == "Done" for e in listed)
+    assert listed[1]["planVersion"] == dev.plans.current(SHORT).version
