@@ -40,6 +40,10 @@ class EngineSettings(BaseSettings):
     # Workflows kept in worker memory between tasks (sticky cache). Lower it if worker RSS grows
     # with many active enrollments; 0 disables sticky execution.
     max_cached_workflows: int = 1000
+    # Trigger decisions (docs/operator-view.md §2) are kept this many days, and at most this many
+    # per enduser (the newest); both enforced as decisions are written (docs/decisions.md D25).
+    trigger_decisions_retention_days: float = Field(default=30.0, gt=0)
+    trigger_decisions_per_enduser: int = Field(default=500, gt=0)
 
 
 @lru_cache

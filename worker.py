@@ -31,6 +31,7 @@ from store.db import upgrade_database
 from store.ledger import Ledger
 from store.message_log import MessageLog
 from store.plans import PlanStore
+from store.trigger_decisions import TriggerDecisions
 from tellescope.client import TellescopeClient
 from temporal_connection import (
     TemporalConnectionError,
@@ -137,6 +138,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
             settings.task_queue,
             tellescope,
             on_evaluation=count_trigger_decisions,  # docs/metrics.md §3
+            decisions=TriggerDecisions.from_settings(engine, settings),  # docs/operator-view.md §2
         )
     )
     try:

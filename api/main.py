@@ -75,7 +75,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = get_engine(engine_settings.database_url)
         await run_in_threadpool(upgrade_engine, engine)
-        store = EngineStore.for_engine(engine)
+        store = EngineStore.for_engine(engine, engine_settings)
         await run_in_threadpool(
             store.webhooks.purge, timedelta(hours=settings.webhook_retention_hours)
         )

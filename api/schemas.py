@@ -17,6 +17,7 @@ from pydantic import (
 
 from models.automated_action import JourneyContext
 from models.enrollment import HistoryEntry, PendingView
+from services.enrollment_history import EnrollmentOutcomeView
 from triggers.models import FireReport, IntakeReport, SyncReport
 
 EnduserId = Annotated[
@@ -140,11 +141,21 @@ class EnduserEnrollment(BaseModel):
     waitingFor: list[str] = []
     history: list[HistoryEntry] = []
     error: str | None = Field(default=None, description="Why the status query failed, if it did.")
+    # docs/operator-view.md §1: listed with `include=all`, a closed enrollment says how it ended
+    status: str = Field(
+        default="running",
+        description="running, completed, removed, failed, terminated, cancelled or timedOut",
+    )
+    closedAt: datetime | None = None
+    outcome: EnrollmentOutcomeView | None = None
 
 
 class EnduserJourneys(BaseModel):
     enduserId: str
     enrollments: list[EnduserEnrollment]
+    nextOffset: int | None = Field(
+        default=None, description="`offset` of the next page (None: this is the last page)"
+    )
 
 
 # --- Tellescope-compatible ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from store.api_keys import ApiKeys
 from store.idempotency_keys import IdempotencyKeys
 from store.ledger import Ledger
 from store.plans import PlanStore
+from store.trigger_decisions import TriggerDecisions
 from store.webhooks import ProcessedWebhooks
 from tellescope.client import TellescopeClient
 from temporal_connection import TemporalConnectionError, connect_temporal
@@ -37,9 +38,10 @@ class EngineStore:
     api_keys: ApiKeys
     webhooks: ProcessedWebhooks
     idempotency_keys: IdempotencyKeys
+    decisions: TriggerDecisions
 
     @classmethod
-    def for_engine(cls, engine: Engine) -> EngineStore:
+    def for_engine(cls, engine: Engine, settings: EngineSettings | None = None) -> EngineStore:
         return cls(
             engine,
             PlanStore(engine),
@@ -47,6 +49,7 @@ class EngineStore:
             ApiKeys(engine),
             ProcessedWebhooks(engine),
             IdempotencyKeys(engine),
+            TriggerDecisions.from_settings(engine, settings or EngineSettings()),
         )
 
 
@@ -83,6 +86,7 @@ class AppState:
             task_queue=self.task_queue,
             tellescope=self.tellescope,
             on_evaluation=self.metrics.evaluation if self.metrics is not None else None,
+            decisions=self.store.decisions,
         )
 
     async def temporal_client(self) -> Client:

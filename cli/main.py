@@ -15,6 +15,7 @@ module per command group:
 | `cli.simulate_cmd` | simulate |
 | `cli.test_cmd` | test |
 | `cli.dev_cmd` | dev |
+| `cli.why` | why |
 
 `cli.common` holds what they share (options, the store, Temporal, calls to the API).
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import api_cmd, api_keys, authoring, db, deploy, webhooks
+from cli import api_cmd, api_keys, authoring, db, deploy, webhooks, why
 from cli.dev_cmd import dev
 from cli.simulate_cmd import simulate
 from cli.test_cmd import test
@@ -50,6 +51,7 @@ app.command(name="api")(api_cmd.api_server)
 app.command(name="simulate")(simulate)
 app.command(name="test")(test)
 app.command(name="dev")(dev)
+app.command(name="why")(why.why)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -677,6 +677,53 @@ def uses_upcoming_events(condition: object) -> bool:
     return found
 
 
+def condition_keys(condition: object) -> list[str]:
+    """The leaf keys of a compound filter, every branch, in order, once each: what an operator
+    needs to see to know why a condition was false (docs/operator-view.md §2)."""
+    keys: list[str] = []
+
+    def leaf(key: str | None, operand: Any) -> bool:
+        if key is not None and key not in keys:
+            keys.append(key)
+        return True
+
+    def walk(compound: object) -> None:
+        if not isinstance(compound, Mapping) or not compound:
+            return
+        first_key = next(iter(compound))
+        body = compound[first_key]
+        if first_key in ("$and", "$or") and isinstance(body, list | tuple):
+            for part in body:
+                walk(part)
+        elif first_key == "condition":
+            evaluate_compound_filter({"condition": body}, leaf)
+
+    walk(condition)
+    return keys
+
+
+SEEN_TEXT_MAX = 200  # characters of one value kept in a decision record
+
+
+def condition_values(enduser: Mapping[str, Any], condition: object) -> dict[str, Any]:
+    """V(KEY) for each leaf key of `condition` as the evaluation saw it (docs/semantics.md §10.1):
+    JSON values, `None` for undefined, long texts cut to SEEN_TEXT_MAX characters. `Age` shows
+    the date of birth it is computed from; `__upcomingEvents__` is not an enduser field."""
+    seen: dict[str, Any] = {}
+    for key in condition_keys(condition):
+        if key == UPCOMING_EVENTS_KEY:
+            continue
+        value = enduser_value(enduser, "dateOfBirth" if key == "Age" else key)
+        if value is UNDEFINED:
+            value = None
+        elif isinstance(value, str) and len(value) > SEEN_TEXT_MAX:
+            value = value[:SEEN_TEXT_MAX] + "..."
+        elif not isinstance(value, str | int | float | bool | list | dict) and value is not None:
+            value = str(value)
+        seen[key] = value
+    return seen
+
+
 def upcoming_event_view(event: Mapping[str, Any], now_ms: float) -> dict[str, Any] | None:
     """A calendar event as `__upcomingEvents__` sees it (`{startTimeInMS, templateId}`), or None
     when it does not count as upcoming (cancelled, or started before `now_ms`)."""

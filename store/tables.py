@@ -166,6 +166,34 @@ class MessagePolicyLockRow(SQLModel, table=True):
     decisions: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
+class TriggerDecisionRow(SQLModel, table=True):
+    """One trigger's decision about one event of one enduser: fired, or not and why
+    (docs/operator-view.md §2). Unique per (trigger, enduser, event): a redelivered webhook or a
+    retried evaluation writes nothing twice. Bounded by age and per enduser
+    (docs/decisions.md D25)."""
+
+    __tablename__ = "trigger_decisions"
+    __table_args__ = (
+        UniqueConstraint("trigger_id", "enduser_id", "event_id"),
+        Index("ix_trigger_decisions_enduser_decided", "enduser_id", "decided_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    trigger_id: str = Field(max_length=200)
+    title: str = Field(default="", max_length=300)
+    enduser_id: str = Field(max_length=64)
+    event_id: str = Field(max_length=400)
+    event_type: str = Field(max_length=100)
+    fired: bool
+    stage: str | None = Field(default=None, max_length=32)  # where it stopped (None: fired)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # the enduser's fields the trigger's conditions read, as evaluated (None: none read)
+    values_seen: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    source: str = Field(default="event", max_length=16)  # event | schedule
+    firing_workflow_id: str | None = Field(default=None, max_length=500)
+    decided_at: datetime = Field(index=True)
+
+
 # The engine's own tables (SQLModel.metadata is process-wide: other apps' tables may share it).
 STORE_TABLES = frozenset(
     model.__tablename__
@@ -178,5 +206,6 @@ STORE_TABLES = frozenset(
         IdempotencyKeyRow,
         MessageSendRow,
         MessagePolicyLockRow,
+        TriggerDecisionRow,
     )
 )

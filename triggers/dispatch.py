@@ -37,6 +37,7 @@ from models.triggers import AutomationTriggerAction
 from rules.conditions import uses_upcoming_events
 from store.ledger import Ledger
 from store.plans import PlanStore
+from store.trigger_decisions import DecisionRecord, TriggerDecisions
 from tellescope.client import TellescopeClient
 from tellescope.errors import TellescopeRejected
 from triggers.active import active_triggers, find_active
@@ -77,6 +78,8 @@ class TriggerDeps:
     # Told every evaluation (the trigger firing/skip counters, docs/metrics.md §3): the API
     # counts with its registry, the worker (time-based scans) with the activity's meter.
     on_evaluation: Callable[[Evaluation], None] | None = None
+    # Where every decision is recorded (docs/operator-view.md §2); None: nowhere (benchmarks).
+    decisions: TriggerDecisions | None = None
 
 
 # --- dispatch -----------------------------------------------------------------------------------
@@ -143,7 +146,41 @@ async def dispatch_event(
                 source=source,
             )
         )
+    await record_decisions(deps, event, report, now, source)
     return report
+
+
+async def record_decisions(
+    deps: TriggerDeps,
+    event: IncomingEvent,
+    report: DispatchReport,
+    now: datetime,
+    source: FiringSource,
+) -> None:
+    """Store the evaluation's decisions once the firings are started. A failure here fails the
+    delivery, whose claim is then released (the retry starts nothing twice, by workflow id, and
+    records the decisions): a processed webhook always has its decisions stored."""
+    if deps.decisions is None or report.evaluation is None:
+        return
+    started = {firing.triggerId: firing.workflowId for firing in report.firings}
+    records = [
+        DecisionRecord(
+            trigger_id=decision.triggerId,
+            title=decision.title,
+            enduser_id=event.enduserId,
+            event_id=event.eventId,
+            event_type=event.type,
+            fired=decision.fire,
+            decided_at=now,
+            stage=decision.stage,
+            reason=decision.reason,
+            values_seen=decision.values,
+            source=source,
+            firing_workflow_id=started.get(decision.triggerId),
+        )
+        for decision in report.evaluation.decisions
+    ]
+    await asyncio.to_thread(deps.decisions.record, records)
 
 
 async def recent_firings(

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models.organization import Organization
-from rules.conditions import matches
+from rules.conditions import condition_values, matches
 from rules.office_hours import is_open
 from triggers.events import IncomingEvent
 from triggers.filters import FilterContext, event_filter
@@ -84,10 +84,20 @@ def decide(
     upcoming_events: Sequence[Mapping[str, Any]] | None = None,
 ) -> Decision:
     definition = trigger.trigger
+    seen = (
+        condition_values(enduser, definition.enduserCondition)
+        if definition.enduserCondition
+        else None
+    )
 
     def skip(stage: str, reason: str) -> Decision:
         return Decision(
-            triggerId=trigger.id, title=definition.title, fire=False, stage=stage, reason=reason
+            triggerId=trigger.id,
+            title=definition.title,
+            fire=False,
+            stage=stage,
+            reason=reason,
+            values=seen if stage != "status" else None,
         )
 
     if definition.status != "Active":
@@ -116,7 +126,7 @@ def decide(
     last = (last_fired or {}).get(trigger.id)
     if last is not None and not definition.oncePerEnduser and now - last < THROTTLE:
         return skip("throttle", f"fired for this enduser at {last.isoformat()} (< 1 minute ago)")
-    return Decision(triggerId=trigger.id, title=definition.title, fire=True)
+    return Decision(triggerId=trigger.id, title=definition.title, fire=True, values=seen)
 
 
 def evaluate(

@@ -98,6 +98,9 @@ class Decision(TriggerModel):
     fire: bool
     stage: Stage | None = None  # where it was skipped (None when it fires)
     reason: str = ""
+    # the enduser's fields the trigger's enduserCondition read, as evaluated (fired or not):
+    # why a condition was false (docs/operator-view.md §2)
+    values: dict[str, Any] | None = None
 
 
 class Evaluation(TriggerModel):

@@ -12,7 +12,9 @@ from api.routes import (
     events,
     health,
     pages,
+    patient_page,
     tellescope,
+    timeline,
     webhooks,
 )
 
@@ -26,6 +28,8 @@ api_router.include_router(tellescope.router, dependencies=_keyed)
 api_router.include_router(automated_actions.router, dependencies=_keyed)
 api_router.include_router(events.router, dependencies=_keyed)
 api_router.include_router(deployments.router, dependencies=_keyed)
+api_router.include_router(timeline.router, dependencies=_keyed)
 # Pages take the key from the header or a signed session cookie (no key in a URL: api.routes.pages).
 api_router.include_router(pages.links, dependencies=_keyed)
 api_router.include_router(pages.router)
+api_router.include_router(patient_page.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from temporalio.service import RPCError, RPCStatusCode
@@ -23,9 +23,10 @@ from api.schemas import (
     RemoveResponse,
 )
 from models.automated_action import CancelReason
-from models.runtime import RemoveRequest, enrollment_workflow_id
+from models.runtime import RemoveRequest
 from services import enrollments as service
 from services.availability import bulk_status
+from services.enrollment_history import HISTORY_MAX_LIMIT, enrollment_history
 from services.journey_deletion import delete_journey
 from services.journeys import plan_of, require_endusers, resolve_journey, resolve_step
 
@@ -193,7 +194,11 @@ async def list_enrollments(
 @router.get(
     "/endusers/{enduserId}/journeys",
     response_model=EnduserJourneys,
-    summary="Every running enrollment of an enduser: state and pending steps with due times",
+    summary="An enduser's enrollments: state and pending steps; with include=all, finished ones",
+    description="Running enrollments by default. `include=all` lists every journey's latest run"
+    " (finished, removed and failed ones too) newest first, each with `status`, `closedAt` and"
+    f" `outcome`, paged by `offset` and `limit` (at most {HISTORY_MAX_LIMIT});"
+    " docs/operator-view.md §1.",
 )
 async def enduser_journeys(
     enduserId: Annotated[EnduserId, Path()],
@@ -201,23 +206,44 @@ async def enduser_journeys(
     temporal: TemporalDep,
     tellescope: TellescopeDep,
     settings: SettingsDep,
+    include: Annotated[
+        Literal["running", "all"],
+        Query(description="`all`: finished, removed and failed enrollments too"),
+    ] = "running",
+    limit: Annotated[int, Query(ge=1, le=HISTORY_MAX_LIMIT)] = HISTORY_MAX_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> EnduserJourneys:
     await require_endusers(tellescope, [enduserId])
-    running = await service.running_enrollments(temporal, store.plans, enduserId)
+    page = await enrollment_history(
+        temporal,
+        store.plans,
+        store.ledger,
+        enduserId,
+        include_closed=include == "all",
+        offset=offset,
+        limit=limit,
+        concurrency=settings.bulk_concurrency,
+    )
     timeout = timedelta(seconds=settings.query_timeout_seconds)
 
-    async def one(item) -> EnduserEnrollment:
-        journey_id, description = item
-        status, error = await service.query_status(
-            temporal, description.id, description.run_id, timeout
-        )
+    async def one(record) -> EnduserEnrollment:
         found = EnduserEnrollment(
-            journeyId=journey_id,
-            workflowId=enrollment_workflow_id(journey_id, enduserId),
-            runId=description.run_id,
-            startedAt=description.start_time,
-            error=error,
+            journeyId=record.journeyId,
+            workflowId=record.workflowId,
+            runId=record.runId,
+            startedAt=record.startedAt,
+            planVersion=record.planVersion,
+            state=record.state,
+            status=record.status,
+            closedAt=record.closedAt,
+            outcome=record.outcome,
         )
+        if record.status != "running":
+            return found
+        status, error = await service.query_status(
+            temporal, record.workflowId, record.runId, timeout
+        )
+        found.error = error
         if status is not None:
             found.planVersion = status.planVersion
             found.state = status.state
@@ -226,5 +252,5 @@ async def enduser_journeys(
             found.history = status.history[-20:]
         return found
 
-    enrollments = await service.bounded(running, settings.bulk_concurrency, one)
-    return EnduserJourneys(enduserId=enduserId, enrollments=enrollments)
+    enrollments = await service.bounded(page.enrollments, settings.bulk_concurrency, one)
+    return EnduserJourneys(enduserId=enduserId, enrollments=enrollments, nextOffset=page.nextOffset)

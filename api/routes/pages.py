@@ -205,6 +205,10 @@ async def journey_live(
 
 class PageLinkRequest(BaseModel):
     journeyId: str = Field(min_length=1, max_length=200)
+    # with an enduser: the link opens that patient's page (api.routes.patient_page)
+    enduserId: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
+    )
 
 
 class PageLink(BaseModel):
@@ -215,14 +219,18 @@ class PageLink(BaseModel):
 @links.post(
     "/page-links",
     response_model=PageLink,
-    summary="A one-click sign-in link to a journey page, valid for five minutes",
+    summary="A one-click sign-in link to a journey page (or a patient's page with enduserId),"
+    " valid for five minutes",
 )
 async def page_link(
     body: PageLinkRequest, key: ApiKeyDep, store: StoreDep, state: StateDep
 ) -> PageLink:
     row = resolve_journey(store.plans, body.journeyId)
     token = state.page_signer.sign(key.id, "link", LINK_SECONDS)
+    path = f"/journeys/{quote(row.journey_id, safe='')}"
+    if body.enduserId is not None:
+        path += f"/enrollments/{body.enduserId}"
     return PageLink(
-        url=f"/journeys/{quote(row.journey_id, safe='')}?token={token}",
+        url=f"{path}?token={token}",
         expiresAt=datetime.now(UTC) + timedelta(seconds=LINK_SECONDS),
     )

@@ -151,7 +151,7 @@ async def test_remove_cancels_pending_steps_and_leaves_the_journey(api):
     response = await api.http.delete(f"/v1/journeys/{JOURNEY}/enrollments/{enduser_id}")
     assert response.status_code == 404
     response = await api.http.get(f"/v1/endusers/{enduser_id}/journeys")
-    assert response.json() == {"enduserId": enduser_id, "enrollments": []}
+    assert response.json() == {"enduserId": enduser_id, "enrollments": [], "nextOffset": None}
 
 
 def _keys(api, enduser_id: str) -> set[str]:

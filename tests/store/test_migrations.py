@@ -33,6 +33,7 @@ TABLES = {
     "idempotency_keys",
     "message_sends",
     "message_policy_locks",
+    "trigger_decisions",
     "alembic_version",
 }
 

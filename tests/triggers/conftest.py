@@ -36,6 +36,7 @@ from settings import TellescopeSettings
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
 from store.plans import PlanStore
+from store.trigger_decisions import TriggerDecisions
 from tellescope.client import TellescopeClient
 from tests.temporal_env import start_time_skipping
 from triggers.actions import TriggerActivities
@@ -252,6 +253,7 @@ class Engine:
         create_tables(engine)
         self.plans = PlanStore(engine)
         self.ledger = Ledger(engine)
+        self.decisions = TriggerDecisions(engine)
         self.task_queue = f"tq-{uuid.uuid4()}"
         self.tellescope = tellescope
         self.deps = TriggerDeps(
@@ -260,6 +262,7 @@ class Engine:
             ledger=self.ledger,
             task_queue=self.task_queue,
             tellescope=tellescope,
+            decisions=self.decisions,
         )
         self.journey_records: dict[str, str] = {}  # readable journey id -> sandbox journey id
 

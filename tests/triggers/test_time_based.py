@@ -103,6 +103,17 @@ async def test_birthday_scan_fires_once_per_year(engine, make_enduser) -> None:
         # the schedule runs again the same day (or twice): nothing new
         again = await scan(engine, "birthday", now + timedelta(minutes=5))
         assert firing in again.duplicates and firing not in again.started
+    # each decision stored once, with its source (docs/operator-view.md §2)
+    [fired] = engine.decisions.of_enduser(born_today["id"])
+    assert (fired.fired, fired.source, fired.firing_workflow_id) == (True, "schedule", firing)
+    assert fired.values_seen == {"tags": [cohort]}
+    [declined] = engine.decisions.of_enduser(outside_cohort["id"])
+    assert (declined.fired, declined.stage, declined.source) == (
+        False,
+        "enduserCondition",
+        "schedule",
+    )
+    assert declined.values_seen == {"tags": None}
     stored = engine.enduser(born_today["id"])
     assert stored["tags"] == [cohort, f"birthday-{today.year}"]
     assert stored["triggerIds"] == [trigger_record_id("birthday")]
