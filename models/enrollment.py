@@ -19,7 +19,7 @@ from models.runtime import RuntimeModel, TicketClosed
 # Fields added after runs wrote continue-as-new inputs: left out of the JSON while empty, so the
 # state of a run that never used them is written back in exactly the shape it was read.
 ADDED_ACTION_FIELDS = ("enduserId",)
-ADDED_STATE_FIELDS = ("ignored", "stepEndusers")
+ADDED_STATE_FIELDS = ("ignored", "stepEndusers", "paused")
 
 
 def _drop_empty(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -92,6 +92,13 @@ COUNT_KINDS = ("finished", "cancelled", "error")
 IGNORED_KEPT = 20
 
 
+class PauseState(RuntimeModel):
+    """Who paused the enrollment and when (docs/decisions.md D28)."""
+
+    at: str  # ISO
+    by: str | None = None
+
+
 class EnrollmentState(RuntimeModel):
     """An enrollment's durable state: everything JourneyWorkflow knows that is not in its plan or
     its input. The workflow works on one instance and hands it whole to the next run on
@@ -122,6 +129,8 @@ class EnrollmentState(RuntimeModel):
     # step id -> the related contact its forms / ticket were for (a switched branch): the
     # formResponse / ticketCompleted children act on that contact too.
     stepEndusers: dict[str, str] = Field(default_factory=dict)
+    # Set while the enrollment is paused: due steps wait for the resume (docs/decisions.md D28).
+    paused: PauseState | None = None
 
     @model_serializer(mode="wrap")
     def _without_unset_additions(
@@ -168,6 +177,7 @@ class EnrollmentStatus(RuntimeModel):
     history: list[HistoryEntry]
     removed: bool = False
     ignored: list[str] = Field(default_factory=list)  # events for records this run did not create
+    paused: PauseState | None = None  # docs/decisions.md D28
 
 
 class EnrollmentResult(RuntimeModel):

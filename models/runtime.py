@@ -185,6 +185,19 @@ class RemoveRequest(RuntimeModel):
     cancelledBy: str | None = None
 
 
+class PauseRequest(RuntimeModel):
+    """Hold an enrollment's due steps until resumed (docs/decisions.md D28)."""
+
+    by: str | None = None
+
+
+class ResumeRequest(RuntimeModel):
+    """Let a paused enrollment's steps run again; the journey's `onResume` decides what happens
+    to the steps that fell due meanwhile (docs/decisions.md D28)."""
+
+    by: str | None = None
+
+
 class RestartRequest(RuntimeModel):
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
     startAtStepId: str | None = None

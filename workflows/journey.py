@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentState,
         EnrollmentStatus,
         FormTracking,
+        PauseState,
     )
     from models.events import (
         EVENT_TRAITS,
@@ -76,9 +77,11 @@ with workflow.unsafe.imports_passed_through():
         IncomingMessage,
         JourneyControlRequest,
         JourneyStateUpdate,
+        PauseRequest,
         PlanRef,
         RemoveRequest,
         RestartRequest,
+        ResumeRequest,
         StepOutcome,
         TicketClosed,
         TriggerFired,
@@ -101,6 +104,7 @@ with workflow.unsafe.imports_passed_through():
         PATCH_FULL_STEP_CONDITIONS,
         PATCH_LEDGER_FIELDS,
         PATCH_OWN_EVENTS_ONLY,
+        PATCH_PAUSE_RESUME,
         PATCH_REMOVED_BEFORE_START,
         PATCH_RESTART_COALESCE,
         PATCH_SIGNALS_WAIT_FOR_PLAN,
@@ -207,6 +211,10 @@ class JourneyWorkflow:
             )
             if self.restart_request is not None:
                 await self._wind_down(CancelReason.RESTARTED_IN_JOURNEY, None)
+                if self.enrollment.paused is not None:
+                    # The restarted journey starts unpaused (docs/decisions.md D28), and
+                    # continue-as-new would carry the attribute over.
+                    self.projection.show_paused(False)
                 await self.projection.close_ledger()
                 metrics.count_enrollment("restarted", inp.journeyId)
                 restart = self.restart_request
@@ -389,6 +397,12 @@ class JourneyWorkflow:
             while True:
                 if not await self._wait_until_due(action, label):
                     return
+                # Only a paused enrollment awaits here (an extra await would reorder the
+                # commands of histories recorded before PATCH_PAUSE_RESUME).
+                if self.enrollment.paused is not None and not await self._hold_while_paused(
+                    action, event
+                ):
+                    return
                 info = delay_info(event)
                 if traits(event).office_hours and info is not None:
                     if info.officeHoursOnly and not action.didDelayForOutOfOffice:
@@ -490,6 +504,33 @@ class JourneyWorkflow:
             except TimeoutError:
                 pass
         return action.id not in self.cancelled
+
+    async def _hold_while_paused(self, action: ActionState, event: AutomationEvent) -> bool:
+        """docs/decisions.md D28: a due action of a paused enrollment waits for the resume.
+        Then, with the journey's `onResume: skipOverdue`, an action whose delay ran out while
+        paused is finished as skipped, without children (as `skipIfDelayPassed` does,
+        docs/decisions.md D6); an action made due by an event (no delay, or a trigger that
+        released it) runs, as every action does with `runOverdue`. False = do not run it."""
+        await workflow.wait_condition(
+            lambda: self.enrollment.paused is None or action.id in self.cancelled
+        )
+        if action.id in self.cancelled:
+            return False
+        timed = (
+            action.processAfter is not None
+            and action.processAfter > action.createdAt
+            and not traits(event).parks
+        )
+        if timed and self._plan.journey.skips_overdue_on_resume:
+            due = from_epoch_ms(action.processAfter or 0).isoformat()
+            self._finish(
+                action,
+                "finished",
+                skipped="paused",
+                detail=f"due {due} while paused: skipped on resume (onResume: skipOverdue)",
+            )
+            return False
+        return True
 
     async def _defer_for_office_hours(self, action: ActionState, info: DelayInfo) -> bool:
         """docs/decisions.md D4: move an out-of-office action to the next opening. True =
@@ -1051,6 +1092,41 @@ class JourneyWorkflow:
                 )
 
     @workflow.signal
+    async def pause(self, request: PauseRequest) -> None:
+        """docs/decisions.md D28: hold due steps until `resume`; events are still applied."""
+        await self._when_started(self._on_pause, request)
+
+    def _on_pause(self, request: PauseRequest) -> None:
+        if not workflow.patched(PATCH_PAUSE_RESUME):
+            return  # delivered to a run recorded before pausing existed: it never paused
+        if self.enrollment.paused is not None:
+            return  # already paused: a repeated pause changes nothing
+        self.enrollment.paused = PauseState(at=workflow.now().isoformat(), by=request.by)
+        self.projection.show_paused(True)
+        by = f" by {request.by}" if request.by else ""
+        for action in list(self.enrollment.actions.values()):
+            self._write(action, "active", detail=f"paused{by}")
+        self._refresh_ui()
+
+    @workflow.signal
+    async def resume(self, request: ResumeRequest) -> None:
+        """docs/decisions.md D28: held steps run, or are skipped when overdue and the journey
+        says `onResume: skipOverdue`."""
+        await self._when_started(self._on_resume, request)
+
+    def _on_resume(self, request: ResumeRequest) -> None:
+        if not workflow.patched(PATCH_PAUSE_RESUME):
+            return
+        if self.enrollment.paused is None:
+            return  # not paused: a repeated resume changes nothing
+        self.enrollment.paused = None
+        self.projection.show_paused(False)
+        by = f" by {request.by}" if request.by else ""
+        for action in list(self.enrollment.actions.values()):
+            self._write(action, "active", detail=f"resumed{by}")
+        self._refresh_ui()
+
+    @workflow.signal
     def remove(self, request: RemoveRequest) -> None:
         if self.remove_request is None:
             self.remove_request = request
@@ -1080,6 +1156,7 @@ class JourneyWorkflow:
             history=self.enrollment.history[-HISTORY_KEPT:],
             removed=self.remove_request is not None,
             ignored=list(self.enrollment.ignored),
+            paused=self.enrollment.paused,
         )
 
     @property

@@ -29,7 +29,9 @@ from compiler import compile_paths
 from models.runtime import (
     EnrollmentInput,
     FormSubmitted,
+    PauseRequest,
     RemoveRequest,
+    ResumeRequest,
     TicketClosed,
     TriggerFired,
     enrollment_workflow_id,
@@ -122,6 +124,9 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "step-conditions":
                 await record_step_conditions(recorder, executor)
                 return
+            if only == "paused":
+                await record_paused(recorder, executor)
+                return
             if only == "removed-before-start":
                 await record_removed_before_start(
                     recorder, executor, name or "onboarding-removed-before-start"
@@ -140,6 +145,7 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_re_engagement(recorder, executor, "re-engagement-ledger-fields")
             await record_post_visit(recorder, executor, "post-visit-ledger-fields")
             await record_removed_before_start(recorder, executor, "onboarding-removed-before-start")
+            await record_paused(recorder, executor)
     finally:
         await env.shutdown()
 
@@ -228,6 +234,30 @@ async def record_removed_before_start(recorder: Recorder, executor, name: str) -
         )
         await handle.result()
         await recorder.save(handle, name)
+
+
+async def record_paused(recorder: Recorder, executor) -> None:
+    """Paused while the intake reminder's timer runs (PATCH_PAUSE_RESUME): the timer fires
+    while paused and the reminder waits; resumed (runOverdue), it is sent."""
+    tellescope = patient()
+    tellescope.form_response_ids["send-intake"] = ["fr-intake"]
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("onboarding", tellescope)
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "intake-reminder" for p in s.pending)
+        )
+        await handle.signal(JourneyWorkflow.pause, PauseRequest(by="ops"))
+        await recorder.until(handle, lambda s: s.paused is not None)
+        with recorder.env.auto_time_skipping_disabled():
+            await recorder.env.sleep(timedelta(days=4))
+        await recorder.save(handle, "onboarding-paused")
+        await handle.signal(JourneyWorkflow.resume, ResumeRequest(by="ops"))
+        await recorder.until(
+            handle,
+            lambda s: any(h.stepId == "intake-reminder" for h in s.history if h.status != "active"),
+        )
+        await recorder.save(handle, "onboarding-resumed")
+        await handle.terminate("recorded")
 
 
 async def record_foreign_events(recorder: Recorder, executor) -> None:

@@ -19,6 +19,7 @@ from workflows.patches import (
     PATCH_FULL_STEP_CONDITIONS,
     PATCH_LEDGER_FIELDS,
     PATCH_OWN_EVENTS_ONLY,
+    PATCH_PAUSE_RESUME,
     PATCH_REMOVED_BEFORE_START,
     PATCH_SIGNALS_WAIT_FOR_PLAN,
 )
@@ -96,3 +97,12 @@ def test_removals_before_the_start_are_recorded_on_both_sides_of_their_patch():
     after = here / "onboarding-removed-before-start.json"
     assert PATCH_REMOVED_BEFORE_START not in patches_in(before)
     assert PATCH_REMOVED_BEFORE_START in patches_in(after)
+
+
+def test_pauses_are_recorded_on_their_patch():
+    """A paused enrollment whose timer fired while paused, and the same after its resume
+    (docs/decisions.md D28); every older history (no pause) replays above on the old path."""
+    here = Path(__file__).parent
+    for name in ("onboarding-paused", "onboarding-resumed"):
+        assert PATCH_PAUSE_RESUME in patches_in(here / f"{name}.json")
+    assert PATCH_PAUSE_RESUME not in patches_in(here / "onboarding-completed.json")
