@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from models.automated_action import JourneyContext
-from models.enrollment import HistoryEntry, PendingView
+from models.enrollment import HistoryEntry, PauseState, PendingView
 from triggers.models import FireReport, IntakeReport, SyncReport
 
 EnduserId = Annotated[
@@ -119,6 +119,7 @@ class EnrollmentSummary(BaseModel):
     state: str | None
     nextActionAt: datetime | None
     startedAt: datetime | None
+    paused: bool = False  # docs/decisions.md D28 (search attribute EnrollmentStatus)
 
 
 class EnrollmentList(BaseModel):
@@ -139,12 +140,37 @@ class EnduserEnrollment(BaseModel):
     pending: list[PendingView] = []
     waitingFor: list[str] = []
     history: list[HistoryEntry] = []
+    paused: PauseState | None = Field(
+        default=None, description="Since when and by whom, while paused (docs/decisions.md D28)."
+    )
     error: str | None = Field(default=None, description="Why the status query failed, if it did.")
 
 
 class EnduserJourneys(BaseModel):
     enduserId: str
     enrollments: list[EnduserEnrollment]
+
+
+class PauseJourneyRequest(ApiModel):
+    """Pause or resume a journey's running enrollments (all of them, or `enduserIds`)."""
+
+    enduserIds: list[EnduserId] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
+    batchSize: int = Field(default=100, ge=1, le=1000)
+
+
+class PauseEnrollmentResponse(BaseModel):
+    journeyId: str
+    enduserId: str
+    action: Literal["pause", "resume"]
+
+
+class PauseJourneyResponse(BaseModel):
+    journeyId: str
+    action: Literal["pause", "resume"]
+    signalled: list[str]
+    notRunning: list[str]
+    failed: list[str] = Field(description="Temporal refused or was unreachable: run it again.")
+    batches: int
 
 
 # --- Tellescope-compatible ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from api.routes import (
     events,
     health,
     pages,
+    pausing,
     tellescope,
     webhooks,
 )
@@ -22,6 +23,7 @@ api_router.include_router(health.router)
 api_router.include_router(webhooks.router)
 _keyed = [Depends(require_api_key)]
 api_router.include_router(enrollments.router, dependencies=_keyed)
+api_router.include_router(pausing.router, dependencies=_keyed)
 api_router.include_router(tellescope.router, dependencies=_keyed)
 api_router.include_router(automated_actions.router, dependencies=_keyed)
 api_router.include_router(events.router, dependencies=_keyed)

@@ -224,6 +224,7 @@ async def enduser_journeys(
             found.pending = status.pending
             found.waitingFor = status.waitingFor
             found.history = status.history[-20:]
+            found.paused = status.paused
         return found
 
     enrollments = await service.bounded(running, settings.bulk_concurrency, one)
