@@ -173,6 +173,55 @@ class PauseJourneyResponse(BaseModel):
     batches: int
 
 
+StepId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MigrationRequest(ApiModel):
+    """Move a journey's running enrollments to another version (docs/live-change.md §3). Only
+    the dry run is implemented: `dryRun: false` is a 501."""
+
+    toVersion: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    map: dict[StepId, StepId] = Field(default_factory=dict, description="OLD_STEP -> NEW_STEP")
+    onRemoved: Literal["cancel", "keep"] = "cancel"
+    dryRun: bool = True
+    enduserIds: list[EnduserId] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
+
+
+class StepMoveView(BaseModel):
+    actionId: str
+    stepId: str
+    eventType: str
+    dueAt: str | None
+    toStepId: str | None
+    toDueAt: str | None
+    change: Literal["kept", "retimed", "mapped", "cancelled", "keptOld"]
+    waitingFor: str
+
+
+class EnrollmentPreviewView(BaseModel):
+    enduserId: str
+    fromVersion: str
+    moves: list[StepMoveView]
+    listening: list[str]
+    paused: bool
+    error: str | None
+
+
+class MigrationPreviewResponse(BaseModel):
+    journeyId: str
+    toVersion: str
+    mapping: dict[str, str]
+    onRemoved: Literal["cancel", "keep"]
+    dryRun: Literal[True] = True
+    enrollments: list[EnrollmentPreviewView]
+    alreadyOnTarget: list[str]
+    notRunning: list[str]
+    waitingNow: dict[str, int]
+    waitingAfter: dict[str, int]
+    cancelled: dict[str, int]
+    retimed: dict[str, int]
+
+
 # --- Tellescope-compatible ----------------------------------------------------------------------
 
 
