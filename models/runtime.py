@@ -198,6 +198,17 @@ class ResumeRequest(RuntimeModel):
     by: str | None = None
 
 
+class MigrateRequest(RuntimeModel):
+    """Move the enrollment to another version of its journey at a safe point
+    (docs/decisions.md D29). A migration id the enrollment has seen is ignored (a resumed run)."""
+
+    migrationId: str
+    toVersion: str
+    mapping: dict[str, str] = Field(default_factory=dict)  # old step id -> new step id
+    onRemoved: Literal["cancel", "keep"] = "cancel"
+    by: str | None = None
+
+
 class RestartRequest(RuntimeModel):
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
     startAtStepId: str | None = None

@@ -13,21 +13,28 @@ cancelled or kept on its old definition (`onRemoved`).
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from models.enrollment import EnrollmentStatus, PendingView
+from temporalio.service import RPCError
+
+from models.enrollment import EnrollmentStatus, MigrationRecord, PendingView
 from models.events import AutomationEvent, delay_info, parent_step_id
 from models.plan import JourneyPlan
-from models.runtime import enrollment_workflow_id
+from models.runtime import MigrateRequest, enrollment_workflow_id
+from rules.migration import inverse
 from services.enrollments import bounded, describe_running, query_status
 from services.errors import InvalidInput, NotFound
 from services.pausing import running_endusers
 from store.ledger import Ledger
+from store.migration_audit import FINAL, MigrationAudit
 from store.plans import PlanNotFound, PlanStore
+from workflows.journey import JourneyWorkflow
 
 OnRemoved = Literal["cancel", "keep"]
 Change = Literal["kept", "retimed", "mapped", "cancelled", "keptOld"]
@@ -247,9 +254,184 @@ async def preview_migration(
     return preview
 
 
-def apply_migration(*_: Any, **__: Any) -> None:
-    """Applying (and undoing) a migration is not built yet: docs/decisions.md D29."""
-    raise NotImplementedError(
-        "applying a migration is not implemented yet (docs/live-change.md §3): preview it with"
-        " a dry run; running enrollments stay on their version"
+@dataclass
+class MigrationProgress:
+    done: int
+    total: int
+
+
+@dataclass
+class MigrationReport:
+    """What a migration (or its undo) did, per enduser; `pending` ones did not answer in time
+    and `failed` ones Temporal refused: run it again with the same id to finish."""
+
+    migrationId: str
+    journeyId: str
+    toVersion: str
+    migrated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # onRemoved keep: left on their version
+    alreadyOnTarget: list[str] = field(default_factory=list)
+    notRunning: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    batches: int = 0
+    undoes: str | None = None
+
+
+def new_migration_id() -> str:
+    return f"m-{uuid.uuid4().hex[:10]}"
+
+
+async def _outcome(
+    client: Any, workflow_id: str, migration_id: str, wait: timedelta, poll: float
+) -> MigrationRecord | None:
+    """The enrollment's record of the migration, once it has one (None after `wait`)."""
+    deadline = asyncio.get_running_loop().time() + wait.total_seconds()
+    while True:
+        status, _ = await query_status(client, workflow_id, None, timedelta(seconds=10))
+        if status is not None:
+            for record in status.migrations:
+                if record.migrationId == migration_id:
+                    return record
+        if asyncio.get_running_loop().time() > deadline:
+            return None
+        await asyncio.sleep(poll)
+
+
+async def apply_migration(
+    client: Any,
+    plans: PlanStore,
+    ledger: Ledger | None,
+    audit: MigrationAudit,
+    journey_id: str,
+    to_version: str,
+    mapping: Mapping[str, str],
+    on_removed: OnRemoved,
+    *,
+    by: str,
+    migration_id: str | None = None,
+    undoes: str | None = None,
+    endusers: Sequence[str] | None = None,
+    batch_size: int = 100,
+    concurrency: int = 32,
+    wait: timedelta = timedelta(seconds=30),
+    poll: float = 0.1,
+    progress: Callable[[MigrationProgress], None] | None = None,
+) -> MigrationReport:
+    """Move the journey's running enrollments on other versions to `to_version`, `batch_size`
+    at a time: each gets an audit row (`pending`), the `migrate` signal, and its outcome once
+    the enrollment reports it. Running it again with the same `migration_id` skips the
+    enrollments already done (resumable). NotFound / InvalidInput as the preview."""
+    target = _target(plans, journey_id, to_version)
+    check_mapping(plans, journey_id, target, mapping)
+    migration_id = migration_id or new_migration_id()
+    report = MigrationReport(migration_id, journey_id, to_version, undoes=undoes)
+    targets = (
+        list(endusers)
+        if endusers is not None
+        else await running_endusers(client, ledger, journey_id)
     )
+    request = MigrateRequest(
+        migrationId=migration_id,
+        toVersion=to_version,
+        mapping=dict(mapping),
+        onRemoved=on_removed,
+        by=by,
+    )
+
+    async def one(enduser_id: str) -> tuple[str, str]:
+        done = audit.row(migration_id, enduser_id)
+        if done is not None and done.outcome in FINAL:
+            return enduser_id, done.outcome
+        workflow_id = enrollment_workflow_id(journey_id, enduser_id)
+        try:
+            if await describe_running(client, workflow_id) is None:
+                if done is not None:
+                    audit.finish(migration_id, enduser_id, "notRunning")
+                return enduser_id, "notRunning"
+            status, error = await query_status(client, workflow_id, None, timedelta(seconds=10))
+            if status is None:
+                return enduser_id, "failed"
+            record = next((m for m in status.migrations if m.migrationId == migration_id), None)
+            if record is None and status.planVersion == to_version:
+                return enduser_id, "alreadyOnTarget"
+            audit.begin(
+                migration_id=migration_id,
+                journey_id=journey_id,
+                enduser_id=enduser_id,
+                from_version=record.fromVersion if record is not None else status.planVersion,
+                to_version=to_version,
+                mapping=dict(mapping),
+                on_removed=on_removed,
+                by=by,
+                undoes=undoes,
+            )
+            if record is None:
+                await client.get_workflow_handle(workflow_id).signal(
+                    JourneyWorkflow.migrate, request
+                )
+                record = await _outcome(client, workflow_id, migration_id, wait, poll)
+        except RPCError as error:
+            if done is not None or audit.row(migration_id, enduser_id) is not None:
+                audit.finish(migration_id, enduser_id, "failed", error.message)
+            return enduser_id, "failed"
+        if record is None:
+            return enduser_id, "pending"
+        audit.finish(migration_id, enduser_id, record.outcome, record.detail)
+        return enduser_id, record.outcome
+
+    step = max(batch_size, 1)
+    for start in range(0, len(targets), step):
+        batch = targets[start : start + step]
+        for enduser_id, outcome in await bounded(batch, concurrency, one):
+            getattr(report, outcome).append(enduser_id)
+        report.batches += 1
+        if progress is not None:
+            progress(MigrationProgress(done=start + len(batch), total=len(targets)))
+    return report
+
+
+async def undo_migration(
+    client: Any,
+    plans: PlanStore,
+    audit: MigrationAudit,
+    migration_id: str,
+    *,
+    by: str,
+    batch_size: int = 100,
+    wait: timedelta = timedelta(seconds=30),
+    progress: Callable[[MigrationProgress], None] | None = None,
+) -> list[MigrationReport]:
+    """Move the enrollments a migration moved back to the versions they came from, with the
+    inverse mapping, as migration `{migration_id}-undo`. Steps the migration cancelled stay
+    cancelled (docs/decisions.md D29). NotFound for an unknown migration."""
+    rows = [r for r in audit.rows(migration_id) if r.outcome == "migrated"]
+    if not audit.rows(migration_id):
+        raise NotFound(f'no migration "{migration_id}"', {"migrationId": migration_id})
+    by_version: dict[str, list[str]] = {}
+    for row in rows:
+        if row.from_version != row.to_version:
+            by_version.setdefault(row.from_version, []).append(row.enduser_id)
+    reports = []
+    for version, endusers in sorted(by_version.items()):
+        first = next(r for r in rows if r.from_version == version)
+        reports.append(
+            await apply_migration(
+                client,
+                plans,
+                None,
+                audit,
+                first.journey_id,
+                version,
+                inverse(first.mapping),
+                "cancel" if first.on_removed == "cancel" else "keep",
+                by=by,
+                migration_id=f"{migration_id}-undo",
+                undoes=migration_id,
+                endusers=endusers,
+                batch_size=batch_size,
+                wait=wait,
+                progress=progress,
+            )
+        )
+    return reports

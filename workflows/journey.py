@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from models.automated_action import CancelReason, JourneyContext
     from models.enrollment import (
         IGNORED_KEPT,
+        MIGRATIONS_KEPT,
         ActionState,
         ActionStatus,
         CancelOn,
@@ -42,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentState,
         EnrollmentStatus,
         FormTracking,
+        MigrationNote,
+        MigrationRecord,
         PauseState,
     )
     from models.events import (
@@ -77,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         IncomingMessage,
         JourneyControlRequest,
         JourneyStateUpdate,
+        MigrateRequest,
         PauseRequest,
         PlanRef,
         RemoveRequest,
@@ -90,6 +94,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from rules.conditions import journey_state_matches, matches, uses_upcoming_events
     from rules.dates import epoch_ms, from_epoch_ms, parse_any_date
+    from rules.migration import remap
     from rules.office_hours import next_open, zone_for_enduser
     from rules.schedule import (
         date_relative_due,
@@ -103,6 +108,7 @@ with workflow.unsafe.imports_passed_through():
         PATCH_BACKGROUND_ERRORS,
         PATCH_FULL_STEP_CONDITIONS,
         PATCH_LEDGER_FIELDS,
+        PATCH_MIGRATE_VERSION,
         PATCH_OWN_EVENTS_ONLY,
         PATCH_PAUSE_RESUME,
         PATCH_REMOVED_BEFORE_START,
@@ -170,6 +176,7 @@ class JourneyWorkflow:
         self.started = False
         self.remove_request: RemoveRequest | None = None
         self.restart_request: RestartRequest | None = None
+        self.migrate_request: MigrateRequest | None = None
 
     # ------------------------------------------------------------------------------------------
     # main loop
@@ -205,6 +212,7 @@ class JourneyWorkflow:
                 lambda: (
                     self.remove_request is not None
                     or self.restart_request is not None
+                    or self.migrate_request is not None
                     or self._finished()
                     or self._should_continue_as_new()
                 )
@@ -233,6 +241,9 @@ class JourneyWorkflow:
                 await self.projection.close_ledger()
                 metrics.count_enrollment("removed", inp.journeyId)
                 return self._result("removed")
+            if self.migrate_request is not None:
+                await self._migrate(self.migrate_request)  # returns only when not migrated
+                continue
             if self._finished():
                 await self.projection.close_ledger()
                 metrics.count_enrollment("completed", inp.journeyId)
@@ -246,6 +257,72 @@ class JourneyWorkflow:
                 workflow.continue_as_new(
                     inp.model_copy(update={"resume": self.enrollment.model_dump(mode="json")})
                 )
+
+    async def _migrate(self, request: MigrateRequest) -> None:
+        """docs/decisions.md D29: at a safe point (no activity under way, due actions held),
+        move the pending actions to the target version and continue as new on it. A pending
+        step the target lacks is cancelled, or (`onRemoved: keep`) the enrollment stays where it
+        is. Steps already done are history and never run again."""
+        target = await self._activity(
+            "load_plan",
+            PlanRef(journeyId=self.inp.journeyId, version=request.toVersion),
+            result_type=JourneyPlan,
+            summary=f"load plan {self.inp.journeyId}@{request.toVersion} (migration)",
+        )
+        self.draining = True
+        await workflow.wait_condition(
+            lambda: self.in_flight == 0 and workflow.all_handlers_finished()
+        )
+        if self.remove_request is not None or self.restart_request is not None:
+            # Removed or restarted while the target loaded: that wins, the version stays.
+            self._note_migration(request, "kept", "removed or restarted meanwhile")
+            self.migrate_request = None
+            self.draining = False
+            return
+        removed = remap(self.enrollment, self._plan, target, request.mapping).removed
+        if removed and request.onRemoved == "keep":
+            steps = ", ".join(sorted({a.stepId for a in removed}))
+            self._note_migration(request, "kept", f"version {target.version} lacks {steps}")
+            self.migrate_request = None
+            self.draining = False
+            self._refresh_ui()
+            return
+        for action in removed:
+            self.cancelled[action.id] = int(CancelReason.REMOVED_BY_USER)
+            self._finish(
+                action,
+                "cancelled",
+                cancel_reason=int(CancelReason.REMOVED_BY_USER),
+                cancelled_by=request.by,
+                detail=f"removed by migration {request.migrationId} to {target.version}",
+            )
+        moved = remap(self.enrollment, self._plan, target, request.mapping)
+        self._note_migration(request, "migrated", f"{len(moved.moved)} pending step(s) moved")
+        state = moved.state
+        state.migrations = list(self.enrollment.migrations)
+        state.migratedBy = MigrationNote(
+            migrationId=request.migrationId, fromVersion=self.inp.planVersion, moves=moved.moved
+        )
+        self.projection.show_version(target.version)
+        await self.projection.close_ledger()
+        workflow.continue_as_new(
+            self.inp.model_copy(
+                update={"planVersion": target.version, "resume": state.model_dump(mode="json")}
+            )
+        )
+
+    def _note_migration(
+        self, request: MigrateRequest, outcome: Literal["migrated", "kept"], detail: str
+    ) -> None:
+        record = MigrationRecord(
+            migrationId=request.migrationId,
+            fromVersion=self.inp.planVersion,
+            toVersion=request.toVersion,
+            outcome=outcome,
+            detail=detail,
+            at=workflow.now().isoformat(),
+        )
+        self.enrollment.migrations = [*self.enrollment.migrations, record][-MIGRATIONS_KEPT:]
 
     def _finished(self) -> bool:
         """Nothing pending and nothing that could still start a branch."""
@@ -1127,6 +1204,23 @@ class JourneyWorkflow:
         self._refresh_ui()
 
     @workflow.signal
+    async def migrate(self, request: MigrateRequest) -> None:
+        """docs/decisions.md D29: move to another version at the next safe point."""
+        await self._when_started(self._on_migrate, request)
+
+    def _on_migrate(self, request: MigrateRequest) -> None:
+        if not workflow.patched(PATCH_MIGRATE_VERSION):
+            return  # delivered to a run recorded before migrations existed
+        seen = {m.migrationId for m in self.enrollment.migrations}
+        if request.migrationId in seen or self.migrate_request is not None:
+            return  # a resumed migration already applied here, or one under way
+        if request.toVersion == self.inp.planVersion:
+            self._note_migration(request, "migrated", "already on this version")
+            return
+        if self.remove_request is None and self.restart_request is None:
+            self.migrate_request = request
+
+    @workflow.signal
     def remove(self, request: RemoveRequest) -> None:
         if self.remove_request is None:
             self.remove_request = request
@@ -1157,6 +1251,7 @@ class JourneyWorkflow:
             removed=self.remove_request is not None,
             ignored=list(self.enrollment.ignored),
             paused=self.enrollment.paused,
+            migrations=list(self.enrollment.migrations),
         )
 
     @property
@@ -1264,6 +1359,13 @@ class JourneyWorkflow:
         self.enrollment = enrollment
         if enrollment.journeyRunIds:  # the same journey goes on in this run
             enrollment.journeyRunIds.append(workflow.info().run_id)
+        note = enrollment.migratedBy
+        if note is not None:  # the first run on a migration's target version (D29)
+            enrollment.migratedBy = None
+            for action in enrollment.actions.values():
+                move = note.moves.get(action.id, action.stepId)
+                detail = f"migrated from {note.fromVersion} ({note.migrationId}): {move}"
+                self._write(action, "active", detail=detail)
         for action in enrollment.actions.values():
             self._launch(action)
 

@@ -149,6 +149,10 @@ class Projection:
             [key.value_set("paused") if paused else key.value_unset()]
         )
 
+    def show_version(self, version: str) -> None:
+        """JourneyVersion follows a migration (continue-as-new carries the attributes over)."""
+        workflow.upsert_search_attributes([sa.JOURNEY_VERSION.value_set(version)])
+
     def refresh(self, plan: JourneyPlan, enrollment: EnrollmentState, listening: list[str]) -> None:
         """Search attribute NextActionAt and the current-details line of the Temporal UI."""
         due = [

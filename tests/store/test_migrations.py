@@ -31,6 +31,7 @@ TABLES = {
     "processed_webhooks",
     "deployment_events",
     "idempotency_keys",
+    "enrollment_migrations",
     "alembic_version",
 }
 
@@ -38,9 +39,9 @@ TABLES = {
 def test_upgrade_creates_every_table_and_is_idempotent(database_url):
     engine = upgrade_database(database_url)
     assert set(inspect(engine).get_table_names()) == TABLES
-    assert current_revisions(engine) == head_revisions() == {"0005"}
+    assert current_revisions(engine) == head_revisions() == {"0007"}
     upgrade_database(database_url)  # a second run is a no-op
-    assert current_revisions(engine) == {"0005"}
+    assert current_revisions(engine) == {"0007"}
 
 
 def test_migrations_match_the_sqlmodel_tables(database_url):
@@ -81,7 +82,7 @@ def test_database_made_by_create_all_is_stamped_and_upgraded(database_url):
         )
     assert current_revisions(engine) == set()
     upgrade_database(database_url)
-    assert current_revisions(engine) == {"0005"}
+    assert current_revisions(engine) == {"0007"}
     assert set(inspect(engine).get_table_names()) == TABLES
     with engine.connect() as connection:
         count = connection.execute(text("SELECT count(*) FROM journey_versions")).scalar()
@@ -117,7 +118,7 @@ def test_concurrent_upgrades_both_succeed(database_url):
     for process in processes:
         _out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
-    assert current_revisions(get_engine(database_url)) == {"0005"}
+    assert current_revisions(get_engine(database_url)) == {"0007"}
 
 
 def test_upgrades_in_threads_of_one_process(database_url):
@@ -135,7 +136,7 @@ def test_upgrades_in_threads_of_one_process(database_url):
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert current_revisions(get_engine(database_url)) == {"0005"}
+    assert current_revisions(get_engine(database_url)) == {"0007"}
 
 
 def test_process_after_holds_epoch_milliseconds(database_url):

@@ -138,5 +138,3 @@ async def test_dry_run_keeping_removed_steps_and_bad_input(runtime, tmp_path):
     with pytest.raises(InvalidInput) as bad:
         migration.parse_mapping(["a=b", "oops"])
     assert bad.value.path == "--map[1]"
-    with pytest.raises(NotImplementedError, match="docs/live-change.md"):
-        migration.apply_migration()
