@@ -177,14 +177,58 @@ StepId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class MigrationRequest(ApiModel):
-    """Move a journey's running enrollments to another version (docs/live-change.md §3). Only
-    the dry run is implemented: `dryRun: false` is a 501."""
+    """Move a journey's running enrollments to another version (docs/live-change.md §3): a
+    dry run reports, `dryRun: false` applies (`migrationId` of an interrupted one resumes it)."""
 
     toVersion: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     map: dict[StepId, StepId] = Field(default_factory=dict, description="OLD_STEP -> NEW_STEP")
     onRemoved: Literal["cancel", "keep"] = "cancel"
     dryRun: bool = True
     enduserIds: list[EnduserId] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
+    migrationId: (
+        Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+        | None
+    ) = None
+    batchSize: int = Field(default=100, ge=1, le=1000)
+
+
+class MigrationReportResponse(BaseModel):
+    migrationId: str
+    journeyId: str
+    toVersion: str
+    migrated: list[str]
+    kept: list[str]
+    alreadyOnTarget: list[str]
+    notRunning: list[str]
+    pending: list[str] = Field(description="No answer in time: apply again with migrationId.")
+    failed: list[str]
+    batches: int
+    undoes: str | None = None
+
+
+class MigrationUndoResponse(BaseModel):
+    migrationId: str
+    reports: list[MigrationReportResponse]
+
+
+class MigrationAuditRow(BaseModel):
+    migrationId: str
+    journeyId: str
+    enduserId: str
+    fromVersion: str
+    toVersion: str
+    mapping: dict[str, str]
+    onRemoved: str
+    by: str
+    at: datetime
+    outcome: str
+    detail: str
+    undoes: str | None
+
+
+class MigrationAuditResponse(BaseModel):
+    migrationId: str
+    rows: list[MigrationAuditRow]
 
 
 class StepMoveView(BaseModel):

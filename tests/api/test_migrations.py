@@ -1,6 +1,6 @@
-"""Migration dry run through the API and the CLI (docs/live-change.md §3): running enrollments
-on the previous version previewed against a new one; applying is refused (501 / exit 1) and
-changes nothing (docs/decisions.md D29)."""
+"""Migrations through the API and the CLI (docs/live-change.md §3, docs/decisions.md D29):
+running enrollments on the previous version previewed against a new one (nothing changes),
+moved to it with an audit row each, and moved back."""
 
 from __future__ import annotations
 
@@ -43,12 +43,29 @@ async def test_dry_run_reports_and_apply_is_refused(api):
     (move,) = one["moves"]
     assert (move["stepId"], move["change"], move["toStepId"]) == ("later", "retimed", "later")
     assert body["retimed"] == {"later": len(body["enrollments"])}
-    refused = await api.http.post(
-        "/v1/journeys/migrate-api/migrations", json={"toVersion": v2, "dryRun": False}
-    )
-    assert refused.status_code == 501 and "not implemented" in refused.json()["message"]
     status = await api.http.get(f"/v1/endusers/{enduser_id}/journeys")
-    assert status.json()["enrollments"][0]["planVersion"] == v1  # nothing changed
+    assert status.json()["enrollments"][0]["planVersion"] == v1  # the dry run changed nothing
+    applied = await api.http.post(
+        "/v1/journeys/migrate-api/migrations",
+        json={"toVersion": v2, "dryRun": False, "enduserIds": [enduser_id]},
+    )
+    assert applied.status_code == 200, applied.text
+    report = applied.json()
+    assert report["migrated"] == [enduser_id] and report["failed"] == report["pending"] == []
+    status = await api.http.get(f"/v1/endusers/{enduser_id}/journeys")
+    assert status.json()["enrollments"][0]["planVersion"] == v2
+    audit = await api.http.get(f"/v1/migrations/{report['migrationId']}")
+    assert audit.status_code == 200, audit.text
+    (row,) = audit.json()["rows"]
+    assert (row["fromVersion"], row["toVersion"], row["outcome"]) == (v1, v2, "migrated")
+    assert row["by"] == "api-key tests" and row["enduserId"] == enduser_id
+    undone = await api.http.post(f"/v1/migrations/{report['migrationId']}/undo")
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["reports"][0]["migrated"] == [enduser_id]
+    status = await api.http.get(f"/v1/endusers/{enduser_id}/journeys")
+    assert status.json()["enrollments"][0]["planVersion"] == v1
+    missing = await api.http.get("/v1/migrations/m-nope")
+    assert missing.status_code == 404
     unknown = await api.http.post("/v1/journeys/migrate-api/migrations", json={"toVersion": "nope"})
     assert unknown.status_code == 404 and 'no version "nope"' in unknown.json()["message"]
     bad = await api.http.post(
@@ -84,10 +101,26 @@ async def test_cli_dry_run_locally_and_through_the_api(cli, dev, live_dev):  # n
     )
     assert remote.returncode == 0, remote.stderr
     assert json.loads(remote.stdout)["retimed"] == {"later": 1}
-    applied = cli("migrate", "migrate-cli", "--to", v2, DATABASE_URL=database)
-    assert applied.returncode == 1 and "not implemented yet" in applied.stderr
-    undo = cli("migrate", "migrate-cli", "--undo", "m1", DATABASE_URL=database)
-    assert undo.returncode == 1 and "not implemented yet" in undo.stderr
+    applied = await asyncio.to_thread(
+        cli, "migrate", "migrate-cli", "--to", v2, "--by", "carol", DATABASE_URL=database
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert "migrate: 1/1" in applied.stdout and ": 1 migrated," in applied.stdout, applied.stdout
+    migration_id = applied.stdout.split("migration ")[1].split(":")[0]
+    status = await dev.http.get(f"/v1/endusers/{enduser_id}/journeys")
+    assert status.json()["enrollments"][0]["planVersion"] == v2
+    undo = await asyncio.to_thread(
+        cli,
+        "migrate",
+        "migrate-cli",
+        "--undo",
+        migration_id,
+        "--api",
+        live_dev.url,
+        JOURNEYS_API_KEY=dev.key,
+    )
+    assert undo.returncode == 0, undo.stderr
+    assert f"(undoes {migration_id})" in undo.stdout and ": 1 migrated," in undo.stdout
     bad = cli(
         "migrate", "migrate-cli", "--to", v2, "--dry-run", "--map", "later", DATABASE_URL=database
     )
