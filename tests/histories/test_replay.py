@@ -18,6 +18,7 @@ from workflows.patches import (
     PATCH_BACKGROUND_ERRORS,
     PATCH_FULL_STEP_CONDITIONS,
     PATCH_LEDGER_FIELDS,
+    PATCH_MIGRATE_VERSION,
     PATCH_OWN_EVENTS_ONLY,
     PATCH_PAUSE_RESUME,
     PATCH_REMOVED_BEFORE_START,
@@ -106,3 +107,14 @@ def test_pauses_are_recorded_on_their_patch():
     for name in ("onboarding-paused", "onboarding-resumed"):
         assert PATCH_PAUSE_RESUME in patches_in(here / f"{name}.json")
     assert PATCH_PAUSE_RESUME not in patches_in(here / "onboarding-completed.json")
+
+
+def test_migrations_are_recorded_on_their_patch():
+    """The run that took a migration (docs/decisions.md D29) and the first run on its target
+    version (continued as new with the moved state); older histories replay above unchanged."""
+    here = Path(__file__).parent
+    assert PATCH_MIGRATE_VERSION in patches_in(here / "onboarding-migrated.json")
+    target = json.loads((here / "onboarding-migrated-target.json").read_text())
+    started = target["events"][0]["workflowExecutionStartedEventAttributes"]
+    assert started.get("continuedExecutionRunId")  # continued from the migrated run
+    assert PATCH_MIGRATE_VERSION not in patches_in(here / "onboarding-completed.json")
