@@ -249,6 +249,7 @@ class EnrollmentPreviewView(BaseModel):
     listening: list[str]
     paused: bool
     error: str | None
+    outcome: Literal["migrated", "kept"]
 
 
 class MigrationPreviewResponse(BaseModel):

@@ -10,7 +10,7 @@ module per command group:
 | `cli.db` | db upgrade, db current |
 | `cli.deploy` | deploy, deployments, diff, rollback, delete |
 | `cli.pause_cmd` | pause, resume |
-| `cli.migrate_cmd` | migrate (dry run) |
+| `cli.migrate_cmd` | migrate (dry run, apply, undo) |
 | `cli.api_keys` | api-key create, list, revoke |
 | `cli.webhooks` | webhooks configure |
 | `cli.api_cmd` | api |

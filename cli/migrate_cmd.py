@@ -247,7 +247,7 @@ def _print(preview: dict, output: str) -> None:
             elif move["change"] == "retimed":
                 after = f"{move['toStepId']} re-timed, due {move['toDueAt']}"
             elif move["change"] == "keptOld":
-                after = "kept on its old definition (not in the target)"
+                after = "kept: the enrollment stays on its version (--on-removed keep)"
             else:
                 after = f"{move['toStepId']} ({move['change']})"
             typer.echo(f"  {move['stepId']}{due} -> {after}")

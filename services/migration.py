@@ -1,14 +1,15 @@
-"""Migrating running enrollments to another version of their journey: the preview (dry run).
+"""Migrating running enrollments to another version of their journey (docs/live-change.md §3,
+docs/decisions.md D29): preview, apply in batches with audit rows, undo.
 
 `preview_migration` reports, for every running enrollment on another version, what it waits for
-now and what it would wait for on the target version, changing nothing (docs/live-change.md §3,
-docs/decisions.md D29). Applying a migration is not implemented: `apply_migration` raises
-NotImplementedError naming the document, so nothing half-applies.
+now and what it would wait for on the target version, changing nothing. `apply_migration` sends
+the `migrate` signal (the workflow moves its state with rules/migration.py) and records one audit
+row per enrollment; `undo_migration` moves a migration's enrollments back.
 
-A pending action maps to the target step of the same id, or to the one `mapping` names. It keeps
-its due time unless the target event's delay differs (then it is re-timed from when it was
-created: the old due time minus the old delay plus the new one). A step the target lacks is
-cancelled or kept on its old definition (`onRemoved`).
+The preview follows the same rules: a pending action maps to the target step of the same id, or
+to the one `mapping` names; it keeps its due time unless the target event's delay differs (then
+it moves by the difference). A step the target lacks is cancelled, or with `onRemoved: keep` the
+whole enrollment stays on its version (outcome `kept`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class EnrollmentPreview:
     listening: list[str] = field(default_factory=list)  # forms / tickets it listens for
     paused: bool = False
     error: str | None = None  # the status query failed: not previewed
+    # kept: onRemoved keep and a pending step the target lacks, so it stays on its version
+    outcome: Literal["migrated", "kept"] = "migrated"
 
 
 @dataclass
@@ -236,8 +239,13 @@ async def preview_migration(
         one = EnrollmentPreview(
             enduser_id, status.planVersion, listening=status.waitingFor, paused=bool(status.paused)
         )
-        for pending in status.pending:
-            move = move_of(pending, old, target, mapping, on_removed)
+        moves = [move_of(p, old, target, mapping, "cancel") for p in status.pending]
+        if on_removed == "keep" and any(m.change == "cancelled" for m in moves):
+            one.outcome = "kept"  # the whole enrollment stays where it is (as the workflow does)
+            moves = [move_of(p, old, old, {}, "keep") for p in status.pending]
+            for move in moves:
+                move.change = "keptOld"
+        for move in moves:
             one.moves.append(move)
             now_counts[move.stepId] += 1
             if move.toStepId is None:

@@ -114,6 +114,8 @@ async def test_dry_run_keeping_removed_steps_and_bad_input(runtime, tmp_path):
             runtime.client, runtime.plans, runtime.ledger, "migrating", v2, {}, "keep"
         )
         assert kept.cancelled == {}
+        # both wait for old-nudge, which v2 lacks: with keep they stay on v1 (as applying does)
+        assert {e.outcome for e in kept.enrollments} == {"kept"}
         # check-in has no step of that name in v2 and no mapping: it is kept as it was
         assert kept.waitingAfter == {"check-in": 2, "old-nudge": 2, "reminder": 1}
         same = await migration.preview_migration(
