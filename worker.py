@@ -29,6 +29,7 @@ from activities.tellescope_activities import TellescopeActivities
 from settings import EngineSettings, get_settings
 from store.db import upgrade_database
 from store.ledger import Ledger
+from store.message_log import MessageLog
 from store.plans import PlanStore
 from tellescope.client import TellescopeClient
 from temporal_connection import (
@@ -145,7 +146,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 task_queue=settings.task_queue,
                 workflows=WORKFLOWS,
                 activities=[
-                    *TellescopeActivities(tellescope).all(),
+                    *TellescopeActivities(tellescope, MessageLog(engine)).all(),
                     *engine_activities(client, plans, ledger, settings.task_queue),
                     *trigger_activities.all(),
                 ],

@@ -18,6 +18,7 @@ from activities.care import manage_care
 from activities.enduser import update_enduser, write_journey_state
 from activities.forms import send_forms
 from activities.lookups import condition_inputs, resolve_anchor_date
+from activities.message_policy import apply_message_policy
 from activities.messaging import send_message
 from activities.records import manage_records
 from activities.run import ActionRun
@@ -34,22 +35,28 @@ from models.runtime import (
     EnduserRef,
     JourneyStateUpdate,
 )
+from store.message_log import MessageLog
 from tellescope.client import TellescopeClient
 
 Handler = Callable[[ActionRun], Awaitable[ActionOutcome]]
 
 
 class TellescopeActivities:
-    def __init__(self, client: TellescopeClient) -> None:
+    def __init__(self, client: TellescopeClient, message_log: MessageLog | None = None) -> None:
         self.client = client
+        self.message_log = message_log  # the message policy's counts (docs/message-policy.md)
 
     async def _perform(self, request: ActionRequest, handler: Handler) -> ActionOutcome:
         return await handler(ActionRun(self.client, request))
 
     @activity.defn(name="send_message")
     async def send_message(self, request: ActionRequest) -> ActionOutcome:
-        """sendEmail, sendSMS, sendChat, notifyTeam."""
-        return await self._perform(request, send_message)
+        """sendEmail, sendSMS, sendChat, notifyTeam; the message policy decides first."""
+        run = ActionRun(self.client, request)
+        limited = await apply_message_policy(run, self.message_log)
+        if limited is not None:
+            return limited
+        return await send_message(run)
 
     @activity.defn(name="send_forms")
     async def send_forms(self, request: ActionRequest) -> ActionOutcome:

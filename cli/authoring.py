@@ -42,9 +42,17 @@ def _count(items, noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
+FORMATS = ("mermaid", "dot", "svg", "png")
+
+
 def graph(
     file: Annotated[Path, typer.Argument(help="A journey YAML file.")],
-    format: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="mermaid, dot, svg or png (svg and png: the journey page's chart)"
+        ),
+    ] = "mermaid",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     organization: Annotated[
         Path | None,
@@ -55,8 +63,10 @@ def graph(
     from compiler import CompileFailed, compile_paths
     from compiler.graph import to_dot, to_mermaid
 
-    if format not in ("mermaid", "dot"):
-        raise typer.BadParameter("expected mermaid or dot", param_hint="--format")
+    if format not in FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
+    if format == "png" and output is None:
+        raise typer.BadParameter("a PNG needs a file: add -o FILE.png", param_hint="--output")
     inputs = [file]
     org_file = organization or file.parent / "organization.yaml"
     if org_file.exists() and org_file != file:
@@ -68,7 +78,22 @@ def graph(
             typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     plan = next(p for p in result.plans if p.source == str(file))
-    text = to_mermaid(plan) if format == "mermaid" else to_dot(plan)
+    if format in ("svg", "png"):
+        from services.journey_chart import ChartError, chart_svg, svg_to_png
+
+        svg, size = chart_svg(plan)
+        if format == "png":
+            assert output is not None
+            try:
+                svg_to_png(svg, size, output)
+            except ChartError as failed:
+                typer.echo(f"error: {failed}", err=True)
+                raise typer.Exit(1) from None
+            typer.echo(f"wrote {output} ({len(plan.steps)} steps)")
+            return
+        text = svg + "\n"
+    else:
+        text = to_mermaid(plan) if format == "mermaid" else to_dot(plan)
     if output is None:
         typer.echo(text, nl=False)
     else:

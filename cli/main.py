@@ -15,6 +15,7 @@ module per command group:
 | `cli.webhooks` | webhooks configure |
 | `cli.api_cmd` | api |
 | `cli.simulate_cmd` | simulate |
+| `cli.test_cmd` | test |
 | `cli.dev_cmd` | dev |
 
 `cli.common` holds what they share (options, the store, Temporal, calls to the API).
@@ -27,6 +28,7 @@ import typer
 from cli import api_cmd, api_keys, authoring, db, deploy, migrate_cmd, pause_cmd, webhooks
 from cli.dev_cmd import dev
 from cli.simulate_cmd import simulate
+from cli.test_cmd import test
 
 app = typer.Typer(
     name="journeys",
@@ -51,6 +53,7 @@ app.add_typer(api_keys.app, name="api-key")
 app.add_typer(webhooks.app, name="webhooks")
 app.command(name="api")(api_cmd.api_server)
 app.command(name="simulate")(simulate)
+app.command(name="test")(test)
 app.command(name="dev")(dev)
 
 

@@ -17,6 +17,8 @@ JOURNEY_KEYS = ("journey", "steps", "triggers")
 ORGANIZATION_KEYS = ("organization",)
 # Simulation scripts (`journeys simulate --events`) live beside the journeys; not compiled.
 SIMULATION_KEY = "simulation"
+# Journey tests (`journeys test`, docs/journey-tests.md) too: a file with `tests:` and no journey.
+TESTS_KEY = "tests"
 
 
 @dataclass
@@ -73,6 +75,8 @@ def classify(doc: YamlDocument, sources: Sources) -> None:
         )
         return
     if list(data) == [SIMULATION_KEY]:
+        return
+    if TESTS_KEY in data and not {"journey", "organization"} & set(data):
         return
     if "organization" in data:
         allowed: tuple[str, ...] = ORGANIZATION_KEYS

@@ -307,7 +307,8 @@ class DevStack:
             f"Journey Engine is running (Ctrl-C stops everything; data in {self.data})",
             f"  Temporal UI      {self.ui_url}",
             f"  API docs         {self.api_url}/docs    (Authorization: API_KEY {key})",
-            f"  Journey page     {self.api_url}/journeys/{DEMO_JOURNEY}    (sign in with the key)",
+            f"  Journeys         {self.api_url}/journeys    (sign in with the key)",
+            f"  Journey page     {self.api_url}/journeys/{DEMO_JOURNEY}",
             f"  Sandbox outbox   {self.sandbox_url}/sandbox/outbox",
             f"  Worker metrics   http://127.0.0.1:{self.options.metrics_port}/metrics",
         ]

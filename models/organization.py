@@ -13,6 +13,7 @@ from datetime import datetime
 from pydantic import Field, field_validator, model_validator
 
 from models.base import TellescopeModel, check_time_zone
+from models.message_policy import MessagePolicy
 
 # Tellescope's default (docs/semantics.md §5.3, docs/decisions.md D4)
 DEFAULT_TIMEZONE = "America/New_York"
@@ -71,5 +72,7 @@ class Organization(TellescopeModel):
     timezone: str = DEFAULT_TIMEZONE
     officeHours: list[OfficeHourBlock] = Field(default_factory=list)
     outOfOfficeHours: list[OutOfOfficeBlock] = Field(default_factory=list)
+    # Quiet hours and frequency caps for every journey (docs/message-policy.md)
+    messagePolicy: MessagePolicy | None = None
 
     _zone = field_validator("timezone")(check_time_zone)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.actions import AutomationAction
 from models.automated_action import JourneyContext
+from models.message_policy import MessagePolicy
 
 
 class RuntimeModel(BaseModel):
@@ -67,6 +68,9 @@ class ActionRequest(RuntimeModel):
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
     organizationTimezone: str = "America/New_York"
     now: str  # ISO instant of the workflow's clock when the action ran (setters, due dates)
+    # The organisation's message policy, for a patient-facing message of a step not exempt from
+    # it (docs/message-policy.md); None: no policy applies.
+    messagePolicy: MessagePolicy | None = None
 
 
 class ActionOutcome(RuntimeModel):
@@ -82,6 +86,10 @@ class ActionOutcome(RuntimeModel):
     # switchToRelatedContact: the related contact the rest of the branch acts on
     switchedToEnduserId: str | None = None
     reused: bool = False  # an earlier attempt had already done it; its record was reused
+    # The message policy held the message until this ISO instant (nothing was sent), or
+    # dropped it (`skipped` is the ledger's skip reason); docs/message-policy.md.
+    heldUntil: str | None = None
+    skipped: str | None = None
     detail: str = ""  # one human line for the step history ("SMS 65f... to enduser")
 
 

@@ -37,3 +37,6 @@ class AutomationStep(TellescopeRecord):
     continueOnError: bool | None = None  # unused by Tellescope: the action's flag decides
     flowchartUI: FlowchartUI | None = None
     tags: list[str] | None = None
+    # Journey Engine's own field: this step's message ignores the organisation's message policy
+    # (urgent clinical messages; docs/message-policy.md).
+    exemptFromMessagePolicy: bool | None = None

@@ -1,178 +1,205 @@
-"""The journey page: the plan drawn as a flowchart (an SVG laid out here, no JavaScript and no
-CDN, so it renders offline), each step annotated with live AutomatedAction counts from the
-ledger, and links into the Temporal UI for the journey and for enrollments waiting at a step."""
+"""What the journey pages show, from the plan and the AutomatedAction ledger (docs/decisions.md
+D24): patients per step, the patients waiting at each step with when they are due and what they
+wait for, and enrollments per state for the index. The HTML lives in services/journey_html.py;
+the live JSON is `live()`.
+
+Patients, not actions: a patient restarted in a journey has several rows at one step (the
+cancelled one of the first run, the one of the second), so each (patient, step) counts once, in
+the state of its newest row. GET /v1/automated-actions lists the same rows, so the counts can be
+recomputed from it.
+"""
 
 from __future__ import annotations
 
-import html
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from compiler.graph import edge_label
+from compiler.graph import human_delay
+from models.automated_action import CancelReason
 from models.plan import JourneyPlan
-from store.ledger import Ledger
+from store.ledger import Ledger, StepRow
 
-STATUSES = ("active", "finished", "cancelled", "error")
-NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 220, 88, 40, 70, 30
-WAITING_SHOWN = 10  # enrollments listed per step
+PATIENT_STATES = ("waiting", "done", "cancelled", "failed")
+FROM_LEDGER = {"active": "waiting", "finished": "done", "cancelled": "cancelled", "error": "failed"}
+ENROLLMENT_STATES = ("active", "finished", "removed", "failed")
+# the cancel reasons that end an enrollment (a restart or a cancel condition does not)
+REMOVALS = {
+    CancelReason.REMOVED_BY_USER,
+    CancelReason.INCOMING_COMMUNICATION,
+    CancelReason.REMOVED_BY_AUTOMATION,
+    CancelReason.JOURNEY_DELETED,
+}
+WAITING_SHOWN = 50  # patients listed per step; the count says how many there are
+ERROR_WINDOW = timedelta(days=1)
 
 
 @dataclass
-class StepView:
-    step_id: str
-    action: str
-    level: int
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
-    waiting: list[str] = field(default_factory=list)  # workflow ids with an active action here
-    x: int = 0
-    y: int = 0
+class WaitingPatient:
+    enduserId: str
+    dueAt: str | None  # ISO 8601 in the organisation's zone; None: no due time (a trigger)
+    due: str  # the same for people
+    waitsFor: str
+    href: str  # the enrollment page
 
 
-def levels(plan: JourneyPlan) -> dict[str, int]:
-    """Depth of each step below the roots (breadth first; a loop back does not deepen)."""
-    depth = dict.fromkeys(plan.roots, 0)
-    queue = list(plan.roots)
-    while queue:
-        parent = queue.pop(0)
-        for refs in plan.children.get(parent, {}).values():
-            for ref in refs:
-                if ref.stepId not in depth:
-                    depth[ref.stepId] = depth[parent] + 1
-                    queue.append(ref.stepId)
-    deepest = max(depth.values(), default=-1)
-    for step_id in plan.steps:  # unreachable steps (started only by addToJourney at a step)
-        depth.setdefault(step_id, deepest + 1)
-    return depth
+def newest_per_patient_step(rows: list[StepRow]) -> dict[tuple[str, str], StepRow]:
+    """(enduser, step) -> its newest row; `rows` come oldest first."""
+    newest: dict[tuple[str, str], StepRow] = {}
+    for row in rows:
+        newest[(row.enduser_id, row.step_id)] = row
+    return newest
 
 
-def step_views(plan: JourneyPlan, ledger: Ledger) -> dict[str, StepView]:
-    depth = levels(plan)
-    views = {
-        step_id: StepView(step_id, step.action.type, depth[step_id])
-        for step_id, step in plan.steps.items()
+def step_counts(plan: JourneyPlan, rows: list[StepRow]) -> dict[str, dict[str, int]]:
+    counts = {step_id: dict.fromkeys(PATIENT_STATES, 0) for step_id in plan.steps}
+    for (_enduser, step_id), row in newest_per_patient_step(rows).items():
+        state = FROM_LEDGER.get(row.status)
+        if step_id in counts and state is not None:
+            counts[step_id][state] += 1
+    return counts
+
+
+def waits_for(event: dict[str, Any]) -> str:
+    """What a waiting action waits for, from the event that created it: a timer, a timer that
+    a form submission cancels, a ticket, a trigger (docs/semantics.md §4.3)."""
+    kind = event.get("type", "")
+    info = event.get("info") or {}
+    delay = info.get("delayInMS") or 0
+    timer = f"timer ({human_delay(delay)})" if delay else "timer"
+    if kind == "waitForTrigger":
+        return f"trigger {info.get('triggerId', '')}".strip()
+    if kind == "formUnsubmitted":
+        return f"{timer}, unless the form is submitted"
+    if kind == "ticketCompleted":
+        return "ticket closed"
+    if kind == "formResponse":
+        return "form response"
+    if info.get("cancelConditions"):
+        return f"{timer}, unless a form is submitted"
+    return timer
+
+
+def _due(row: StepRow, zone: ZoneInfo) -> tuple[str | None, str]:
+    if row.event.get("type") == "waitForTrigger":
+        return None, "when the trigger fires"
+    at = datetime.fromtimestamp(row.process_after / 1000, UTC).astimezone(zone)
+    return at.isoformat(timespec="minutes"), at.strftime("%a %d %b %Y %H:%M %Z")
+
+
+def enrollment_href(journey_id: str, enduser_id: str) -> str:
+    return f"/journeys/{quote(journey_id, safe='')}/enrollments/{quote(enduser_id, safe='')}"
+
+
+def waiting(plan: JourneyPlan, rows: list[StepRow]) -> dict[str, list[WaitingPatient]]:
+    zone = ZoneInfo(plan.organization.timezone)
+    found: dict[str, list[tuple[int, WaitingPatient]]] = defaultdict(list)
+    for (enduser_id, step_id), row in newest_per_patient_step(rows).items():
+        if row.status != "active" or step_id not in plan.steps:
+            continue
+        due_at, due = _due(row, zone)
+        patient = WaitingPatient(
+            enduser_id,
+            due_at,
+            due,
+            waits_for(row.event),
+            enrollment_href(plan.journeyId, enduser_id),
+        )
+        order = row.process_after if due_at else 2**62  # triggers last
+        found[step_id].append((order, patient))
+    return {
+        step_id: [p for _, p in sorted(pairs, key=lambda pair: (pair[0], pair[1].enduserId))]
+        for step_id, pairs in found.items()
     }
-    for step_id, _record, status, _label, count in ledger.step_counts(plan.journeyId):
-        if step_id in views and status in STATUSES:
-            views[step_id].counts[status] += count
-    for row in ledger.list(journey_id=plan.journeyId, status="active", limit=5000):
-        view = views.get(row.automation_step_id)
-        if (
-            view is not None
-            and len(view.waiting) < WAITING_SHOWN
-            and row.workflow_id not in view.waiting
-        ):
-            view.waiting.append(row.workflow_id)
-    by_level: dict[int, list[StepView]] = defaultdict(list)
-    for view in views.values():
-        by_level[view.level].append(view)
-    for level, members in by_level.items():
-        for index, view in enumerate(members):
-            view.x = MARGIN + index * (NODE_W + GAP_X)
-            view.y = MARGIN + level * (NODE_H + GAP_Y)
-    return views
 
 
-def _edges_svg(plan: JourneyPlan, views: dict[str, StepView]) -> list[str]:
-    parts = []
-    for parent, kinds in plan.children.items():
-        for refs in kinds.values():
-            for ref in refs:
-                a, b = views[parent], views[ref.stepId]
-                x1, y1 = a.x + NODE_W / 2, a.y + NODE_H
-                x2, y2 = b.x + NODE_W / 2, b.y
-                if b.level <= a.level:  # a loop back: leave from the side
-                    x1, y1 = a.x + NODE_W, a.y + NODE_H / 2
-                    x2, y2 = b.x + NODE_W, b.y + NODE_H / 2
-                label = html.escape(edge_label(plan.event_of(ref)))
-                ends = f'data-from="{html.escape(parent)}" data-to="{html.escape(ref.stepId)}"'
-                line = f'x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" marker-end="url(#arrow)"'
-                middle = f'x="{(x1 + x2) / 2 + 4}" y="{(y1 + y2) / 2}"'
-                parts.append(
-                    f'<g class="edge" {ends}><line {line}/><text {middle}>{label}</text></g>'
-                )
-    return parts
+def enrollment_states(rows: list[StepRow]) -> dict[str, int]:
+    """Patients per enrollment state: active while any action waits; otherwise the newest change
+    says it: a cancellation for a removal reason is `removed`, an error `failed`, else
+    `finished`."""
+    by_patient: dict[str, list[StepRow]] = defaultdict(list)
+    for row in rows:
+        by_patient[row.enduser_id].append(row)
+    states: Counter[str] = Counter()
+    for patient_rows in by_patient.values():
+        newest = max(patient_rows, key=lambda r: (r.updated_at, r.created_at, r.id))
+        if any(r.status == "active" for r in patient_rows):
+            states["active"] += 1
+        elif newest.status == "cancelled" and newest.cancel_reason in REMOVALS:
+            states["removed"] += 1
+        elif newest.status == "error":
+            states["failed"] += 1
+        else:
+            states["finished"] += 1
+    return {state: states[state] for state in ENROLLMENT_STATES}
 
 
-def _node_svg(view: StepView) -> str:
-    step = html.escape(view.step_id)
-    counts = "".join(
-        f'<tspan class="count count-{status}" data-status="{status}">'
-        f"{status} {view.counts[status]}</tspan> "
-        for status in STATUSES
-    )
-    return (
-        f'<g class="step" id="step-{step}" data-step="{step}">'
-        f'<rect x="{view.x}" y="{view.y}" width="{NODE_W}" height="{NODE_H}" rx="8"/>'
-        f'<text class="name" x="{view.x + 10}" y="{view.y + 22}">{step}</text>'
-        f'<text class="action" x="{view.x + 10}" y="{view.y + 42}">'
-        f"{html.escape(view.action)}</text>"
-        f'<text class="counts" x="{view.x + 10}" y="{view.y + 66}">{counts}</text>'
-        "</g>"
-    )
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment  # SQLite: naive UTC
 
 
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 24px; color: #1d2430; }
-svg { border: 1px solid #d8dde6; border-radius: 8px; background: #fbfcfe; }
-.step rect { fill: #fff; stroke: #5b6b86; stroke-width: 1.5; }
-.step .name { font-weight: 600; font-size: 14px; }
-.step .action { fill: #5b6b86; font-size: 12px; }
-.step .counts { font-size: 11px; }
-.count-active { fill: #1f6feb; } .count-finished { fill: #1a7f37; }
-.count-cancelled { fill: #8c959f; } .count-error { fill: #cf222e; }
-.edge line { stroke: #8c959f; stroke-width: 1.2; }
-.edge text { font-size: 10px; fill: #57606a; }
-table { border-collapse: collapse; margin-top: 16px; }
-td, th { padding: 4px 10px; border-bottom: 1px solid #eaeef2; text-align: left; }
-"""
-ARROW = (
-    '<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7"'
-    ' orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#8c959f"/></marker>'
-)
+def errors_since(rows: list[StepRow], since: datetime) -> int:
+    """Actions that ended in an error since `since` (the index's errors in the last day)."""
+    return sum(1 for r in rows if r.status == "error" and _utc(r.updated_at) >= since)
 
 
-def _step_row(view: StepView, ui_url: str, namespace: str) -> str:
-    links = " ".join(
-        f'<a class="enrollment" href="{ui_url}/namespaces/{namespace}/workflows/{quote(wid)}">'
-        f"{html.escape(wid.split(':')[-1])}</a>"
-        for wid in view.waiting
-    )
-    cells = "".join(f'<td class="{s}">{view.counts[s]}</td>' for s in STATUSES)
-    step = html.escape(view.step_id)
-    return f'<tr data-step="{step}"><td>{step}</td>{cells}<td>{links}</td></tr>'
+def live(plan: JourneyPlan, ledger: Ledger, *, now: datetime | None = None) -> dict[str, Any]:
+    """The page's live data (GET /journeys/{id}/live): what the page polls."""
+    now = now or datetime.now(UTC)
+    rows = ledger.step_rows(plan.journeyId)
+    counts = step_counts(plan, rows)
+    lists = waiting(plan, rows)
+    return {
+        "journeyId": plan.journeyId,
+        "version": plan.version,
+        "timezone": plan.organization.timezone,
+        "updatedAt": now.astimezone(ZoneInfo(plan.organization.timezone)).isoformat(
+            timespec="seconds"
+        ),
+        "enrollments": enrollment_states(rows),
+        "errorsLastDay": errors_since(rows, now - ERROR_WINDOW),
+        "steps": {
+            step_id: {
+                "counts": counts[step_id],
+                "waiting": [asdict(p) for p in lists.get(step_id, [])[:WAITING_SHOWN]],
+            }
+            for step_id in plan.steps
+        },
+    }
 
 
-def render(plan: JourneyPlan, ledger: Ledger, *, ui_url: str, namespace: str) -> str:
-    views = step_views(plan, ledger)
-    width = max((v.x + NODE_W for v in views.values()), default=0) + MARGIN + 260
-    height = max((v.y + NODE_H for v in views.values()), default=0) + MARGIN
-    query = quote(f'JourneyId="{plan.journeyId}"')
-    journey_link = f"{ui_url}/namespaces/{namespace}/workflows?query={query}"
-    totals = {s: sum(v.counts[s] for v in views.values()) for s in STATUSES}
-    ordered = sorted(views.values(), key=lambda v: (v.level, v.x))
-    rows = "".join(_step_row(view, ui_url, namespace) for view in ordered)
-    title = html.escape(plan.journey.title)
-    summary = ", ".join(f'<span id="total-{s}">{totals[s]}</span> {s}' for s in STATUSES)
-    header_cells = "".join(f"<th>{s}</th>" for s in STATUSES)
-    svg_open = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
-        f' role="img" aria-label="{title} flowchart">'
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} - Journey Engine</title>
-<style>{STYLE}</style></head>
-<body>
-<h1>{title}</h1>
-<p>Journey <code>{html.escape(plan.journeyId)}</code>, version <code>{plan.version}</code>.
-Actions: {summary}.
-<a id="temporal-link" href="{journey_link}">Enrollments in the Temporal UI</a></p>
-{svg_open}
-<defs>{ARROW}</defs>
-{"".join(_edges_svg(plan, views))}
-{"".join(_node_svg(v) for v in views.values())}
-</svg>
-<table><thead><tr><th>step</th>{header_cells}<th>waiting here (Temporal UI)</th></tr></thead>
-<tbody>{rows}</tbody></table>
-</body></html>
-"""
+@dataclass
+class JourneySummary:
+    journeyId: str
+    title: str
+    version: str
+    enrollments: dict[str, int]
+    errorsLastDay: int
+    href: str
+
+
+def index(
+    plans: list[JourneyPlan], ledger: Ledger, *, now: datetime | None = None
+) -> list[JourneySummary]:
+    """Every deployed journey (its current version) with its enrollments per state."""
+    now = now or datetime.now(UTC)
+    rows_by_journey: dict[str, list[StepRow]] = defaultdict(list)
+    for row in ledger.step_rows():
+        rows_by_journey[row.journey_id].append(row)
+    summaries = []
+    for plan in sorted(plans, key=lambda p: p.journeyId):
+        rows = rows_by_journey.get(plan.journeyId, [])
+        summaries.append(
+            JourneySummary(
+                plan.journeyId,
+                plan.journey.title,
+                plan.version,
+                enrollment_states(rows),
+                errors_since(rows, now - ERROR_WINDOW),
+                f"/journeys/{quote(plan.journeyId, safe='')}",
+            )
+        )
+    return summaries

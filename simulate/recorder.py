@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.enduser import update_enduser as production_update_enduser
+from activities.message_policy import policy_outcome
 from activities.run import ActionRun
 from models.runtime import (
     NOT_CONFIGURED,
@@ -35,6 +36,7 @@ from rules.conditions import upcoming_event_view
 from sandbox.merge_fields import MergeContext
 from sandbox.merge_fields import render as render_merge_fields
 from simulate.memory_tellescope import MemoryTellescope
+from store.message_log import MessageLog
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Effect:
     formResponseIds: list[str] = field(default_factory=list)
     ticketId: str | None = None
     enduserId: str = ""  # whom the action acted on (a related contact after a switch)
+    message: str = ""  # the rendered text of a templated message, when its template is known
 
 
 @dataclass
@@ -68,9 +71,14 @@ class RecordingTellescope:
     enforce_sending_rules: bool = False
     # other endusers by id: related contacts (`enduser.relationships`) a branch can switch to
     related: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # template id -> text (subject and body): a message's text is rendered with merge fields so
+    # journey tests can check what the patient reads (`journeys test`, docs/journey-tests.md)
+    templates: dict[str, str] = field(default_factory=dict)
     effects: list[Effect] = field(default_factory=list)
     background_errors: list[BackgroundErrorRequest] = field(default_factory=list)
     journey_states: list[tuple[str, str | None]] = field(default_factory=list)
+    # the message policy's counts (docs/message-policy.md); the simulation's own store
+    message_log: MessageLog | None = None
     _done: dict[str, ActionOutcome] = field(default_factory=dict)
 
     def render(self, text: str, enduser_id: str | None = None) -> str:
@@ -83,6 +91,9 @@ class RecordingTellescope:
         """The enduser record an action acts on: the enrolled one or a related contact."""
         if enduser_id in self.related:
             return self.related[enduser_id]
+        return self.enduser
+
+    async def _read_enduser(self) -> dict[str, Any]:
         return self.enduser
 
     def activities(self) -> list:
@@ -101,7 +112,9 @@ class RecordingTellescope:
             self.resolve_anchor_date,
         ]
 
-    def _record(self, request: ActionRequest, detail: str, **outcome: Any) -> ActionOutcome:
+    def _record(
+        self, request: ActionRequest, detail: str, *, message: str = "", **outcome: Any
+    ) -> ActionOutcome:
         # Idempotent like the real activities: a retry returns the first outcome.
         if request.automatedActionId in self._done:
             return self._done[request.automatedActionId].model_copy(update={"reused": True})
@@ -119,6 +132,7 @@ class RecordingTellescope:
                 list(result.formResponseIds),
                 result.ticketId,
                 request.enduserId,
+                self.render(message, request.enduserId),
             )
         )
         self._done[request.automatedActionId] = result
@@ -133,6 +147,21 @@ class RecordingTellescope:
 
     @activity.defn(name="send_message")
     async def send_message(self, request: ActionRequest) -> ActionOutcome:
+        limited = await policy_outcome(request, self.message_log, self._read_enduser)
+        if limited is not None:  # held or dropped, as the worker would (docs/message-policy.md)
+            self.effects.append(
+                Effect(
+                    request.now,
+                    request.stepName,
+                    request.action.type,
+                    limited.detail,
+                    request.automatedActionId,
+                    [],
+                    None,
+                    request.enduserId,
+                )
+            )
+            return limited  # not kept: a held message is decided again when it is due
         info = request.action.info
         kind = request.action.type
         channel = {"sendEmail": "Email", "sendSMS": "SMS"}.get(kind)
@@ -141,7 +170,10 @@ class RecordingTellescope:
         template = getattr(info, "templateId", "")
         ids = self._form_ids(request, self.forms_per_step.get(request.stepName, 0))
         return self._record(
-            request, f"{request.action.type} template {template}", formResponseIds=ids
+            request,
+            f"{request.action.type} template {template}",
+            message=self.templates.get(template, ""),
+            formResponseIds=ids,
         )
 
     @activity.defn(name="send_forms")

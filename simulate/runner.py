@@ -33,6 +33,7 @@ from simulate.recorder import RecordingTellescope
 from simulate.script import Script, ScriptEvent, parse_when
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
+from store.message_log import MessageLog
 from store.plans import PlanStore
 from workflows import starter
 from workflows.journey import JourneyWorkflow
@@ -60,6 +61,7 @@ class TimelineEntry:
     outcome: str  # ran | skipped | cancelled | error | pending | event
     detail: str  # what (message template, ticket title, ...)
     why: str  # conditions, A/B variant, office hours, cancel reason, error text
+    message: str = ""  # a message's rendered text, when its template is known
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -88,9 +90,11 @@ async def simulate(
     *,
     start: datetime | None = None,
     until: datetime | None = None,
+    templates: dict[str, str] | None = None,
 ) -> SimulationResult:
     """Run the journey from `start` (default: now) until `until` (default: 60 days later) or
-    until it ends, whichever is first."""
+    until it ends, whichever is first. `templates` (id -> text) lets the timeline carry the
+    rendered text of the messages sent."""
     from devstack.temporal import start_time_skipping
 
     plan = next((p for p in compiled.plans if p.journeyId == journey_id), None)
@@ -100,6 +104,7 @@ async def simulate(
     try:
         with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(8) as executor:
             run = _Run(env, Path(folder), compiled, plan, enduser, executor)
+            run.tellescope.templates.update(templates or {})
             return await run.execute(script, start, until)
     finally:
         await env.shutdown()
@@ -115,7 +120,9 @@ class _Run:
         for each in compiled.plans:
             self.plans.save(each)
         self.tellescope = RecordingTellescope(
-            enduser={"id": "simulated-enduser", **enduser}, enforce_sending_rules=True
+            enduser={"id": "simulated-enduser", **enduser},
+            enforce_sending_rules=True,
+            message_log=MessageLog(engine),
         )
         self.task_queue = f"simulate-{uuid.uuid4()}"
         self.executor = executor
@@ -297,9 +304,11 @@ class _Run:
     def _timeline(self, start: datetime, status) -> list[TimelineEntry]:
         entries = list(self.events)
         effects = {e.automatedActionId: e for e in self.tellescope.effects}
-        deferrals = {
-            h.actionId: h.detail for h in status.history if h.status == "active" and h.detail
-        }
+        deferrals: dict[str, str] = {}
+        holds: dict[str, str] = {}  # held by the message policy (docs/message-policy.md)
+        for h in status.history:
+            if h.status == "active" and h.detail:
+                (holds if h.detail.startswith("held until") else deferrals)[h.actionId] = h.detail
         for row in self.ledger.list(limit=100_000):
             if row.journey_id != self.plan.journeyId or row.is_nop:
                 continue  # an isNOP row is the foreground ticket close: already an event
@@ -311,6 +320,8 @@ class _Run:
                 why.append(f"A/B variant {row.ab_test_label}")
             if row.did_delay_for_out_of_office:
                 why.append(deferrals.get(row.id, "deferred to office hours"))
+            if row.id in holds:
+                why.append(holds[row.id])
             effect = effects.get(row.id)
             if row.status == "finished" and row.skipped:
                 outcome, detail = "skipped", ""
@@ -340,9 +351,10 @@ class _Run:
                     if row.event.get("type") != "waitForTrigger"
                     else "waits for its trigger"
                 )
+            message = effect.message if effect and outcome == "ran" else ""
             entries.append(
                 TimelineEntry(
-                    at, self._day(at, start), step, action, outcome, detail, "; ".join(why)
+                    at, self._day(at, start), step, action, outcome, detail, "; ".join(why), message
                 )
             )
         order = {"event": 0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -49,6 +50,21 @@ class Transition(NamedTuple):
 
     entry: LedgerEntry
     before: str | None
+
+
+class StepRow(NamedTuple):
+    """The columns the journey pages read of one AutomatedAction (services/journey_page.py)."""
+
+    journey_id: str
+    id: str
+    enduser_id: str
+    step_id: str
+    status: str
+    cancel_reason: int | None
+    process_after: int
+    event: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
 
 
 class Ledger:
@@ -230,6 +246,27 @@ class Ledger:
                 )
             )
             return [tuple(row) for row in rows]
+
+    def step_rows(self, journey_id: str | None = None) -> builtins.list[StepRow]:
+        """Every row of a journey (or of all journeys), oldest first, narrowed to what the
+        journey pages count: patients per step and enrollments per state."""
+        row = AutomatedActionRow
+        columns = (
+            row.id,
+            row.enduser_id,
+            row.automation_step_id,
+            row.status,
+            row.cancel_reason,
+            row.process_after,
+            row.event,
+            row.created_at,
+            row.updated_at,
+        )
+        with session_for(self.engine) as session:
+            query = select(row.journey_id, *columns).order_by(row.created_at, row.id)
+            if journey_id is not None:
+                query = query.where(row.journey_id == journey_id)
+            return [StepRow(*found) for found in session.exec(query)]
 
     def waiting_by_step(
         self, overdue_before_ms: int

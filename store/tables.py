@@ -137,6 +137,35 @@ class IdempotencyKeyRow(SQLModel, table=True):
     completed_at: datetime | None = None
 
 
+class MessageSendRow(SQLModel, table=True):
+    """One patient-facing message the message policy let through (docs/message-policy.md):
+    what frequency caps count, across journeys. One row per AutomatedAction, so a retried send
+    is counted once."""
+
+    __tablename__ = "message_sends"
+    __table_args__ = (
+        Index("ix_message_sends_enduser_channel_at", "enduser_id", "channel", "sent_at_ms"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    automated_action_id: str = Field(max_length=64, unique=True)
+    enduser_id: str = Field(max_length=64)
+    channel: str = Field(max_length=16)  # sms | email | chat
+    journey_id: str = Field(default="", max_length=200)
+    sent_at_ms: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch ms
+
+
+class MessagePolicyLockRow(SQLModel, table=True):
+    """One row per patient, updated at the start of every policy decision about them: the row
+    lock (PostgreSQL) or the write lock (SQLite) makes decisions about one patient take turns,
+    so two sends in the same second are both counted."""
+
+    __tablename__ = "message_policy_locks"
+
+    enduser_id: str = Field(max_length=64, primary_key=True)
+    decisions: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
 class EnrollmentMigrationRow(SQLModel, table=True):
     """Audit of migrations (docs/decisions.md D29): one row per (migration, enduser), written
     before the enrollment is signalled and updated with what came of it."""
@@ -170,6 +199,8 @@ STORE_TABLES = frozenset(
         ProcessedWebhookRow,
         DeploymentEventRow,
         IdempotencyKeyRow,
+        MessageSendRow,
+        MessagePolicyLockRow,
         EnrollmentMigrationRow,
     )
 )

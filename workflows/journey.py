@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         traits,
         trigger_id,
     )
+    from models.message_policy import CHANNEL_OF_ACTION, MessagePolicy
     from models.plan import OBJECT_ID, EventRef, JourneyPlan, tellescope_id
     from models.runtime import (
         ActionOutcome,
@@ -471,29 +472,36 @@ class JourneyWorkflow:
                 if action.id in self.cancelled:
                     return
                 self._write(action, "active")
-            while True:
-                if not await self._wait_until_due(action, label):
+            while True:  # once, unless the message policy holds the message
+                while True:
+                    if not await self._wait_until_due(action, label):
+                        return
+                    # Only a paused enrollment awaits here (an extra await would reorder the
+                    # commands of histories recorded before PATCH_PAUSE_RESUME).
+                    if self.enrollment.paused is not None and not await self._hold_while_paused(
+                        action, event
+                    ):
+                        return
+                    info = delay_info(event)
+                    if traits(event).office_hours and info is not None:
+                        if info.officeHoursOnly and not action.didDelayForOutOfOffice:
+                            if await self._defer_for_office_hours(action, info):
+                                continue
+                    break
+                await workflow.wait_condition(
+                    lambda: not self.draining or action.id in self.cancelled
+                )
+                if action.id in self.cancelled:
                     return
-                # Only a paused enrollment awaits here (an extra await would reorder the
-                # commands of histories recorded before PATCH_PAUSE_RESUME).
-                if self.enrollment.paused is not None and not await self._hold_while_paused(
-                    action, event
-                ):
+                self.performing.add(action.id)
+                try:
+                    held_until = await self._perform(action)
+                finally:
+                    self.performing.discard(action.id)
+                if held_until is None:
                     return
-                info = delay_info(event)
-                if traits(event).office_hours and info is not None:
-                    if info.officeHoursOnly and not action.didDelayForOutOfOffice:
-                        if await self._defer_for_office_hours(action, info):
-                            continue
-                break
-            await workflow.wait_condition(lambda: not self.draining or action.id in self.cancelled)
-            if action.id in self.cancelled:
-                return
-            self.performing.add(action.id)
-            try:
-                await self._perform(action)
-            finally:
-                self.performing.discard(action.id)
+                # Held by the message policy: waiting again until processAfter, not performing,
+                # so it can be cancelled and is carried over continue-as-new.
         finally:
             self.tasks.pop(action.id, None)
 
@@ -627,7 +635,8 @@ class JourneyWorkflow:
         self._write(action, "active", detail=f"deferred to office hours ({opening.isoformat()})")
         return True
 
-    async def _perform(self, action: ActionState) -> None:
+    async def _perform(self, action: ActionState) -> datetime | None:
+        """Run the due action. Returns when to try again if the message policy held it."""
         step = self._plan.steps[action.stepId]
         if action.processAfter is not None:
             metrics.record_lateness(self.inp.journeyId, action.stepId, action.processAfter)
@@ -637,14 +646,14 @@ class JourneyWorkflow:
             if skipped is not None:
                 reason, detail = skipped
                 self._finish(action, "finished", skipped=reason, detail=detail)
-                return
+                return None
         elif step.enduserConditions:
             enduser = await self._enduser(action.enduserId)
             if not matches(enduser, step.enduserConditions, now=workflow.now()):
                 self._finish(
                     action, "finished", skipped="conditions", detail="enduser conditions not met"
                 )
-                return
+                return None
         try:
             outcome = await self._execute(action)
         except ActivityError as error:
@@ -657,11 +666,22 @@ class JourneyWorkflow:
                 self._drop_parked_closes(action.stepId, action.id)
             if workflow.patched(PATCH_BACKGROUND_ERRORS):
                 await self._report_background_error(action, message)
-            return
+            return None
+        # docs/message-policy.md: only a policy configured in organization.yaml gives these
+        # outcomes, and no recorded history has one, so they need no workflow.patched.
+        if outcome.heldUntil is not None:
+            held_until = max(parse_any_date(outcome.heldUntil) or workflow.now(), workflow.now())
+            action.processAfter = epoch_ms(held_until)  # the ledger's dueAt says when
+            self._write(action, "active", detail=outcome.detail)
+            return held_until
         if outcome.journeyState is not None and action.enduserId is None:
             self._set_state(outcome.journeyState)
-        self._finish(action, "finished", detail=outcome.detail)
+        if outcome.skipped is not None:  # dropped: the journey goes on as if it was sent
+            self._finish(action, "finished", skipped=outcome.skipped, detail=outcome.detail)
+        else:
+            self._finish(action, "finished", detail=outcome.detail)
         self._spawn_children(action, errored=False, outcome=outcome)
+        return None
 
     async def _report_background_error(self, action: ActionState, message: str) -> None:
         """docs/semantics.md §4.4: a failed action also leaves a BackgroundError in Tellescope
@@ -757,10 +777,20 @@ class JourneyWorkflow:
             journeyContext=context,
             organizationTimezone=self._plan.organization.timezone,
             now=workflow.now().isoformat(),
+            messagePolicy=self._message_policy(action.stepId),
         )
         return await self._activity(
             family, request, result_type=ActionOutcome, summary=summary, action_id=action.id
         )
+
+    def _message_policy(self, step_id: str) -> MessagePolicy | None:
+        """The organisation's message policy, if it applies to this step's action
+        (docs/message-policy.md: patient-facing messages of steps not exempt from it)."""
+        step = self._plan.steps[step_id]
+        policy = self._plan.organization.messagePolicy
+        if policy is None or step.exemptFromMessagePolicy:
+            return None
+        return policy if step.action.type in CHANNEL_OF_ACTION else None
 
     @overload
     async def _activity(

@@ -1,4 +1,6 @@
-"""Pages for people: the journey flowchart with live per-step counts (GET /journeys/{id}).
+"""Pages for people: the index of journeys (GET /journeys, and / redirects there) and each
+journey's flowchart with patients per step, refreshed live from GET /journeys/{id}/live
+(docs/decisions.md D24).
 
 No API key in a URL (it would land in browser history and access logs; `?apiKey=` is refused).
 A browser signs in once: GET /journeys/sign-in is a small form that POSTs the key, and the answer
@@ -17,14 +19,15 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import ApiKeyDep, StateDep, StoreDep, api_key_header, check_api_key
 from api.errors import ApiError, error_response
 from api.state import AppState, EngineStore
-from services.journey_page import render
+from services.journey_html import index_page, journey_page
+from services.journey_page import index, live
 from services.journeys import plan_of, resolve_journey
 from services.page_sessions import LINK_SECONDS, SESSION_COOKIE
 from store.tables import ApiKeyRow
@@ -41,7 +44,7 @@ URL_KEY_REFUSED = (
 
 def _safe_next(target: str | None) -> str:
     """Only our own pages (no open redirect)."""
-    if target and target.startswith("/journeys/") and not target.startswith("//"):
+    if target is not None and (target == "/journeys" or target.startswith("/journeys/")):
         return target
     return "/docs"
 
@@ -140,12 +143,31 @@ async def sign_out() -> Response:
     return response
 
 
+@router.get("/", include_in_schema=False)
+async def root() -> Response:
+    return RedirectResponse("/journeys", status_code=307)
+
+
+@router.get(
+    "/journeys",
+    response_class=HTMLResponse,
+    summary="Every deployed journey with its version and patients per enrollment state",
+)
+async def journeys_index(
+    store: StoreDep, refused: Annotated[Response | None, Depends(page_access)]
+) -> Response:
+    if refused is not None:
+        return refused
+    summaries = await run_in_threadpool(lambda: index(store.plans.current_plans(), store.ledger))
+    return HTMLResponse(index_page(summaries), headers={"Cache-Control": "no-store"})
+
+
 @router.get(
     "/journeys/{journeyId}",
     response_class=HTMLResponse,
-    summary="The journey as a flowchart, with live AutomatedAction counts per step",
+    summary="The journey as a flowchart, with patients per step, refreshed live",
 )
-async def journey_page(
+async def journey(
     journeyId: str,
     store: StoreDep,
     state: StateDep,
@@ -153,17 +175,32 @@ async def journey_page(
 ) -> Response:
     if refused is not None:
         return refused
-    row = resolve_journey(store.plans, journeyId)
-    plan = plan_of(store.plans, row)
+    plan = plan_of(store.plans, resolve_journey(store.plans, journeyId))
     engine = state.engine_settings
-    page = await run_in_threadpool(
-        render,
+    data = await run_in_threadpool(live, plan, store.ledger)
+    page = journey_page(
         plan,
-        store.ledger,
+        data,
         ui_url=engine.temporal_ui_url.rstrip("/"),
         namespace=temporal_namespace(engine),
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/journeys/{journeyId}/live",
+    summary="What the journey page polls: patients per step and the patients waiting at each",
+)
+async def journey_live(
+    journeyId: str,
+    store: StoreDep,
+    refused: Annotated[Response | None, Depends(page_access)],
+) -> Response:
+    if refused is not None:
+        return refused
+    plan = plan_of(store.plans, resolve_journey(store.plans, journeyId))
+    data = await run_in_threadpool(live, plan, store.ledger)
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
 
 class PageLinkRequest(BaseModel):

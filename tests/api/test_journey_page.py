@@ -1,5 +1,6 @@
-"""The journey page: the flowchart with live per-step counts, rendered in headless
-Chromium from a live API, checked in the rendered DOM and captured as a screenshot."""
+"""The journey page: the flowchart with patients per step, rendered in headless Chromium from a
+live API, checked in the rendered DOM and captured as a screenshot; its sign-in. The layout, the
+live refresh and the index are tested in tests/api/test_journey_pages.py."""
 
 from __future__ import annotations
 
@@ -79,10 +80,11 @@ async def test_journey_page_shows_live_counts_in_a_browser(api, live_api, tmp_pa
 
     dom = chromium(link(), tmp_path / "profile", "--dump-dom")
     assert "<title>Page journey - Journey Engine</title>" in dom
-    assert step_counts(dom, "start") == {"active": 0, "finished": 3, "cancelled": 0, "error": 0}
-    assert step_counts(dom, "later") == {"active": 3, "finished": 0, "cancelled": 0, "error": 0}
-    assert step_counts(dom, "side") == {"active": 0, "finished": 0, "cancelled": 0, "error": 0}
-    assert re.search(r'id="total-active">3<', dom) and re.search(r'id="total-finished">3<', dom)
+    # patients per step (docs/decisions.md D24)
+    assert step_counts(dom, "start") == {"waiting": 0, "done": 3, "cancelled": 0, "failed": 0}
+    assert step_counts(dom, "later") == {"waiting": 3, "done": 0, "cancelled": 0, "failed": 0}
+    assert step_counts(dom, "side") == {"waiting": 0, "done": 0, "cancelled": 0, "failed": 0}
+    assert re.search(r'id="total-active">3<', dom) and re.search(r'id="total-finished">0<', dom)
     # edges drawn from the plan, and links into the Temporal UI for the waiting enrollments
     assert 'data-from="start" data-to="later"' in dom and 'data-from="later" data-to="side"' in dom
     ui = api.engine_settings.temporal_ui_url.rstrip("/")

@@ -546,3 +546,27 @@ organization:
         "organization.yaml:7:7 organization.outOfOfficeHours[0]: from (2026-12-26T00:00:00+00:00)"
         " is after to (2026-12-24T00:00:00+00:00)",
     ]
+
+
+def test_invalid_message_policy(journeys):
+    journeys.write("demo.yaml", MINIMAL_JOURNEY)
+    journeys.write(
+        "organization.yaml",
+        """
+organization:
+  timezone: America/New_York
+  messagePolicy:
+    quietHours: {start: "9pm", end: "08:00"}
+    caps:
+      - {channel: fax, max: 1, per: day}
+      - {channel: sms, max: 2, per: month}
+""",
+    )
+    assert journeys.errors() == [
+        'organization.yaml:4:18 organization.messagePolicy.quietHours.start: "9pm" is not a'
+        ' 24-hour clock time like "21:00"',
+        "organization.yaml:6:10 organization.messagePolicy.caps[0].channel: Input should be"
+        " 'sms', 'email' or 'chat'",
+        "organization.yaml:7:32 organization.messagePolicy.caps[1].per: Input should be 'day'"
+        " or 'week'",
+    ]

@@ -31,6 +31,8 @@ TABLES = {
     "processed_webhooks",
     "deployment_events",
     "idempotency_keys",
+    "message_sends",
+    "message_policy_locks",
     "enrollment_migrations",
     "alembic_version",
 }

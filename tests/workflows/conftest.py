@@ -24,6 +24,7 @@ from models.runtime import EnrollmentInput
 from simulate.recorder import RecordingTellescope
 from store.db import create_tables, get_engine
 from store.ledger import Ledger
+from store.message_log import MessageLog
 from store.plans import PlanStore
 from tests.temporal_env import start_time_skipping
 from workflows import starter
@@ -46,7 +47,9 @@ class Runtime:
         # Workflow ids are journey:{journey}:{enduser}: a fresh enduser per test keeps tests
         # from reaching each other's enrollments on the shared server.
         self.enduser_id = f"enduser-{uuid.uuid4().hex[:12]}"
-        self.tellescope = RecordingTellescope(enduser={"id": self.enduser_id, "fname": "Pat"})
+        self.tellescope = RecordingTellescope(
+            enduser={"id": self.enduser_id, "fname": "Pat"}, message_log=MessageLog(engine)
+        )
         self.handles: list = []
 
     def deploy(self, *paths: Path):

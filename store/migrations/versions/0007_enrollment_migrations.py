@@ -1,7 +1,7 @@
 """Audit rows of migrations of running enrollments (docs/decisions.md D29).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
