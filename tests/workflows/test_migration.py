@@ -161,3 +161,24 @@ async def test_keep_leaves_an_enrollment_whose_step_is_gone_on_its_version(runti
     assert status.planVersion == v1 and status.pending == before.pending
     (row,) = audit.rows(report.migrationId)
     assert row.outcome == "kept" and "lacks old-nudge" in row.detail
+
+
+async def test_a_journey_migrates_in_batches_with_progress(runtime, tmp_path):
+    audit = MigrationAudit(runtime.plans.engine)
+    runtime.deploy(write_journey(tmp_path / "v1", V1))
+    endusers = [f"{runtime.enduser_id}-{n}" for n in range(3)]
+    async with runtime.worker():
+        handles = [await runtime.enroll("moving", e) for e in endusers]
+        for handle in handles:
+            await wait_for(runtime, handle, lambda s: len(s.pending) == 3)
+        runtime.deploy(write_journey(tmp_path / "v2", V2))
+        v2 = runtime.plans.current("moving").version
+        seen: list[tuple[int, int]] = []
+        report = await migrate(
+            runtime, audit, v2, batch_size=2, progress=lambda p: seen.append((p.done, p.total))
+        )
+        for handle in handles:
+            await wait_for(runtime, handle, lambda s: s.planVersion == v2)
+    assert sorted(report.migrated) == sorted(endusers) and report.batches == 2
+    assert seen == [(2, 3), (3, 3)]
+    assert sorted(r.enduser_id for r in audit.rows(report.migrationId)) == sorted(endusers)
