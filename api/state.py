@@ -18,6 +18,7 @@ from settings import ApiSettings, EngineSettings
 from store.api_keys import ApiKeys
 from store.idempotency_keys import IdempotencyKeys
 from store.ledger import Ledger
+from store.migration_audit import MigrationAudit
 from store.plans import PlanStore
 from store.webhooks import ProcessedWebhooks
 from tellescope.client import TellescopeClient
@@ -37,6 +38,7 @@ class EngineStore:
     api_keys: ApiKeys
     webhooks: ProcessedWebhooks
     idempotency_keys: IdempotencyKeys
+    migration_audit: MigrationAudit
 
     @classmethod
     def for_engine(cls, engine: Engine) -> EngineStore:
@@ -47,6 +49,7 @@ class EngineStore:
             ApiKeys(engine),
             ProcessedWebhooks(engine),
             IdempotencyKeys(engine),
+            MigrationAudit(engine),
         )
 
 

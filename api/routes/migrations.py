@@ -21,7 +21,6 @@ from api.schemas import (
 from services import migration
 from services.errors import NotFound
 from services.journeys import resolve_journey
-from store.migration_audit import MigrationAudit
 
 router = APIRouter(prefix="/v1", tags=["enrollments"])
 MigrationPath = Annotated[str, Path(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -64,7 +63,7 @@ async def migrate(
         temporal,
         store.plans,
         store.ledger,
-        MigrationAudit(store.engine),
+        store.migration_audit,
         row.journey_id,
         body.toVersion,
         body.map,
@@ -91,7 +90,7 @@ async def undo(
     reports = await migration.undo_migration(
         temporal,
         store.plans,
-        MigrationAudit(store.engine),
+        store.migration_audit,
         migrationId,
         by=f"api-key {key.name or key.id}",
     )
@@ -107,7 +106,7 @@ async def undo(
     summary="A migration's audit rows: one per enrollment (from, to, mapping, who, when, outcome)",
 )
 async def audit(migrationId: MigrationPath, store: StoreDep) -> MigrationAuditResponse:
-    rows = MigrationAudit(store.engine).rows(migrationId)
+    rows = store.migration_audit.rows(migrationId)
     if not rows:
         raise NotFound(f'no migration "{migrationId}"', {"migrationId": migrationId})
     return MigrationAuditResponse(
