@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from models.automated_action import JourneyContext
-from models.enrollment import HistoryEntry, PendingView
+from models.enrollment import HistoryEntry, PauseState, PendingView
 from services.enrollment_history import EnrollmentOutcomeView
 from triggers.models import FireReport, IntakeReport, SyncReport
 
@@ -120,6 +120,7 @@ class EnrollmentSummary(BaseModel):
     state: str | None
     nextActionAt: datetime | None
     startedAt: datetime | None
+    paused: bool = False  # docs/decisions.md D28 (search attribute EnrollmentStatus)
 
 
 class EnrollmentList(BaseModel):
@@ -140,6 +141,9 @@ class EnduserEnrollment(BaseModel):
     pending: list[PendingView] = []
     waitingFor: list[str] = []
     history: list[HistoryEntry] = []
+    paused: PauseState | None = Field(
+        default=None, description="Since when and by whom, while paused (docs/decisions.md D28)."
+    )
     error: str | None = Field(default=None, description="Why the status query failed, if it did.")
     # docs/operator-view.md §1: listed with `include=all`, a closed enrollment says how it ended
     status: str = Field(
@@ -156,6 +160,122 @@ class EnduserJourneys(BaseModel):
     nextOffset: int | None = Field(
         default=None, description="`offset` of the next page (None: this is the last page)"
     )
+
+
+class PauseJourneyRequest(ApiModel):
+    """Pause or resume a journey's running enrollments (all of them, or `enduserIds`)."""
+
+    enduserIds: list[EnduserId] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
+    batchSize: int = Field(default=100, ge=1, le=1000)
+
+
+class PauseEnrollmentResponse(BaseModel):
+    journeyId: str
+    enduserId: str
+    action: Literal["pause", "resume"]
+
+
+class PauseJourneyResponse(BaseModel):
+    journeyId: str
+    action: Literal["pause", "resume"]
+    signalled: list[str]
+    notRunning: list[str]
+    failed: list[str] = Field(description="Temporal refused or was unreachable: run it again.")
+    batches: int
+
+
+StepId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MigrationRequest(ApiModel):
+    """Move a journey's running enrollments to another version (docs/live-change.md §3): a
+    dry run reports, `dryRun: false` applies (`migrationId` of an interrupted one resumes it)."""
+
+    toVersion: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    map: dict[StepId, StepId] = Field(default_factory=dict, description="OLD_STEP -> NEW_STEP")
+    onRemoved: Literal["cancel", "keep"] = "cancel"
+    dryRun: bool = True
+    enduserIds: list[EnduserId] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
+    migrationId: (
+        Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+        | None
+    ) = None
+    batchSize: int = Field(default=100, ge=1, le=1000)
+
+
+class MigrationReportResponse(BaseModel):
+    migrationId: str
+    journeyId: str
+    toVersion: str
+    migrated: list[str]
+    kept: list[str]
+    alreadyOnTarget: list[str]
+    notRunning: list[str]
+    pending: list[str] = Field(description="No answer in time: apply again with migrationId.")
+    failed: list[str]
+    batches: int
+    undoes: str | None = None
+
+
+class MigrationUndoResponse(BaseModel):
+    migrationId: str
+    reports: list[MigrationReportResponse]
+
+
+class MigrationAuditRow(BaseModel):
+    migrationId: str
+    journeyId: str
+    enduserId: str
+    fromVersion: str
+    toVersion: str
+    mapping: dict[str, str]
+    onRemoved: str
+    by: str
+    at: datetime
+    outcome: str
+    detail: str
+    undoes: str | None
+
+
+class MigrationAuditResponse(BaseModel):
+    migrationId: str
+    rows: list[MigrationAuditRow]
+
+
+class StepMoveView(BaseModel):
+    actionId: str
+    stepId: str
+    eventType: str
+    dueAt: str | None
+    toStepId: str | None
+    toDueAt: str | None
+    change: Literal["kept", "retimed", "mapped", "cancelled", "keptOld"]
+    waitingFor: str
+
+
+class EnrollmentPreviewView(BaseModel):
+    enduserId: str
+    fromVersion: str
+    moves: list[StepMoveView]
+    listening: list[str]
+    paused: bool
+    error: str | None
+    outcome: Literal["migrated", "kept"]
+
+
+class MigrationPreviewResponse(BaseModel):
+    journeyId: str
+    toVersion: str
+    mapping: dict[str, str]
+    onRemoved: Literal["cancel", "keep"]
+    dryRun: Literal[True] = True
+    enrollments: list[EnrollmentPreviewView]
+    alreadyOnTarget: list[str]
+    notRunning: list[str]
+    waitingNow: dict[str, int]
+    waitingAfter: dict[str, int]
+    cancelled: dict[str, int]
+    retimed: dict[str, int]
 
 
 # --- Tellescope-compatible ----------------------------------------------------------------------

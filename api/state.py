@@ -18,6 +18,7 @@ from settings import ApiSettings, EngineSettings
 from store.api_keys import ApiKeys
 from store.idempotency_keys import IdempotencyKeys
 from store.ledger import Ledger
+from store.migration_audit import MigrationAudit
 from store.plans import PlanStore
 from store.trigger_decisions import TriggerDecisions
 from store.webhooks import ProcessedWebhooks
@@ -39,6 +40,7 @@ class EngineStore:
     webhooks: ProcessedWebhooks
     idempotency_keys: IdempotencyKeys
     decisions: TriggerDecisions
+    migration_audit: MigrationAudit
 
     @classmethod
     def for_engine(cls, engine: Engine, settings: EngineSettings | None = None) -> EngineStore:
@@ -50,6 +52,7 @@ class EngineStore:
             ProcessedWebhooks(engine),
             IdempotencyKeys(engine),
             TriggerDecisions.from_settings(engine, settings or EngineSettings()),
+            MigrationAudit(engine),
         )
 
 

@@ -9,6 +9,8 @@ module per command group:
 | `cli.authoring` | validate, graph, import |
 | `cli.db` | db upgrade, db current |
 | `cli.deploy` | deploy, deployments, diff, rollback, delete |
+| `cli.pause_cmd` | pause, resume |
+| `cli.migrate_cmd` | migrate (dry run, apply, undo) |
 | `cli.api_keys` | api-key create, list, revoke |
 | `cli.webhooks` | webhooks configure |
 | `cli.api_cmd` | api |
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import api_cmd, api_keys, authoring, db, deploy, webhooks, why
+from cli import api_cmd, api_keys, authoring, db, deploy, migrate_cmd, pause_cmd, webhooks, why
 from cli.dev_cmd import dev
 from cli.simulate_cmd import simulate
 from cli.test_cmd import test
@@ -45,6 +47,9 @@ app.command()(deploy.deployments)
 app.command()(deploy.diff)
 app.command()(deploy.rollback)
 app.command()(deploy.delete)
+app.command()(pause_cmd.pause)
+app.command()(pause_cmd.resume)
+app.command()(migrate_cmd.migrate)
 app.add_typer(api_keys.app, name="api-key")
 app.add_typer(webhooks.app, name="webhooks")
 app.command(name="api")(api_cmd.api_server)

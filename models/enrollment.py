@@ -19,7 +19,7 @@ from models.runtime import RuntimeModel, TicketClosed
 # Fields added after runs wrote continue-as-new inputs: left out of the JSON while empty, so the
 # state of a run that never used them is written back in exactly the shape it was read.
 ADDED_ACTION_FIELDS = ("enduserId",)
-ADDED_STATE_FIELDS = ("ignored", "stepEndusers")
+ADDED_STATE_FIELDS = ("ignored", "stepEndusers", "paused", "migrations", "migratedBy")
 
 
 def _drop_empty(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -92,6 +92,35 @@ COUNT_KINDS = ("finished", "cancelled", "error")
 IGNORED_KEPT = 20
 
 
+class PauseState(RuntimeModel):
+    """Who paused the enrollment and when (docs/decisions.md D28)."""
+
+    at: str  # ISO
+    by: str | None = None
+
+
+class MigrationRecord(RuntimeModel):
+    """A migration this enrollment received and what came of it (docs/decisions.md D29)."""
+
+    migrationId: str
+    fromVersion: str
+    toVersion: str
+    outcome: Literal["migrated", "kept"]
+    detail: str = ""
+    at: str  # ISO
+
+
+class MigrationNote(RuntimeModel):
+    """Handed to the run that continues on the new version: what moved, for its ledger rows."""
+
+    migrationId: str
+    fromVersion: str
+    moves: dict[str, str] = Field(default_factory=dict)  # action id -> "old -> new" line
+
+
+MIGRATIONS_KEPT = 10
+
+
 class EnrollmentState(RuntimeModel):
     """An enrollment's durable state: everything JourneyWorkflow knows that is not in its plan or
     its input. The workflow works on one instance and hands it whole to the next run on
@@ -122,6 +151,12 @@ class EnrollmentState(RuntimeModel):
     # step id -> the related contact its forms / ticket were for (a switched branch): the
     # formResponse / ticketCompleted children act on that contact too.
     stepEndusers: dict[str, str] = Field(default_factory=dict)
+    # Set while the enrollment is paused: due steps wait for the resume (docs/decisions.md D28).
+    paused: PauseState | None = None
+    # The last MIGRATIONS_KEPT migrations received (docs/decisions.md D29), and the note the
+    # run continuing on the new version turns into ledger details.
+    migrations: list[MigrationRecord] = Field(default_factory=list)
+    migratedBy: MigrationNote | None = None
 
     @model_serializer(mode="wrap")
     def _without_unset_additions(
@@ -168,6 +203,8 @@ class EnrollmentStatus(RuntimeModel):
     history: list[HistoryEntry]
     removed: bool = False
     ignored: list[str] = Field(default_factory=list)  # events for records this run did not create
+    paused: PauseState | None = None  # docs/decisions.md D28
+    migrations: list[MigrationRecord] = Field(default_factory=list)  # docs/decisions.md D29
 
 
 class EnrollmentResult(RuntimeModel):

@@ -26,6 +26,9 @@ class Journey(TellescopeRecord):
     states: list[JourneyState] | None = None
     description: str | None = Field(default=None, max_length=1000)
     onIncomingEnduserCommunication: Literal["Remove", ""] | None = None
+    # Engine extension (not a Tellescope field): what a paused enrollment does on resume with
+    # the steps that fell due while it was paused (docs/decisions.md D28). None: runOverdue.
+    onResume: Literal["runOverdue", "skipOverdue"] | None = None
     tags: list[str] | None = None
     accessTags: list[str] | None = None
     archivedAt: str | None = None
@@ -33,3 +36,7 @@ class Journey(TellescopeRecord):
     @property
     def removes_on_incoming_communication(self) -> bool:
         return self.onIncomingEnduserCommunication == "Remove"
+
+    @property
+    def skips_overdue_on_resume(self) -> bool:
+        return self.onResume == "skipOverdue"

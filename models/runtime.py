@@ -193,6 +193,30 @@ class RemoveRequest(RuntimeModel):
     cancelledBy: str | None = None
 
 
+class PauseRequest(RuntimeModel):
+    """Hold an enrollment's due steps until resumed (docs/decisions.md D28)."""
+
+    by: str | None = None
+
+
+class ResumeRequest(RuntimeModel):
+    """Let a paused enrollment's steps run again; the journey's `onResume` decides what happens
+    to the steps that fell due meanwhile (docs/decisions.md D28)."""
+
+    by: str | None = None
+
+
+class MigrateRequest(RuntimeModel):
+    """Move the enrollment to another version of its journey at a safe point
+    (docs/decisions.md D29). A migration id the enrollment has seen is ignored (a resumed run)."""
+
+    migrationId: str
+    toVersion: str
+    mapping: dict[str, str] = Field(default_factory=dict)  # old step id -> new step id
+    onRemoved: Literal["cancel", "keep"] = "cancel"
+    by: str | None = None
+
+
 class RestartRequest(RuntimeModel):
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
     startAtStepId: str | None = None

@@ -466,4 +466,5 @@ def search_attribute_values(execution: Any) -> dict[str, Any]:
         "journeyVersion": attributes.get(sa.JOURNEY_VERSION),
         "state": attributes.get(sa.JOURNEY_STATE),
         "nextActionAt": attributes.get(sa.NEXT_ACTION_AT),
+        "paused": attributes.get(sa.ENROLLMENT_STATUS) == "paused",
     }

@@ -194,6 +194,29 @@ class TriggerDecisionRow(SQLModel, table=True):
     decided_at: datetime = Field(index=True)
 
 
+class EnrollmentMigrationRow(SQLModel, table=True):
+    """Audit of migrations (docs/decisions.md D29): one row per (migration, enduser), written
+    before the enrollment is signalled and updated with what came of it."""
+
+    __tablename__ = "enrollment_migrations"
+    __table_args__ = (UniqueConstraint("migration_id", "enduser_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    migration_id: str = Field(index=True, max_length=64)
+    journey_id: str = Field(index=True, max_length=200)
+    enduser_id: str = Field(max_length=64)
+    from_version: str = Field(max_length=64)
+    to_version: str = Field(max_length=64)
+    mapping: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    on_removed: str = Field(max_length=8)  # cancel | keep
+    by: str = Field(default="", max_length=200)
+    at: datetime
+    # pending (signalled, no answer yet) | migrated | kept | notRunning | failed
+    outcome: str = Field(max_length=16)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    undoes: str | None = Field(default=None, max_length=64)  # the migration this one undoes
+
+
 # The engine's own tables (SQLModel.metadata is process-wide: other apps' tables may share it).
 STORE_TABLES = frozenset(
     model.__tablename__
@@ -207,5 +230,6 @@ STORE_TABLES = frozenset(
         MessageSendRow,
         MessagePolicyLockRow,
         TriggerDecisionRow,
+        EnrollmentMigrationRow,
     )
 )

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from models.automated_action import CancelReason, JourneyContext
     from models.enrollment import (
         IGNORED_KEPT,
+        MIGRATIONS_KEPT,
         ActionState,
         ActionStatus,
         CancelOn,
@@ -42,6 +43,9 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentState,
         EnrollmentStatus,
         FormTracking,
+        MigrationNote,
+        MigrationRecord,
+        PauseState,
     )
     from models.events import (
         EVENT_TRAITS,
@@ -77,9 +81,12 @@ with workflow.unsafe.imports_passed_through():
         IncomingMessage,
         JourneyControlRequest,
         JourneyStateUpdate,
+        MigrateRequest,
+        PauseRequest,
         PlanRef,
         RemoveRequest,
         RestartRequest,
+        ResumeRequest,
         StepOutcome,
         TicketClosed,
         TriggerFired,
@@ -88,6 +95,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from rules.conditions import journey_state_matches, matches, uses_upcoming_events
     from rules.dates import epoch_ms, from_epoch_ms, parse_any_date
+    from rules.migration import remap
     from rules.office_hours import next_open, zone_for_enduser
     from rules.schedule import (
         date_relative_due,
@@ -101,7 +109,9 @@ with workflow.unsafe.imports_passed_through():
         PATCH_BACKGROUND_ERRORS,
         PATCH_FULL_STEP_CONDITIONS,
         PATCH_LEDGER_FIELDS,
+        PATCH_MIGRATE_VERSION,
         PATCH_OWN_EVENTS_ONLY,
+        PATCH_PAUSE_RESUME,
         PATCH_REMOVED_BEFORE_START,
         PATCH_RESTART_COALESCE,
         PATCH_SIGNALS_WAIT_FOR_PLAN,
@@ -167,6 +177,7 @@ class JourneyWorkflow:
         self.started = False
         self.remove_request: RemoveRequest | None = None
         self.restart_request: RestartRequest | None = None
+        self.migrate_request: MigrateRequest | None = None
 
     # ------------------------------------------------------------------------------------------
     # main loop
@@ -202,12 +213,17 @@ class JourneyWorkflow:
                 lambda: (
                     self.remove_request is not None
                     or self.restart_request is not None
+                    or self.migrate_request is not None
                     or self._finished()
                     or self._should_continue_as_new()
                 )
             )
             if self.restart_request is not None:
                 await self._wind_down(CancelReason.RESTARTED_IN_JOURNEY, None)
+                if self.enrollment.paused is not None:
+                    # The restarted journey starts unpaused (docs/decisions.md D28), and
+                    # continue-as-new would carry the attribute over.
+                    self.projection.show_paused(False)
                 await self.projection.close_ledger()
                 metrics.count_enrollment("restarted", inp.journeyId)
                 restart = self.restart_request
@@ -226,6 +242,9 @@ class JourneyWorkflow:
                 await self.projection.close_ledger()
                 metrics.count_enrollment("removed", inp.journeyId)
                 return self._result("removed")
+            if self.migrate_request is not None:
+                await self._migrate(self.migrate_request)  # returns only when not migrated
+                continue
             if self._finished():
                 await self.projection.close_ledger()
                 metrics.count_enrollment("completed", inp.journeyId)
@@ -239,6 +258,72 @@ class JourneyWorkflow:
                 workflow.continue_as_new(
                     inp.model_copy(update={"resume": self.enrollment.model_dump(mode="json")})
                 )
+
+    async def _migrate(self, request: MigrateRequest) -> None:
+        """docs/decisions.md D29: at a safe point (no activity under way, due actions held),
+        move the pending actions to the target version and continue as new on it. A pending
+        step the target lacks is cancelled, or (`onRemoved: keep`) the enrollment stays where it
+        is. Steps already done are history and never run again."""
+        target = await self._activity(
+            "load_plan",
+            PlanRef(journeyId=self.inp.journeyId, version=request.toVersion),
+            result_type=JourneyPlan,
+            summary=f"load plan {self.inp.journeyId}@{request.toVersion} (migration)",
+        )
+        self.draining = True
+        await workflow.wait_condition(
+            lambda: self.in_flight == 0 and workflow.all_handlers_finished()
+        )
+        if self.remove_request is not None or self.restart_request is not None:
+            # Removed or restarted while the target loaded: that wins, the version stays.
+            self._note_migration(request, "kept", "removed or restarted meanwhile")
+            self.migrate_request = None
+            self.draining = False
+            return
+        removed = remap(self.enrollment, self._plan, target, request.mapping).removed
+        if removed and request.onRemoved == "keep":
+            steps = ", ".join(sorted({a.stepId for a in removed}))
+            self._note_migration(request, "kept", f"version {target.version} lacks {steps}")
+            self.migrate_request = None
+            self.draining = False
+            self._refresh_ui()
+            return
+        for action in removed:
+            self.cancelled[action.id] = int(CancelReason.REMOVED_BY_USER)
+            self._finish(
+                action,
+                "cancelled",
+                cancel_reason=int(CancelReason.REMOVED_BY_USER),
+                cancelled_by=request.by,
+                detail=f"removed by migration {request.migrationId} to {target.version}",
+            )
+        moved = remap(self.enrollment, self._plan, target, request.mapping)
+        self._note_migration(request, "migrated", f"{len(moved.moved)} pending step(s) moved")
+        state = moved.state
+        state.migrations = list(self.enrollment.migrations)
+        state.migratedBy = MigrationNote(
+            migrationId=request.migrationId, fromVersion=self.inp.planVersion, moves=moved.moved
+        )
+        self.projection.show_version(target.version)
+        await self.projection.close_ledger()
+        workflow.continue_as_new(
+            self.inp.model_copy(
+                update={"planVersion": target.version, "resume": state.model_dump(mode="json")}
+            )
+        )
+
+    def _note_migration(
+        self, request: MigrateRequest, outcome: Literal["migrated", "kept"], detail: str
+    ) -> None:
+        record = MigrationRecord(
+            migrationId=request.migrationId,
+            fromVersion=self.inp.planVersion,
+            toVersion=request.toVersion,
+            outcome=outcome,
+            detail=detail,
+            at=workflow.now().isoformat(),
+        )
+        self.enrollment.migrations = [*self.enrollment.migrations, record][-MIGRATIONS_KEPT:]
 
     def _finished(self) -> bool:
         """Nothing pending and nothing that could still start a branch."""
@@ -391,6 +476,12 @@ class JourneyWorkflow:
                 while True:
                     if not await self._wait_until_due(action, label):
                         return
+                    # Only a paused enrollment awaits here (an extra await would reorder the
+                    # commands of histories recorded before PATCH_PAUSE_RESUME).
+                    if self.enrollment.paused is not None and not await self._hold_while_paused(
+                        action, event
+                    ):
+                        return
                     info = delay_info(event)
                     if traits(event).office_hours and info is not None:
                         if info.officeHoursOnly and not action.didDelayForOutOfOffice:
@@ -498,6 +589,33 @@ class JourneyWorkflow:
             except TimeoutError:
                 pass
         return action.id not in self.cancelled
+
+    async def _hold_while_paused(self, action: ActionState, event: AutomationEvent) -> bool:
+        """docs/decisions.md D28: a due action of a paused enrollment waits for the resume.
+        Then, with the journey's `onResume: skipOverdue`, an action whose delay ran out while
+        paused is finished as skipped, without children (as `skipIfDelayPassed` does,
+        docs/decisions.md D6); an action made due by an event (no delay, or a trigger that
+        released it) runs, as every action does with `runOverdue`. False = do not run it."""
+        await workflow.wait_condition(
+            lambda: self.enrollment.paused is None or action.id in self.cancelled
+        )
+        if action.id in self.cancelled:
+            return False
+        timed = (
+            action.processAfter is not None
+            and action.processAfter > action.createdAt
+            and not traits(event).parks
+        )
+        if timed and self._plan.journey.skips_overdue_on_resume:
+            due = from_epoch_ms(action.processAfter or 0).isoformat()
+            self._finish(
+                action,
+                "finished",
+                skipped="paused",
+                detail=f"due {due} while paused: skipped on resume (onResume: skipOverdue)",
+            )
+            return False
+        return True
 
     async def _defer_for_office_hours(self, action: ActionState, info: DelayInfo) -> bool:
         """docs/decisions.md D4: move an out-of-office action to the next opening. True =
@@ -1081,6 +1199,58 @@ class JourneyWorkflow:
                 )
 
     @workflow.signal
+    async def pause(self, request: PauseRequest) -> None:
+        """docs/decisions.md D28: hold due steps until `resume`; events are still applied."""
+        await self._when_started(self._on_pause, request)
+
+    def _on_pause(self, request: PauseRequest) -> None:
+        if not workflow.patched(PATCH_PAUSE_RESUME):
+            return  # delivered to a run recorded before pausing existed: it never paused
+        if self.enrollment.paused is not None:
+            return  # already paused: a repeated pause changes nothing
+        self.enrollment.paused = PauseState(at=workflow.now().isoformat(), by=request.by)
+        self.projection.show_paused(True)
+        by = f" by {request.by}" if request.by else ""
+        for action in list(self.enrollment.actions.values()):
+            self._write(action, "active", detail=f"paused{by}")
+        self._refresh_ui()
+
+    @workflow.signal
+    async def resume(self, request: ResumeRequest) -> None:
+        """docs/decisions.md D28: held steps run, or are skipped when overdue and the journey
+        says `onResume: skipOverdue`."""
+        await self._when_started(self._on_resume, request)
+
+    def _on_resume(self, request: ResumeRequest) -> None:
+        if not workflow.patched(PATCH_PAUSE_RESUME):
+            return
+        if self.enrollment.paused is None:
+            return  # not paused: a repeated resume changes nothing
+        self.enrollment.paused = None
+        self.projection.show_paused(False)
+        by = f" by {request.by}" if request.by else ""
+        for action in list(self.enrollment.actions.values()):
+            self._write(action, "active", detail=f"resumed{by}")
+        self._refresh_ui()
+
+    @workflow.signal
+    async def migrate(self, request: MigrateRequest) -> None:
+        """docs/decisions.md D29: move to another version at the next safe point."""
+        await self._when_started(self._on_migrate, request)
+
+    def _on_migrate(self, request: MigrateRequest) -> None:
+        if not workflow.patched(PATCH_MIGRATE_VERSION):
+            return  # delivered to a run recorded before migrations existed
+        seen = {m.migrationId for m in self.enrollment.migrations}
+        if request.migrationId in seen or self.migrate_request is not None:
+            return  # a resumed migration already applied here, or one under way
+        if request.toVersion == self.inp.planVersion:
+            self._note_migration(request, "migrated", "already on this version")
+            return
+        if self.remove_request is None and self.restart_request is None:
+            self.migrate_request = request
+
+    @workflow.signal
     def remove(self, request: RemoveRequest) -> None:
         if self.remove_request is None:
             self.remove_request = request
@@ -1110,6 +1280,8 @@ class JourneyWorkflow:
             history=self.enrollment.history[-HISTORY_KEPT:],
             removed=self.remove_request is not None,
             ignored=list(self.enrollment.ignored),
+            paused=self.enrollment.paused,
+            migrations=list(self.enrollment.migrations),
         )
 
     @property
@@ -1217,6 +1389,13 @@ class JourneyWorkflow:
         self.enrollment = enrollment
         if enrollment.journeyRunIds:  # the same journey goes on in this run
             enrollment.journeyRunIds.append(workflow.info().run_id)
+        note = enrollment.migratedBy
+        if note is not None:  # the first run on a migration's target version (D29)
+            enrollment.migratedBy = None
+            for action in enrollment.actions.values():
+                move = note.moves.get(action.id, action.stepId)
+                detail = f"migrated from {note.fromVersion} ({note.migrationId}): {move}"
+                self._write(action, "active", detail=detail)
         for action in enrollment.actions.values():
             self._launch(action)
 

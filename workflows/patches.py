@@ -32,3 +32,9 @@ PATCH_LEDGER_FIELDS = "ledger-fields"
 # deleted: the removal's signal is what dispatches the delayed run) ends without starting:
 # no membership write, no root step (docs/decisions.md D18).
 PATCH_REMOVED_BEFORE_START = "removed-before-start"
+# Pause and resume (signals `pause` / `resume`): while paused, due steps wait; on resume the
+# journey's `onResume` runs or skips those that fell due meanwhile (docs/decisions.md D28).
+PATCH_PAUSE_RESUME = "pause-resume"
+# Migration to another version (signal `migrate`): at a safe point the run cancels or moves its
+# pending actions and continues as new on the target version (docs/decisions.md D29).
+PATCH_MIGRATE_VERSION = "migrate-version"

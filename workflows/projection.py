@@ -141,6 +141,18 @@ class Projection:
         value = sa.JOURNEY_STATE.value_set(state) if state else sa.JOURNEY_STATE.value_unset()
         workflow.upsert_search_attributes([value])
 
+    def show_paused(self, paused: bool) -> None:
+        """EnrollmentStatus = "paused" while paused (docs/decisions.md D28), for the UI's query
+        bar: `EnrollmentStatus="paused"`."""
+        key = sa.ENROLLMENT_STATUS
+        workflow.upsert_search_attributes(
+            [key.value_set("paused") if paused else key.value_unset()]
+        )
+
+    def show_version(self, version: str) -> None:
+        """JourneyVersion follows a migration (continue-as-new carries the attributes over)."""
+        workflow.upsert_search_attributes([sa.JOURNEY_VERSION.value_set(version)])
+
     def refresh(self, plan: JourneyPlan, enrollment: EnrollmentState, listening: list[str]) -> None:
         """Search attribute NextActionAt and the current-details line of the Temporal UI."""
         due = [
@@ -163,6 +175,9 @@ class Projection:
         if workflow.patched(PATCH_STEP_ATTRIBUTES):
             self._upsert_step_attributes(enrollment)
         lines = [f"**State** {enrollment.state or '(none)'}"]
+        if enrollment.paused is not None:
+            by = f" by {enrollment.paused.by}" if enrollment.paused.by else ""
+            lines.append(f"**Paused** since {enrollment.paused.at}{by}")
         for view in pending_views(plan, enrollment)[:10]:
             when = f" at {view.dueAt}" if view.dueAt else ""
             lines.append(f"- `{view.stepId}` ({view.eventType}) waits for {view.waitingFor}{when}")

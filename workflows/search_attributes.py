@@ -15,6 +15,9 @@ NEXT_ACTION_AT = SearchAttributeKey.for_datetime("NextActionAt")
 # Step ids (from the YAML, never PHI): where the enrollment waits now, and which steps failed.
 WAITING_AT = SearchAttributeKey.for_keyword_list("JourneyWaitingAt")
 FAILED_STEPS = SearchAttributeKey.for_keyword_list("JourneyFailedSteps")
+# "paused" while the enrollment is paused (docs/decisions.md D28); unset otherwise.
+# JourneyState is the journey state a step sets (setEnduserStatus), so pausing has its own.
+ENROLLMENT_STATUS = SearchAttributeKey.for_keyword("EnrollmentStatus")
 
 ALL = (
     JOURNEY_ID,
@@ -24,6 +27,7 @@ ALL = (
     NEXT_ACTION_AT,
     WAITING_AT,
     FAILED_STEPS,
+    ENROLLMENT_STATUS,
 )
 
 

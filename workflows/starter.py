@@ -18,8 +18,10 @@ from models.automated_action import JourneyContext
 from models.enrollment import EnrollmentResult
 from models.runtime import (
     EnrollmentInput,
+    PauseRequest,
     RemoveRequest,
     RestartRequest,
+    ResumeRequest,
     enrollment_workflow_id,
 )
 from workflows import search_attributes as sa
@@ -144,6 +146,24 @@ async def remove(client: Client, journey_id: str, enduser_id: str, request: Remo
     handle = client.get_workflow_handle(enrollment_workflow_id(journey_id, enduser_id))
     try:
         await handle.signal(JourneyWorkflow.remove, request)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def pause(
+    client: Client, journey_id: str, enduser_id: str, request: PauseRequest | ResumeRequest
+) -> bool:
+    """Signal `pause` (a PauseRequest) or `resume` (a ResumeRequest): docs/decisions.md D28.
+    False when the enduser has no running enrollment in that journey."""
+    handle = client.get_workflow_handle(enrollment_workflow_id(journey_id, enduser_id))
+    try:
+        if isinstance(request, PauseRequest):
+            await handle.signal(JourneyWorkflow.pause, request)
+        else:
+            await handle.signal(JourneyWorkflow.resume, request)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             return False

@@ -11,8 +11,10 @@ from api.routes import (
     enrollments,
     events,
     health,
+    migrations,
     pages,
     patient_page,
+    pausing,
     tellescope,
     timeline,
     webhooks,
@@ -24,6 +26,8 @@ api_router.include_router(health.router)
 api_router.include_router(webhooks.router)
 _keyed = [Depends(require_api_key)]
 api_router.include_router(enrollments.router, dependencies=_keyed)
+api_router.include_router(pausing.router, dependencies=_keyed)
+api_router.include_router(migrations.router, dependencies=_keyed)
 api_router.include_router(tellescope.router, dependencies=_keyed)
 api_router.include_router(automated_actions.router, dependencies=_keyed)
 api_router.include_router(events.router, dependencies=_keyed)

@@ -250,6 +250,7 @@ async def enduser_journeys(
             found.pending = status.pending
             found.waitingFor = status.waitingFor
             found.history = status.history[-20:]
+            found.paused = status.paused
         return found
 
     enrollments = await service.bounded(page.enrollments, settings.bulk_concurrency, one)

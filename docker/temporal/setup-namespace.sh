@@ -6,7 +6,7 @@ set -eu
 NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 RETENTION=${TEMPORAL_RETENTION:-720h}  # 30 days
 ATTRIBUTES="JourneyId:Keyword JourneyVersion:Keyword EnduserId:Keyword JourneyState:Keyword
-NextActionAt:Datetime JourneyWaitingAt:KeywordList JourneyFailedSteps:KeywordList"
+NextActionAt:Datetime JourneyWaitingAt:KeywordList JourneyFailedSteps:KeywordList EnrollmentStatus:Keyword"
 
 tries=0
 until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do

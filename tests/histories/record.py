@@ -29,7 +29,10 @@ from compiler import compile_paths
 from models.runtime import (
     EnrollmentInput,
     FormSubmitted,
+    MigrateRequest,
+    PauseRequest,
     RemoveRequest,
+    ResumeRequest,
     TicketClosed,
     TriggerFired,
     enrollment_workflow_id,
@@ -122,6 +125,12 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "step-conditions":
                 await record_step_conditions(recorder, executor)
                 return
+            if only == "migrated":
+                await record_migrated(recorder, executor, Path(folder))
+                return
+            if only == "paused":
+                await record_paused(recorder, executor)
+                return
             if only == "removed-before-start":
                 await record_removed_before_start(
                     recorder, executor, name or "onboarding-removed-before-start"
@@ -140,6 +149,8 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_re_engagement(recorder, executor, "re-engagement-ledger-fields")
             await record_post_visit(recorder, executor, "post-visit-ledger-fields")
             await record_removed_before_start(recorder, executor, "onboarding-removed-before-start")
+            await record_paused(recorder, executor)
+            await record_migrated(recorder, executor, Path(folder))
     finally:
         await env.shutdown()
 
@@ -228,6 +239,65 @@ async def record_removed_before_start(recorder: Recorder, executor, name: str) -
         )
         await handle.result()
         await recorder.save(handle, name)
+
+
+async def record_paused(recorder: Recorder, executor) -> None:
+    """Paused while the intake reminder's timer runs (PATCH_PAUSE_RESUME): the timer fires
+    while paused and the reminder waits; resumed (runOverdue), it is sent."""
+    tellescope = patient()
+    tellescope.form_response_ids["send-intake"] = ["fr-intake"]
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("onboarding", tellescope)
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "intake-reminder" for p in s.pending)
+        )
+        await handle.signal(JourneyWorkflow.pause, PauseRequest(by="ops"))
+        await recorder.until(handle, lambda s: s.paused is not None)
+        with recorder.env.auto_time_skipping_disabled():
+            await recorder.env.sleep(timedelta(days=4))
+        await recorder.save(handle, "onboarding-paused")
+        await handle.signal(JourneyWorkflow.resume, ResumeRequest(by="ops"))
+        await recorder.until(
+            handle,
+            lambda s: any(h.stepId == "intake-reminder" for h in s.history if h.status != "active"),
+        )
+        await recorder.save(handle, "onboarding-resumed")
+        await handle.terminate("recorded")
+
+
+async def record_migrated(recorder: Recorder, executor, folder: Path) -> None:
+    """Migrated while the intake reminder's timer runs (PATCH_MIGRATE_VERSION) to a version
+    whose reminder comes a day sooner: the run that took the migration, and the first run on
+    the target version."""
+    source = (EXAMPLES / "onboarding.yaml").read_text()
+    sooner = source.replace(
+        "{automationStepId: send-intake, delay: 2, unit: Days, officeHoursOnly: true}",
+        "{automationStepId: send-intake, delay: 1, unit: Days, officeHoursOnly: true}",
+    )
+    assert sooner != source
+    (folder / "v2").mkdir()
+    (folder / "v2" / "onboarding.yaml").write_text(sooner)
+    (folder / "v2" / "organization.yaml").write_text((EXAMPLES / "organization.yaml").read_text())
+    (target,) = compile_paths([folder / "v2"]).plans
+    recorder.plans.save(target, make_current=False)
+    tellescope = patient()
+    tellescope.form_response_ids["send-intake"] = ["fr-intake"]
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("onboarding", tellescope)
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "intake-reminder" for p in s.pending)
+        )
+        await handle.signal(
+            JourneyWorkflow.migrate,
+            MigrateRequest(migrationId="m-recorded", toVersion=target.version, by="ops"),
+        )
+        await recorder.until(handle, lambda s: s.planVersion == target.version)
+        first = recorder.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+        await recorder.save(first, "onboarding-migrated")
+        await recorder.save(
+            recorder.client.get_workflow_handle(handle.id), "onboarding-migrated-target"
+        )
+        await handle.terminate("recorded")
 
 
 async def record_foreign_events(recorder: Recorder, executor) -> None:

@@ -18,7 +18,9 @@ from workflows.patches import (
     PATCH_BACKGROUND_ERRORS,
     PATCH_FULL_STEP_CONDITIONS,
     PATCH_LEDGER_FIELDS,
+    PATCH_MIGRATE_VERSION,
     PATCH_OWN_EVENTS_ONLY,
+    PATCH_PAUSE_RESUME,
     PATCH_REMOVED_BEFORE_START,
     PATCH_SIGNALS_WAIT_FOR_PLAN,
 )
@@ -96,3 +98,23 @@ def test_removals_before_the_start_are_recorded_on_both_sides_of_their_patch():
     after = here / "onboarding-removed-before-start.json"
     assert PATCH_REMOVED_BEFORE_START not in patches_in(before)
     assert PATCH_REMOVED_BEFORE_START in patches_in(after)
+
+
+def test_pauses_are_recorded_on_their_patch():
+    """A paused enrollment whose timer fired while paused, and the same after its resume
+    (docs/decisions.md D28); every older history (no pause) replays above on the old path."""
+    here = Path(__file__).parent
+    for name in ("onboarding-paused", "onboarding-resumed"):
+        assert PATCH_PAUSE_RESUME in patches_in(here / f"{name}.json")
+    assert PATCH_PAUSE_RESUME not in patches_in(here / "onboarding-completed.json")
+
+
+def test_migrations_are_recorded_on_their_patch():
+    """The run that took a migration (docs/decisions.md D29) and the first run on its target
+    version (continued as new with the moved state); older histories replay above unchanged."""
+    here = Path(__file__).parent
+    assert PATCH_MIGRATE_VERSION in patches_in(here / "onboarding-migrated.json")
+    target = json.loads((here / "onboarding-migrated-target.json").read_text())
+    started = target["events"][0]["workflowExecutionStartedEventAttributes"]
+    assert started.get("continuedExecutionRunId")  # continued from the migrated run
+    assert PATCH_MIGRATE_VERSION not in patches_in(here / "onboarding-completed.json")

@@ -34,6 +34,7 @@ TABLES = {
     "message_sends",
     "message_policy_locks",
     "trigger_decisions",
+    "enrollment_migrations",
     "alembic_version",
 }
 
