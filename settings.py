@@ -4,7 +4,7 @@ field names (upper case), with the `TELLESCOPE_` prefix for Tellescope's:
 
 | class | read by | variables (for example) |
 |---|---|---|
-| `EngineSettings` | worker, API, CLI | DATABASE_URL, TEMPORAL_ADDRESS, TASK_QUEUE |
+| `EngineSettings` | worker, API, CLI | DATABASE_URL, TASK_QUEUE, ACTION_HANDLERS |
 | `ApiSettings` | the HTTP API | API_PORT, WEBHOOK_SECRET, BULK_CONCURRENCY |
 | `TellescopeSettings` | `tellescope.client` | TELLESCOPE_BASE_URL, TELLESCOPE_API_KEY |
 
@@ -17,6 +17,7 @@ the local Tellescope sandbox. Production sets `DATABASE_URL`, `TEMPORAL_ADDRESS`
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.metadata import entry_points
 from typing import TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -40,11 +41,30 @@ class EngineSettings(BaseSettings):
     # Workflows kept in worker memory between tasks (sticky cache). Lower it if worker RSS grows
     # with many active enrollments; 0 disables sticky execution.
     max_cached_workflows: int = 1000
+    # AI and telephony handlers (docs/handlers.md): action type -> "package.module:attribute",
+    # as JSON (`ACTION_HANDLERS='{"outboundCall": "acme.calls:place_call"}'`); added to the
+    # installed packages' `journey_engine.action_handlers` entry points, and winning over them.
+    # The worker imports them at start; `journeys validate` warns about the types left out.
+    action_handlers: dict[str, str] = Field(default_factory=dict)
 
 
 @lru_cache
 def get_settings() -> EngineSettings:
     return EngineSettings()
+
+
+# Installed packages register AI and telephony handlers here: entry point name = action type,
+# value = "package.module:attribute" (docs/handlers.md §2).
+ACTION_HANDLER_ENTRY_POINTS = "journey_engine.action_handlers"
+
+
+def action_handler_references(settings: EngineSettings | None = None) -> dict[str, str]:
+    """action type -> "package.module:attribute": the entry points, then ACTION_HANDLERS (which
+    wins). Nothing is imported: `journeys validate` and deploy read this to warn only about the
+    types without a handler; the worker imports them (activities/action_handlers.py)."""
+    found = {ep.name: ep.value for ep in entry_points(group=ACTION_HANDLER_ENTRY_POINTS)}
+    found.update((settings or get_settings()).action_handlers)
+    return found
 
 
 # Tellescope refuses webhook secrets of 15 characters or fewer.

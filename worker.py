@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.action_handlers import ActionHandlers, HandlerConfigError, load_handlers
 from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
 from settings import EngineSettings, get_settings
@@ -122,7 +123,17 @@ async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
     return await connect_temporal(settings, runtime=runtime)
 
 
+def action_handlers(settings: EngineSettings) -> ActionHandlers:
+    """The AI and telephony handlers (docs/handlers.md), imported before anything connects: a
+    bad reference stops the worker with one line (HandlerConfigError)."""
+    handlers = load_handlers(settings.action_handlers)
+    for action_type, where in sorted(handlers.sources.items()):
+        log.info("action handler for %s from %s", action_type, where)
+    return handlers
+
+
 async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
+    handlers = action_handlers(settings)
     engine = upgrade_database(settings.database_url)  # migrations (store/migrations)
     cache_workflow_bytecode()
     plans, ledger = PlanStore(engine), Ledger(engine)
@@ -145,7 +156,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 task_queue=settings.task_queue,
                 workflows=WORKFLOWS,
                 activities=[
-                    *TellescopeActivities(tellescope).all(),
+                    *TellescopeActivities(tellescope, handlers).all(),
                     *engine_activities(client, plans, ledger, settings.task_queue),
                     *trigger_activities.all(),
                 ],
@@ -182,6 +193,9 @@ def main() -> None:
 
     try:
         asyncio.run(serve())
+    except HandlerConfigError as error:  # one line naming the setting and the reference
+        print(f"error: action handler: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
     except TemporalConnectionError as error:  # one line, not a traceback (temporal_connection)
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.stdout.flush()

@@ -11,6 +11,7 @@ from api.routes import (
     enrollments,
     events,
     health,
+    outcomes,
     pages,
     tellescope,
     webhooks,
@@ -25,6 +26,7 @@ api_router.include_router(enrollments.router, dependencies=_keyed)
 api_router.include_router(tellescope.router, dependencies=_keyed)
 api_router.include_router(automated_actions.router, dependencies=_keyed)
 api_router.include_router(events.router, dependencies=_keyed)
+api_router.include_router(outcomes.router, dependencies=_keyed)
 api_router.include_router(deployments.router, dependencies=_keyed)
 # Pages take the key from the header or a signed session cookie (no key in a URL: api.routes.pages).
 api_router.include_router(pages.links, dependencies=_keyed)
