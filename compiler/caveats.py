@@ -29,6 +29,7 @@ from typing import Any
 from compiler.errors import CompileWarning
 from compiler.parse import ParsedJourney
 from compiler.yaml_source import PathPart
+from models.actions import AI_ACTION_TYPES
 from models.runtime import UNCONFIGURED_FAMILY, family_of
 from models.triggers import INTEGRATION_TRIGGER_ACTION_TYPES
 
@@ -80,11 +81,16 @@ def _step_warnings(parsed: ParsedJourney, handled: frozenset[str]) -> list[Compi
     for step_id, step in parsed.steps.items():
         action_type = step.action.type
         if family_of(action_type) == UNCONFIGURED_FAMILY and action_type not in handled:
+            where = (
+                "no handler configured (ACTION_HANDLERS or an entry point, docs/handlers.md §2)"
+                if action_type in AI_ACTION_TYPES
+                else "no configuration in Journey Engine"
+            )
             warnings.append(
                 parsed.warning(
                     parsed.step_path(step_id, "action", "type"),
-                    f'action "{action_type}" has no configuration in Journey Engine: the step'
-                    " fails at run time (its onError branch runs)",
+                    f'action "{action_type}" has {where}: the step fails at run time (its'
+                    " onError branch runs)",
                 )
             )
         if action_type == "notifyTeam":
