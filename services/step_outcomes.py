@@ -4,7 +4,7 @@ A handler that started a call (`started(reference)`) hands the provider the ids 
 `HandlerRequest`; when the call ends, the provider (or the operator's glue) posts
 `{journeyId, enduserId, automatedActionId | stepId, outcome}` and this signals the enrollment's
 `step_outcome`, whose onCallOutcome / onAIConversationOutcome branch for that outcome runs
-(docs/semantics.md §4.7). Every check runs before the signal: bad input changes nothing.
+(docs/semantics.md §4.3). Every check runs before the signal: bad input changes nothing.
 """
 
 from __future__ import annotations
