@@ -107,6 +107,11 @@ def configure_delivery(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     return {"url": url}
 
 
+def delivery_target(store: Store) -> dict[str, Any]:
+    delivery = store.get_meta(_DELIVERY)
+    return {"url": delivery["url"] if delivery else None}
+
+
 async def choose_outcome(
     store: Store, action_id: str, body: dict[str, Any], timeout: float
 ) -> dict[str, Any]:

@@ -9,6 +9,7 @@ GET  /sandbox/handler-actions                  every recorded action (?enduserId
 POST /sandbox/handler-actions/{id}/outcome     {outcome}: a call / AI conversation ended; delivered
                                                to the engine's POST /v1/step-outcomes
 PUT  /sandbox/handler-actions/delivery         {url, apiKey}: where outcomes are delivered
+GET  /sandbox/handler-actions/delivery         {url} (null when not configured; never the key)
 PUT  /sandbox/ai-decisions                     {byStep: {stepId: outcome}, default?}: scripted
                                                aiDecision answers
 """
@@ -45,6 +46,11 @@ async def list_actions(request: Request) -> Any:
 @router.put("/sandbox/handler-actions/delivery")
 async def configure_delivery(request: Request) -> Any:
     return handler_actions.configure_delivery(sandbox_of(request).store, await json_body(request))
+
+
+@router.get("/sandbox/handler-actions/delivery")
+async def delivery(request: Request) -> Any:
+    return handler_actions.delivery_target(sandbox_of(request).store)
 
 
 @router.post("/sandbox/handler-actions/{action_id}/outcome")
