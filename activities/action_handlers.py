@@ -171,7 +171,7 @@ def load_handlers(setting: Mapping[str, str]) -> ActionHandlers:
 def handler_request(request: ActionRequest, attempt: int) -> HandlerRequest:
     return HandlerRequest(
         actionType=request.action.type,
-        info=request.action.info.model_dump(mode="json", exclude_none=True),
+        info=request.action.info.to_json(),
         enduserId=request.enduserId,
         journeyId=request.journeyId,
         stepId=request.stepName,
