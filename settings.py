@@ -16,12 +16,13 @@ the local Tellescope sandbox. Production sets `DATABASE_URL`, `TEMPORAL_ADDRESS`
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from importlib.metadata import entry_points
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class EngineSettings(BaseSettings):
@@ -45,7 +46,22 @@ class EngineSettings(BaseSettings):
     # as JSON (`ACTION_HANDLERS='{"outboundCall": "acme.calls:place_call"}'`); added to the
     # installed packages' `journey_engine.action_handlers` entry points, and winning over them.
     # The worker imports them at start; `journeys validate` warns about the types left out.
-    action_handlers: dict[str, str] = Field(default_factory=dict)
+    # Empty (`ACTION_HANDLERS=` in a .env file) means none.
+    action_handlers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("action_handlers", mode="before")
+    @classmethod
+    def _handlers_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"not a JSON object of action type to reference ({error})"
+                ) from None
+        return value
 
 
 @lru_cache

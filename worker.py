@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 from activities.action_handlers import ActionHandlers, HandlerConfigError, load_handlers
 from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
-from settings import EngineSettings, get_settings
+from settings import EngineSettings, load_settings
 from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanStore
@@ -184,12 +184,14 @@ def main() -> None:
     for chatty in ("httpx", "alembic"):  # one line per request / migration step: too much
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
+    settings = load_settings(EngineSettings)  # a wrong setting: one line naming it, exit 1
+
     async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(get_settings(), stop)
+        await run_worker(settings, stop)
 
     try:
         asyncio.run(serve())

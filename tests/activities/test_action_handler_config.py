@@ -79,6 +79,21 @@ def test_a_bad_reference_stops_the_worker_in_one_line(tmp_path):
         assert not (tmp_path / "engine.db").exists()  # nothing started
 
 
+def test_a_malformed_setting_is_one_line_and_empty_means_none(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("ACTION_HANDLERS=outboundCall\n")  # not JSON
+    result = run([str(ROOT / "worker.py")], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: invalid setting: ACTION_HANDLERS: Value error, not a JSON object of action type"
+        " to reference (Expecting value: line 1 column 1 (char 0))"
+    )
+    env_file.write_text("ACTION_HANDLERS=\n")  # as an .env template leaves it: no handlers
+    script = "from settings import get_settings; print(get_settings().action_handlers)"
+    empty = run(["-c", script], tmp_path)
+    assert (empty.returncode, empty.stdout) == (0, "{}\n"), empty.stderr
+
+
 def test_entry_points_register_handlers_and_the_setting_wins(tmp_path):
     package = installed_package(
         tmp_path / "site", {"outboundCall": "acme_calls:place_call", "callUser": "acme_calls:x"}
