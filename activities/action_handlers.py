@@ -111,9 +111,6 @@ class ActionHandlers:
     def get(self, action_type: str) -> ActionHandler | None:
         return self.handlers.get(action_type)
 
-    def configured(self) -> frozenset[str]:
-        return frozenset(self.handlers)
-
 
 def configured_references(setting: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """action type -> (reference, where it is configured): entry points, then the setting,

@@ -30,9 +30,6 @@ from activities.action_handlers import started
 
 async def place_call(request):
     return started("call-" + request.idempotencyKey)
-
-def not_async(request):
-    return None
 """
 
 
@@ -67,6 +64,8 @@ def test_a_bad_reference_stops_the_worker_in_one_line(tmp_path):
         ({"outboundCall": "activities.sandbox_handler:missing"}, "has no attribute missing"),
         ({"outboundCall": "activities.sandbox_handler"}, 'expected "package.module:attribute"'),
         ({"sendSMS": "activities.sandbox_handler:handle"}, "not an AI or telephony action"),
+        ({"callUser": "activities.sandbox_handler:REFERENCE"}, "REFERENCE is not callable"),
+        ({"callUser": "activities.action_handlers:done"}, "done is not an async function"),
     ]:
         result = run([str(ROOT / "worker.py")], tmp_path, handlers=handlers)
         assert result.returncode == 1, result.stderr
