@@ -32,3 +32,7 @@ PATCH_LEDGER_FIELDS = "ledger-fields"
 # deleted: the removal's signal is what dispatches the delayed run) ends without starting:
 # no membership write, no root step (docs/decisions.md D18).
 PATCH_REMOVED_BEFORE_START = "removed-before-start"
+# A call's / AI conversation's outcome that arrives while its step has not finished (the
+# provider answered before the handler's activity returned) is kept and routed when the step
+# finishes, as early form submissions and ticket closes are (docs/handlers.md §3).
+PATCH_EARLY_OUTCOMES = "early-outcomes"
