@@ -176,8 +176,10 @@ async def test_call_outcome_chosen_in_the_sandbox_runs_its_branch(handled):
         "started",
         {"treeId": "tree-1"},
     )
-    [row] = handled.h.ledger.list(enduser_id=enduser_id)
-    assert (row.id, row.status) == (call["automatedActionId"], "finished")
+    [row] = await handled.h.wait_for(
+        lambda: handled.h.ledger.list(enduser_id=enduser_id, status="finished"), "the call step"
+    )
+    assert (row.id, row.automation_step_id) == (call["automatedActionId"], "call")
 
     chosen = handled.h.sandbox_http.post(
         f"/sandbox/handler-actions/{call['id']}/outcome", json={"outcome": "Voicemail"}
