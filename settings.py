@@ -17,6 +17,7 @@ the local Tellescope sandbox. Production sets `DATABASE_URL`, `TEMPORAL_ADDRESS`
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Annotated, TypeVar
@@ -74,13 +75,22 @@ def get_settings() -> EngineSettings:
 ACTION_HANDLER_ENTRY_POINTS = "journey_engine.action_handlers"
 
 
-def action_handler_references(settings: EngineSettings | None = None) -> dict[str, str]:
-    """action type -> "package.module:attribute": the entry points, then ACTION_HANDLERS (which
-    wins). Nothing is imported: `journeys validate` and deploy read this to warn only about the
-    types without a handler; the worker imports them (activities/action_handlers.py)."""
-    found = {ep.name: ep.value for ep in entry_points(group=ACTION_HANDLER_ENTRY_POINTS)}
-    found.update((settings or get_settings()).action_handlers)
+def action_handler_sources(configured: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """action type -> ("package.module:attribute", where it is configured): the installed
+    entry points, then `configured` (ACTION_HANDLERS), which wins. Nothing is imported."""
+    found = {
+        ep.name: (ep.value, f"entry point {ep.name} in {ACTION_HANDLER_ENTRY_POINTS}")
+        for ep in entry_points(group=ACTION_HANDLER_ENTRY_POINTS)
+    }
+    found.update({t: (ref, "ACTION_HANDLERS") for t, ref in configured.items()})
     return found
+
+
+def action_handler_references(settings: EngineSettings | None = None) -> dict[str, str]:
+    """action type -> reference: `journeys validate` and deploy read this to warn only about the
+    types without a handler; the worker imports them (activities/action_handlers.py)."""
+    configured = (settings or get_settings()).action_handlers
+    return {t: ref for t, (ref, _) in action_handler_sources(configured).items()}
 
 
 # Tellescope refuses webhook secrets of 15 characters or fewer.

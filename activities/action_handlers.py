@@ -19,18 +19,15 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from importlib.metadata import entry_points
 from typing import Any, Literal
 
 from temporalio.exceptions import ApplicationError
 
 from models.actions import AI_ACTION_TYPES
 from models.runtime import ActionOutcome, ActionRequest
-from settings import ACTION_HANDLER_ENTRY_POINTS
+from settings import action_handler_sources
 from tellescope.idempotency import action_key
 
-ENTRY_POINT_GROUP = ACTION_HANDLER_ENTRY_POINTS
-SETTING = "ACTION_HANDLERS"
 # The one action whose result is its outcome (onAIDecision fires at once); the others that
 # have outcome events (calls, AI conversations) report them later through the API.
 DECIDING_ACTIONS = frozenset({"aiDecision"})
@@ -112,17 +109,6 @@ class ActionHandlers:
         return self.handlers.get(action_type)
 
 
-def configured_references(setting: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """action type -> (reference, where it is configured): entry points, then the setting,
-    which wins (settings.action_handler_references is the same without the origin)."""
-    found = {
-        ep.name: (ep.value, f"entry point {ep.name} in {ENTRY_POINT_GROUP}")
-        for ep in entry_points(group=ENTRY_POINT_GROUP)
-    }
-    found.update({t: (ref, SETTING) for t, ref in setting.items()})
-    return found
-
-
 def resolve_reference(reference: str, where: str, action_type: str) -> ActionHandler:
     def fail(why: str) -> HandlerConfigError:
         return HandlerConfigError(f'{where}: {action_type} -> "{reference}": {why}')
@@ -156,7 +142,7 @@ def resolve_reference(reference: str, where: str, action_type: str) -> ActionHan
 def load_handlers(setting: Mapping[str, str]) -> ActionHandlers:
     """Import every configured handler; HandlerConfigError at the first that does not resolve."""
     loaded = ActionHandlers()
-    for action_type, (reference, where) in sorted(configured_references(setting).items()):
+    for action_type, (reference, where) in sorted(action_handler_sources(setting).items()):
         loaded.handlers[action_type] = resolve_reference(reference, where, action_type)
         loaded.sources[action_type] = where
     return loaded
