@@ -26,7 +26,7 @@ from worker import WORKFLOWS
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 # Handlers for two types only: callUser stays unconfigured (docs/decisions.md D12).
-CONFIGURED = {"aiDecision": REFERENCE, "outboundCall": REFERENCE}
+CONFIGURED = {"aiDecision": REFERENCE, "outboundCall": REFERENCE, "startAIConversation": REFERENCE}
 
 
 def journeys(suffix: str) -> dict[str, str]:
@@ -59,6 +59,20 @@ def journeys(suffix: str) -> dict[str, str]:
               - id: voicemail
                 events: [{{type: onCallOutcome, info: {{automationStepId: call, outcome: Voicemail}}}}]
                 action: {{type: setEnduserStatus, info: {{status: Voicemail}}}}
+            """
+        ).lstrip(),
+        f"chat-{suffix}.yaml": textwrap.dedent(
+            f"""
+            journey: {{id: chat-{suffix}, title: Chat {suffix}}}
+            steps:
+              - id: chat
+                events: [{{type: onJourneyStart, info: {{}}}}]
+                action:
+                  type: startAIConversation
+                  info: {{channel: SMS, senderId: u1, initialMessage: Shall we book a visit?}}
+              - id: booked
+                events: [{{type: onAIConversationOutcome, info: {{automationStepId: chat, outcome: Booked}}}}]
+                action: {{type: setEnduserStatus, info: {{status: Booked}}}}
             """
         ).lstrip(),
         f"ring-{suffix}.yaml": textwrap.dedent(
@@ -189,6 +203,17 @@ async def test_call_outcome_chosen_in_the_sandbox_runs_its_branch(handled):
     await handled.state(enduser_id, "calls", "Voicemail")
     steps = sorted(r.automation_step_id for r in handled.h.ledger.list(enduser_id=enduser_id))
     assert steps == ["call", "voicemail"]
+
+
+async def test_ai_conversation_outcome_runs_its_branch(handled):
+    enduser_id = await handled.enroll("chat")
+    [chat] = await handled.h.wait_for(lambda: handled.recorded(enduser_id), "the conversation")
+    assert (chat["actionType"], chat["status"]) == ("startAIConversation", "started")
+    chosen = handled.h.sandbox_http.post(
+        f"/sandbox/handler-actions/{chat['id']}/outcome", json={"outcome": "Booked"}
+    )
+    assert chosen.status_code == 200, chosen.text
+    await handled.state(enduser_id, "chat", "Booked")
 
 
 async def test_a_retried_call_is_placed_once(handled):
