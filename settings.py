@@ -4,7 +4,7 @@ field names (upper case), with the `TELLESCOPE_` prefix for Tellescope's:
 
 | class | read by | variables (for example) |
 |---|---|---|
-| `EngineSettings` | worker, API, CLI | DATABASE_URL, TEMPORAL_ADDRESS, TASK_QUEUE |
+| `EngineSettings` | worker, API, CLI | DATABASE_URL, TASK_QUEUE, ACTION_HANDLERS |
 | `ApiSettings` | the HTTP API | API_PORT, WEBHOOK_SECRET, BULK_CONCURRENCY |
 | `TellescopeSettings` | `tellescope.client` | TELLESCOPE_BASE_URL, TELLESCOPE_API_KEY |
 
@@ -16,11 +16,14 @@ the local Tellescope sandbox. Production sets `DATABASE_URL`, `TEMPORAL_ADDRESS`
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import TypeVar
+from importlib.metadata import entry_points
+from typing import Annotated, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class EngineSettings(BaseSettings):
@@ -44,11 +47,54 @@ class EngineSettings(BaseSettings):
     # per enduser (the newest); both enforced as decisions are written (docs/decisions.md D25).
     trigger_decisions_retention_days: float = Field(default=30.0, gt=0)
     trigger_decisions_per_enduser: int = Field(default=500, gt=0)
+    # AI and telephony handlers (docs/handlers.md): action type -> "package.module:attribute",
+    # as JSON (`ACTION_HANDLERS='{"outboundCall": "acme.calls:place_call"}'`); added to the
+    # installed packages' `journey_engine.action_handlers` entry points, and winning over them.
+    # The worker imports them at start; `journeys validate` warns about the types left out.
+    # Empty (`ACTION_HANDLERS=` in a .env file) means none.
+    action_handlers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("action_handlers", mode="before")
+    @classmethod
+    def _handlers_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"not a JSON object of action type to reference ({error})"
+                ) from None
+        return value
 
 
 @lru_cache
 def get_settings() -> EngineSettings:
     return EngineSettings()
+
+
+# Installed packages register AI and telephony handlers here: entry point name = action type,
+# value = "package.module:attribute" (docs/handlers.md §2).
+ACTION_HANDLER_ENTRY_POINTS = "journey_engine.action_handlers"
+
+
+def action_handler_sources(configured: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """action type -> ("package.module:attribute", where it is configured): the installed
+    entry points, then `configured` (ACTION_HANDLERS), which wins. Nothing is imported."""
+    found = {
+        ep.name: (ep.value, f"entry point {ep.name} in {ACTION_HANDLER_ENTRY_POINTS}")
+        for ep in entry_points(group=ACTION_HANDLER_ENTRY_POINTS)
+    }
+    found.update({t: (ref, "ACTION_HANDLERS") for t, ref in configured.items()})
+    return found
+
+
+def action_handler_references(settings: EngineSettings | None = None) -> dict[str, str]:
+    """action type -> reference: `journeys validate` and deploy read this to warn only about the
+    types without a handler; the worker imports them (activities/action_handlers.py)."""
+    configured = (settings or get_settings()).action_handlers
+    return {t: ref for t, (ref, _) in action_handler_sources(configured).items()}
 
 
 # Tellescope refuses webhook secrets of 15 characters or fewer.

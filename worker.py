@@ -24,9 +24,10 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.action_handlers import ActionHandlers, HandlerConfigError, load_handlers
 from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
-from settings import EngineSettings, get_settings
+from settings import EngineSettings, load_settings
 from store.db import upgrade_database
 from store.ledger import Ledger
 from store.message_log import MessageLog
@@ -124,7 +125,17 @@ async def connect(settings: EngineSettings, *, metrics: bool = False) -> Client:
     return await connect_temporal(settings, runtime=runtime)
 
 
+def action_handlers(settings: EngineSettings) -> ActionHandlers:
+    """The AI and telephony handlers (docs/handlers.md), imported before anything connects: a
+    bad reference stops the worker with one line (HandlerConfigError)."""
+    handlers = load_handlers(settings.action_handlers)
+    for action_type, where in sorted(handlers.sources.items()):
+        log.info("action handler for %s from %s", action_type, where)
+    return handlers
+
+
 async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
+    handlers = action_handlers(settings)
     engine = upgrade_database(settings.database_url)  # migrations (store/migrations)
     cache_workflow_bytecode()
     plans, ledger = PlanStore(engine), Ledger(engine)
@@ -148,7 +159,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 task_queue=settings.task_queue,
                 workflows=WORKFLOWS,
                 activities=[
-                    *TellescopeActivities(tellescope, MessageLog(engine)).all(),
+                    *TellescopeActivities(tellescope, MessageLog(engine), handlers).all(),
                     *engine_activities(client, plans, ledger, settings.task_queue),
                     *trigger_activities.all(),
                 ],
@@ -176,15 +187,20 @@ def main() -> None:
     for chatty in ("httpx", "alembic"):  # one line per request / migration step: too much
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
+    settings = load_settings(EngineSettings)  # a wrong setting: one line naming it, exit 1
+
     async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(get_settings(), stop)
+        await run_worker(settings, stop)
 
     try:
         asyncio.run(serve())
+    except HandlerConfigError as error:  # one line naming the setting and the reference
+        print(f"error: action handler: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
     except TemporalConnectionError as error:  # one line, not a traceback (temporal_connection)
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.stdout.flush()

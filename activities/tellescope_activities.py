@@ -13,6 +13,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.action_handlers import ActionHandlers, run_handler
 from activities.background_errors import record_background_error
 from activities.care import manage_care
 from activities.enduser import update_enduser, write_journey_state
@@ -42,9 +43,17 @@ Handler = Callable[[ActionRun], Awaitable[ActionOutcome]]
 
 
 class TellescopeActivities:
-    def __init__(self, client: TellescopeClient, message_log: MessageLog | None = None) -> None:
+    def __init__(
+        self,
+        client: TellescopeClient,
+        message_log: MessageLog | None = None,
+        handlers: ActionHandlers | None = None,
+    ) -> None:
         self.client = client
         self.message_log = message_log  # the message policy's counts (docs/message-policy.md)
+        # AI and telephony handlers (docs/handlers.md): loaded by the worker from ACTION_HANDLERS
+        # and the entry points; none means every such action is "not configured".
+        self.handlers = handlers or ActionHandlers()
 
     async def _perform(self, request: ActionRequest, handler: Handler) -> ActionOutcome:
         return await handler(ActionRun(self.client, request))
@@ -85,8 +94,12 @@ class TellescopeActivities:
 
     @activity.defn(name=UNCONFIGURED_FAMILY)
     async def run_unconfigured(self, request: ActionRequest) -> ActionOutcome:
-        """AI, telephony and integration actions: always a non-retryable NotConfigured error."""
-        raise unconfigured_error(request.action.type)
+        """AI and telephony actions through their configured handler (docs/handlers.md); with
+        none, and for integrations, a non-retryable NotConfigured error (docs/decisions.md D12)."""
+        handler = self.handlers.get(request.action.type)
+        if handler is None:
+            raise unconfigured_error(request.action.type)
+        return await run_handler(handler, request, activity.info().attempt)
 
     @activity.defn(name="get_enduser")
     async def get_enduser(self, ref: EnduserRef) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Actions Journey Engine parses and validates but does not perform
-(docs/decisions.md D11 and D12): each fails at once, non-retryably, with a message that names the
+(docs/decisions.md D11 and D12): integrations, and AI and telephony actions with no handler
+configured (docs/handlers.md). Each fails at once, non-retryably, with a message that names the
 action, so `onError` branches run and the step history says why."""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ def unconfigured_message(action_type: str) -> str:
     if action_type in AI_ACTION_TYPES:
         return (
             f'AI/telephony action "{action_type}" is not configured: '
-            "AI and telephony actions are not executed by Journey Engine"
+            "no handler for it in ACTION_HANDLERS or the journey_engine.action_handlers entry"
+            " points (docs/handlers.md)"
         )
     return f'action "{action_type}" has no handler configured in Journey Engine'
 

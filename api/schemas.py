@@ -463,3 +463,29 @@ class Health(BaseModel):
     status: Literal["ok"]
     database: str
     temporal: str
+
+
+# --- outcomes of calls and AI conversations ---------------------------------------------------
+
+OutcomeText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class StepOutcomeRequest(ApiModel):
+    """POST /v1/step-outcomes (docs/handlers.md §3)."""
+
+    journeyId: JourneyRef  # readable or Tellescope journey id
+    enduserId: EnduserId
+    # Which step's outcome: the AutomatedAction the handler was given, or the step (readable or
+    # Tellescope id). Exactly one.
+    automatedActionId: OutcomeText | None = None
+    stepId: OutcomeText | None = None
+    outcome: OutcomeText
+
+
+class StepOutcomeResponse(BaseModel):
+    journeyId: str
+    enduserId: str
+    stepId: str  # readable
+    outcome: str
+    workflowId: str
+    delivered: bool = True

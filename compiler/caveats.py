@@ -3,8 +3,9 @@
 Errors stop a deploy; these do not, but `journeys validate` and deploy show them with their
 place so an author is never surprised at run time:
 
-- an AI, telephony or integration action: Journey Engine has no configuration for it, so the
-  step fails when it runs (docs/decisions.md D11, D12) and its onError branch runs;
+- an integration action, or an AI or telephony action with no handler configured
+  (docs/handlers.md; the caller passes the configured types): the step fails when it runs
+  (docs/decisions.md D11, D12) and its onError branch runs;
 - the step-level `continueOnError`: Tellescope ignores it and reads `action.continueOnError`
   (docs/semantics.md §4.1);
 - an enduser-condition operator Tellescope's evaluator answers `false` whatever the enduser
@@ -22,12 +23,13 @@ place so an author is never surprised at run time:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from compiler.errors import CompileWarning
 from compiler.parse import ParsedJourney
 from compiler.yaml_source import PathPart
+from models.actions import AI_ACTION_TYPES
 from models.runtime import UNCONFIGURED_FAMILY, family_of
 from models.triggers import INTEGRATION_TRIGGER_ACTION_TYPES
 
@@ -58,10 +60,14 @@ _SPECIAL_KEYS = ("Age", "__upcomingEvents__", "BMI", "relationships")
 _OPERATORS = ("$lt", "$gt", "$contains", "$doesNotContain", "$isSet", "$isNotSet", "$ne")
 
 
-def warn_all(journeys: Sequence[ParsedJourney]) -> list[CompileWarning]:
+def warn_all(
+    journeys: Sequence[ParsedJourney], handled_actions: Collection[str] = ()
+) -> list[CompileWarning]:
+    """`handled_actions`: the action types with a handler configured (ACTION_HANDLERS and the
+    entry points, settings.action_handler_references): no warning for those."""
     warnings: list[CompileWarning] = []
     for parsed in journeys:
-        warnings += _step_warnings(parsed)
+        warnings += _step_warnings(parsed, frozenset(handled_actions))
         for trigger_id, trigger in parsed.triggers.items():
             warnings += _trigger_warnings(parsed, trigger_id, trigger)
             if trigger.enduserCondition:
@@ -70,16 +76,21 @@ def warn_all(journeys: Sequence[ParsedJourney]) -> list[CompileWarning]:
     return sorted(warnings)
 
 
-def _step_warnings(parsed: ParsedJourney) -> list[CompileWarning]:
+def _step_warnings(parsed: ParsedJourney, handled: frozenset[str]) -> list[CompileWarning]:
     warnings: list[CompileWarning] = []
     for step_id, step in parsed.steps.items():
         action_type = step.action.type
-        if family_of(action_type) == UNCONFIGURED_FAMILY:
+        if family_of(action_type) == UNCONFIGURED_FAMILY and action_type not in handled:
+            where = (
+                "no handler configured (ACTION_HANDLERS or an entry point, docs/handlers.md §2)"
+                if action_type in AI_ACTION_TYPES
+                else "no configuration in Journey Engine"
+            )
             warnings.append(
                 parsed.warning(
                     parsed.step_path(step_id, "action", "type"),
-                    f'action "{action_type}" has no configuration in Journey Engine: the step'
-                    " fails at run time (its onError branch runs)",
+                    f'action "{action_type}" has {where}: the step fails at run time (its'
+                    " onError branch runs)",
                 )
             )
         if action_type == "notifyTeam":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,7 @@ def compile_texts(
     *,
     context: Mapping[str, tuple[str, str]] | None = None,
     organization: Organization | None = None,
+    handled_actions: Collection[str] = (),
 ) -> CompileResult:
     """Compile YAML texts given as (name, text) pairs; `name` is the file part of every error
     (`file:line:col path: message`), each plan's `source`, and a journey without `journey.id` is
@@ -48,6 +49,8 @@ def compile_texts(
     `context` holds journeys compiled alongside, by id: (name, text), so references to them
     resolve and cross-journey checks see them; one that `texts` also defines is left out, and
     their plans are not returned. `organization` is used when `texts` hold no organization file.
+    `handled_actions`: AI and telephony action types with a handler configured, not warned about
+    (docs/handlers.md §2).
     """
     sources = parse_texts(texts)
     errors: list[CompileError] = list(sources.errors)
@@ -84,14 +87,16 @@ def compile_texts(
     if errors:
         raise CompileFailed(errors)
     plans = [build_plan(p, organization) for p in parsed]
-    return CompileResult(organization, plans, warn_all(parsed))
+    return CompileResult(organization, plans, warn_all(parsed, handled_actions))
 
 
-def compile_paths(paths: Sequence[Path | str]) -> CompileResult:
+def compile_paths(
+    paths: Sequence[Path | str], *, handled_actions: Collection[str] = ()
+) -> CompileResult:
     """Compile the YAML files at `paths` (folders are searched recursively)."""
     texts, errors = read_texts([Path(p) for p in paths])
     try:
-        result = compile_texts(texts)
+        result = compile_texts(texts, handled_actions=handled_actions)
     except CompileFailed as failed:
         raise CompileFailed(errors + failed.errors) from None
     if errors:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from activities.sandbox_handler import SANDBOX_HANDLER_TYPES
 from devstack.binaries import require_binary
 from devstack.processes import (
     Child,
@@ -123,6 +124,10 @@ class DevStack:
             "WEBHOOK_SECRET": self.secret("webhook-secret"),
             "METRICS_PORT": str(self.options.metrics_port),
             "TEMPORAL_UI_URL": self.ui_url,
+            # AI and telephony actions run through the sandbox's stand-in provider unless the
+            # environment names other handlers (docs/handlers.md §4).
+            "ACTION_HANDLERS": os.environ.get("ACTION_HANDLERS")
+            or json.dumps(SANDBOX_HANDLER_TYPES),
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -252,6 +257,7 @@ class DevStack:
         webhook = f"{self.api_url}/v1/webhooks/tellescope"
         self._run_once("webhooks", [*cli, "webhooks", "configure", f"--url={webhook}"], env)
         key = self.api_key(env)
+        self.deliver_outcomes(key)
         if self.options.enroll_demo:
             self.enroll_demo(key)
         return key
@@ -266,6 +272,17 @@ class DevStack:
         key = next(word for word in output.split() if word.startswith("jk_"))
         write_secret(path, key)
         return key
+
+    def deliver_outcomes(self, key: str) -> None:
+        """Outcomes chosen in the sandbox (calls, AI conversations) go to the API, as a provider
+        would post them (docs/handlers.md §4)."""
+        answer = httpx.put(
+            f"{self.sandbox_url}/sandbox/handler-actions/delivery",
+            json={"url": f"{self.api_url}/v1/step-outcomes", "apiKey": key},
+            timeout=15,
+        )
+        if answer.status_code >= 400:
+            raise RuntimeError(f"configuring outcome delivery failed: {answer.text}")
 
     def enroll_demo(self, key: str) -> None:
         sandbox = httpx.Client(

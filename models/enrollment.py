@@ -138,6 +138,9 @@ class EnrollmentState(RuntimeModel):
     history: list[HistoryEntry] = Field(default_factory=list)  # the last HISTORY_KEPT entries
     closedTicketIds: set[str] = Field(default_factory=set)
     awaitingOutcome: list[str] = Field(default_factory=list)  # finished call / AI steps
+    # step id -> an outcome that arrived before the step finished (PATCH_EARLY_OUTCOMES); left
+    # out of the JSON when empty, as the states of earlier runs had no such key.
+    earlyOutcomes: dict[str, str] = Field(default_factory=dict, exclude_if=lambda v: not v)
     # finished / cancelled / error so far
     counts: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(COUNT_KINDS, 0))
     failedSteps: set[str] = Field(default_factory=set)

@@ -15,6 +15,7 @@ from sandbox.paths import CollapseSlashes
 from sandbox.routers import (
     automation_triggers,
     forms,
+    handlers,
     journeys,
     messaging,
     observe,
@@ -60,6 +61,7 @@ def create_app(
         webhooks,
         patient,
         observe,
+        handlers,
     ):
         app.include_router(router.router)
     app.include_router(build_crud_router())

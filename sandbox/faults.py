@@ -30,6 +30,8 @@ from typing import Any
 
 from sandbox.errors import SERVER_ERROR, TellescopeError, error_body, invalid_field
 
+HANDLER_PATH = "/sandbox/handler-actions"  # sandbox/routers/handlers.py
+
 # What goes wrong (each fails the call in its own way), and every kind (`slow` only delays).
 FAILURES = (
     "error500",
@@ -86,7 +88,10 @@ class FaultPlan:
         }
 
     def covers(self, method: str, path: str) -> bool:
-        if not path.startswith("/v1/"):
+        # The stand-in AI and telephony provider fails too, but only when named exactly (its
+        # retries are what a handler's idempotency key is for); other /sandbox helpers never.
+        named_handler_path = path.startswith(HANDLER_PATH) and path in self.paths
+        if not path.startswith("/v1/") and not named_handler_path:
             return False
         if self.methods and method.upper() not in self.methods:
             return False

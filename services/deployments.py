@@ -20,6 +20,7 @@ from compiler import CompileError, CompileFailed, compile_texts
 from models.plan import JourneyPlan
 from services.errors import InvalidInput, NotFound
 from services.tellescope_journeys import sync_journey_record
+from settings import action_handler_references
 from store.plans import PlanNotFound, PlanStore
 from store.tables import JourneyVersionRow
 from tellescope.client import TellescopeClient
@@ -124,6 +125,8 @@ def compile_sources(
             [(file.name, file.text) for file in files],
             context=deployed,
             organization=organization,
+            # warn only about AI and telephony types without a handler (docs/handlers.md §2)
+            handled_actions=action_handler_references(),
         )
     except CompileFailed as failed:
         raise CompileErrors(failed.errors) from None

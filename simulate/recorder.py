@@ -62,6 +62,8 @@ class RecordingTellescope:
     form_response_ids: dict[str, list[str]] = field(default_factory=dict)
     anchors: dict[str, str] = field(default_factory=dict)  # field/form/event -> ISO date
     configured: set[str] = field(default_factory=set)  # AI/telephony/integration types that work
+    # step name -> what that aiDecision step decides (default: its first outcome)
+    decisions: dict[str, str] = field(default_factory=dict)
     # the enduser's appointments (`{id, startTimeInMS, templateId, cancelledAt?}`)
     calendar_events: list[dict[str, Any]] = field(default_factory=list)
     # Tellescope's sending rules (docs/semantics.md §8.1: "Email and email consent must be set
@@ -275,6 +277,11 @@ class RecordingTellescope:
     @activity.defn(name="run_unconfigured")
     async def run_unconfigured(self, request: ActionRequest) -> ActionOutcome:
         if request.action.type in self.configured:
+            if request.action.type == "aiDecision":  # as a handler's decided(outcome)
+                info = request.action.info
+                outcomes = getattr(info, "outcomes", None) or [""]
+                decision = self.decisions.get(request.stepName, outcomes[0])
+                return self._record(request, f"aiDecision decided {decision}", outcome=decision)
             return self._record(request, f"{request.action.type} (configured)")
         raise ApplicationError(
             f'integration "{request.action.type}" is not configured',

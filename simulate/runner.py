@@ -25,10 +25,12 @@ from models.runtime import (
     FormSubmitted,
     IncomingMessage,
     RemoveRequest,
+    StepOutcome,
     TicketClosed,
     TriggerFired,
 )
 from rules.dates import from_epoch_ms
+from settings import action_handler_references
 from simulate.recorder import RecordingTellescope
 from simulate.script import Script, ScriptEvent, parse_when
 from store.db import create_tables, get_engine
@@ -163,6 +165,7 @@ class _Run:
                 f"failing: no step {', '.join(unknown)} in journey {self.plan.journeyId}"
             )
         self.tellescope.failing_steps.update(script.failing)
+        self._handle_ai_steps(script)
         await self._advance_to(start)
         row = self.plans.current(self.plan.journeyId)
         async with self._worker():
@@ -211,6 +214,21 @@ class _Run:
             waitingFor=status.waitingFor,
             outcome=outcome,
         )
+
+    def _handle_ai_steps(self, script: Script) -> None:
+        """AI and telephony steps run as with a handler (docs/handlers.md) when their type has
+        one configured, or when the script decides or ends them."""
+        scripted = dict(script.decisions)
+        scripted.update({e.outcome.step: e.outcome.outcome for e in script.events if e.outcome})
+        unknown = sorted(set(scripted) - set(self.plan.steps))
+        if unknown:
+            raise SimulationError(
+                f"decisions / outcome: no step {', '.join(unknown)} in journey"
+                f" {self.plan.journeyId}"
+            )
+        self.tellescope.configured.update(action_handler_references())
+        self.tellescope.configured.update(self.plan.steps[s].action.type for s in scripted)
+        self.tellescope.decisions.update(script.decisions)
 
     async def _advance_to(self, moment: datetime) -> None:
         now = await self.env.get_current_time()
@@ -294,6 +312,13 @@ class _Run:
         elif event.enduser is not None:
             self.tellescope.enduser.update(event.enduser)
             self._note(at, start, event, f"patient record: {event.enduser}")
+        elif event.outcome is not None:
+            step = event.outcome.step
+            self._note(at, start, event, f"{step} ended: {event.outcome.outcome}")
+            await handle.signal(
+                JourneyWorkflow.step_outcome,
+                StepOutcome(automationStepId=step_ids[step], outcome=event.outcome.outcome),
+            )
         elif event.remove:
             self._note(at, start, event, "removed from the journey")
             await handle.signal(

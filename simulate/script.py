@@ -5,6 +5,8 @@
       until: day 14                        # optional; how long to run (default 60 days)
       failing:                             # optional; these steps fail when they run
         notify-lab-system: lab system answered 503
+      decisions:                           # optional; what aiDecision steps decide
+        triage: urgent                     # (default: the step's first outcome)
       events:
         - at: day 2 14:00                  # day 0 = the start day, organisation time zone
           form_submitted: send-intake      # the next form that step sent
@@ -16,8 +18,13 @@
           trigger: labs-received           # a journey-scoped Move To Step trigger fires
         - at: day 6 08:00
           enduser: {tags: [vip]}           # the patient's record changes
+        - at: day 7 10:00                  # a call / AI conversation ends (docs/handlers.md)
+          outcome: {step: follow-up-call, outcome: Voicemail}
         - at: day 9 08:00
           remove: true
+
+AI and telephony steps run as if a handler were configured when their type has one
+(ACTION_HANDLERS, entry points) or the script gives them a decision or an outcome.
 
 Errors name the file, line and field like the compiler's.
 """
@@ -52,7 +59,21 @@ class FormSubmission(BaseModel):
     form: int | None = Field(default=None, ge=0)  # which of the step's forms; default: the next
 
 
-KINDS = ("form_submitted", "ticket_closed", "incoming_message", "trigger", "enduser", "remove")
+class StepOutcomeEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    step: str
+    outcome: str = Field(min_length=1)
+
+
+KINDS = (
+    "form_submitted",
+    "ticket_closed",
+    "incoming_message",
+    "trigger",
+    "enduser",
+    "remove",
+    "outcome",
+)
 
 
 class ScriptEvent(BaseModel):
@@ -64,6 +85,7 @@ class ScriptEvent(BaseModel):
     trigger: str | None = None
     enduser: dict[str, Any] | None = None
     remove: bool | None = None
+    outcome: StepOutcomeEvent | None = None  # a call's / AI conversation's outcome arrives
 
     @field_validator("form_submitted", mode="before")
     @classmethod
@@ -102,6 +124,8 @@ class Script(BaseModel):
     # step id -> error message: that step's action fails when it runs, as a Tellescope
     # rejection would (to see onError branches and continueOnError)
     failing: dict[str, str] = Field(default_factory=dict)
+    # step id -> outcome: what that aiDecision step decides (docs/handlers.md)
+    decisions: dict[str, str] = Field(default_factory=dict)
     events: list[ScriptEvent] = Field(default_factory=list)
 
 

@@ -115,6 +115,10 @@ class Ledger:
             session.commit()
         return changes
 
+    def get(self, automated_action_id: str) -> AutomatedActionRow | None:
+        with session_for(self.engine) as session:
+            return session.get(AutomatedActionRow, automated_action_id)
+
     def list(
         self,
         *,

@@ -107,6 +107,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import metrics
     from workflows.patches import (
         PATCH_BACKGROUND_ERRORS,
+        PATCH_EARLY_OUTCOMES,
         PATCH_FULL_STEP_CONDITIONS,
         PATCH_LEDGER_FIELDS,
         PATCH_MIGRATE_VERSION,
@@ -854,6 +855,7 @@ class JourneyWorkflow:
             # docs/semantics.md §8.4: the rest of this branch acts on the related contact.
             parent = parent.model_copy(update={"enduserId": outcome.switchedToEnduserId})
         if errored:
+            self.enrollment.earlyOutcomes.pop(parent.stepId, None)  # a failed call has none
             for event_type in fired_by(Fires.PARENT_ERRORED):
                 self._create_group(parent, event_type, context)
             if not step.action.continueOnError:
@@ -881,6 +883,9 @@ class JourneyWorkflow:
             self.enrollment.awaitingOutcome.append(
                 parent.stepId
             )  # the outcome arrives later, by signal
+            early = self.enrollment.earlyOutcomes.pop(parent.stepId, None)
+            if early is not None:  # or it already came (PATCH_EARLY_OUTCOMES)
+                self._on_step_outcome(StepOutcome(automationStepId=parent.stepId, outcome=early))
 
     def _choose(self, refs: list[EventRef]) -> list[tuple[EventRef, str | None]]:
         """docs/decisions.md D1: pick one A/B label uniformly; keep its children and the
@@ -1177,7 +1182,13 @@ class JourneyWorkflow:
 
     def _on_step_outcome(self, signal: StepOutcome) -> None:
         step_id = self._step_id(signal.automationStepId)
-        if step_id is None or step_id not in self.enrollment.awaitingOutcome:
+        if step_id is None:
+            return
+        if step_id not in self.enrollment.awaitingOutcome:
+            # The provider answered before the step's activity returned: keep the outcome for
+            # when the step finishes (docs/handlers.md §3). Earlier runs dropped it.
+            if self._step_pending(step_id) and workflow.patched(PATCH_EARLY_OUTCOMES):
+                self.enrollment.earlyOutcomes[step_id] = signal.outcome
             return
         self.enrollment.awaitingOutcome.remove(step_id)
         for event_type in fired_by(Fires.OUTCOME_SIGNAL):

@@ -38,3 +38,7 @@ PATCH_PAUSE_RESUME = "pause-resume"
 # Migration to another version (signal `migrate`): at a safe point the run cancels or moves its
 # pending actions and continues as new on the target version (docs/decisions.md D29).
 PATCH_MIGRATE_VERSION = "migrate-version"
+# A call's / AI conversation's outcome that arrives while its step has not finished (the
+# provider answered before the handler's activity returned) is kept and routed when the step
+# finishes, as early form submissions and ticket closes are (docs/handlers.md §3).
+PATCH_EARLY_OUTCOMES = "early-outcomes"

@@ -12,6 +12,7 @@ from api.routes import (
     events,
     health,
     migrations,
+    outcomes,
     pages,
     patient_page,
     pausing,
@@ -31,6 +32,7 @@ api_router.include_router(migrations.router, dependencies=_keyed)
 api_router.include_router(tellescope.router, dependencies=_keyed)
 api_router.include_router(automated_actions.router, dependencies=_keyed)
 api_router.include_router(events.router, dependencies=_keyed)
+api_router.include_router(outcomes.router, dependencies=_keyed)
 api_router.include_router(deployments.router, dependencies=_keyed)
 api_router.include_router(timeline.router, dependencies=_keyed)
 # Pages take the key from the header or a signed session cookie (no key in a URL: api.routes.pages).

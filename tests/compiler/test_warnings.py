@@ -3,6 +3,7 @@ with file:line:col, next to the plans (validation still succeeds)."""
 
 from __future__ import annotations
 
+from compiler import compile_paths
 from tests.compiler.test_validation_rules import VALID_HEADER
 
 
@@ -30,6 +31,13 @@ steps:
         " configuration in Journey Engine: the step fails at run time (its onError branch"
         " runs)",
         'warning: demo.yaml:15:14 steps.decide.action.type: action "aiDecision" has no'
+        " handler configured (ACTION_HANDLERS or an entry point, docs/handlers.md §2): the step"
+        " fails at run time (its onError branch runs)",
+    ]
+    # docs/handlers.md §2: with a handler for aiDecision, only the integration is left
+    handled = compile_paths([journeys.root], handled_actions={"aiDecision"})
+    assert [str(w).replace(f"{journeys.root}/", "") for w in handled.warnings] == [
+        'warning: demo.yaml:12:14 steps.sync.action.type: action "zusSync" has no'
         " configuration in Journey Engine: the step fails at run time (its onError branch"
         " runs)",
     ]

@@ -108,6 +108,10 @@ def test_dev_brings_up_the_stack_and_resumes_it(tmp_path, ports):
         assert time.monotonic() - started < 60
         assert "Welcome to Riverside, Dana!" in json.dumps(welcome)
 
+        # AI and telephony outcomes chosen in the sandbox go to the API (docs/handlers.md §4).
+        delivery = httpx.get(f"{sandbox}/sandbox/handler-actions/delivery").json()
+        assert delivery == {"url": f"http://127.0.0.1:{ports['api']}/v1/step-outcomes"}
+
         # The Temporal UI lists the demo workflow with its search attributes.
         (execution,) = until(lambda: ui_workflows(ui, enduser_id), 60, "the UI listing")
         assert execution["execution"]["workflowId"] == f"journey:onboarding:{enduser_id}"

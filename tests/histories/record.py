@@ -33,6 +33,7 @@ from models.runtime import (
     PauseRequest,
     RemoveRequest,
     ResumeRequest,
+    StepOutcome,
     TicketClosed,
     TriggerFired,
     enrollment_workflow_id,
@@ -131,6 +132,9 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "paused":
                 await record_paused(recorder, executor)
                 return
+            if only == "early-outcome":
+                await record_early_outcome(recorder, executor, name or "calls-early-outcome")
+                return
             if only == "removed-before-start":
                 await record_removed_before_start(
                     recorder, executor, name or "onboarding-removed-before-start"
@@ -151,6 +155,7 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_removed_before_start(recorder, executor, "onboarding-removed-before-start")
             await record_paused(recorder, executor)
             await record_migrated(recorder, executor, Path(folder))
+            await record_early_outcome(recorder, executor, "calls-early-outcome")
     finally:
         await env.shutdown()
 
@@ -214,6 +219,40 @@ async def record_early_signal(recorder: Recorder, executor, name: str) -> None:
         )
         await handle.result()
         await recorder.save(handle, name)
+
+
+async def record_early_outcome(recorder: Recorder, executor, name: str) -> None:
+    """A call's outcome delivered with the start, so before the call step has finished: after
+    PATCH_EARLY_OUTCOMES it is kept and routes the branch once the step finishes; before, it
+    was dropped and the run waited for another outcome (recorded waiting, then terminated)."""
+    tellescope = patient()
+    tellescope.configured.add("outboundCall")  # a telephony handler is configured
+    row = recorder.plans.current("calls")
+    inp = EnrollmentInput(
+        journeyId="calls",
+        planVersion=row.version,
+        enduserId=tellescope.enduser["id"],
+        tellescopeJourneyId=row.tellescope_journey_id,
+    )
+    early = StepOutcome(automationStepId=recorder.step_id("calls", "call"), outcome="Voicemail")
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.client.start_workflow(
+            JourneyWorkflow.run,
+            inp,
+            id=enrollment_workflow_id("calls", inp.enduserId),
+            task_queue=recorder.task_queue,
+            search_attributes=starter.enrollment_attributes(inp),
+            start_signal="step_outcome",
+            start_signal_args=[early],
+        )
+        await recorder.until(handle, lambda s: s.state == "Voicemail" or bool(s.waitingFor))
+        status = await handle.query(JourneyWorkflow.status)
+        if status.state == "Voicemail":  # the outcome was kept: the journey completes
+            await handle.result()
+            await recorder.save(handle, name)
+        else:  # dropped: the run waits for an outcome that will not come again
+            await recorder.save(handle, name)
+            await handle.terminate("recorded")
 
 
 async def record_removed_before_start(recorder: Recorder, executor, name: str) -> None:

@@ -16,6 +16,7 @@ from temporalio.worker import Replayer
 from workflows.journey import JourneyWorkflow
 from workflows.patches import (
     PATCH_BACKGROUND_ERRORS,
+    PATCH_EARLY_OUTCOMES,
     PATCH_FULL_STEP_CONDITIONS,
     PATCH_LEDGER_FIELDS,
     PATCH_MIGRATE_VERSION,
@@ -59,6 +60,18 @@ def test_early_signals_are_recorded_on_both_sides_of_their_patch():
     after = Path(__file__).parent / "onboarding-early-signal.json"
     assert PATCH_SIGNALS_WAIT_FOR_PLAN not in patches_in(before)
     assert PATCH_SIGNALS_WAIT_FOR_PLAN in patches_in(after)
+
+
+def test_early_outcomes_are_recorded_on_both_sides_of_their_patch():
+    """A call's outcome delivered before the call step finished: dropped by the run recorded
+    before the patch (it waits, terminated), kept and routed after it (Voicemail, completed)."""
+    here = Path(__file__).parent
+    before = here / "calls-early-outcome-before-early-outcomes.json"
+    after = here / "calls-early-outcome.json"
+    assert PATCH_EARLY_OUTCOMES not in patches_in(before)
+    assert PATCH_EARLY_OUTCOMES in patches_in(after)
+    closing = json.loads(after.read_text())["events"][-1]["eventType"]
+    assert closing == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
 
 
 def test_foreign_events_are_recorded_on_the_own_events_path():

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from compiler import compile_paths
-from simulate.runner import simulate
+from simulate.runner import SimulationError, simulate
 from simulate.script import Script
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -84,3 +84,50 @@ async def test_a_script_makes_a_step_fail_and_production_failures_never_show_ran
     greet = next(e for e in result.timeline if e.step == "greet")
     assert greet.outcome == "ran"
     assert "Greeting" in greet.detail and "Visits" in greet.detail
+
+
+AI = """
+journey: {id: ai, title: AI}
+steps:
+  - id: triage
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: aiDecision, info: {outcomes: [routine, urgent]}}
+  - id: urgent
+    events: [{type: onAIDecision, info: {automationStepId: triage, outcomes: [urgent]}}]
+    action: {type: outboundCall, info: {treeId: tree-1}}
+  - id: routine
+    events: [{type: onAIDecision, info: {automationStepId: triage, outcomes: [routine]}}]
+    action: {type: addEnduserTags, info: {tags: [routine]}}
+  - id: voicemail
+    events: [{type: onCallOutcome, info: {automationStepId: urgent, outcome: Voicemail}}]
+    action: {type: addEnduserTags, info: {tags: [voicemail]}}
+  - id: reached
+    events: [{type: onCallOutcome, info: {automationStepId: urgent, outcome: Reached}}]
+    action: {type: addEnduserTags, info: {tags: [reached]}}
+"""
+
+
+async def test_a_script_decides_ai_steps_and_ends_calls(tmp_path, monkeypatch):
+    """docs/handlers.md §5: scripted decisions and call outcomes drive the AI and telephony
+    branches, as a configured handler and a provider's outcome would."""
+    monkeypatch.delenv("ACTION_HANDLERS", raising=False)
+    (tmp_path / "ai.yaml").write_text(textwrap.dedent(AI).lstrip())
+    start = datetime.now(UTC) + timedelta(days=1)
+    script = Script.model_validate(
+        {
+            "decisions": {"triage": "urgent"},
+            "events": [{"at": "+2h", "outcome": {"step": "urgent", "outcome": "Voicemail"}}],
+        }
+    )
+    result = await simulate(compile_paths([tmp_path]), "ai", {"fname": "Pat"}, script, start=start)
+    assert outcomes(result) == {"triage": "ran", "urgent": "ran", "voicemail": "ran"}
+    [event] = [e for e in result.timeline if e.outcome == "event"]
+    assert event.detail == "urgent ended: Voicemail"
+
+    # no script for them and no handler: they fail as in production (not configured)
+    bare = await simulate(compile_paths([tmp_path]), "ai", {"fname": "Pat"}, Script(), start=start)
+    assert outcomes(bare) == {"triage": "error"}
+
+    unknown = Script.model_validate({"decisions": {"nope": "x"}})
+    with pytest.raises(SimulationError, match="decisions / outcome: no step nope in journey ai"):
+        await simulate(compile_paths([tmp_path]), "ai", {"fname": "Pat"}, unknown, start=start)

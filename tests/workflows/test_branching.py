@@ -304,3 +304,32 @@ steps:
         status = await wait_for(runtime, handle, lambda s: s.state == "Voicemail")
     assert runtime.steps_done() == ["start", "voicemail"]
     assert status.state == "Voicemail"
+
+
+async def test_call_outcome_before_the_call_finished_is_kept(runtime, tmp_path):
+    """docs/handlers.md §3: the provider may answer before the handler's activity returned; the
+    outcome is kept and routes its branch once the call step finishes."""
+    runtime.deploy(
+        write_journey(
+            tmp_path,
+            """
+journey: {id: calls, title: Calls}
+steps:
+  - id: start
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: outboundCall, info: {treeId: tree-1}}
+  - id: reached
+    events: [{type: onCallOutcome, info: {automationStepId: start, outcome: Reached}}]
+    action: {type: setEnduserStatus, info: {status: Reached}}
+""",
+        )
+    )
+    runtime.tellescope.configured.add("outboundCall")
+    handle = await runtime.enroll("calls")  # no worker yet: the call cannot have finished
+    await handle.signal(
+        JourneyWorkflow.step_outcome, StepOutcome(automationStepId="start", outcome="Reached")
+    )
+    async with runtime.worker():
+        result = await handle.result()
+    assert result.state == "Reached"
+    assert runtime.steps_done() == ["start", "reached"]
