@@ -159,7 +159,9 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 task_queue=settings.task_queue,
                 workflows=WORKFLOWS,
                 activities=[
-                    *TellescopeActivities(tellescope, MessageLog(engine), handlers).all(),
+                    *TellescopeActivities(
+                        tellescope, message_log=MessageLog(engine), handlers=handlers
+                    ).all(),
                     *engine_activities(client, plans, ledger, settings.task_queue),
                     *trigger_activities.all(),
                 ],

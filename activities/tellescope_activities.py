@@ -46,6 +46,7 @@ class TellescopeActivities:
     def __init__(
         self,
         client: TellescopeClient,
+        *,
         message_log: MessageLog | None = None,
         handlers: ActionHandlers | None = None,
     ) -> None:

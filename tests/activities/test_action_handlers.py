@@ -39,7 +39,7 @@ def with_handler(client, action_type: str, result=None, error: Exception | None 
             raise error
         return result
 
-    acts = TellescopeActivities(client, ActionHandlers({action_type: handler}))
+    acts = TellescopeActivities(client, handlers=ActionHandlers({action_type: handler}))
     return acts, seen
 
 
@@ -111,7 +111,7 @@ async def test_the_sandbox_handler_places_one_call_per_key(
     env, client, server, helpers, request_for, enduser, monkeypatch
 ):
     monkeypatch.setenv("TELLESCOPE_BASE_URL", server.base_url)
-    acts = TellescopeActivities(client, ActionHandlers({"outboundCall": handle}))
+    acts = TellescopeActivities(client, handlers=ActionHandlers({"outboundCall": handle}))
     request = request_for(CALL, enduser)
     first = await env.run(acts.run_unconfigured, request)
     again = await env.run(acts.run_unconfigured, request)  # a retry: same AutomatedAction
@@ -122,7 +122,7 @@ async def test_the_sandbox_handler_places_one_call_per_key(
 
     # the stand-in provider's refusals: the step's error, not retried
     bad = request_for({"type": "aiDecision", "info": {"outcomes": []}}, enduser)
-    acts = TellescopeActivities(client, ActionHandlers({"aiDecision": handle}))
+    acts = TellescopeActivities(client, handlers=ActionHandlers({"aiDecision": handle}))
     with pytest.raises(ApplicationError) as raised:
         await env.run(acts.run_unconfigured, bad)
     assert (raised.value.type, raised.value.non_retryable) == (HANDLER_REJECTED, True)

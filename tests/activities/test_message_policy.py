@@ -26,7 +26,9 @@ POLICY = MessagePolicy.model_validate(
 
 @pytest.fixture
 def limited(client, tmp_path) -> TellescopeActivities:
-    return TellescopeActivities(client, MessageLog(upgrade_database(f"sqlite:///{tmp_path}/p.db")))
+    return TellescopeActivities(
+        client, message_log=MessageLog(upgrade_database(f"sqlite:///{tmp_path}/p.db"))
+    )
 
 
 def local(hour: int, zone: str = "America/New_York") -> str:

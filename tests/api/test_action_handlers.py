@@ -124,7 +124,7 @@ class Handled:
 @asynccontextmanager
 async def handled_worker(h: Harness) -> AsyncIterator[None]:
     """The worker as worker.py builds it, with the handlers loaded from the setting."""
-    acts = TellescopeActivities(h.tellescope, load_handlers(CONFIGURED))
+    acts = TellescopeActivities(h.tellescope, handlers=load_handlers(CONFIGURED))
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with Worker(
             h.client,
