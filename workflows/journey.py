@@ -107,6 +107,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import metrics
     from workflows.patches import (
         PATCH_BACKGROUND_ERRORS,
+        PATCH_DUE_AT_OFFICE_HOURS,
         PATCH_EARLY_OUTCOMES,
         PATCH_FULL_STEP_CONDITIONS,
         PATCH_LEDGER_FIELDS,
@@ -473,8 +474,17 @@ class JourneyWorkflow:
                 if action.id in self.cancelled:
                     return
                 self._write(action, "active")
+            info = delay_info(event)
             while True:  # once, unless the message policy holds the message
                 while True:
+                    if (
+                        traits(event).office_hours
+                        and info is not None
+                        and info.officeHoursOnly
+                        and not action.didDelayForOutOfOffice
+                        and workflow.patched(PATCH_DUE_AT_OFFICE_HOURS)
+                    ):
+                        await self._defer_for_office_hours(action, info, ahead=True)
                     if not await self._wait_until_due(action, label):
                         return
                     # Only a paused enrollment awaits here (an extra await would reorder the
@@ -483,7 +493,6 @@ class JourneyWorkflow:
                         action, event
                     ):
                         return
-                    info = delay_info(event)
                     if traits(event).office_hours and info is not None:
                         if info.officeHoursOnly and not action.didDelayForOutOfOffice:
                             if await self._defer_for_office_hours(action, info):
@@ -618,10 +627,17 @@ class JourneyWorkflow:
             return False
         return True
 
-    async def _defer_for_office_hours(self, action: ActionState, info: DelayInfo) -> bool:
+    async def _defer_for_office_hours(
+        self, action: ActionState, info: DelayInfo, *, ahead: bool = False
+    ) -> bool:
         """docs/decisions.md D4: move an out-of-office action to the next opening. True =
-        deferred."""
+        deferred. `ahead` (docs/decisions.md D26): decided when the timer is set, from the due
+        time, so the ledger, NextActionAt and the timer already say when the step will run; the
+        check when the timer fires then only catches a timer that fired late."""
         now = workflow.now()
+        if ahead:
+            assert action.processAfter is not None
+            now = max(now, from_epoch_ms(action.processAfter))
         zone = await self._zone(info, action)
         opening = next_open(now, self._plan.organization, zone)
         if opening is None:

@@ -42,3 +42,8 @@ PATCH_MIGRATE_VERSION = "migrate-version"
 # provider answered before the handler's activity returned) is kept and routed when the step
 # finishes, as early form submissions and ticket closes are (docs/handlers.md §3).
 PATCH_EARLY_OUTCOMES = "early-outcomes"
+# An officeHoursOnly action is deferred to the next opening when its timer is set (from its due
+# time), not when the timer fires: one timer to the opening instead of two, and processAfter,
+# the ledger, NextActionAt and the timer's summary say when the step really runs
+# (docs/decisions.md D26).
+PATCH_DUE_AT_OFFICE_HOURS = "due-at-office-hours"

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from temporalio.worker import Worker
@@ -135,6 +135,11 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             if only == "early-outcome":
                 await record_early_outcome(recorder, executor, name or "calls-early-outcome")
                 return
+            if only == "due-at-office-hours":
+                await record_due_at_office_hours(
+                    recorder, executor, name or "office-hours-deferred"
+                )
+                return
             if only == "removed-before-start":
                 await record_removed_before_start(
                     recorder, executor, name or "onboarding-removed-before-start"
@@ -156,6 +161,7 @@ async def record_all(only: str | None = None, name: str | None = None) -> None:
             await record_paused(recorder, executor)
             await record_migrated(recorder, executor, Path(folder))
             await record_early_outcome(recorder, executor, "calls-early-outcome")
+            await record_due_at_office_hours(recorder, executor, "office-hours-deferred")
     finally:
         await env.shutdown()
 
@@ -388,6 +394,27 @@ async def record_step_conditions(recorder: Recorder, executor) -> None:
         ]
         await handle.result()
         await recorder.save(handle, "step-conditions-completed")
+
+
+async def record_due_at_office_hours(recorder: Recorder, executor, prefix: str) -> None:
+    """A step due Sunday 08:25 UTC with office hours from Monday 09:00 ET: after
+    PATCH_DUE_AT_OFFICE_HOURS it is deferred when its timer is set (one timer, to Monday), saved
+    while it waits and once finished. The histories of the old side (deferred when the timer fired,
+    `...-before-due-at-office-hours-*`) were recorded with the patch's branch disabled."""
+    now = (await recorder.env.get_current_time()).astimezone(UTC)
+    saturday = (now + timedelta(days=(5 - now.weekday()) % 7 + 7)).replace(
+        hour=8, minute=25, second=0, microsecond=0
+    )
+    await recorder.env.sleep(saturday - now)
+    tellescope = patient()
+    async with recorder.worker(tellescope, executor):
+        handle = await recorder.start("office-hours", tellescope)
+        await recorder.until(
+            handle, lambda s: any(p.stepId == "reminder" and p.dueAt for p in s.pending)
+        )
+        await recorder.save(handle, f"{prefix}-waiting")
+        await handle.result()
+        await recorder.save(handle, f"{prefix}-completed")
 
 
 async def record_post_visit(recorder: Recorder, executor, prefix: str = "post-visit") -> None:

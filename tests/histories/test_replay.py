@@ -16,6 +16,7 @@ from temporalio.worker import Replayer
 from workflows.journey import JourneyWorkflow
 from workflows.patches import (
     PATCH_BACKGROUND_ERRORS,
+    PATCH_DUE_AT_OFFICE_HOURS,
     PATCH_EARLY_OUTCOMES,
     PATCH_FULL_STEP_CONDITIONS,
     PATCH_LEDGER_FIELDS,
@@ -131,3 +132,22 @@ def test_migrations_are_recorded_on_their_patch():
     started = target["events"][0]["workflowExecutionStartedEventAttributes"]
     assert started.get("continuedExecutionRunId")  # continued from the migrated run
     assert PATCH_MIGRATE_VERSION not in patches_in(here / "onboarding-completed.json")
+
+
+def test_office_hours_deferral_is_recorded_on_both_sides_of_its_patch():
+    """docs/decisions.md D26: the run recorded after the patch defers when its timer is set (one
+    timer, to Monday's opening, already in the waiting history); histories recorded before it
+    (every other one, whose office-hours steps defer when the timer fires) replay above."""
+    here = Path(__file__).parent
+    waiting = here / "office-hours-deferred-waiting.json"
+    assert PATCH_DUE_AT_OFFICE_HOURS in patches_in(waiting)
+    assert PATCH_DUE_AT_OFFICE_HOURS in patches_in(here / "office-hours-deferred-completed.json")
+    assert PATCH_DUE_AT_OFFICE_HOURS not in patches_in(here / "onboarding-completed.json")
+    events = json.loads(waiting.read_text())["events"]
+    kinds = [event["eventType"] for event in events]
+    assert kinds.count("EVENT_TYPE_TIMER_STARTED") == 1
+    assert "EVENT_TYPE_TIMER_FIRED" not in kinds
+    before = here / "office-hours-deferred-before-due-at-office-hours-completed.json"
+    assert PATCH_DUE_AT_OFFICE_HOURS not in patches_in(before)
+    kinds = [event["eventType"] for event in json.loads(before.read_text())["events"]]
+    assert kinds.count("EVENT_TYPE_TIMER_STARTED") == 2  # to Sunday, then to Monday's opening

@@ -309,3 +309,66 @@ async def test_status_query_and_search_attributes(runtime, tmp_path):
         after = await search_attributes(runtime.client, handle.id)
     assert result.state == "Done"
     assert "JourneyWaitingAt" not in after and "NextActionAt" not in after  # nothing pending
+
+
+async def test_due_time_shows_the_office_hours_deferral_before_the_timer_fires(runtime, tmp_path):
+    """docs/decisions.md D26: a step due Sunday 08:25 UTC, office hours Mon-Fri 09:00-17:00 ET.
+    Before the timer fires, the ledger's processAfter, the status query's dueAt, NextActionAt,
+    the Temporal UI's current details and the timer's summary all say Monday 09:00 ET; it runs
+    then, after one timer (not one to Sunday and a second to Monday)."""
+    runtime.deploy(
+        write_journey(
+            tmp_path,
+            HEADER
+            + """
+  - id: reminder
+    events:
+      - type: afterAction
+        info: {automationStepId: start, delay: 1, unit: Days, officeHoursOnly: true}
+    action: {type: addEnduserTags, info: {tags: [reminded]}}
+""",
+        )
+    )
+    now = (await runtime.env.get_current_time()).astimezone(UTC)
+    saturday = (now + timedelta(days=(5 - now.weekday()) % 7 + 7)).replace(
+        hour=8, minute=25, second=0, microsecond=0
+    )
+    await advance_to(runtime.env, saturday)
+    monday_nine = datetime.combine(
+        (saturday + timedelta(days=2)).date(), datetime.min.time().replace(hour=9), NEW_YORK
+    )
+    async with runtime.worker():
+        handle = await runtime.enroll("timing")
+        with runtime.env.auto_time_skipping_disabled():
+            pending = None
+            for _ in range(100):
+                status = await handle.query(JourneyWorkflow.status)
+                if status.pending and status.pending[0].stepId == "reminder":
+                    (pending,) = status.pending
+                    rows = runtime.ledger_rows("reminder")
+                    if rows and rows[0].did_delay_for_out_of_office:
+                        break
+                await runtime.env.sleep(timedelta(milliseconds=100))
+            assert pending is not None
+            assert datetime.fromisoformat(pending.dueAt) == monday_nine
+            attributes = await search_attributes(runtime.client, handle.id)
+            assert datetime.fromisoformat(attributes["NextActionAt"]) == monday_nine
+            metadata = await handle.query("__temporal_workflow_metadata")
+            assert f"at {monday_nine.astimezone(UTC).isoformat()}" in metadata.current_details
+            (row,) = runtime.ledger_rows("reminder")
+            assert row.status == "active" and row.did_delay_for_out_of_office is True
+            assert row.process_after == int(monday_nine.timestamp() * 1000)
+            assert not runtime.ran_at("reminder")  # still Saturday: nothing has fired yet
+        await handle.result()
+    (ran,) = runtime.ran_at("reminder")
+    assert close(ran, monday_nine)
+    history = await handle.fetch_history()
+    timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
+    assert len(timers) == 1
+    (timer,) = timers
+    fired_after = timer.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+    assert close(saturday + fired_after, monday_nine, timedelta(seconds=2))
+    (summary,) = runtime.client.data_converter.payload_converter.from_payloads(
+        [timer.user_metadata.summary]
+    )
+    assert summary == f"reminder: addEnduserTags due {monday_nine.astimezone(UTC).isoformat()}"
