@@ -7,7 +7,7 @@ TellescopeClient, the store, migrated to the newest schema) on `app.state.journe
 Every route but `/health`, `/health/live`, `/health/ready` and the Tellescope webhook receiver
 takes `Authorization: API_KEY <key>`; the journey pages also take a signed session cookie
 (api.routes.pages).
-OpenAPI at /openapi.json, docs at /docs.
+OpenAPI at /openapi.json, docs at /docs and /redoc (offline: api.docs_pages).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from api.docs_pages import install_docs_pages
 from api.errors import ErrorBody, install_error_handlers
 from api.idempotency import IdempotencyMiddleware
 from api.metrics import ApiMetrics
@@ -113,8 +114,11 @@ def create_app(
         ),
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from installed assets, not a CDN (api.docs_pages)
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs_pages(app)
 
     app.include_router(api_router)
     metrics = ApiMetrics()  # GET /metrics (docs/metrics.md §3)
