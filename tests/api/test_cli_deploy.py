@@ -76,7 +76,7 @@ async def test_deploy_list_diff_rollback(cli, tmp_path, sandbox_http):
     assert deployed.returncode == 0, deployed.stderr
     lines = deployed.stdout.splitlines()
     journeys = [line for line in lines if "deployed version" in line]
-    assert len(journeys) == 6, deployed.stdout
+    assert len(journeys) == 7, deployed.stdout
     onboarding = next(line for line in journeys if " onboarding deployed version " in line)
     v1 = VERSION.search(onboarding).group(1)
     record_id = re.search(r"Tellescope journey ([0-9a-f]{24})", onboarding).group(1)

@@ -1,7 +1,7 @@
 """Fuzzing the API and the webhook receiver: no 5xx answer and no unhandled exception logged.
 
 The real stack: the API under uvicorn (its unhandled-exception log captured), a Temporal dev
-server, `python worker.py`, the sandbox as Tellescope, the six example journeys (and their
+server, `python worker.py`, the sandbox as Tellescope, the seven example journeys (and their
 triggers) deployed through the API.
 
 - every operation of the OpenAPI document, with schemathesis: valid and invalid requests, and
@@ -138,7 +138,7 @@ def fuzz(dev_env, sandbox, sandbox_http, tmp_path_factory) -> Iterator[FuzzStack
                 timeout=60,
             )
             assert deployed.status_code == 200, deployed.text
-            assert len(deployed.json()["journeys"]) == 6, deployed.text
+            assert len(deployed.json()["journeys"]) == 7, deployed.text
             yield FuzzStack(
                 api, key, endusers, store=store, sandbox=sandbox_http, temporal=dev_env.client
             )
