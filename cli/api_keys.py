@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.common import fail, open_store
+from cli.help_examples import epilog
 
 app = typer.Typer(help="API keys of the engine's API (stored hashed).", no_args_is_help=True)
 
@@ -18,7 +19,7 @@ def _api_keys(*, migrate: bool = True):
     return ApiKeys(open_store(migrate=migrate))
 
 
-@app.command("create")
+@app.command("create", epilog=epilog("api-key create"))
 def api_key_create(
     name: Annotated[str, typer.Option("--name", help="What the key is for.")] = "",
 ) -> None:
@@ -32,7 +33,7 @@ def api_key_create(
     )
 
 
-@app.command("list")
+@app.command("list", epilog=epilog("api-key list"))
 def api_key_list() -> None:
     """Key ids, names, creation and last use (never the keys)."""
     for row in _api_keys(migrate=False).list():
@@ -43,7 +44,7 @@ def api_key_list() -> None:
         )
 
 
-@app.command("revoke")
+@app.command("revoke", epilog=epilog("api-key revoke"))
 def api_key_revoke(key_id: Annotated[str, typer.Argument(help="The key id (jk_<id>.…).")]) -> None:
     """Revoke a key: requests with it are refused from now on."""
     key_id = key_id.removeprefix("jk_").split(".", 1)[0]

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.common import database_url
+from cli.help_examples import epilog
 
 app = typer.Typer(help="The engine's database (DATABASE_URL): migrations.", no_args_is_help=True)
 
@@ -15,7 +16,7 @@ UrlOption = Annotated[
 ]
 
 
-@app.command("upgrade")
+@app.command("upgrade", epilog=epilog("db upgrade"))
 def db_upgrade(
     url: UrlOption = None,
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
@@ -36,7 +37,7 @@ def db_upgrade(
         )
 
 
-@app.command("current")
+@app.command("current", epilog=epilog("db current"))
 def db_current(url: UrlOption = None) -> None:
     """Show the database's revision and the newest one."""
     from store.db import current_revisions, get_engine, head_revisions

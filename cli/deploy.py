@@ -29,7 +29,14 @@ def _deploy_files(paths: list[Path]) -> list[Path]:
     """The YAML files under PATHS, plus organization.yaml beside a file when none is given."""
     from compiler.sources import discover
 
+    # A missing path would otherwise be read as an empty document and reported as
+    # "journeys:1:1 expected a mapping with `journey:`", which hides the typo.
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        fail(f"{', '.join(missing)}: no such file or folder (nothing deployed)")
     files = discover(paths)
+    if not files:
+        fail(f"{', '.join(str(p) for p in paths)}: no YAML files found (nothing deployed)")
     has_org = any(p.name in ("organization.yaml", "organization.yml") for p in files)
     if not has_org:
         for path in paths:

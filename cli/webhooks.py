@@ -7,11 +7,12 @@ from typing import Annotated
 import typer
 
 from cli.common import fail, run
+from cli.help_examples import epilog
 
 app = typer.Typer(help="Tellescope record webhooks into the engine.", no_args_is_help=True)
 
 
-@app.command("configure")
+@app.command("configure", epilog=epilog("webhooks configure"))
 def webhooks_configure(
     url: Annotated[str, typer.Option("--url", help="Public URL of POST /v1/webhooks/tellescope.")],
 ) -> None:

@@ -28,12 +28,12 @@ def test_validate_examples_exits_zero_with_summary():
     result = run("validate", "examples/")
     assert result.returncode == 0, result.stderr
     journeys = ("onboarding", "post-visit", "lab-results", "re-engagement", "care-plan")
-    for journey in (*journeys, "no-show-recovery"):
+    for journey in (*journeys, "no-show-recovery", "first-run"):
         assert f"journey {journey} version " in result.stdout
     assert "examples/onboarding.yaml: journey onboarding version " in result.stdout
     assert ": 9 steps, 1 trigger, 1 root\n" in result.stdout
     assert result.stdout.endswith(
-        "6 journeys valid (organization time zone America/New_York, 5 office-hour blocks,"
+        "7 journeys valid (organization time zone America/New_York, 5 office-hour blocks,"
         " 2 closures)\n"
     )
 
