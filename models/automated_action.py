@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from models.actions import AutomationAction
-from models.base import CompoundFilter, TellescopeModel, TellescopeRecord
+from models.base import CompoundFilter, OmitNoneInJson, TellescopeModel, TellescopeRecord
 from models.events import AutomationEvent, CancelCondition
 
 AutomatedActionStatus = Literal["active", "finished", "cancelled", "error"]
@@ -41,7 +41,7 @@ _CANCEL_LABELS = {
 }
 
 
-class JourneyContext(TellescopeModel):
+class JourneyContext(OmitNoneInJson, TellescopeModel):
     """Records that caused or accompany an enrollment, handed from parent to child
     (docs/semantics.md §6.4)."""
 

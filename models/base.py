@@ -11,7 +11,13 @@ import difflib
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 # A compound filter in Tellescope's condition language (docs/semantics.md §10): `{"$and": [...]}`,
 # `{"$or": [...]}`, `{"condition": {KEY: OPERAND}}`. Kept as plain JSON because key order carries
@@ -25,6 +31,20 @@ class TellescopeModel(BaseModel):
     def to_json(self) -> dict[str, Any]:
         """Tellescope-shaped JSON: only the fields that were given, in Tellescope's names."""
         return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+class OmitNoneInJson(BaseModel):
+    """JSON without the fields that are None. For models whose every None field defaults to None
+    (so the JSON reads back equal) and that Temporal shows as workflow input: the UI then lists
+    the one or two context ids given instead of twenty `null`s. Python-mode dumps (the workflow's
+    own state, the ledger) keep every field."""
+
+    @model_serializer(mode="wrap")
+    def _omit_none(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        if info.mode_is_json() and isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class TellescopeRecord(TellescopeModel):

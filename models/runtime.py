@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.actions import AutomationAction
 from models.automated_action import JourneyContext
+from models.base import OmitNoneInJson
 from models.message_policy import MessagePolicy
 
 
@@ -23,7 +24,7 @@ class RuntimeModel(BaseModel):
 # --- enrollment ---------------------------------------------------------------------------------
 
 
-class EnrollmentInput(RuntimeModel):
+class EnrollmentInput(OmitNoneInJson, RuntimeModel):
     """Start one enrollment: the plan version it runs on for its whole life, and who it is for."""
 
     journeyId: str  # the readable id from the YAML (`onboarding`)
