@@ -641,9 +641,10 @@ class JourneyWorkflow:
         zone = await self._zone(info, action)
         opening = next_open(now, self._plan.organization, zone)
         if opening is None:
-            workflow.logger.warning(
-                "no office hours within 14 days for %s; running now", action.stepId
-            )
+            if not ahead:  # said once, when the step runs anyway
+                workflow.logger.warning(
+                    "no office hours within 14 days for %s; running now", action.stepId
+                )
             return False
         if opening <= now:
             return False

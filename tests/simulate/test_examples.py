@@ -7,6 +7,7 @@ are meant to do, written out step by step."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -89,7 +90,15 @@ def test_onboarding_form_submitted_on_day_two():
         ),
     ]
     cancelled = next(e for e in result["timeline"] if e["outcome"] == "cancelled")
-    assert cancelled["why"] == "Form Submission: form from send-intake submitted"
+    # due Sunday, it was deferred to Monday's opening when its timer was set (D26), then
+    # cancelled by the submission
+    deferred, reason = cancelled["why"].split("; ")
+    assert reason == "Form Submission: form from send-intake submitted"
+    opening = datetime.fromisoformat(
+        re.fullmatch(r"deferred to office hours \((.+)\)", deferred)[1]
+    )
+    local = opening.astimezone(ZoneInfo("America/New_York"))
+    assert (local.weekday(), local.hour, local.minute) == (0, 9, 0)  # Monday 09:00
     review = next(e for e in result["timeline"] if e["step"] == "review-ticket")
     assert review["detail"] == "ticket: Review intake for Pat Lee"
     assert (result["outcome"], result["state"]) == ("completed", "Intake complete")
