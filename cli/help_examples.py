@@ -10,7 +10,7 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "graph": [
         "journeys graph examples/onboarding.yaml --format mermaid -o onboarding.mmd",
-        "journeys graph examples/onboarding.yaml --format dot | dot -Tsvg > onboarding.svg",
+        "journeys graph examples/onboarding.yaml --format svg -o onboarding.svg",
     ],
     "import": ["journeys import journey.json steps.json triggers.json --output journeys/"],
     "db upgrade": [
