@@ -60,12 +60,12 @@ async def test_timeline_shows_deferral_variant_conditions_and_outcome(runtime, t
     assert [e.kind for e in entries][0] == "enrolled" and entries[-1].kind == "closed"
     assert "enrollment completed" in entries[-1].text
 
-    # due Saturday 10:00, deferred when that timer fired, to Monday 09:00 New York
+    # due Saturday 10:00, deferred to Monday 09:00 New York
     [deferred] = [e for e in entries if e.kind == "deferred"]
     monday_nine = (thursday + timedelta(days=4)).replace(hour=9, minute=0)
     assert deferred.stepId == "reminder" and close(deferred.dueAt, monday_nine)
-    # its new timer started Saturday, once the first fired (and the zone was read)
-    assert close(deferred.at, thursday + timedelta(days=2), timedelta(minutes=1))
+    # decided on Thursday, when its one timer was set (docs/decisions.md D26)
+    assert close(deferred.at, thursday, timedelta(minutes=1))
     assert "deferred for office hours until" in deferred.text
     [reminder] = runtime.ledger_rows("reminder")
     assert reminder.did_delay_for_out_of_office
