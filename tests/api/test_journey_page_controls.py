@@ -73,13 +73,13 @@ def shown_versions(browser: Browser) -> dict[str, dict]:
     )
 
 
-def click(browser: Browser, selector: str) -> None:
+def click(browser: Browser, selector: str, *, until: str = "steps") -> None:
     """Press a button and wait for the page the POST redirects to (a new document)."""
     browser.evaluate("window.beforeClick = true")
     browser.evaluate(f"document.querySelector({json.dumps(selector)}).click(), true")
     browser.wait_for(
         "window.beforeClick === undefined && document.readyState === 'complete'"
-        " && !!document.getElementById('steps')"
+        f" && !!document.getElementById({json.dumps(until)})"
     )
 
 
@@ -144,6 +144,21 @@ async def test_versions_and_pause_resume_buttons(api, live_api, tmp_path):
         for enduser_id in everyone:
             await api.wait_for(lambda e=enduser_id: _resumed(api, e), f"{enduser_id} resumed")
         browser.wait_for("document.getElementById('total-paused').textContent === '0'")
+
+        # the patient's page has the same buttons, and comes back to itself
+        patient = f"/journeys/{JOURNEY}/enrollments/{one}"
+        browser.open(f"{live_api.url}{patient}")
+        click(browser, "#pause-enrollment", until="timeline")
+        assert browser.evaluate("location.pathname") == patient
+        assert browser.evaluate("document.getElementById('action-result').textContent") == (
+            "Paused 1 enrollment."
+        )
+        await api.wait_for(lambda: paused(api, one), f"{one} paused from its page")
+        click(browser, "#resume-enrollment", until="timeline")
+        assert browser.evaluate("document.getElementById('action-result').textContent") == (
+            "Resumed 1 enrollment."
+        )
+        await api.wait_for(lambda: _resumed(api, one), f"{one} resumed from its page")
 
         # a page of another site submitting the form: SameSite=Strict keeps the cookie home
         forged = (
