@@ -1,7 +1,7 @@
 """What the journey pages count, from the ledger on SQLite and PostgreSQL (docs/decisions.md
 D24): patients per step in the state of their newest action, enrollments per state, errors in
 the last day, and waiting patients with their due time in the organisation's zone; active
-patients per plan version and paused patients (docs/decisions.md D28, D29)."""
+patients per plan version and paused patients (docs/decisions.md D28 and D29)."""
 
 from __future__ import annotations
 
