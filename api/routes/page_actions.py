@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from api.deps import StateDep, StoreDep, TemporalDep
 from api.errors import error_response
-from api.routes.pages import _safe_next
+from api.routes.pages import own_page
 from api.state import AppState, EngineStore
 from services import pausing
 from services.errors import NotFound
@@ -44,13 +44,14 @@ def _key_row(store: EngineStore, key_id: str) -> ApiKeyRow | None:
 
 
 def _same_origin(request: Request) -> bool:
-    """The Origin header, or the Referer's origin when a browser sent no Origin, is this
-    server's; a POST with neither is refused (every browser sends one of them on a form POST)."""
+    """The Origin header, or the Referer's origin when a browser sent no Origin, names this
+    server (its Host); a POST with neither is refused (browsers send one of them on a form
+    POST). The scheme is not compared: TLS may end at a proxy that forwards plain HTTP."""
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         return False
-    parts = urlsplit(source)
-    return (parts.scheme, parts.netloc) == (request.url.scheme, request.url.netloc)
+    host = request.headers.get("host") or request.url.netloc
+    return urlsplit(source).netloc.lower() == host.lower()
 
 
 async def _checked(
@@ -129,9 +130,9 @@ async def _one(
         report.signalled.append(enduser_id)
     except NotFound:
         report.notRunning.append(enduser_id)
-    # back to the page the button was on: the journey page, or the patient's page
-    target = _safe_next((form.get("next") or [""])[0])
-    if target == "/docs":
+    # back to the page the button was on: the patient's page (`next`), else the journey page
+    target = (form.get("next") or [""])[0]
+    if not own_page(target):
         target = f"/journeys/{quote(row.journey_id, safe='')}"
     return _result(target, verb, report)
 

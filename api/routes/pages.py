@@ -42,11 +42,13 @@ URL_KEY_REFUSED = (
 )
 
 
+def own_page(target: str | None) -> bool:
+    """Only our own pages may be redirected to (no open redirect)."""
+    return target is not None and (target == "/journeys" or target.startswith("/journeys/"))
+
+
 def _safe_next(target: str | None) -> str:
-    """Only our own pages (no open redirect)."""
-    if target is not None and (target == "/journeys" or target.startswith("/journeys/")):
-        return target
-    return "/docs"
+    return target if target is not None and own_page(target) else "/docs"
 
 
 def sign_in_page(next_url: str, message: str = "", status: int = 200) -> HTMLResponse:

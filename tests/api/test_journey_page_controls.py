@@ -206,6 +206,7 @@ async def test_a_forged_post_is_refused_and_changes_nothing(api, live_api):
             # the session, but another site's Origin (or Referer), or no origin at all
             for headers in (
                 {"Origin": "https://evil.example"},
+                {"Origin": "http://127.0.0.1:1"},  # same host, another port: another origin
                 {"Referer": "https://evil.example/page"},
                 {"Origin": "null"},
                 {},
@@ -217,9 +218,11 @@ async def test_a_forged_post_is_refused_and_changes_nothing(api, live_api):
                 refused = http.post(target, data=form, headers={**cookie, "Origin": base})
                 assert refused.status_code == 403, (form, refused.text)
             assert await paused(api, enduser_id) is None  # nothing was signalled
-        # the page's own form: accepted
+        # the page's own form: accepted; `next` only ever leads to our own pages
         done = http.post(
-            targets[1], data={"csrf": csrf}, headers={**cookie, "Referer": f"{base}/journeys/x"}
+            targets[1],
+            data={"csrf": csrf, "next": "https://evil.example/"},
+            headers={**cookie, "Referer": f"{base}/journeys/x"},
         )
         assert done.status_code == 303, done.text
         assert done.headers["location"] == (
