@@ -3,6 +3,11 @@ D24): patients per step, the patients waiting at each step with when they are du
 wait for, and enrollments per state for the index. The HTML lives in services/journey_html.py;
 the live JSON is `live()`.
 
+Enrollments per plan version (what a migration would move, docs/decisions.md D29) and which
+patients are paused (docs/decisions.md D28) come from the same rows: an active patient counts
+once, in the version of their newest row; a patient is paused when the newest pause or resume
+note on their pending rows (`detail`, written by the workflow) is a pause.
+
 Patients, not actions: a patient restarted in a journey has several rows at one step (the
 cancelled one of the first run, the one of the second), so each (patient, step) counts once, in
 the state of its newest row. GET /v1/automated-actions lists the same rows, so the counts can be
@@ -44,6 +49,7 @@ class WaitingPatient:
     due: str  # the same for people
     waitsFor: str
     href: str  # the enrollment page
+    paused: bool  # the enrollment is paused (its pending rows' newest note, paused_endusers)
 
 
 def newest_per_patient_step(rows: list[StepRow]) -> dict[tuple[str, str], StepRow]:
@@ -94,8 +100,30 @@ def enrollment_href(journey_id: str, enduser_id: str) -> str:
     return f"/journeys/{quote(journey_id, safe='')}/enrollments/{quote(enduser_id, safe='')}"
 
 
+def _newest(rows: list[StepRow]) -> StepRow:
+    return max(rows, key=lambda r: (r.updated_at, r.created_at, r.id))
+
+
+def paused_endusers(rows: list[StepRow]) -> set[str]:
+    """Patients whose enrollment is paused, from the ledger: pausing writes `paused by ...` on
+    every pending row and resuming `resumed by ...` (workflows/journey.py), so the newest such
+    note on a patient's still-active rows says which. A row created while paused (an event's
+    step) carries no note and does not decide. Lags the workflow by one ledger write; the
+    `status` query and the `EnrollmentStatus` search attribute are the workflow's own word."""
+    noted: dict[str, list[StepRow]] = defaultdict(list)
+    for row in newest_per_patient_step(rows).values():
+        if row.status == "active" and row.detail.startswith(("paused", "resumed")):
+            noted[row.enduser_id].append(row)
+    return {
+        enduser_id
+        for enduser_id, patient_rows in noted.items()
+        if _newest(patient_rows).detail.startswith("paused")
+    }
+
+
 def waiting(plan: JourneyPlan, rows: list[StepRow]) -> dict[str, list[WaitingPatient]]:
     zone = ZoneInfo(plan.organization.timezone)
+    paused = paused_endusers(rows)
     found: dict[str, list[tuple[int, WaitingPatient]]] = defaultdict(list)
     for (enduser_id, step_id), row in newest_per_patient_step(rows).items():
         if row.status != "active" or step_id not in plan.steps:
@@ -107,6 +135,7 @@ def waiting(plan: JourneyPlan, rows: list[StepRow]) -> dict[str, list[WaitingPat
             due,
             waits_for(row.event),
             enrollment_href(plan.journeyId, enduser_id),
+            enduser_id in paused,
         )
         order = row.process_after if due_at else 2**62  # triggers last
         found[step_id].append((order, patient))
@@ -125,7 +154,7 @@ def enrollment_states(rows: list[StepRow]) -> dict[str, int]:
         by_patient[row.enduser_id].append(row)
     states: Counter[str] = Counter()
     for patient_rows in by_patient.values():
-        newest = max(patient_rows, key=lambda r: (r.updated_at, r.created_at, r.id))
+        newest = _newest(patient_rows)
         if any(r.status == "active" for r in patient_rows):
             states["active"] += 1
         elif newest.status == "cancelled" and newest.cancel_reason in REMOVALS:
@@ -135,6 +164,42 @@ def enrollment_states(rows: list[StepRow]) -> dict[str, int]:
         else:
             states["finished"] += 1
     return {state: states[state] for state in ENROLLMENT_STATES}
+
+
+def versions(plan: JourneyPlan, rows: list[StepRow]) -> list[dict[str, Any]]:
+    """Active patients per plan version, each once in the version of their newest row, and how
+    many of them are paused: what a migration would move (docs/decisions.md D29). The current
+    version comes first (listed even with nobody on it), then the others, most recently
+    written first."""
+    by_patient: dict[str, list[StepRow]] = defaultdict(list)
+    for row in rows:
+        by_patient[row.enduser_id].append(row)
+    paused = paused_endusers(rows)
+    active: Counter[str] = Counter()
+    held: Counter[str] = Counter()
+    last_written: dict[str, tuple[datetime, datetime, str]] = {}
+    for row in rows:
+        key = (row.updated_at, row.created_at, row.id)
+        if row.journey_version not in last_written or key > last_written[row.journey_version]:
+            last_written[row.journey_version] = key
+    for enduser_id, patient_rows in by_patient.items():
+        if not any(r.status == "active" for r in patient_rows):
+            continue
+        version = _newest(patient_rows).journey_version
+        active[version] += 1
+        held[version] += enduser_id in paused
+    others = sorted(
+        (v for v in active if v != plan.version), key=lambda v: last_written[v], reverse=True
+    )
+    return [
+        {
+            "version": version,
+            "current": version == plan.version,
+            "active": active[version],
+            "paused": held[version],
+        }
+        for version in [plan.version, *others]
+    ]
 
 
 def _utc(moment: datetime) -> datetime:
@@ -152,6 +217,7 @@ def live(plan: JourneyPlan, ledger: Ledger, *, now: datetime | None = None) -> d
     rows = ledger.step_rows(plan.journeyId)
     counts = step_counts(plan, rows)
     lists = waiting(plan, rows)
+    paused = paused_endusers(rows)
     return {
         "journeyId": plan.journeyId,
         "version": plan.version,
@@ -160,10 +226,14 @@ def live(plan: JourneyPlan, ledger: Ledger, *, now: datetime | None = None) -> d
             timespec="seconds"
         ),
         "enrollments": enrollment_states(rows),
+        "paused": len(paused),  # of the active enrollments
+        "versions": versions(plan, rows),
         "errorsLastDay": errors_since(rows, now - ERROR_WINDOW),
         "steps": {
             step_id: {
                 "counts": counts[step_id],
+                # of the waiting patients, those whose enrollment is paused
+                "paused": sum(p.paused for p in lists.get(step_id, [])),
                 "waiting": [asdict(p) for p in lists.get(step_id, [])[:WAITING_SHOWN]],
             }
             for step_id in plan.steps

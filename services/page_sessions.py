@@ -10,6 +10,11 @@ and several API replicas need it set):
 - `link`: made by POST /v1/page-links (API key in the header); lives 5 minutes; carried by the
   `?token=` of a one-click sign-in link, traded for the cookie at once (303 to the bare URL).
 
+Buttons on the pages (pause, resume) POST forms with the cookie; SameSite=Strict keeps other
+sites' forms from carrying it, and each form also holds `csrf_token(session)`, an HMAC of the
+session under the same secret that a page of another origin cannot read, checked with the
+Origin (or Referer) header by api.routes.page_actions (docs/decisions.md D28).
+
 A token names the API key's public id only: revoking the key ends its sessions and links.
 """
 
@@ -44,6 +49,14 @@ class PageSigner:
         expiry = int((time.time() if now is None else now) + seconds)
         payload = f"{purpose}|{key_id}|{expiry}".encode()
         return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+
+    def csrf_token(self, session: str) -> str:
+        """The form token of one session cookie: it changes with the session, so a token
+        seen once (in a page's HTML) is worth nothing once that session ended."""
+        return _b64(self._mac(b"csrf|" + session.encode()))
+
+    def check_csrf(self, session: str, token: str) -> bool:
+        return hmac.compare_digest(self.csrf_token(session).encode(), token.encode())
 
     def verify(self, token: str, purpose: str, *, now: float | None = None) -> str | None:
         """The API key id of a genuine, unexpired token of that purpose; None otherwise."""

@@ -45,7 +45,28 @@ def _values(values: dict[str, Any] | None) -> str:
     return f'<span class="values">{html.escape(text)}</span>'
 
 
-def render(timeline: Timeline) -> str:
+def controls(journey_id: str, enduser_id: str, csrf: str, result: str) -> str:
+    """The enrollment's pause and resume buttons (api.routes.page_actions), which come back
+    here (`next`), and what the last one did. Both buttons show: the timeline does not say
+    whether the enrollment is paused, and either signal is idempotent (docs/decisions.md D28)."""
+    e = html.escape
+    said = f'<p id="action-result" role="status">{e(result)}</p>' if result else ""
+    if not csrf:
+        return said
+    page = f"/journeys/{quote(journey_id, safe='')}/enrollments/{quote(enduser_id, safe='')}"
+    buttons = "".join(
+        f'<form class="control" method="post" action="{e(page)}/{verb}">'
+        f'<input type="hidden" name="csrf" value="{e(csrf)}">'
+        f'<input type="hidden" name="next" value="{e(page)}">'
+        f'<button type="submit" id="{verb}-enrollment">{verb.capitalize()}</button></form>'
+        for verb in ("pause", "resume")
+    )
+    return f'{said}<p id="controls">This enrollment: {buttons}</p>'
+
+
+def render(timeline: Timeline, *, csrf: str = "", result: str = "") -> str:
+    """`csrf`: the session's form token (no buttons without one); `result`: what the last
+    pause or resume button did."""
     e = html.escape
     tz = timeline.timezone
     rows = []
@@ -85,6 +106,7 @@ def render(timeline: Timeline) -> str:
         journey_url=e(quote(timeline.journeyId, safe="")),
         enrollment=e(enrollment),
         notes=notes,
+        controls=controls(timeline.journeyId, timeline.enduserId, csrf, result),
         timezone=e(tz),
         rows="\n".join(rows) or '<tr><td colspan="5">Nothing recorded.</td></tr>',
         decisions="\n".join(decisions)

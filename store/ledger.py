@@ -65,6 +65,8 @@ class StepRow(NamedTuple):
     event: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    journey_version: str  # the plan version the action belongs to (versions on the page)
+    detail: str  # "paused by ..." / "resumed by ..." (docs/live-change.md §2.1)
 
 
 class Ledger:
@@ -265,6 +267,8 @@ class Ledger:
             row.event,
             row.created_at,
             row.updated_at,
+            row.journey_version,
+            row.detail,
         )
         with session_for(self.engine) as session:
             query = select(row.journey_id, *columns).order_by(row.created_at, row.id)

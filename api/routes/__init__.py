@@ -13,6 +13,7 @@ from api.routes import (
     health,
     migrations,
     outcomes,
+    page_actions,
     pages,
     patient_page,
     pausing,
@@ -39,3 +40,5 @@ api_router.include_router(timeline.router, dependencies=_keyed)
 api_router.include_router(pages.links, dependencies=_keyed)
 api_router.include_router(pages.router)
 api_router.include_router(patient_page.router)
+# Pause and resume buttons: the session cookie plus CSRF checks (api.routes.page_actions).
+api_router.include_router(page_actions.router)

@@ -42,11 +42,13 @@ URL_KEY_REFUSED = (
 )
 
 
+def own_page(target: str | None) -> bool:
+    """Only our own pages may be redirected to (no open redirect)."""
+    return target is not None and (target == "/journeys" or target.startswith("/journeys/"))
+
+
 def _safe_next(target: str | None) -> str:
-    """Only our own pages (no open redirect)."""
-    if target is not None and (target == "/journeys" or target.startswith("/journeys/")):
-        return target
-    return "/docs"
+    return target if target is not None and own_page(target) else "/docs"
 
 
 def sign_in_page(next_url: str, message: str = "", status: int = 200) -> HTMLResponse:
@@ -119,6 +121,27 @@ async def page_access(
     return error_response(401, message or "Unauthenticated")
 
 
+def action_result(request: Request) -> str:
+    """What the page says after a pause or resume button (api.routes.page_actions redirects
+    here with `?did=pause&n=..&notRunning=..&failed=..`); empty otherwise."""
+    params = request.query_params
+    verb = params.get("did")
+    if verb not in ("pause", "resume"):
+        return ""
+    try:
+        n, idle, failed = (int(params.get(k, "0")) for k in ("n", "notRunning", "failed"))
+    except ValueError:
+        return ""
+    done = "Paused" if verb == "pause" else "Resumed"
+    noun = "enrollment" if n == 1 else "enrollments"
+    text = f"{done} {n} {noun}"
+    if idle:
+        text += f"; {idle} not running"
+    if failed:
+        text += f"; {failed} failed (Temporal did not take the signal: press again)"
+    return text + "."
+
+
 @router.get(SIGN_IN, include_in_schema=False)
 async def sign_in_form(request: Request) -> HTMLResponse:
     return sign_in_page(_safe_next(request.query_params.get("next")))
@@ -169,6 +192,7 @@ async def journeys_index(
 )
 async def journey(
     journeyId: str,
+    request: Request,
     store: StoreDep,
     state: StateDep,
     refused: Annotated[Response | None, Depends(page_access)],
@@ -178,11 +202,15 @@ async def journey(
     plan = plan_of(store.plans, resolve_journey(store.plans, journeyId))
     engine = state.engine_settings
     data = await run_in_threadpool(live, plan, store.ledger)
+    cookie = request.cookies.get(SESSION_COOKIE)
     page = journey_page(
         plan,
         data,
         ui_url=engine.temporal_ui_url.rstrip("/"),
         namespace=temporal_namespace(engine),
+        # the pause and resume forms (api.routes.page_actions); a program has no session
+        csrf=state.page_signer.csrf_token(cookie) if cookie else "",
+        result=action_result(request),
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 

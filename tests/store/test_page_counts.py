@@ -1,6 +1,7 @@
 """What the journey pages count, from the ledger on SQLite and PostgreSQL (docs/decisions.md
 D24): patients per step in the state of their newest action, enrollments per state, errors in
-the last day, and waiting patients with their due time in the organisation's zone."""
+the last day, and waiting patients with their due time in the organisation's zone; active
+patients per plan version and paused patients (docs/decisions.md D28 and D29)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pytest
 
 from compiler import compile_paths
 from models.runtime import LedgerEntry
-from services.journey_page import enrollment_states, errors_since, live, step_counts, waiting
+from services.journey_page import (
+    enrollment_states,
+    errors_since,
+    live,
+    paused_endusers,
+    step_counts,
+    versions,
+    waiting,
+)
 from store.db import upgrade_database
 from store.ledger import Ledger
 from tests.api.conftest import ORGANIZATION, journey_yaml
@@ -117,3 +126,47 @@ def test_waiting_patients_with_due_time_in_the_organisations_zone(ledger, plan):
     )
     assert data["errorsLastDay"] == 1
     assert data["steps"]["later"]["counts"]["waiting"] == 1
+
+
+def test_active_patients_per_version_each_once_in_their_newest_rows_version(ledger, plan):
+    old = {"journeyVersion": "old"}
+    ledger.record(
+        [
+            # e1's newest row is on the plan's version; e6 is active on `old` only; e7's older
+            # row is on `old` but its newest on the plan's: each patient counts once
+            entry(20, "e1", "later", "active", 20, journeyVersion=plan.version),
+            entry(21, "e6", "later", "active", 21, **old),
+            entry(22, "e7", "start", "finished", 22, **old),
+            entry(23, "e7", "later", "active", 23, journeyVersion=plan.version),
+            entry(24, "e8", "start", "finished", 24, **old),  # done: not active anywhere
+        ]
+    )
+    rows = ledger.step_rows("j")
+    assert versions(plan, rows) == [
+        {"version": plan.version, "current": True, "active": 2, "paused": 0},
+        {"version": "old", "current": False, "active": 1, "paused": 0},  # written last
+        {"version": "v", "current": False, "active": 1, "paused": 0},  # e2 at `side`
+    ]
+    data = live(plan, ledger, now=T0)
+    assert sum(v["active"] for v in data["versions"]) == data["enrollments"]["active"] == 4
+
+
+def test_paused_patients_from_the_newest_pause_or_resume_note(ledger, plan):
+    two_days = {"type": "afterAction", "info": {"automationStepId": "start", "delayInMS": 1}}
+    ledger.record([entry(4, "e1", "later", "active", 30, event=two_days, detail="paused by op")])
+    ledger.record([entry(6, "e2", "side", "active", 31, detail="paused by op")])
+    rows = ledger.step_rows("j")
+    assert paused_endusers(rows) == {"e1", "e2"}
+    ledger.record([entry(6, "e2", "side", "active", 32, detail="resumed by op")])
+    rows = ledger.step_rows("j")
+    assert paused_endusers(rows) == {"e1"}
+    (later,) = waiting(plan, rows)["later"]
+    assert later.paused is True
+    (side,) = waiting(plan, rows)["side"]
+    assert side.paused is False
+    data = live(plan, ledger, now=T0)
+    assert data["paused"] == 1 and data["steps"]["later"]["paused"] == 1
+    assert data["versions"] == [
+        {"version": plan.version, "current": True, "active": 0, "paused": 0},
+        {"version": "v", "current": False, "active": 2, "paused": 1},
+    ]
