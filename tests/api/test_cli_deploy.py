@@ -52,8 +52,8 @@ def cli(tmp_path, sandbox, dev):
 async def test_db_upgrade_and_api_keys(cli):
     first = cli("db", "upgrade")
     assert first.returncode == 0, first.stderr
-    assert first.stdout == "database upgraded from base to 0005\n"
-    assert cli("db", "upgrade").stdout == "database already at 0005\n"
+    assert first.stdout == "database upgraded from base to 0008\n"
+    assert cli("db", "upgrade").stdout == "database already at 0008\n"
     assert "up to date" in cli("db", "current").stdout
 
     created = cli("api-key", "create", "--name", "ci")

@@ -77,9 +77,9 @@ def test_graph_writes_flowchart(tmp_path, fmt):
 
 
 def test_graph_rejects_unknown_format():
-    result = run("graph", "examples/onboarding.yaml", "--format", "png")
+    result = run("graph", "examples/onboarding.yaml", "--format", "gif")
     assert result.returncode == 2
-    assert "expected mermaid or dot" in result.stderr
+    assert "expected one of mermaid, dot, svg, png" in result.stderr
 
 
 def test_import_then_compile_keeps_semantics(tmp_path):
