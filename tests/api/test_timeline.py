@@ -111,9 +111,13 @@ async def test_timeline_json_cli_and_page_say_why(api, live_api, env, tmp_path):
     body = await api.wait_for(closed_timeline, "the enrollment closed")
     assert body["timezone"] == "America/New_York" and body["notes"] == []
     entries = body["entries"]
-    kinds = [e["kind"] for e in entries]
+    # Trigger decisions are stamped by the API's clock, the run by the Temporal server's: on the
+    # time-skipping server (virtual time, ahead after other tests' skips) the two interleave
+    # arbitrarily, so the run's own order is checked without them.
+    kinds = [e["kind"] for e in entries if e["kind"] != "trigger"]
     assert kinds[0] == "enrolled" and kinds[-1] == "closed"
-    assert "Removed by User" in entries[-1]["text"]
+    [closed] = [e for e in entries if e["kind"] == "closed"]
+    assert "Removed by User" in closed["text"]
     # every ledger action is in the timeline with its end, as the ledger has it
     for row in rows:
         mine = [e for e in entries if e["actionId"] == row.id]
@@ -127,8 +131,10 @@ async def test_timeline_json_cli_and_page_say_why(api, live_api, env, tmp_path):
     [cancelled] = [e for e in entries if e["kind"] == "cancelled"]
     assert cancelled["stepId"] == "later" and "Removed by User" in cancelled["text"]
     times = [e["at"] for e in entries]
-    assert times == sorted(times)
-    [decision] = body["triggerDecisions"]  # the redelivered event was not decided twice
+    assert times == sorted(times)  # one sorted timeline, whatever the clocks
+    # The redelivered event was not decided twice. (Triggers of journeys other tests deployed
+    # into this store decide about the event too: only this journey's trigger is asserted.)
+    [decision] = [d for d in body["triggerDecisions"] if d["triggerId"] == "why-west"]
     assert (decision["triggerId"], decision["fired"], decision["stage"]) == (
         "why-west",
         False,
@@ -136,7 +142,8 @@ async def test_timeline_json_cli_and_page_say_why(api, live_api, env, tmp_path):
     )
     assert decision["values"] == {"state": "NY"}
     decisions = TriggerDecisions(get_engine(api.store_url))
-    assert decisions.count(enduser_id) == 1
+    stored = [d for d in decisions.of_enduser(enduser_id) if d.trigger_id == "why-west"]
+    assert len(stored) == 1
 
     # journeys why: the same timeline and why the trigger did not fire, in the terminal
     environment = {
@@ -174,7 +181,7 @@ async def test_timeline_json_cli_and_page_say_why(api, live_api, env, tmp_path):
     assert as_json.returncode == 0, as_json.stderr
     printed = json.loads(as_json.stdout)
     [printed_timeline] = printed["timelines"]
-    assert [e["kind"] for e in printed_timeline["entries"]] == kinds
+    assert [e["kind"] for e in printed_timeline["entries"]] == [e["kind"] for e in entries]
     assert printed["triggerDecisions"][0]["stage"] == "enduserCondition"
 
     # the patient page in a browser, signed in by a one-click link
@@ -191,7 +198,7 @@ async def test_timeline_json_cli_and_page_say_why(api, live_api, env, tmp_path):
     assert '<span id="timezone">America/New_York</span>' in dom
     table = re.search(r'<table id="timeline">.*?</table>', dom, re.S).group(0)
     page_rows = re.findall(r'<tr class="([\w-]+)" data-action="(\w*)">', table)
-    assert [kind for kind, _ in page_rows] == kinds
+    assert [kind for kind, _ in page_rows] == [e["kind"] for e in entries]
     for row in rows:  # each ledger action's rows, in order, as the JSON timeline has them
         assert [k for k, a in page_rows if a == row.id] == [
             e["kind"] for e in entries if e["actionId"] == row.id
