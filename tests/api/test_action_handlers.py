@@ -21,9 +21,22 @@ from activities.engine import engine_activities
 from activities.sandbox_handler import REFERENCE
 from activities.tellescope_activities import TellescopeActivities
 from tests.api.conftest import Harness, LiveServer, harness, serve, trigger_activities
+from tests.temporal_env import start_time_skipping
 from worker import WORKFLOWS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def env():
+    """A time-skipping server of this module's own. On the session's shared server, the tests
+    after this module found time skipping stuck (their `env.sleep` timed out after 30 s; seen in
+    CI and reproduced with test_adhoc_actions.py after the aiDecision and callUser tests; the
+    exact cause on the server is not pinned down), so it stays apart, as tests/workflows and
+    tests/e2e do (tests/conftest.py)."""
+    environment = await start_time_skipping()
+    yield environment
+    await environment.shutdown()
 
 # Handlers for two types only: callUser stays unconfigured (docs/decisions.md D12).
 CONFIGURED = {"aiDecision": REFERENCE, "outboundCall": REFERENCE, "startAIConversation": REFERENCE}

@@ -182,7 +182,8 @@ async def test_timeline_json_cli_and_page_say_why(api, live_api, env, tmp_path):
     printed = json.loads(as_json.stdout)
     [printed_timeline] = printed["timelines"]
     assert [e["kind"] for e in printed_timeline["entries"]] == [e["kind"] for e in entries]
-    assert printed["triggerDecisions"][0]["stage"] == "enduserCondition"
+    [printed_decision] = [d for d in printed["triggerDecisions"] if d["triggerId"] == "why-west"]
+    assert printed_decision["stage"] == "enduserCondition"
 
     # the patient page in a browser, signed in by a one-click link
     response = httpx.post(

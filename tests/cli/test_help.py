@@ -56,8 +56,14 @@ def test_shell_completion_is_offered_and_printed():
     assert "--install-completion" in help_text and "--show-completion" in help_text
     journeys = Path(sys.executable).parent / "journeys"  # the installed console script
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # typer detects the shell from the parent process (an argument naming it is ignored), and CI
+    # runs under make's sh: ask from bash, as a user's shell would (a second command keeps bash
+    # from exec-ing the first, so bash stays its parent).
     shown = subprocess.run(
-        [journeys, "--show-completion", "bash"], env=env, capture_output=True, text=True
+        ["bash", "-c", f"{journeys} --show-completion; exit $?"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert shown.returncode == 0, shown.stderr
     assert "complete -o default -F _journeys_completion journeys" in shown.stdout
