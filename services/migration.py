@@ -361,6 +361,12 @@ async def apply_migration(
             if status is None:
                 return enduser_id, "failed"
             record = next((m for m in status.migrations if m.migrationId == migration_id), None)
+            if record is None and done is not None and done.outcome == "pending":
+                # Signalled by an earlier run of this migration that got no answer (a worker
+                # killed, say): the enrollment may have moved meanwhile, and a run that has just
+                # continued as new on the target answers before its records are restored, so
+                # wait for the record instead of calling it already on target.
+                record = await _outcome(client, workflow_id, migration_id, wait, poll)
             if record is None and status.planVersion == to_version:
                 return enduser_id, "alreadyOnTarget"
             audit.begin(

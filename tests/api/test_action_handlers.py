@@ -38,6 +38,7 @@ async def env():
     yield environment
     await environment.shutdown()
 
+
 # Handlers for two types only: callUser stays unconfigured (docs/decisions.md D12).
 CONFIGURED = {"aiDecision": REFERENCE, "outboundCall": REFERENCE, "startAIConversation": REFERENCE}
 
