@@ -654,27 +654,7 @@ def matches(
 def uses_upcoming_events(condition: object) -> bool:
     """Whether a compound filter has a `__upcomingEvents__` leaf (anywhere): evaluating it then
     needs the enduser's upcoming appointments (one read per evaluation)."""
-    found = False
-
-    def leaf(key: str | None, operand: Any) -> bool:
-        nonlocal found
-        found = found or key == UPCOMING_EVENTS_KEY
-        return True
-
-    def walk(compound: object) -> None:
-        # Visit every branch: evaluate_compound_filter short-circuits, so walk $and/$or here.
-        if not isinstance(compound, Mapping) or not compound:
-            return
-        first_key = next(iter(compound))
-        body = compound[first_key]
-        if first_key in ("$and", "$or") and isinstance(body, list | tuple):
-            for part in body:
-                walk(part)
-        elif first_key == "condition":
-            evaluate_compound_filter({"condition": body}, leaf)
-
-    walk(condition)
-    return found
+    return UPCOMING_EVENTS_KEY in condition_keys(condition)
 
 
 def condition_keys(condition: object) -> list[str]:

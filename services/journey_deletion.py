@@ -21,7 +21,7 @@ from activities.enduser import write_journey_state
 from models.automated_action import CancelReason
 from models.runtime import JourneyStateUpdate, RemoveRequest
 from services.deployments import ScheduleSync, sync_schedules
-from services.enrollments import bounded, list_running, remove_many, search_attribute_values
+from services.enrollments import bounded, listed_endusers, remove_many
 from services.errors import NotFound
 from store.ledger import Ledger
 from store.plans import PlanNotFound, PlanStore
@@ -58,26 +58,6 @@ async def _members(tellescope: TellescopeClient | None, record_id: str) -> list[
     ]
 
 
-async def _listed(client: Any, journey_id: str) -> list[str]:
-    """Running enrollments by visibility (best effort: lags, and the time-skipping test server
-    has no list filters)."""
-    endusers: list[str] = []
-    token: bytes | None = None
-    try:
-        while True:
-            page = await list_running(client, journey_id, state=None, limit=500, token=token)
-            for execution in page.executions:
-                enduser_id = search_attribute_values(execution).get("enduserId")
-                if enduser_id:
-                    endusers.append(enduser_id)
-            token = page.next_token
-            if not token:
-                return endusers
-    except Exception:  # noqa: BLE001 (visibility is one source among three)
-        log.info("listing enrollments of %s by visibility failed", journey_id, exc_info=True)
-        return endusers
-
-
 async def delete_journey(
     plans: PlanStore,
     journey_ref: str,
@@ -111,7 +91,7 @@ async def delete_journey(
     if ledger is not None:
         candidates += ledger.endusers_with_active(journey_id)
     if client is not None:
-        candidates += await _listed(client, journey_id)
+        candidates += await listed_endusers(client, journey_id)
         failures: dict[str, RPCError] = {}
         removed = await remove_many(
             client,

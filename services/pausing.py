@@ -16,7 +16,7 @@ from typing import Any, Literal
 from temporalio.service import RPCError
 
 from models.runtime import PauseRequest, ResumeRequest
-from services.enrollments import bounded, list_running, search_attribute_values
+from services.enrollments import bounded, listed_endusers
 from services.errors import NotFound
 from store.ledger import Ledger
 from workflows import starter
@@ -60,21 +60,10 @@ async def pause_enrollment(
 
 
 async def running_endusers(client: Any, ledger: Ledger | None, journey_id: str) -> list[str]:
-    """Candidates for a journey-wide signal, without duplicates, in a stable order."""
+    """Candidates for a journey-wide signal, without duplicates, in a stable order: the ledger's
+    endusers with a pending action, then visibility's."""
     found = list(ledger.endusers_with_active(journey_id)) if ledger is not None else []
-    token: bytes | None = None
-    try:
-        while True:
-            page = await list_running(client, journey_id, state=None, limit=500, token=token)
-            for execution in page.executions:
-                enduser_id = search_attribute_values(execution).get("enduserId")
-                if enduser_id:
-                    found.append(enduser_id)
-            token = page.next_token
-            if not token:
-                break
-    except Exception:  # noqa: BLE001 (visibility is the second source; the ledger answered)
-        pass
+    found += await listed_endusers(client, journey_id)
     return list(dict.fromkeys(found))
 
 
