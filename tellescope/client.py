@@ -131,8 +131,13 @@ class TellescopeClient:
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        read_only: bool = False,
     ) -> Any:
-        """One call; the decoded JSON answer (None for an empty one), or an ApplicationError."""
+        """One call; the decoded JSON answer (None for an empty one), or an ApplicationError.
+
+        A `read_only` call is tried once more when the connection fails before any answer (a
+        pooled keep-alive connection the server had just closed, seen under webhook floods): a
+        read cannot act twice, and the caller, often an API request, has no retry of its own."""
         url = path
         if params:
             query = encode_query(params)
@@ -147,7 +152,12 @@ class TellescopeClient:
                 timeout, connect=self.settings.connect_timeout_seconds
             )
         try:
-            response = await self.http.request(method, url, **kwargs)
+            try:
+                response = await self.http.request(method, url, **kwargs)
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ConnectError):
+                if not read_only:
+                    raise
+                response = await self.http.request(method, url, **kwargs)
         except httpx.TransportError as error:
             raise error_for_transport(error, method, path) from error
         if response.status_code >= 400:
@@ -162,7 +172,9 @@ class TellescopeClient:
         return await self.request("POST", singular_path(model), body=record)
 
     async def get(self, model: str, record_id: str) -> Record:
-        return await self.request("GET", f"{singular_path(model)}/{quote(record_id, safe='')}")
+        return await self.request(
+            "GET", f"{singular_path(model)}/{quote(record_id, safe='')}", read_only=True
+        )
 
     async def update(
         self,
@@ -268,7 +280,7 @@ class TellescopeClient:
         for start in range(0, len(wanted), max(1, chunk_size)):
             chunk = wanted[start : start + max(1, chunk_size)]
             answer = await self.request(
-                "POST", f"{plural_path(model)}/bulk-read", body={"ids": chunk}
+                "POST", f"{plural_path(model)}/bulk-read", body={"ids": chunk}, read_only=True
             )
             matches = answer.get("matches") if isinstance(answer, dict) else None
             for record in matches or []:

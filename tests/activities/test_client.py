@@ -87,6 +87,22 @@ async def test_a_dropped_connection_is_retryable(client, faults) -> None:
     assert raised.value.type == UNREACHABLE and not raised.value.non_retryable
 
 
+async def test_a_read_is_tried_once_more_when_the_connection_drops(
+    client, faults, make_enduser
+) -> None:
+    """A read (get, bulk read) whose connection drops before any answer is sent again at once:
+    it cannot act twice, and the API's webhook intake has no retry of its own. A write is not:
+    its retry is Temporal's, with the idempotency key."""
+    enduser = make_enduser()
+    faults(kinds=["drop"], paths=["/v1/endusers/bulk-read"], count=1)
+    [read] = await client.bulk_read("endusers", [enduser["id"]])
+    assert read["id"] == enduser["id"]
+    faults(kinds=["drop"], paths=["/v1/endusers/bulk-read"], count=2)
+    with pytest.raises(ApplicationError) as raised:  # dropped twice: the caller decides
+        await client.bulk_read("endusers", [enduser["id"]])
+    assert raised.value.type == UNREACHABLE
+
+
 def _mock_client(handler) -> TellescopeClient:
     settings = TellescopeSettings(base_url="http://tellescope.test", api_key="k")
     return TellescopeClient(build_http_client(settings, httpx.MockTransport(handler)), settings)
