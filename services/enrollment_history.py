@@ -21,16 +21,14 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.automated_action import CancelReason
 from models.enrollment import EnrollmentResult
 from models.runtime import enrollment_workflow_id
-from services.enrollments import bounded, quote
+from services.enrollments import bounded, describe_latest, quote
 from store.ledger import Ledger
 from store.plans import PlanStore
 from workflows import search_attributes as sa
@@ -81,16 +79,9 @@ async def enrollment_of(
 ) -> EnrollmentRecord | None:
     """The latest run of the enrollment, running or closed; None when it never ran."""
     workflow_id = enrollment_workflow_id(journey_id, enduser_id)
-    request = DescribeWorkflowExecutionRequest(
-        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
-    )
-    try:
-        response = await client.workflow_service.describe_workflow_execution(request, retry=True)
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-    info = response.workflow_execution_info
+    info = await describe_latest(client, workflow_id)
+    if info is None:
+        return None
     # the store is synchronous: off the event loop (the API serves other requests meanwhile)
     rows = await asyncio.to_thread(ledger.query, where={"workflow_id": workflow_id}, limit=1)
     record = EnrollmentRecord(

@@ -341,7 +341,9 @@ class RunningRun:
     start_time: datetime
 
 
-async def describe_running(client: Client, workflow_id: str) -> RunningRun | None:
+async def describe_latest(client: Client, workflow_id: str) -> Any | None:
+    """The raw `workflow_execution_info` of the workflow id's latest run, or None when it never
+    ran (read raw: see RunningRun)."""
     request = DescribeWorkflowExecutionRequest(
         namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
     )
@@ -351,8 +353,12 @@ async def describe_running(client: Client, workflow_id: str) -> RunningRun | Non
         if error.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
-    info = response.workflow_execution_info
-    if info.status != WORKFLOW_EXECUTION_STATUS_RUNNING:
+    return response.workflow_execution_info
+
+
+async def describe_running(client: Client, workflow_id: str) -> RunningRun | None:
+    info = await describe_latest(client, workflow_id)
+    if info is None or info.status != WORKFLOW_EXECUTION_STATUS_RUNNING:
         return None
     return RunningRun(workflow_id, info.execution.run_id, info.start_time.ToDatetime(tzinfo=UTC))
 
