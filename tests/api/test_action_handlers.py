@@ -315,6 +315,26 @@ async def test_outcome_endpoint_errors_change_nothing(handled):
         if path == "automatedActionId":
             assert answer.json()["info"]["path"] == path
 
+    # oversized input: a field past its bound (docs/limits.md) is a 422 naming it, a body past
+    # API_MAX_BODY_BYTES a 413; neither is delivered
+    long_outcome = await http.post(
+        "/v1/step-outcomes",
+        json={
+            "journeyId": journey,
+            "enduserId": enduser_id,
+            "stepId": "call",
+            "outcome": "x" * 201,
+        },
+    )
+    assert long_outcome.status_code == 422, long_outcome.text
+    assert long_outcome.json()["info"]["path"] == "outcome"
+    huge = await http.post(
+        "/v1/step-outcomes",
+        content=b'{"outcome": "' + b"x" * (3 * 1024 * 1024) + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code == 413, huge.text
+
     # still waiting for its outcome: the errors delivered nothing
     assert sorted(r.automation_step_id for r in handled.h.ledger.list(enduser_id=enduser_id)) == [
         "call"
