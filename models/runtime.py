@@ -47,6 +47,10 @@ class EnrollmentInput(OmitNoneInJson, RuntimeModel):
     # Set only by continue-as-new: everything the previous run had not finished (the
     # workflow's models.enrollment.EnrollmentState as JSON).
     resume: dict[str, Any] | None = None
+    # Which history shape the run records (workflows/patches.py, HISTORY_SHAPE_LEAN; set by
+    # `workflows.starter` on every new enrollment, kept across continue-as-new). None is the
+    # shape of runs started before it existed: their histories replay the way they were made.
+    historyShape: int | None = None
 
 
 def enrollment_workflow_id(journey_id: str, enduser_id: str) -> str:

@@ -106,6 +106,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import metrics
     from workflows.patches import (
+        HISTORY_SHAPE_LEAN,
+        IN_LEAN_SHAPE,
         PATCH_BACKGROUND_ERRORS,
         PATCH_DUE_AT_OFFICE_HOURS,
         PATCH_EARLY_OUTCOMES,
@@ -163,12 +165,14 @@ class JourneyWorkflow:
     @workflow.init
     def __init__(self, inp: EnrollmentInput) -> None:
         self.inp = inp
+        # History shape 2 (workflows/patches.py): fewer events per step, same behaviour.
+        self.lean = inp.historyShape == HISTORY_SHAPE_LEAN
         self.plan: JourneyPlan | None = None
         # The durable state, handed whole to the next run on continue-as-new.
         self.enrollment = EnrollmentState()
         self.cancelled: dict[str, int] = {}  # action id -> cancel reason, set by cancellers
         self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.projection = Projection(inp)  # ledger, UI and search attributes
+        self.projection = Projection(inp, lean=self.lean)  # ledger, UI and search attributes
         self.in_flight = 0  # activities running: continue-as-new waits for them
         self.performing: set[str] = set()  # actions whose side effect is under way
         self.draining = False  # due actions wait instead of starting (continue-as-new, removal)
@@ -186,18 +190,11 @@ class JourneyWorkflow:
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentResult:
-        # A regular activity, not a local one: the plan lands in history once, and the
-        # time-skipping test server sees the work (it skips time over local activities).
-        self.plan = await self._activity(
-            "load_plan",
-            PlanRef(journeyId=inp.journeyId, version=inp.planVersion),
-            result_type=JourneyPlan,
-            summary=f"load plan {inp.journeyId}@{inp.planVersion}",
-        )
+        self.plan = await self._load_plan(inp.planVersion)
         self.projection.start_ledger()
         if inp.resume is not None:
             self._restore(EnrollmentState.model_validate(inp.resume))
-        elif self.remove_request is not None and workflow.patched(PATCH_REMOVED_BEFORE_START):
+        elif self.remove_request is not None and self._patched(PATCH_REMOVED_BEFORE_START):
             await self.projection.close_ledger()
             return self._result("removed")
         else:
@@ -266,12 +263,7 @@ class JourneyWorkflow:
         move the pending actions to the target version and continue as new on it. A pending
         step the target lacks is cancelled, or (`onRemoved: keep`) the enrollment stays where it
         is. Steps already done are history and never run again."""
-        target = await self._activity(
-            "load_plan",
-            PlanRef(journeyId=self.inp.journeyId, version=request.toVersion),
-            result_type=JourneyPlan,
-            summary=f"load plan {self.inp.journeyId}@{request.toVersion} (migration)",
-        )
+        target = await self._load_plan(request.toVersion, migrating=True)
         self.draining = True
         await workflow.wait_condition(
             lambda: self.in_flight == 0 and workflow.all_handlers_finished()
@@ -367,7 +359,7 @@ class JourneyWorkflow:
 
     async def _start_journey(self) -> None:
         # Restarts asked for by callers who saw an earlier run are satisfied by this start (D15).
-        if workflow.patched(PATCH_RESTART_COALESCE):
+        if self._patched(PATCH_RESTART_COALESCE):
             self.enrollment.journeyRunIds = [workflow.info().run_id]
         await self._set_membership(self.inp.initialState or "")
         start = self.inp.startAtStepId
@@ -391,6 +383,28 @@ class JourneyWorkflow:
                 if traits(e).fires is Fires.JOURNEY_START
             )
             self._create(step_id, index, context)
+
+    async def _load_plan(self, version: str, *, migrating: bool = False) -> JourneyPlan:
+        """The plan lands in history once per run: as an activity's result in the first shape
+        (the time-skipping test server sees that work), as a local activity's marker in the lean
+        one (one event instead of six: no activity task, no workflow task after it). A
+        migration's target stays an activity: it is loaded once per migration, and the
+        time-skipping test server stopped skipping time after a local activity in a run that then
+        continued as new from a signal's workflow task."""
+        ref = PlanRef(journeyId=self.inp.journeyId, version=version)
+        summary = f"load plan {self.inp.journeyId}@{version}"
+        if migrating:
+            summary += " (migration)"
+        if self.lean and not migrating:
+            return await self._local_activity(
+                "load_plan", ref, result_type=JourneyPlan, summary=summary
+            )
+        return await self._activity("load_plan", ref, result_type=JourneyPlan, summary=summary)
+
+    def _patched(self, patch_id: str) -> bool:
+        """workflow.patched, except that a lean-shape run has the patches it started with in
+        force without recording their markers (workflows/patches.py)."""
+        return (self.lean and patch_id in IN_LEAN_SHAPE) or workflow.patched(patch_id)
 
     @property
     def _plan(self) -> JourneyPlan:
@@ -482,7 +496,7 @@ class JourneyWorkflow:
                         and info is not None
                         and info.officeHoursOnly
                         and not action.didDelayForOutOfOffice
-                        and workflow.patched(PATCH_DUE_AT_OFFICE_HOURS)
+                        and self._patched(PATCH_DUE_AT_OFFICE_HOURS)
                     ):
                         await self._defer_for_office_hours(action, info, ahead=True)
                     if not await self._wait_until_due(action, label):
@@ -659,7 +673,7 @@ class JourneyWorkflow:
         if action.processAfter is not None:
             metrics.record_lateness(self.inp.journeyId, action.stepId, action.processAfter)
         reads_more = bool(step.conditions) or uses_upcoming_events(step.enduserConditions)
-        if reads_more and workflow.patched(PATCH_FULL_STEP_CONDITIONS):
+        if reads_more and self._patched(PATCH_FULL_STEP_CONDITIONS):
             skipped = await self._unmet_conditions(action)
             if skipped is not None:
                 reason, detail = skipped
@@ -680,9 +694,9 @@ class JourneyWorkflow:
                 action, "error", error=message, error_class=_failure_class(error), detail=message
             )
             self._spawn_children(action, errored=True, outcome=None)
-            if self.enrollment.closedTickets and workflow.patched(PATCH_OWN_EVENTS_ONLY):
+            if self.enrollment.closedTickets and self._patched(PATCH_OWN_EVENTS_ONLY):
                 self._drop_parked_closes(action.stepId, action.id)
-            if workflow.patched(PATCH_BACKGROUND_ERRORS):
+            if self._patched(PATCH_BACKGROUND_ERRORS):
                 await self._report_background_error(action, message)
             return None
         # docs/message-policy.md: only a policy configured in organization.yaml gives these
@@ -858,6 +872,24 @@ class JourneyWorkflow:
         finally:
             self.in_flight -= 1
 
+    async def _local_activity(
+        self, name: str, arg: Any, *, result_type: type[Any] | None, summary: str
+    ) -> Any:
+        """Bookkeeping of the lean shape (loading the plan, joining or leaving the journey): run
+        by the worker inside the workflow task, recorded as one marker."""
+        self.in_flight += 1
+        try:
+            return await workflow.execute_local_activity(
+                name,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=LOOKUP_TIMEOUT,
+                retry_policy=ACTION_RETRY,
+                summary=summary,
+            )
+        finally:
+            self.in_flight -= 1
+
     # ------------------------------------------------------------------------------------------
     # children
 
@@ -962,7 +994,7 @@ class JourneyWorkflow:
                 and form_response_id not in tracking.submitted
             ):
                 self._form_submitted(step_id, form_response_id)
-        if workflow.patched(PATCH_OWN_EVENTS_ONLY) and not self._step_pending(step_id, parent.id):
+        if self._patched(PATCH_OWN_EVENTS_ONLY) and not self._step_pending(step_id, parent.id):
             for form_response_id in self.enrollment.submissions.get(step_id, []):
                 if form_response_id not in tracking.formResponseIds:
                     self._report_ignored(
@@ -974,7 +1006,7 @@ class JourneyWorkflow:
         early = self.enrollment.closedTickets.pop(ticket_id, None)
         if early is not None:
             self._ticket_closed(early)
-        if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+        if self._patched(PATCH_OWN_EVENTS_ONLY):
             self._drop_parked_closes(step_id, armed_by)
 
     def _drop_parked_closes(self, step_id: str, finished_action: str) -> None:
@@ -1004,7 +1036,7 @@ class JourneyWorkflow:
         handler waits for that. Runs recorded before the patch buffered early signals instead,
         for `run` to apply (their histories replay on that path)."""
         if not self.started:
-            if not workflow.patched(PATCH_SIGNALS_WAIT_FOR_PLAN):
+            if not self._patched(PATCH_SIGNALS_WAIT_FOR_PLAN):
                 self.backlog.append(functools.partial(apply, signal))
                 return
             await workflow.wait_condition(lambda: self.started)
@@ -1023,7 +1055,7 @@ class JourneyWorkflow:
         if signal.formResponseId in seen:
             return  # a duplicate delivery
         seen.append(signal.formResponseId)
-        if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+        if self._patched(PATCH_OWN_EVENTS_ONLY):
             self._on_own_form_submitted(step_id, signal.formResponseId)
             return
         self._cancel_matching(step_id, all_submitted=False)
@@ -1066,7 +1098,7 @@ class JourneyWorkflow:
     def _form_submitted(self, step_id: str, form_response_id: str) -> None:
         tracking = self.enrollment.forms[step_id]
         tracking.submitted.append(form_response_id)
-        if workflow.patched(PATCH_LEDGER_FIELDS):
+        if self._patched(PATCH_LEDGER_FIELDS):
             # docs/semantics.md §7.4: the counter of formsUnsubmitted actions goes down in
             # place (the one reaching 0 is cancelled below, and recorded then).
             for action in list(self.enrollment.actions.values()):
@@ -1121,7 +1153,7 @@ class JourneyWorkflow:
         if signal.ticketId in self.enrollment.closedTicketIds:
             return
         if signal.ticketId not in self.enrollment.tickets:
-            if workflow.patched(PATCH_OWN_EVENTS_ONLY):
+            if self._patched(PATCH_OWN_EVENTS_ONLY):
                 step_id = self._step_id(signal.automationStepId or "")
                 if step_id is None or not self._step_pending(step_id):
                     # Not a ticket this run created (docs/decisions.md D8): a hand-made ticket
@@ -1144,7 +1176,7 @@ class JourneyWorkflow:
         step_id = self.enrollment.tickets[signal.ticketId]
         reason = signal.closedForReason or None
         parent = self._synthetic_parent(step_id)
-        if workflow.patched(PATCH_LEDGER_FIELDS):
+        if self._patched(PATCH_LEDGER_FIELDS):
             self._record_foreground_close(step_id, signal)
         for event_type in fired_by(Fires.TICKET_CLOSED):
             refs = [
@@ -1204,7 +1236,7 @@ class JourneyWorkflow:
         if step_id not in self.enrollment.awaitingOutcome:
             # The provider answered before the step's activity returned: keep the outcome for
             # when the step finishes (docs/handlers.md §3). Earlier runs dropped it.
-            if self._step_pending(step_id) and workflow.patched(PATCH_EARLY_OUTCOMES):
+            if self._step_pending(step_id) and self._patched(PATCH_EARLY_OUTCOMES):
                 self.enrollment.earlyOutcomes[step_id] = signal.outcome
             return
         self.enrollment.awaitingOutcome.remove(step_id)
@@ -1232,7 +1264,7 @@ class JourneyWorkflow:
         await self._when_started(self._on_pause, request)
 
     def _on_pause(self, request: PauseRequest) -> None:
-        if not workflow.patched(PATCH_PAUSE_RESUME):
+        if not self._patched(PATCH_PAUSE_RESUME):
             return  # delivered to a run recorded before pausing existed: it never paused
         if self.enrollment.paused is not None:
             return  # already paused: a repeated pause changes nothing
@@ -1250,7 +1282,7 @@ class JourneyWorkflow:
         await self._when_started(self._on_resume, request)
 
     def _on_resume(self, request: ResumeRequest) -> None:
-        if not workflow.patched(PATCH_PAUSE_RESUME):
+        if not self._patched(PATCH_PAUSE_RESUME):
             return
         if self.enrollment.paused is None:
             return  # not paused: a repeated resume changes nothing
@@ -1267,7 +1299,7 @@ class JourneyWorkflow:
         await self._when_started(self._on_migrate, request)
 
     def _on_migrate(self, request: MigrateRequest) -> None:
-        if not workflow.patched(PATCH_MIGRATE_VERSION):
+        if not self._patched(PATCH_MIGRATE_VERSION):
             return  # delivered to a run recorded before migrations existed
         seen = {m.migrationId for m in self.enrollment.migrations}
         if request.migrationId in seen or self.migrate_request is not None:
@@ -1361,14 +1393,16 @@ class JourneyWorkflow:
         self.projection.show_state(state)
 
     async def _set_membership(self, state: str | None) -> None:
-        await self._activity(
-            "set_journey_state",
-            JourneyStateUpdate(
-                enduserId=self.inp.enduserId, journeyId=self.inp.tellescopeJourneyId, state=state
-            ),
-            result_type=None,
-            summary="leave journey" if state is None else "join journey",
+        update = JourneyStateUpdate(
+            enduserId=self.inp.enduserId, journeyId=self.inp.tellescopeJourneyId, state=state
         )
+        summary = "leave journey" if state is None else "join journey"
+        if self.lean:
+            await self._local_activity(
+                "set_journey_state", update, result_type=None, summary=summary
+            )
+        else:
+            await self._activity("set_journey_state", update, result_type=None, summary=summary)
         if state is not None:
             self._set_state(state)
 

@@ -47,3 +47,28 @@ PATCH_EARLY_OUTCOMES = "early-outcomes"
 # the ledger, NextActionAt and the timer's summary say when the step really runs
 # (docs/decisions.md D26).
 PATCH_DUE_AT_OFFICE_HOURS = "due-at-office-hours"
+
+# History shape 2, "lean" (docs/decisions.md D34): chosen per enrollment by its input
+# (`EnrollmentInput.historyShape`, set when it starts), not by a marker, so a run of this shape
+# pays nothing for it. The plan is loaded and the journey joined by local activities (a marker each
+# instead of an activity and a workflow task each), the search attributes of one activation are
+# upserted together and only when they change, and every patch above is in force without its
+# marker (and the TemporalChangeVersion upsert that goes with each): a run of this shape was
+# started by code that has them all. Patches added after this one still call workflow.patched.
+HISTORY_SHAPE_LEAN = 2
+IN_LEAN_SHAPE = frozenset(
+    {
+        PATCH_STEP_ATTRIBUTES,
+        PATCH_SIGNALS_WAIT_FOR_PLAN,
+        PATCH_RESTART_COALESCE,
+        PATCH_OWN_EVENTS_ONLY,
+        PATCH_FULL_STEP_CONDITIONS,
+        PATCH_BACKGROUND_ERRORS,
+        PATCH_LEDGER_FIELDS,
+        PATCH_REMOVED_BEFORE_START,
+        PATCH_PAUSE_RESUME,
+        PATCH_MIGRATE_VERSION,
+        PATCH_EARLY_OUTCOMES,
+        PATCH_DUE_AT_OFFICE_HOURS,
+    }
+)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
 from models.enrollment import (
     ActionState,
@@ -25,7 +26,7 @@ from models.plan import JourneyPlan
 from models.runtime import EnrollmentInput, LedgerBatch, LedgerEntry
 from rules.dates import from_epoch_ms
 from workflows import search_attributes as sa
-from workflows.patches import PATCH_STEP_ATTRIBUTES
+from workflows.patches import IN_LEAN_SHAPE, PATCH_STEP_ATTRIBUTES
 
 HISTORY_KEPT = 200  # step history entries kept in the query (and across continue-as-new)
 LOCAL_TIMEOUT = timedelta(seconds=30)
@@ -35,8 +36,13 @@ class Projection:
     """One enrollment's outputs. What was last shown is kept here (not in the durable state): a
     new run after continue-as-new shows everything afresh."""
 
-    def __init__(self, inp: EnrollmentInput) -> None:
+    def __init__(self, inp: EnrollmentInput, *, lean: bool = False) -> None:
         self.inp = inp
+        # Lean history shape (workflows/patches.py): an activation's upserts are sent together by
+        # `_send_upserts`, and only those that change a value.
+        self.lean = lean
+        self.pending_upserts: dict[str, SearchAttributeUpdate[Any]] = {}
+        self.upserter: asyncio.Task[None] | None = None
         self.dirty: dict[str, LedgerEntry] = {}
         self.ledger_writer: asyncio.Task[None] | None = None
         self.ledger_closing = False
@@ -111,6 +117,8 @@ class Projection:
 
     def start_ledger(self) -> None:
         self.ledger_writer = asyncio.create_task(self._write_ledger())
+        if self.lean and self.upserter is None:
+            self.upserter = asyncio.create_task(self._send_upserts())
 
     async def _write_ledger(self) -> None:
         """The only ledger writer: batches every transition since the last write into one local
@@ -133,25 +141,60 @@ class Projection:
         self.ledger_closing = True
         assert self.ledger_writer is not None
         await self.ledger_writer
+        self._flush_upserts()  # before the run completes or continues as new
 
     # ------------------------------------------------------------------------------------------
     # search attributes and the Temporal UI
 
+    def _upsert(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
+        """One upsert command per call in the first shape; in the lean one, queued for the
+        activation's single upsert (the last value of each attribute wins)."""
+        if not self.lean or self.ledger_closing:
+            if self.lean:
+                updates = self._changes(updates)
+            if updates:
+                workflow.upsert_search_attributes(updates)
+            return
+        for update in updates:
+            self.pending_upserts[update.key.name] = update
+
+    async def _send_upserts(self) -> None:
+        """Wait conditions are checked once the activation's other coroutines have run, so
+        everything they queued goes out as one command."""
+        while not self.ledger_closing:
+            await workflow.wait_condition(lambda: bool(self.pending_upserts) or self.ledger_closing)
+            self._flush_upserts()
+
+    def _flush_upserts(self) -> None:
+        updates = self._changes(list(self.pending_upserts.values()))
+        self.pending_upserts = {}
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+    @staticmethod
+    def _changes(updates: list[SearchAttributeUpdate[Any]]) -> list[SearchAttributeUpdate[Any]]:
+        """The updates that change what the run's search attributes hold now (a continued run
+        starts with its predecessor's)."""
+        current = workflow.info().typed_search_attributes
+
+        def unset_if_empty(value: Any) -> Any:
+            return None if value == [] else value
+
+        return [u for u in updates if unset_if_empty(current.get(u.key)) != unset_if_empty(u.value)]
+
     def show_state(self, state: str) -> None:
         value = sa.JOURNEY_STATE.value_set(state) if state else sa.JOURNEY_STATE.value_unset()
-        workflow.upsert_search_attributes([value])
+        self._upsert([value])
 
     def show_paused(self, paused: bool) -> None:
         """EnrollmentStatus = "paused" while paused (docs/decisions.md D28), for the UI's query
         bar: `EnrollmentStatus="paused"`."""
         key = sa.ENROLLMENT_STATUS
-        workflow.upsert_search_attributes(
-            [key.value_set("paused") if paused else key.value_unset()]
-        )
+        self._upsert([key.value_set("paused") if paused else key.value_unset()])
 
     def show_version(self, version: str) -> None:
         """JourneyVersion follows a migration (continue-as-new carries the attributes over)."""
-        workflow.upsert_search_attributes([sa.JOURNEY_VERSION.value_set(version)])
+        self._upsert([sa.JOURNEY_VERSION.value_set(version)])
 
     def refresh(self, plan: JourneyPlan, enrollment: EnrollmentState, listening: list[str]) -> None:
         """Search attribute NextActionAt and the current-details line of the Temporal UI."""
@@ -161,9 +204,10 @@ class Projection:
             if a.scheduled and not a.parked and a.processAfter is not None
         ]
         next_at = min(due) if due else None
-        if next_at != self.next_action_at:
+        # The lean shape compares with the run's search attributes instead (`_changes`).
+        if self.lean or next_at != self.next_action_at:
             self.next_action_at = next_at
-            workflow.upsert_search_attributes(
+            self._upsert(
                 [
                     sa.NEXT_ACTION_AT.value_set(from_epoch_ms(next_at))
                     if next_at is not None
@@ -172,7 +216,9 @@ class Projection:
             )
         # Added after the first release: running enrollments recorded before it skip these
         # upserts on replay (their histories have no such commands).
-        if workflow.patched(PATCH_STEP_ATTRIBUTES):
+        if (self.lean and PATCH_STEP_ATTRIBUTES in IN_LEAN_SHAPE) or workflow.patched(
+            PATCH_STEP_ATTRIBUTES
+        ):
             self._upsert_step_attributes(enrollment)
         lines = [f"**State** {enrollment.state or '(none)'}"]
         if enrollment.paused is not None:
@@ -190,16 +236,16 @@ class Projection:
         waiting = sorted({a.stepId for a in enrollment.actions.values()})
         failed = sorted(enrollment.failedSteps)
         updates = []
-        if waiting != self.shown_waiting:
+        if self.lean or waiting != self.shown_waiting:
             self.shown_waiting = waiting
             updates.append(
                 sa.WAITING_AT.value_set(waiting) if waiting else sa.WAITING_AT.value_unset()
             )
-        if failed != self.shown_failed:
+        if self.lean or failed != self.shown_failed:
             self.shown_failed = failed
             updates.append(sa.FAILED_STEPS.value_set(failed))
         if updates:
-            workflow.upsert_search_attributes(updates)
+            self._upsert(updates)
 
 
 def unsubmitted_form_count(enrollment: EnrollmentState, action: ActionState) -> int | None:

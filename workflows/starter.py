@@ -26,6 +26,7 @@ from models.runtime import (
 )
 from workflows import search_attributes as sa
 from workflows.journey import JourneyWorkflow
+from workflows.patches import HISTORY_SHAPE_LEAN
 
 
 def enrollment_attributes(inp: EnrollmentInput) -> TypedSearchAttributes:
@@ -77,6 +78,8 @@ async def enroll_run(
     handle of a restarted enrollment is the running run's (no start response). Leaving a running
     enrollment as it is starts with FAIL too, so whether a run started is known (the start
     response's `started` flag is not public)."""
+    if inp.historyShape is None:  # every new enrollment records the lean shape
+        inp = inp.model_copy(update={"historyShape": HISTORY_SHAPE_LEAN})
     workflow_id = enrollment_workflow_id(inp.journeyId, inp.enduserId)
     request = RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
 

@@ -45,6 +45,7 @@ from store.plans import PlanStore
 from tests.temporal_env import start_time_skipping
 from workflows import starter
 from workflows.journey import JourneyWorkflow
+from workflows.patches import HISTORY_SHAPE_LEAN
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parents[1] / "examples"
@@ -206,6 +207,7 @@ async def record_early_signal(recorder: Recorder, executor, name: str) -> None:
     row = recorder.plans.current("onboarding")
     inp = EnrollmentInput(
         journeyId="onboarding",
+        historyShape=HISTORY_SHAPE_LEAN,  # started directly, as starter.enroll would
         planVersion=row.version,
         enduserId=tellescope.enduser["id"],
         tellescopeJourneyId=row.tellescope_journey_id,
@@ -236,6 +238,7 @@ async def record_early_outcome(recorder: Recorder, executor, name: str) -> None:
     row = recorder.plans.current("calls")
     inp = EnrollmentInput(
         journeyId="calls",
+        historyShape=HISTORY_SHAPE_LEAN,  # started directly, as starter.enroll would
         planVersion=row.version,
         enduserId=tellescope.enduser["id"],
         tellescopeJourneyId=row.tellescope_journey_id,
@@ -268,6 +271,7 @@ async def record_removed_before_start(recorder: Recorder, executor, name: str) -
     row = recorder.plans.current("onboarding")
     inp = EnrollmentInput(
         journeyId="onboarding",
+        historyShape=HISTORY_SHAPE_LEAN,  # started directly, as starter.enroll would
         planVersion=row.version,
         enduserId=tellescope.enduser["id"],
         tellescopeJourneyId=row.tellescope_journey_id,

@@ -15,6 +15,8 @@ from temporalio.worker import Replayer
 
 from workflows.journey import JourneyWorkflow
 from workflows.patches import (
+    HISTORY_SHAPE_LEAN,
+    IN_LEAN_SHAPE,
     PATCH_BACKGROUND_ERRORS,
     PATCH_DUE_AT_OFFICE_HOURS,
     PATCH_EARLY_OUTCOMES,
@@ -43,9 +45,17 @@ async def test_history_replays_on_current_code(path: Path):
     await replayer.replay_workflow(history)  # raises on nondeterminism
 
 
+def history_shape(path: Path) -> int | None:
+    """The run's `historyShape` (workflows/patches.py), from its start event's input."""
+    started = json.loads(path.read_text())["events"][0]
+    payload = started["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
+    return json.loads(base64.b64decode(payload["data"])).get("historyShape")
+
+
 def patches_in(path: Path) -> set[str]:
-    """The workflow.patched ids a recorded history took."""
-    ids = set()
+    """The workflow.patched ids in force in a recorded history: its patch markers, and in a
+    lean-shape run the patches it has without markers."""
+    ids = set(IN_LEAN_SHAPE) if history_shape(path) == HISTORY_SHAPE_LEAN else set()
     for event in json.loads(path.read_text())["events"]:
         marker = event.get("markerRecordedEventAttributes", {})
         if marker.get("markerName") == "core_patch":
@@ -80,7 +90,9 @@ def test_foreign_events_are_recorded_on_the_own_events_path():
     (the older histories, which took the old path, replay above)."""
     here = Path(__file__).parent
     assert PATCH_OWN_EVENTS_ONLY in patches_in(here / "onboarding-foreign-events.json")
-    assert PATCH_OWN_EVENTS_ONLY not in patches_in(here / "onboarding-completed.json")
+    assert PATCH_OWN_EVENTS_ONLY not in patches_in(
+        here / "onboarding-completed-before-lean-history.json"
+    )
 
 
 def test_step_conditions_are_recorded_on_their_patch():
@@ -91,7 +103,9 @@ def test_step_conditions_are_recorded_on_their_patch():
 def test_background_errors_are_recorded_on_their_patch():
     here = Path(__file__).parent
     assert PATCH_BACKGROUND_ERRORS in patches_in(here / "lab-results-background-error.json")
-    assert PATCH_BACKGROUND_ERRORS not in patches_in(here / "lab-results-completed.json")
+    assert PATCH_BACKGROUND_ERRORS not in patches_in(
+        here / "lab-results-completed-before-lean-history.json"
+    )
 
 
 def test_ledger_fields_are_recorded_on_both_sides_of_their_patch():
@@ -101,7 +115,7 @@ def test_ledger_fields_are_recorded_on_both_sides_of_their_patch():
     for name in ("re-engagement-ledger-fields-re-engaged", "post-visit-ledger-fields-no-answer"):
         assert PATCH_LEDGER_FIELDS in patches_in(here / f"{name}.json")
     for name in ("re-engagement-re-engaged", "post-visit-no-answer"):
-        assert PATCH_LEDGER_FIELDS not in patches_in(here / f"{name}.json")
+        assert PATCH_LEDGER_FIELDS not in patches_in(here / f"{name}-before-lean-history.json")
 
 
 def test_removals_before_the_start_are_recorded_on_both_sides_of_their_patch():
@@ -120,7 +134,9 @@ def test_pauses_are_recorded_on_their_patch():
     here = Path(__file__).parent
     for name in ("onboarding-paused", "onboarding-resumed"):
         assert PATCH_PAUSE_RESUME in patches_in(here / f"{name}.json")
-    assert PATCH_PAUSE_RESUME not in patches_in(here / "onboarding-completed.json")
+    assert PATCH_PAUSE_RESUME not in patches_in(
+        here / "onboarding-completed-before-lean-history.json"
+    )
 
 
 def test_migrations_are_recorded_on_their_patch():
@@ -131,7 +147,9 @@ def test_migrations_are_recorded_on_their_patch():
     target = json.loads((here / "onboarding-migrated-target.json").read_text())
     started = target["events"][0]["workflowExecutionStartedEventAttributes"]
     assert started.get("continuedExecutionRunId")  # continued from the migrated run
-    assert PATCH_MIGRATE_VERSION not in patches_in(here / "onboarding-completed.json")
+    assert PATCH_MIGRATE_VERSION not in patches_in(
+        here / "onboarding-completed-before-lean-history.json"
+    )
 
 
 def test_office_hours_deferral_is_recorded_on_both_sides_of_its_patch():
@@ -142,7 +160,9 @@ def test_office_hours_deferral_is_recorded_on_both_sides_of_its_patch():
     waiting = here / "office-hours-deferred-waiting.json"
     assert PATCH_DUE_AT_OFFICE_HOURS in patches_in(waiting)
     assert PATCH_DUE_AT_OFFICE_HOURS in patches_in(here / "office-hours-deferred-completed.json")
-    assert PATCH_DUE_AT_OFFICE_HOURS not in patches_in(here / "onboarding-completed.json")
+    assert PATCH_DUE_AT_OFFICE_HOURS not in patches_in(
+        here / "onboarding-completed-before-lean-history.json"
+    )
     events = json.loads(waiting.read_text())["events"]
     kinds = [event["eventType"] for event in events]
     assert kinds.count("EVENT_TYPE_TIMER_STARTED") == 1
@@ -151,3 +171,34 @@ def test_office_hours_deferral_is_recorded_on_both_sides_of_its_patch():
     assert PATCH_DUE_AT_OFFICE_HOURS not in patches_in(before)
     kinds = [event["eventType"] for event in json.loads(before.read_text())["events"]]
     assert kinds.count("EVENT_TYPE_TIMER_STARTED") == 2  # to Sunday, then to Monday's opening
+
+
+def test_lean_shape_is_recorded_on_both_sides():
+    """docs/decisions.md D34: every scenario is recorded in the lean shape (no patch markers,
+    the plan and the journey's membership by local activities) and, before it, in the first
+    shape; both replay above. A parked enrollment's history shrank from 33 events to 19."""
+    here = Path(__file__).parent
+    lean = sorted(p for p in HISTORIES if "-before-" not in p.name)
+    assert len(lean) >= 25
+    for path in lean:
+        assert history_shape(path) == HISTORY_SHAPE_LEAN, path.name
+        events = json.loads(path.read_text())["events"]
+        markers = [
+            e["markerRecordedEventAttributes"]["markerName"]
+            for e in events
+            if "markerRecordedEventAttributes" in e
+        ]
+        assert "core_patch" not in markers, path.name
+        activities = [
+            e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+            for e in events
+            if "activityTaskScheduledEventAttributes" in e
+        ]
+        assert "set_journey_state" not in activities, path.name
+        if "migrated" not in path.name:  # a migration's target plan stays an activity
+            assert "load_plan" not in activities, path.name
+        before = here / f"{path.stem}-before-lean-history.json"
+        assert before.exists() and history_shape(before) is None, before.name
+    parked = json.loads((here / "care-plan-waiting-for-trigger.json").read_text())["events"]
+    parked_before = here / "care-plan-waiting-for-trigger-before-lean-history.json"
+    assert len(parked) < len(json.loads(parked_before.read_text())["events"]) * 0.6

@@ -12,7 +12,7 @@ import pytest
 from models.runtime import FormSubmitted
 from tests.workflows.conftest import close, write_journey
 from workflows.journey import JourneyWorkflow
-from workflows.patches import PATCH_SIGNALS_WAIT_FOR_PLAN
+from workflows.patches import HISTORY_SHAPE_LEAN, IN_LEAN_SHAPE, PATCH_SIGNALS_WAIT_FOR_PLAN
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -38,8 +38,11 @@ steps:
 
 
 def patch_ids(history) -> set[str]:
-    """The workflow.patched ids a run took (its patch markers)."""
-    ids = set()
+    """The workflow.patched ids in force in a run: its patch markers, and in a lean-shape run
+    (input `historyShape` 2, workflows/patches.py) the patches it has without markers."""
+    started = history.events[0].workflow_execution_started_event_attributes
+    shape = json.loads(started.input.payloads[0].data).get("historyShape")
+    ids = set(IN_LEAN_SHAPE) if shape == HISTORY_SHAPE_LEAN else set()
     for event in history.events:
         marker = event.marker_recorded_event_attributes
         if marker.marker_name == "core_patch":
