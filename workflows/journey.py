@@ -396,9 +396,10 @@ class JourneyWorkflow:
         if migrating:
             summary += " (migration)"
         if self.lean and not migrating:
-            return await self._local_activity(
+            plan: JourneyPlan = await self._local_activity(
                 "load_plan", ref, result_type=JourneyPlan, summary=summary
             )
+            return plan
         return await self._activity("load_plan", ref, result_type=JourneyPlan, summary=summary)
 
     def _patched(self, patch_id: str) -> bool:
