@@ -285,7 +285,7 @@ def _build_from_events(text: str) -> Any:
     aliases here, so a file expands to the nodes it holds, counted as they come."""
     loader = _Loader(text)
     get_event = loader.get_event
-    resolved: dict[tuple[str, tuple[bool, bool]], Any] = {}  # this file's repeated scalars
+    resolved: dict[str, Any] = {}  # this file's plain scalars, most of them repeated
     stack: list[tuple[Any, Any]] = []  # the open collections above `current`, with their key
     current: Any = None
     key: Any = _COMPOSE  # the pending key of a mapping; _COMPOSE while none
@@ -308,12 +308,13 @@ def _build_from_events(text: str) -> Any:
                 if len(stack) >= MAX_YAML_DEPTH or nodes > MAX_YAML_NODES:
                     return _COMPOSE  # the composer reports the bound at its place
                 if kind is ScalarEvent:
-                    cache_key = (event.value, event.implicit)
-                    value = resolved.get(cache_key, _COMPOSE)
-                    if value is _COMPOSE:
-                        value = resolved[cache_key] = _scalar(loader, event)
+                    value = event.value
+                    if event.implicit[0]:  # plain: resolved; quoted or block: a string
+                        value = resolved.get(value, _COMPOSE)
                         if value is _COMPOSE:
-                            return _COMPOSE
+                            value = resolved[event.value] = _plain_scalar(loader, event.value)
+                            if value is _COMPOSE:
+                                return _COMPOSE
                 else:
                     if current.__class__ is dict and key is _COMPOSE:
                         return _COMPOSE  # a mapping or sequence used as a key
@@ -347,14 +348,14 @@ def _build_from_events(text: str) -> Any:
     return root
 
 
-def _scalar(loader: Any, event: ScalarEvent) -> Any:
-    """What `_Builder.scalar` gives for the same scalar node."""
-    tag = loader.resolve(ScalarNode, event.value, event.implicit)
+def _plain_scalar(loader: Any, text: str) -> Any:
+    """What `_Builder.scalar` gives for an untagged plain scalar node holding `text`."""
+    tag = loader.resolve(ScalarNode, text, (True, False))
     if tag == _STR_TAG:
-        return event.value
+        return text
     if tag not in _PLAIN_TAGS:
         return _COMPOSE
-    value = loader.construct_object(ScalarNode(tag, event.value))
+    value = loader.construct_object(ScalarNode(tag, text))
     return value.isoformat() if isinstance(value, datetime | date) else value
 
 
