@@ -134,13 +134,12 @@ def compile_paths(
 
 def build_plan(parsed: ParsedJourney, organization: Organization) -> JourneyPlan:
     assert parsed.journey is not None  # guaranteed: parse errors stop compilation before this
-    roots: list[str] = []
+    roots: dict[str, None] = {}  # in file order; a dict, not a list: many roots stay linear
     children: dict[str, dict[str, list[EventRef]]] = {}
     for step_id, step in parsed.steps.items():
         for index, event in enumerate(step.events):
             if event.type == "onJourneyStart":
-                if step_id not in roots:
-                    roots.append(step_id)
+                roots[step_id] = None
                 continue
             parent = getattr(event.info, "automationStepId", None)
             if parent is not None:
@@ -167,7 +166,7 @@ def build_plan(parsed: ParsedJourney, organization: Organization) -> JourneyPlan
         journey=parsed.journey,
         organization=organization,
         steps=parsed.steps,
-        roots=roots,
+        roots=list(roots),
         children=children,
         triggers=list(parsed.triggers.values()),
         tellescopeStepIds={s: tellescope_id(parsed.journey_id, s) for s in parsed.steps},
