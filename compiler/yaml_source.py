@@ -14,11 +14,12 @@ same resolver and constructors in both, so YAML 1.1 values (yes/no/on/off boolea
 timestamps as ISO strings) are identical. Duplicate keys, which YAML loaders silently overwrite,
 are reported as errors.
 
-Hostile input is bounded before anything is built (docs/limits.md): a file of more than
-`MAX_YAML_BYTES`, nesting deeper than `MAX_YAML_DEPTH`, or a tree that expands (aliases
-counted at every place they are used) to more than `MAX_YAML_NODES` nodes is refused with one
-error naming the limit. An anchored node is built once and shared by its aliases, so a file under
-the limits costs time and memory in proportion to what it expands to.
+Hostile input is bounded (docs/limits.md): a file of more than `MAX_YAML_BYTES`, nesting deeper
+than `MAX_YAML_DEPTH`, or a tree that expands (aliases counted at every place they are used) to
+more than `MAX_YAML_NODES` nodes is refused with one error naming the limit. The event builder
+takes no aliases and stops at either bound; the composer path checks them before anything is
+built. An anchored node is built once and shared by its aliases, so a file under the limits costs
+time and memory in proportion to what it expands to.
 """
 
 from __future__ import annotations

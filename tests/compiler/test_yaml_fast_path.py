@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler import CompileFailed
+from compiler import CompileFailed, yaml_source
 from compiler.yaml_source import (
     _COMPOSE,
     MAX_YAML_DEPTH,
@@ -116,3 +116,16 @@ def test_positions_are_found_in_the_source_when_asked():
     assert doc.position(["steps", 0, "action", "type"]) == (6, 7)
     assert doc.position(["steps", 0, "missing"]) == (4, 5)
     assert doc.position([]) == (1, 1)
+
+
+def test_a_file_past_the_node_bound_without_aliases_is_refused_with_it(monkeypatch):
+    monkeypatch.setattr(yaml_source, "MAX_YAML_NODES", 1000)  # the same code at a test's size
+    text = "[" + "1, " * 1000 + "1]\n"
+    assert _build_from_events(text) is _COMPOSE
+    assert _build_from_events("[" + "1, " * 998 + "1]\n") is not _COMPOSE
+    with pytest.raises(CompileFailed) as failed:
+        parse_yaml(text, "wide.yaml")
+    assert [e.message for e in failed.value.errors] == [
+        "YAML expands to more than 1,000 nodes (the limit; aliases count at every place they"
+        " are used)"
+    ]
