@@ -129,8 +129,8 @@ def rows_of(name: str, result: dict, sizes: Sizes) -> list[Row]:
                 ms,
                 None,
                 "ms",
-                "< 200 ms",
-                ms < 200,
+                "< 100 ms",
+                ms < 100,
             )
         ]
     if name == "triggers":

@@ -8,9 +8,11 @@ the deploy path hands it the uploaded texts, with the deployed journeys as conte
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +54,32 @@ def compile_texts(
     `handled_actions`: AI and telephony action types with a handler configured, not warned about
     (docs/handlers.md §2).
     """
+    with _cyclic_gc_paused():
+        return _compile_texts(texts, context, organization, handled_actions)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Compiling allocates tens of thousands of containers (YAML data, models) that reference
+    counting frees; the cyclic collections they would trigger walk the whole process heap
+    (pydantic's schemas, every loaded module) and cost a third of a 1,000-step compile
+    (docs/decisions.md D31). A cycle made meanwhile is collected by the next collection after.
+    Whoever paused it resumes it, so concurrent compiles cannot leave it paused."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compile_texts(
+    texts: Iterable[tuple[str, str]],
+    context: Mapping[str, tuple[str, str]] | None,
+    organization: Organization | None,
+    handled_actions: Collection[str],
+) -> CompileResult:
     sources = parse_texts(texts)
     errors: list[CompileError] = list(sources.errors)
 
@@ -106,13 +134,12 @@ def compile_paths(
 
 def build_plan(parsed: ParsedJourney, organization: Organization) -> JourneyPlan:
     assert parsed.journey is not None  # guaranteed: parse errors stop compilation before this
-    roots: list[str] = []
+    roots: dict[str, None] = {}  # in file order; a dict, not a list: many roots stay linear
     children: dict[str, dict[str, list[EventRef]]] = {}
     for step_id, step in parsed.steps.items():
         for index, event in enumerate(step.events):
             if event.type == "onJourneyStart":
-                if step_id not in roots:
-                    roots.append(step_id)
+                roots[step_id] = None
                 continue
             parent = getattr(event.info, "automationStepId", None)
             if parent is not None:
@@ -139,7 +166,7 @@ def build_plan(parsed: ParsedJourney, organization: Organization) -> JourneyPlan
         journey=parsed.journey,
         organization=organization,
         steps=parsed.steps,
-        roots=roots,
+        roots=list(roots),
         children=children,
         triggers=list(parsed.triggers.values()),
         tellescopeStepIds={s: tellescope_id(parsed.journey_id, s) for s in parsed.steps},

@@ -1,27 +1,45 @@
 """YAML loading that remembers where every value came from.
 
-PyYAML's libyaml composer gives every node its start mark (line, column) and is fast enough for
-1,000-step journeys. We keep the node tree, to map an error path back to the line the user wrote,
-and build plain Python data from it (insertion order kept, which matters for Tellescope's "first
-key decides" condition language) for pydantic. Duplicate keys, which YAML loaders silently
-overwrite, are reported as errors.
+Plain Python data (insertion order kept, which matters for Tellescope's "first key decides"
+condition language) is built straight from libyaml's parse events: that is several times cheaper
+than composing PyYAML's node tree, which a 1,000-step journey spends most of its compile time on
+(docs/decisions.md D31). The node tree, whose nodes carry their (line, column), is composed from
+the text only when a position is asked for: when an error or warning is reported.
 
-Hostile input is bounded before anything is built (docs/limits.md): a file of more than
-`MAX_YAML_BYTES`, nesting deeper than `MAX_YAML_DEPTH`, or a tree that expands (aliases
-counted at every place they are used) to more than `MAX_YAML_NODES` nodes is refused with one
-error naming the limit. An anchored node is built once and shared by its aliases, so a file under
-the limits costs time and memory in proportion to what it expands to.
+The event builder handles what journeys are written with: block and flow collections and plain or
+quoted scalars. Anything else (anchors, aliases, merge keys, explicit tags, non-scalar keys, a
+duplicate key, a parse error, a bound reached) sends the file through the composer, which gives
+PyYAML SafeLoader's data and this module's errors exactly as before. Scalars are resolved by the
+same resolver and constructors in both, so YAML 1.1 values (yes/no/on/off booleans, 0x ints,
+timestamps as ISO strings) are identical. Duplicate keys, which YAML loaders silently overwrite,
+are reported as errors.
+
+Hostile input is bounded (docs/limits.md): a file of more than `MAX_YAML_BYTES`, nesting deeper
+than `MAX_YAML_DEPTH`, or a tree that expands (aliases counted at every place they are used) to
+more than `MAX_YAML_NODES` nodes is refused with one error naming the limit. The event builder
+takes no aliases and stops at either bound; the composer path checks them before anything is
+built. An anchored node is built once and shared by its aliases, so a file under the limits costs
+time and memory in proportion to what it expands to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import (
+    DocumentEndEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from compiler.errors import CompileError, CompileFailed
@@ -29,6 +47,10 @@ from compiler.errors import CompileError, CompileFailed
 PathPart = str | int
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 _STR_TAG = "tag:yaml.org,2002:str"
+# Implicit scalar tags the event builder constructs itself; any other sends a file to the composer.
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "null", "timestamp")
+)
 
 # The bounds of one YAML document (docs/limits.md). A 1,000-step journey is about 0.3 MB, 8
 # levels deep and 40,000 nodes, well inside them.
@@ -42,8 +64,20 @@ class YamlDocument:
     """A parsed YAML file: plain data plus a way back from a path to a source position."""
 
     file: str
-    root: Node | None  # the composed node tree; every node carries its start mark
     data: Any  # plain python data (dict / list / scalars)
+    text: str | None = None  # the source, composed into `root` when a position is first asked
+    _root: Node | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def root(self) -> Node | None:
+        """The composed node tree; every node carries its start mark."""
+        if self._root is None and self.text is not None:
+            loader = _Loader(self.text)
+            try:  # the text parsed once already: this cannot fail
+                self._root = loader.get_single_node()
+            finally:
+                loader.dispose()
+        return self._root
 
     def position(self, path: Sequence[PathPart]) -> tuple[int, int]:
         """1-based (line, col) of the deepest node of `path` that exists in the file.
@@ -233,11 +267,105 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
                 )
             ]
         )
+    data = _build_from_events(text)
+    if data is not _COMPOSE:
+        return YamlDocument(name, data, text)
+    return _compose_and_build(text, name)
+
+
+class _Compose:
+    """Returned by the event builder for a file it leaves to the composer."""
+
+
+_COMPOSE: Any = _Compose()
+
+
+def _build_from_events(text: str) -> Any:
+    """The data of `text` built from libyaml's events, or `_COMPOSE` for anything beyond block
+    and flow collections of plain or quoted scalars (see the module docstring). Bounds: no
+    aliases here, so a file expands to the nodes it holds, counted as they come."""
+    loader = _Loader(text)
+    get_event = loader.get_event
+    resolved: dict[str, Any] = {}  # this file's plain scalars, most of them repeated
+    stack: list[tuple[Any, Any]] = []  # the open collections above `current`, with their key
+    current: Any = None
+    key: Any = _COMPOSE  # the pending key of a mapping; _COMPOSE while none
+    root: Any = _COMPOSE
+    nodes = 0
+    try:
+        get_event()  # stream start
+        if not isinstance(get_event(), yaml.DocumentStartEvent):
+            return _COMPOSE  # an empty file
+        while True:
+            event = get_event()
+            kind = event.__class__
+            if kind is MappingEndEvent or kind is SequenceEndEvent:
+                value = current
+                current, key = stack.pop()
+            elif kind is ScalarEvent or kind is MappingStartEvent or kind is SequenceStartEvent:
+                nodes += 1
+                if event.anchor is not None or event.tag is not None:
+                    return _COMPOSE
+                if len(stack) >= MAX_YAML_DEPTH or nodes > MAX_YAML_NODES:
+                    return _COMPOSE  # the composer reports the bound at its place
+                if kind is ScalarEvent:
+                    value = event.value
+                    if event.implicit[0]:  # plain: resolved; quoted or block: a string
+                        value = resolved.get(value, _COMPOSE)
+                        if value is _COMPOSE:
+                            value = resolved[event.value] = _plain_scalar(loader, event.value)
+                            if value is _COMPOSE:
+                                return _COMPOSE
+                else:
+                    if current.__class__ is dict and key is _COMPOSE:
+                        return _COMPOSE  # a mapping or sequence used as a key
+                    stack.append((current, key))
+                    current, key = ({} if kind is MappingStartEvent else []), _COMPOSE
+                    continue
+            else:  # an alias, or the end of the document
+                break
+            if current.__class__ is list:
+                current.append(value)
+            elif current.__class__ is dict:
+                if key is _COMPOSE:
+                    key = value if isinstance(value, str) else str(value)
+                    if key in current:
+                        return _COMPOSE  # a duplicate: reported with its lines there
+                else:
+                    current[key] = value
+                    key = _COMPOSE
+            else:
+                root = value
+        if not (
+            kind is DocumentEndEvent
+            and stack == []
+            and isinstance(get_event(), StreamEndEvent)  # one document only
+        ):
+            return _COMPOSE
+    except Exception:  # a syntax error or an odd scalar: the composer reports it as before
+        return _COMPOSE
+    finally:
+        loader.dispose()
+    return root
+
+
+def _plain_scalar(loader: Any, text: str) -> Any:
+    """What `_Builder.scalar` gives for an untagged plain scalar node holding `text`."""
+    tag = loader.resolve(ScalarNode, text, (True, False))
+    if tag == _STR_TAG:
+        return text
+    if tag not in _PLAIN_TAGS:
+        return _COMPOSE
+    value = loader.construct_object(ScalarNode(tag, text))
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _compose_and_build(text: str, name: str) -> YamlDocument:
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:  # an empty file
-            return YamlDocument(name, None, None)
+            return YamlDocument(name, None)
         check_bounds(root, name)
         builder = _Builder(loader, name)
         data = builder.build(root)
@@ -254,4 +382,4 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         loader.dispose()
     if builder.errors:
         raise CompileFailed(builder.errors)
-    return YamlDocument(name, root, data)
+    return YamlDocument(name, data, _root=root)
