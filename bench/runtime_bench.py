@@ -7,10 +7,12 @@
    overhead per step: loading the plan, ledger writes, search attributes, UI details.
 2. Parked enrollments: N enrollments that run one step and then wait for a trigger, started
    with the real worker (`python -m worker`) running, on a dev server whose database is a file
-   (its size is one of the figures); time to start them, the worker's RSS, the
-   dev server's RSS growth and database growth per enrollment. Bare: N workflows that run the
-   same activity and wait for a signal, with a bare worker process, on a second fresh dev server
-   (so each server's RSS and database hold one side only).
+   (its size is one of the figures); time to start them and until all are parked, the worker's
+   and the server's CPU per enrollment, the worker's RSS, the dev server's RSS growth and
+   database growth per enrollment, and, from the histories of a sample of them, history events
+   and Temporal Cloud actions per enrollment. Bare: N workflows that run the same activity and
+   wait for a signal, with a bare worker process, on a second fresh dev server (so each server's
+   RSS and database hold one side only). `projection` scales the figures to a million parked.
 
     python -m bench.runtime_bench [--steps 10] [--enrollments 100] [--parked 20000]
 """
@@ -25,8 +27,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
+from bench.actions import cloud_actions
 from bench.bare_workflows import BareInput, BareParkedWorkflow, BareStepWorkflow
 from bench.common import (
     RESULTS,
@@ -38,11 +42,13 @@ from bench.common import (
     rss_mib,
     stack,
 )
-from bench.workers import BareTellescope, engine_worker
+from bench.workers import BARE_CACHE, BareTellescope, engine_worker
 from models.runtime import EnrollmentInput
+from settings import EngineSettings
 from workflows import starter
 
 CONCURRENCY = 32  # starts in flight, both sides
+HISTORY_SAMPLE = 20  # parked workflows per side whose histories are read
 
 PARKED_JOURNEY = """
 journey: {id: bench-parked, title: Benchmark parked}
@@ -182,6 +188,26 @@ async def _wait_idle(pid: int, done, timeout: float) -> None:
     raise TimeoutError("the worker did not settle")
 
 
+async def _histories(client, handles: list, sample: int) -> dict:
+    """History events and Temporal Cloud actions per workflow, averaged over `sample` of the
+    workflows spread evenly over the order they were started in."""
+    step = max(1, len(handles) // sample)
+    chosen = handles[::step][:sample]
+    events = 0
+    actions: Counter[str] = Counter()
+    for handle in chosen:
+        history = await client.get_workflow_handle(handle.id).fetch_history()
+        events += len(history.events)
+        actions.update(cloud_actions(history.events))
+    n = max(len(chosen), 1)
+    return {
+        "history_sample": len(chosen),
+        "history_events_per_enrollment": round(events / n, 2),
+        "actions_per_enrollment": round(sum(actions.values()) / n, 2),
+        "actions_by_kind": {kind: round(value / n, 2) for kind, value in sorted(actions.items())},
+    }
+
+
 async def _parked_side(folder: Path, count: int, side: str) -> dict:
     async with stack(folder) as s:
         people = s.endusers(count)
@@ -189,6 +215,7 @@ async def _parked_side(folder: Path, count: int, side: str) -> dict:
             journey, _ = s.deploy(PARKED_JOURNEY)
             name = "worker"
             worker = s.spawn(name, ["-m", "worker"])
+            cache = EngineSettings().max_cached_workflows  # what `python -m worker` reads
             plans = s.plans()
             from store.ledger import Ledger
 
@@ -204,6 +231,7 @@ async def _parked_side(folder: Path, count: int, side: str) -> dict:
         else:
             done_file = s.folder / "bare-done.txt"
             name = "bare-worker"
+            cache = BARE_CACHE
             worker = s.spawn(
                 name,
                 [
@@ -240,8 +268,11 @@ async def _parked_side(folder: Path, count: int, side: str) -> dict:
         db_before = s.server_db_bytes()
         cpu_before = {"worker": cpu_seconds(worker.pid), "server": cpu_seconds(s.server_pid)}
         started = time.perf_counter()
+        handles: list = []
         for first in range(0, count, 1000):
-            await gather_bounded(CONCURRENCY, [lambda e=e: start(e) for e in people[first:][:1000]])
+            handles += await gather_bounded(
+                CONCURRENCY, [lambda e=e: start(e) for e in people[first:][:1000]]
+            )
             progress(f"parked ({side}): {min(first + 1000, count)}/{count} started")
         start_s = time.perf_counter() - started
         progress(f"parked ({side}): waiting until every first step ran and the worker is idle")
@@ -265,8 +296,11 @@ async def _parked_side(folder: Path, count: int, side: str) -> dict:
             "db_bytes_per_enrollment": round((s.server_db_bytes() - db_before) / count),
             "worker_cpu_ms_per_enrollment": round(cpu["worker"] * 1000 / count, 2),
             "server_cpu_ms_per_enrollment": round(cpu["server"] * 1000 / count, 2),
+            "workflow_cache": cache,
             "load_average": round(load_average(), 2),
         }
+        # read after the CPU figures: fetching histories costs the server CPU too
+        result.update(await _histories(s.client, handles, HISTORY_SAMPLE))
     return result
 
 
@@ -275,7 +309,35 @@ async def parked(folder: Path, count: int) -> dict:
     ours = await _parked_side(folder / "ours", count, "ours")
     progress(f"parked: {count} bare workflows on another fresh dev server, a bare worker running")
     bare = await _parked_side(folder / "bare", count, "bare")
-    return {"count": count, "ours": ours, "bare": bare}
+    result = {"count": count, "ours": ours, "bare": bare}
+    return {**result, "projection": projection(result)}
+
+
+def projection(parked: dict, patients: int = 1_000_000) -> dict:
+    """What `patients` parked enrollments would cost, scaled from a parked run, per side.
+
+    Memory: a parked workflow need not stay in the worker's workflow cache (an evicted one is
+    replayed from its history when it next wakes), so the worker's RSS follows its cache size
+    (`MAX_CACHED_WORKFLOWS`), not the number parked. The RSS the worker grew by while parking,
+    over the workflows it could keep cached, is its memory per cached workflow; caching all of
+    them would cost that times `patients`. Actions and database scale with the number parked.
+    """
+    out: dict = {"patients": patients}
+    for side in ("ours", "bare"):
+        r = parked[side]
+        cached = max(1, min(parked["count"], r["workflow_cache"]))
+        per_cached = r["worker_rss_growth_mib"] / cached
+        base = r["worker_rss_mib"] - r["worker_rss_growth_mib"]
+        out[side] = {
+            "worker_rss_mib_per_cached_workflow": round(per_cached, 4),
+            "workflow_cache": r["workflow_cache"],
+            "worker_rss_mib_at_cache_size": round(base + per_cached * r["workflow_cache"], 1),
+            "worker_rss_mib_all_cached": round(base + per_cached * patients),
+            "cached_workflows_mib_per_patients": round(per_cached * patients),
+            "actions": round(r["actions_per_enrollment"] * patients),
+            "database_gib": round(r["db_bytes_per_enrollment"] * patients / 2**30, 1),
+        }
+    return out
 
 
 async def run(steps: int, enrollments: int, parked_count: int) -> dict:

@@ -1,6 +1,6 @@
 """Timer lateness: N enrollments whose delayed steps all fall due within the same minute.
 
-    python -m bench.timers [--enrollments 2000] [--spread 60]
+    python -m bench.timers [--enrollments 2000] [--spread 60] [--parked 20000]
 
 Ours: a journey whose second step waits for a date-relative delay (`afterAction` with a
 `fieldCondition`: due at the date in the enduser's `benchDue` field, as an appointment reminder
@@ -9,7 +9,9 @@ every timer is armed before the first falls due. Bare: N workflows sleeping unti
 of due times. One worker in this process runs both (the engine's, as worker.py builds it);
 lateness = when the due step's activity starts running in the worker minus its due time. The
 dev server is a fresh one; the due minute starts once everything is armed (the lead is sized
-from how fast a first batch armed).
+from how fast a first batch armed). `--parked` more enrollments (and as many bare workflows)
+wait beside them, armed first, due a month later: the worker's workflow cache holds only some
+of all that wait, as in production.
 """
 
 from __future__ import annotations
@@ -77,10 +79,19 @@ async def _wait_for(recorder: StartRecorder, match, count: int, deadline: float)
         await asyncio.sleep(0.5)
 
 
+PARKED_FOR_S = 30 * 86400  # parked timers fall due long after the run
+
+
 async def run(
-    count: int, spread: float, folder: Path | None = None, *, margin: float = 15.0
+    count: int,
+    spread: float,
+    folder: Path | None = None,
+    *,
+    margin: float = 15.0,
+    parked: int = 0,
 ) -> dict:
-    """`margin`: seconds of slack before the first due time beyond the expected arming."""
+    """`margin`: seconds of slack before the first due time beyond the expected arming;
+    `parked`: enrollments (and bare workflows) waiting beside them, not due during the run."""
     with tempfile.TemporaryDirectory(prefix="bench-timers-") as temporary:
         async with stack(Path(folder or temporary), memory=True) as s:
             journey, _ = s.deploy(TIMER_JOURNEY)
@@ -96,16 +107,89 @@ async def run(
             )
             try:
                 async with worker:
-                    ours = await _ours(s, journey, recorder, count, spread, margin)
-                    bare_result = await _bare(s, recorder, count, spread, margin)
+                    ours = await _ours(s, journey, recorder, count, spread, margin, parked)
+                    bare_result = await _bare(s, recorder, count, spread, margin, parked)
             finally:
                 await close()
-    return {"enrollments": count, "spread_s": spread, "ours": ours, "bare": bare_result}
+    return {
+        "enrollments": count,
+        "spread_s": spread,
+        "parked": parked,
+        "ours": ours,
+        "bare": bare_result,
+    }
+
+
+def _due_waiting(ledger, journey: str) -> int:
+    """Enrollments whose ledger row says the `due` step waits: its timer is armed."""
+    counts = ledger.step_counts(journey)
+    return sum(c[4] for c in counts if c[0] == "due" and c[2] == "active")
+
+
+async def _park_ours(s, journey: str, ledger, parked: int) -> float:
+    """Start `parked` enrollments due a month away and wait until every timer is armed;
+    returns the seconds it took."""
+    started = time.time()
+    never = started + PARKED_FOR_S
+    people = s.endusers(parked, lambda i: {"benchDue": iso(never)})
+    for first in range(0, parked, 1000):
+        chunk = people[first : first + 1000]
+        await gather_bounded(
+            CONCURRENCY, [lambda e=e: enroll(s, s.client, journey, e, s.task_queue) for e in chunk]
+        )
+        progress(f"timers (ours): {first + len(chunk)}/{parked} parked enrollments started")
+    while _due_waiting(ledger, journey) < parked:
+        if time.time() > started + 600 + parked:  # far beyond any arming rate seen here
+            raise TimeoutError(f"{parked} parked enrollments were not armed")
+        await asyncio.sleep(1)
+    return time.time() - started
+
+
+async def _park_bare(s, parked: int) -> float:
+    """Start `parked` bare timer workflows due a month away; wait until the last started have
+    their timer (the worker takes tasks about in order)."""
+    started = time.time()
+    people = s.endusers(parked)
+    run = uuid.uuid4().hex[:8]
+    due_ms = int((started + PARKED_FOR_S) * 1000)
+    handles: list = []
+    for first in range(0, parked, 1000):
+        calls = [
+            lambda i=i: s.client.start_workflow(
+                BareTimerWorkflow.run,
+                BareInput(enduser_id=people[i], tag="parked", due_ms=due_ms),
+                id=f"bare-parked-{run}-{i}",
+                task_queue=s.task_queue,
+            )
+            for i in range(first, min(parked, first + 1000))
+        ]
+        handles += await gather_bounded(CONCURRENCY, calls)
+        progress(f"timers (bare): {len(handles)}/{parked} parked workflows started")
+    for handle in handles[-5:]:
+        while not any(
+            e.HasField("timer_started_event_attributes")
+            for e in (await handle.fetch_history()).events
+        ):
+            if time.time() > started + 600 + parked:
+                raise TimeoutError(f"{parked} parked bare workflows were not armed")
+            await asyncio.sleep(1)
+    return time.time() - started
 
 
 async def _ours(
-    s, journey: str, recorder: StartRecorder, count: int, spread: float, margin: float
+    s,
+    journey: str,
+    recorder: StartRecorder,
+    count: int,
+    spread: float,
+    margin: float,
+    parked: int,
 ) -> dict:
+    from store.ledger import Ledger
+
+    ledger = Ledger(s.plans().engine)
+    parking_s = await _park_ours(s, journey, ledger, parked) if parked else 0.0
+
     def armed(started) -> bool:  # the anchor read right before the timer is armed
         return started.activity_type == "resolve_anchor_date"
 
@@ -113,11 +197,12 @@ async def _ours(
     probe = min(50, count)
     far = time.time() + 3600
     people = s.endusers(probe, lambda i: {"benchDue": iso(far)})
+    probes = {f"journey:{journey}:{e}" for e in people}
     started = time.time()
     await gather_bounded(
         CONCURRENCY, [lambda e=e: enroll(s, s.client, journey, e, s.task_queue) for e in people]
     )
-    await _wait_for(recorder, armed, probe, time.time() + 120)
+    await _wait_for(recorder, lambda x: armed(x) and x.workflow_id in probes, probe, started + 120)
     rate = probe / max(time.time() - started, 0.01)
     lead = margin + 3 * count / rate  # arming slows down as the worker fills: ample slack
     first_due = time.time() + lead
@@ -140,12 +225,8 @@ async def _ours(
     armed_late = sum(1 for x in arming if x.started > due_of[x.workflow_id])
     # The timer starts in the workflow task after the anchor read, with the ledger row that
     # says the step waits ("active"): wait for those rows before calling everything armed.
-    from store.ledger import Ledger
-
-    ledger = Ledger(s.plans().engine)
     while time.time() < first_due + spread:
-        counts = ledger.step_counts(journey)
-        if sum(c[4] for c in counts if c[0] == "due" and c[2] == "active") >= count + probe:
+        if _due_waiting(ledger, journey) >= count + probe + parked:
             break
         await asyncio.sleep(0.5)
     slack = first_due - time.time()
@@ -170,11 +251,15 @@ async def _ours(
         "armed_after_due": armed_late,
         "armed_before_first_due_s": round(slack, 1),
         "arming_rate_per_s": round(rate, 1),
+        "parking_s": round(parking_s, 1),
         "activity_dispatch_p99_ms": round(percentile(dispatch, 99), 1) if dispatch else None,
     }
 
 
-async def _bare(s, recorder: StartRecorder, count: int, spread: float, margin: float) -> dict:
+async def _bare(
+    s, recorder: StartRecorder, count: int, spread: float, margin: float, parked: int
+) -> dict:
+    parking_s = await _park_bare(s, parked) if parked else 0.0
     people = s.endusers(count)
     lead = margin + count / 100
     first_due = time.time() + lead
@@ -204,6 +289,7 @@ async def _bare(s, recorder: StartRecorder, count: int, spread: float, margin: f
     return {
         **_summary(lateness, count),
         "started_after_first_due_s": round(late_start, 1) if late_start > 0 else 0,
+        "parking_s": round(parking_s, 1),
         "activity_dispatch_p99_ms": round(percentile(dispatch, 99), 1) if dispatch else None,
     }
 
@@ -212,8 +298,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enrollments", type=int, default=2000)
     parser.add_argument("--spread", type=float, default=60.0, help="seconds the due times span")
+    parser.add_argument(
+        "--parked", type=int, default=20000, help="enrollments waiting beside them, not due"
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.enrollments, args.spread))
+    result = asyncio.run(run(args.enrollments, args.spread, parked=args.parked))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "timers.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

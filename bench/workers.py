@@ -33,6 +33,7 @@ from bench.bare_workflows import BareInput, BareParkedWorkflow, BareStepWorkflow
 
 SANDBOX_KEY = "sandbox-dev-key"
 BARE_WORKFLOWS = [BareStepWorkflow, BareTimerWorkflow, BareParkedWorkflow]
+BARE_CACHE = 1000  # the bare worker's workflow cache: the SDK's default, stated for the figures
 
 
 class BareTellescope:
@@ -156,7 +157,11 @@ async def _serve_bare(address: str, task_queue: str, sandbox: str, done: Path) -
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     worker = Worker(
-        client, task_queue=task_queue, workflows=BARE_WORKFLOWS, activities=[bare.add_tag]
+        client,
+        task_queue=task_queue,
+        workflows=BARE_WORKFLOWS,
+        activities=[bare.add_tag],
+        max_cached_workflows=BARE_CACHE,
     )
     async with worker:
         while not stop.is_set():

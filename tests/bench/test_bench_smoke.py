@@ -19,6 +19,7 @@ TINY = [
     "--timers=8",
     "--timer-spread=2",
     "--timer-margin=3",
+    "--timer-parked=6",
     "--parked=16",
     "--webhooks=4",
     "--trigger-events=5",
@@ -31,7 +32,7 @@ WITH_BARE = ("enrollments/s", "journey steps/s", "timer lateness", "webhook -> s
 def test_quick_run_prints_every_row_with_numbers(tmp_path: Path) -> None:
     results = tmp_path / "latest.json"
     run = subprocess.run(
-        [sys.executable, "-m", "bench", *TINY, "--json", str(results)],
+        [sys.executable, "-m", "bench", *TINY, "--json", str(results), "--label", "smoke test"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -50,17 +51,34 @@ def test_quick_run_prints_every_row_with_numbers(tmp_path: Path) -> None:
         "enrollments/s via API, 1 per request (file-backed server)",
         "enrollments/s via API, 100 per request (file-backed server)",
         "journey steps/s",
-        "timer lateness, 8 due within 2 s, p50",
-        "timer lateness, 8 due within 2 s, p99",
+        "timer lateness, 8 due within 2 s, 6 parked, p50",
+        "timer lateness, 8 due within 2 s, 6 parked, p99",
         "webhook -> signal latency, p50",
         "webhook -> signal latency, p99",
         "webhook response",
         "parked: start 16 enrollments",
+        "parked: time until 16 are parked",
+        "parked: history events per enrollment",
+        "parked: Temporal Cloud actions per enrollment",
+        "parked: worker CPU per parked enrollment",
+        "parked: server CPU per parked enrollment",
+        "parked: server database per enrollment",
         "parked: worker RSS",
         "parked: server RSS growth",
-        "parked: server database per enrollment",
     ):
         assert any(name.startswith(expected) for name in names), (expected, names)
+    # The issue's goal for a parked enrollment's costs: at most 1.2 times bare Temporal's.
+    for row in rows:
+        if row["goal"] == "<= 1.2x":
+            assert row["met"] == (row["ratio"] <= 1.2), row
+    assert sum(row["goal"] == "<= 1.2x" for row in rows) == 7
+    # Every run leaves a results file of its own to commit beside latest.json.
+    records = list(tmp_path.glob("*-smoke-test.json"))
+    assert len(records) == 1 and json.loads(records[0].read_text()) == document
+    projection = document["details"]["parked"]["projection"]
+    for side in ("ours", "bare"):
+        assert projection[side]["actions"] > 0 and projection[side]["workflow_cache"] > 0
+    assert "Projection to 1,000,000 parked enrollments" in run.stdout
     for row in rows:
         assert isinstance(row["ours"], int | float) and math.isfinite(row["ours"]), row
         if row["benchmark"].startswith(WITH_BARE):
