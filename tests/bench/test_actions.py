@@ -21,7 +21,9 @@ def history(name: str, edit=None) -> WorkflowHistory:
 
 
 def test_an_enrollment_waiting_for_a_trigger():
-    actions = cloud_actions(history("care-plan-waiting-for-trigger.json").events)
+    actions = cloud_actions(
+        history("care-plan-waiting-for-trigger-before-lean-history.json").events
+    )
     assert actions == {
         "workflow_started": 1,
         "signal": 1,  # the `restart` signal of the signal-with-start this history was recorded with
@@ -35,8 +37,22 @@ def test_an_enrollment_waiting_for_a_trigger():
     assert sum(actions.values()) == 13
 
 
+def test_the_same_enrollment_in_the_lean_shape():
+    """docs/decisions.md D34: the plan and the membership are local activities, no patch markers,
+    one upsert per workflow task."""
+    actions = cloud_actions(history("care-plan-waiting-for-trigger.json").events)
+    assert actions == {
+        "workflow_started": 1,
+        "activity_attempt": 1,  # update_enduser
+        # load_plan, set_journey_state and the first ledger write in one workflow task, the
+        # second ledger write in the next
+        "markers_of_a_workflow_task": 2,
+        "search_attribute_upsert": 2,
+    }
+
+
 def test_a_journey_with_timers_run_to_completion():
-    actions = cloud_actions(history("onboarding-early-signal.json").events)
+    actions = cloud_actions(history("onboarding-early-signal-before-lean-history.json").events)
     assert actions == {
         "workflow_started": 1,
         "signal": 1,
@@ -52,5 +68,7 @@ def test_every_attempt_of_a_retried_activity_counts():
         started = next(e for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED")
         started["activityTaskStartedEventAttributes"]["attempt"] = 3
 
-    actions = cloud_actions(history("care-plan-waiting-for-trigger.json", third_attempt).events)
+    actions = cloud_actions(
+        history("care-plan-waiting-for-trigger-before-lean-history.json", third_attempt).events
+    )
     assert actions["activity_attempt"] == 5
