@@ -4,6 +4,8 @@ removeFromAllJourneys). Tellescope-facing activities live beside this module."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -25,11 +27,16 @@ from store.ledger import Ledger
 from store.plans import PlanNotFound, PlanStore
 from workflows import starter
 
+# Plans kept per worker: a version is named by its content's hash, so it never changes.
+PLANS_CACHED = 64
+
 
 class EngineActivities:
     def __init__(self, plans: PlanStore, ledger: Ledger) -> None:
         self.plans = plans
         self.ledger = ledger
+        self.loaded: OrderedDict[tuple[str, str], JourneyPlan] = OrderedDict()
+        self.loading = threading.Lock()  # sync activities run on a thread pool
 
     @activity.defn(name="load_plan")
     def load_plan(self, ref: PlanRef) -> JourneyPlan:
@@ -37,8 +44,20 @@ class EngineActivities:
         them (trigger firings arrive as signals), and the activity's result is stored in every
         enrollment's history. With 1,000 triggers in a journey file that result was 668 KB per
         enrollment, a third of Temporal's 2 MB payload limit (BENCHMARKS.md, "Profiles and
-        fixes")."""
-        return self.plans.get(ref.journeyId, ref.version).model_copy(update={"triggers": []})
+        fixes"). Every enrollment start loads one, so the last few are kept (a read and a
+        validation of the whole plan per start otherwise)."""
+        key = (ref.journeyId, ref.version)
+        with self.loading:
+            plan = self.loaded.get(key)
+            if plan is not None:
+                self.loaded.move_to_end(key)
+                return plan
+        plan = self.plans.get(*key).model_copy(update={"triggers": []})
+        with self.loading:
+            self.loaded[key] = plan
+            while len(self.loaded) > PLANS_CACHED:
+                self.loaded.popitem(last=False)
+        return plan
 
     @activity.defn(name="record_ledger")
     def record_ledger(self, batch: LedgerBatch) -> int:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from activities.engine import EngineActivities
 from compiler import compile_paths
 from models.runtime import PlanRef
 from store.db import upgrade_database
 from store.ledger import Ledger
-from store.plans import PlanStore
+from store.plans import PlanNotFound, PlanStore
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -31,3 +33,28 @@ def test_load_plan_leaves_the_triggers_out_of_the_history(tmp_path):
     assert loaded.model_copy(update={"triggers": plan.triggers}) == plans.get(
         "care-plan", plan.version
     )
+
+
+def test_load_plan_reads_each_version_from_the_store_once(tmp_path):
+    """Every enrollment start loads its plan; a version is named by its content's hash, so the
+    worker keeps the last ones it loaded. A version the store no longer has still fails."""
+    engine = upgrade_database(f"sqlite:///{tmp_path / 'engine.db'}")
+    plans = PlanStore(engine)
+    for plan in compile_paths([EXAMPLES]).plans:
+        plans.save(plan)
+    reads: list[tuple[str, str]] = []
+    real_get = plans.get
+
+    def counted_get(journey_id: str, version: str):
+        reads.append((journey_id, version))
+        return real_get(journey_id, version)
+
+    plans.get = counted_get  # type: ignore[method-assign]  # a spy on the real store
+    activities = EngineActivities(plans, Ledger(engine))
+    version = plans.current("care-plan").version
+    first = activities.load_plan(PlanRef(journeyId="care-plan", version=version))
+    again = activities.load_plan(PlanRef(journeyId="care-plan", version=version))
+    assert first == again and reads == [("care-plan", version)]
+    with pytest.raises(PlanNotFound):
+        activities.load_plan(PlanRef(journeyId="care-plan", version="000000000000"))
+    assert reads[-1] == ("care-plan", "000000000000")
