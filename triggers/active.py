@@ -135,5 +135,12 @@ def journeys_by_step(plans: PlanStore) -> dict[str, str]:
     return cached
 
 
+def warm_trigger_caches(plans: PlanStore) -> None:
+    """Build what every event and webhook reads (the triggers in force, the step routing) before
+    the first one arrives, so a process can freeze them with its start-up heap."""
+    active_triggers(plans)
+    journeys_by_step(plans)
+
+
 def find_active(plans: PlanStore, trigger_id: str) -> ActiveTrigger | None:
     return next((t for t in active_triggers(plans) if t.id == trigger_id), None)
