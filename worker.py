@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 from activities.action_handlers import ActionHandlers, HandlerConfigError, load_handlers
 from activities.engine import engine_activities
 from activities.tellescope_activities import TellescopeActivities
+from services.gc_freeze import freeze_startup_heap
 from settings import EngineSettings, load_settings
 from store.db import upgrade_database
 from store.ledger import Ledger
@@ -41,6 +42,7 @@ from temporal_connection import (
     temporal_namespace,
 )
 from triggers.actions import TriggerActivities
+from triggers.active import warm_trigger_caches
 from triggers.dispatch import TriggerDeps
 from triggers.metrics import count_trigger_decisions
 from triggers.workflows import ThrottleGateWorkflow, TimeTriggerScanWorkflow, TriggerFiringWorkflow
@@ -169,6 +171,8 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 max_cached_workflows=settings.max_cached_workflows,
                 graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
             )
+            warm_trigger_caches(plans)  # the time-based scans evaluate triggers
+            freeze_startup_heap()  # services.gc_freeze: no full collections over start-up
             log.info(
                 "worker polling %s on %s (namespace %s)",
                 settings.task_queue,

@@ -31,11 +31,13 @@ from api.middleware import BodyLimitMiddleware
 from api.openapi_extra import COMPONENTS
 from api.redaction import install_access_log_redaction
 from api.state import AppState, EngineStore
+from services.gc_freeze import freeze_startup_heap
 from settings import ApiSettings, EngineSettings, TellescopeSettings, load_settings
 from store.db import get_engine, upgrade_engine
 from store.idempotency_keys import IdempotencyKeys
 from tellescope.client import TellescopeClient
 from temporal_connection import TemporalConnectionError, connect_temporal
+from triggers.active import warm_trigger_caches
 
 log = logging.getLogger("journeys.api")
 
@@ -98,6 +100,10 @@ def create_app(
         )
         app.state.journeys = state
         metrics.ledger.ledger = store.ledger  # the waiting/overdue gauges read it when scraped
+        # The triggers in force and the step routing, built now rather than by the first event,
+        # then the start-up heap frozen out of the garbage collector's way (services.gc_freeze).
+        await run_in_threadpool(warm_trigger_caches, store.plans)
+        freeze_startup_heap()
         try:
             yield
         finally:

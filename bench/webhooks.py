@@ -1,6 +1,6 @@
 """Webhook-to-signal latency through the API, against a bare Temporal signal.
 
-    python -m bench.webhooks [--webhooks 200] [--triggers 1000]
+    python -m bench.webhooks [--webhooks 200] [--triggers 1000] [--profile-api api.json]
 
 Ours: N enrollments wait at their first step; for each, one signed Tellescope record webhook
 (a form response newly submitted for that step) is POSTed to the API (`journeys api`, its own
@@ -14,6 +14,7 @@ each webhook's Form Submitted event is evaluated against them after the signal w
 HTTP response time, which includes that, is reported beside.
 Bare: N workflows waiting for a signal, each signalled once from this process; latency = the
 history's signal time minus the time the signal was sent. Same fresh dev server, same worker.
+With --profile-api the API runs under py-spy, which writes a speedscope profile.
 """
 
 from __future__ import annotations
@@ -89,9 +90,13 @@ def _stats(values: list[float]) -> dict:
     }
 
 
-async def run(count: int, trigger_count: int, folder: Path | None = None) -> dict:
+async def run(
+    count: int, trigger_count: int, folder: Path | None = None, profile_api: Path | None = None
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as temporary:
-        async with stack(Path(folder or temporary), api=True, memory=True) as s:
+        async with stack(
+            Path(folder or temporary), api=True, memory=True, profile_api=profile_api
+        ) as s:
             journey, plan = s.deploy(triggers_journey(trigger_count, "bench-webhooks"))
             step_id = plan.tellescopeStepIds["hello"]
             people = s.endusers(2 * count + 1)
@@ -210,8 +215,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--webhooks", type=int, default=200)
     parser.add_argument("--triggers", type=int, default=1000)
+    parser.add_argument("--profile-api", type=Path, help="write a py-spy profile of the API here")
     args = parser.parse_args()
-    result = asyncio.run(run(args.webhooks, args.triggers))
+    result = asyncio.run(run(args.webhooks, args.triggers, profile_api=args.profile_api))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "webhooks.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

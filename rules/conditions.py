@@ -685,12 +685,15 @@ def condition_keys(condition: object) -> list[str]:
 SEEN_TEXT_MAX = 200  # characters of one value kept in a decision record
 
 
-def condition_values(enduser: Mapping[str, Any], condition: object) -> dict[str, Any]:
+def condition_values(
+    enduser: Mapping[str, Any], condition: object, keys: Sequence[str] | None = None
+) -> dict[str, Any]:
     """V(KEY) for each leaf key of `condition` as the evaluation saw it (docs/semantics.md §10.1):
     JSON values, `None` for undefined, long texts cut to SEEN_TEXT_MAX characters. `Age` shows
-    the date of birth it is computed from; `__upcomingEvents__` is not an enduser field."""
+    the date of birth it is computed from; `__upcomingEvents__` is not an enduser field. `keys`:
+    the condition's `condition_keys`, when the caller keeps them."""
     seen: dict[str, Any] = {}
-    for key in condition_keys(condition):
+    for key in condition_keys(condition) if keys is None else keys:
         if key == UPCOMING_EVENTS_KEY:
             continue
         value = enduser_value(enduser, "dateOfBirth" if key == "Age" else key)

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -274,9 +274,10 @@ async def write_membership(
     meanwhile) is left alone. A Tellescope failure is logged, not answered: the workflow writes
     the key anyway."""
 
-    async def one(enduser_id: str) -> None:
+    async def one(enduser_id: str, enduser: Mapping[str, Any] | None = None) -> None:
         try:
-            enduser = await tellescope.get("endusers", enduser_id)
+            if enduser is None:
+                enduser = await tellescope.get("endusers", enduser_id)
             if tellescope_journey_id in (enduser.get("journeys") or {}):
                 return
             await tellescope.update(
@@ -291,7 +292,19 @@ async def write_membership(
             )
 
     started = [o.enduserId for o in outcomes if o.status == "started"]
-    await bounded(started, concurrency, one)
+    if len(started) < 2:
+        await bounded(started, concurrency, one)
+        return
+    # Several: read them in bulk (one read per LOOKUP_CHUNK ids instead of one per enduser, the
+    # bulk request's costliest part); a chunk that cannot be read so is read id by id.
+    for start in range(0, len(started), LOOKUP_CHUNK):
+        chunk = started[start : start + LOOKUP_CHUNK]
+        try:
+            page = await tellescope.list("endusers", {"id": {"_in": chunk}}, limit=len(chunk))
+            read = {r["id"]: r for r in page if r.get("id") in chunk}
+        except Exception:  # noqa: BLE001 (each one is read again below)
+            read = {}
+        await bounded(chunk, concurrency, lambda i, read=read: one(i, read.get(i)))
 
 
 async def remove_many(

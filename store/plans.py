@@ -283,6 +283,18 @@ class PlanStore:
             )
             return [JourneyHead(*row) for row in rows]
 
+    def version_heads(self) -> list[JourneyHead]:
+        """Every stored version (current or not) as ids only, in deployment order: what routing
+        a webhook by step id reads (an enrollment may run any stored version)."""
+        columns = (
+            JourneyVersionRow.journey_id,
+            JourneyVersionRow.version,
+            JourneyVersionRow.tellescope_journey_id,
+        )
+        with session_for(self.engine) as session:
+            rows = session.exec(select(*columns).order_by(JourneyVersionRow.deployed_at))
+            return [JourneyHead(*row) for row in rows]
+
     def current_plans(self) -> list[JourneyPlan]:
         return [JourneyPlan.model_validate(row.plan) for row in self.current_rows()]
 

@@ -110,10 +110,10 @@ class TriggerDecisions:
                 .on_conflict_do_nothing(index_elements=["trigger_id", "enduser_id", "event_id"])
                 .returning(table.c.id)
             )
-            written = 0
-            for decision in decisions:
-                inserted = session.execute(statement.values(**decision.row())).first()
-                written += inserted is not None
+            # One statement for the whole evaluation (multi-row VALUES): one event against 1,000
+            # triggers was 1,000 statements, most of a webhook's response time.
+            inserted = session.execute(statement, [decision.row() for decision in decisions])
+            written = len(inserted.all())
             session.execute(delete(table).where(table.c.decided_at < now - self.retention))
             for enduser_id in {d.enduser_id for d in decisions}:
                 self._trim(session, enduser_id)

@@ -212,7 +212,7 @@ class TellescopeClient:
             "sort": sort,
             "from": created_from,
         }
-        page = await self.request("GET", plural_path(model), params=params)
+        page = await self.request("GET", plural_path(model), params=params, read_only=True)
         return list(page or [])
 
     async def iterate(

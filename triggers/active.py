@@ -21,6 +21,11 @@ _PLANS_KEPT = 256
 # the current versions, so the key changes with it.
 _ACTIVE: dict[tuple[str, tuple[JourneyHead, ...]], list[ActiveTrigger]] = {}
 _ACTIVE_KEPT = 16
+# journeys_by_step per (database, stored versions), for the same reason: routing a webhook's
+# signal by step id decoded every stored version's plan per webhook. Versions are immutable, so
+# the map changes only when a version is stored or deleted, which changes the key.
+_BY_STEP: dict[tuple[str, tuple[JourneyHead, ...]], dict[str, str]] = {}
+_BY_STEP_KEPT = 16
 
 
 def plan_of(row: JourneyVersionRow) -> JourneyPlan:
@@ -106,6 +111,35 @@ def _build_active(plans: PlanStore, heads: tuple[JourneyHead, ...]) -> list[Acti
                 )
             )
     return found
+
+
+def journeys_by_step(plans: PlanStore) -> dict[str, str]:
+    """Step id (Tellescope's, or the readable one) -> the readable id of the journey holding it,
+    over every stored version, so that enrollments on older versions are found too (one light
+    read of the stored versions; the map is built once per set of them). A Tellescope step id
+    maps to the journey of its latest version; readable step ids to their first."""
+    heads = tuple(plans.version_heads())
+    key = (str(plans.engine.url), heads)
+    cached = _BY_STEP.get(key)
+    if cached is None:
+        cached = {}
+        for head in heads:
+            plan = _head_plan(plans, head)
+            for step_id in plan.tellescopeStepIds.values():
+                cached[step_id] = head.journey_id
+            for step_id in plan.steps:
+                cached.setdefault(step_id, head.journey_id)
+        if len(_BY_STEP) >= _BY_STEP_KEPT:
+            _BY_STEP.clear()
+        _BY_STEP[key] = cached
+    return cached
+
+
+def warm_trigger_caches(plans: PlanStore) -> None:
+    """Build what every event and webhook reads (the triggers in force, the step routing) before
+    the first one arrives, so a process can freeze them with its start-up heap."""
+    active_triggers(plans)
+    journeys_by_step(plans)
 
 
 def find_active(plans: PlanStore, trigger_id: str) -> ActiveTrigger | None:

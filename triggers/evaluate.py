@@ -85,7 +85,7 @@ def decide(
 ) -> Decision:
     definition = trigger.trigger
     seen = (
-        condition_values(enduser, definition.enduserCondition)
+        condition_values(enduser, definition.enduserCondition, trigger.condition_keys)
         if definition.enduserCondition
         else None
     )

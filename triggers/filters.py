@@ -42,7 +42,9 @@ class FilterContext:
 
 
 def _given(values: Iterable[Any] | None) -> list[Any]:
-    return [v for v in values or [] if v is not None and v != ""]
+    if not values:
+        return []
+    return [v for v in values if v is not None and v != ""]
 
 
 def _one_of(value: Any, allowed: Iterable[Any] | None, what: str) -> Reason:
@@ -217,8 +219,12 @@ def _form_submitted(info: Any, event: IncomingEvent, ctx: FilterContext) -> Reas
     if not response.get("submittedAt"):
         return "the form response is not submitted"
     form_id = response.get("formId")
-    forms = [info.formId, *_given(info.otherFormIds)]
-    if form_id not in forms:
+    other = info.otherFormIds
+    # Most triggers are for another form: the list for the reason is built only then.
+    if form_id != info.formId and not (
+        other and form_id is not None and form_id != "" and form_id in other
+    ):
+        forms = [info.formId, *_given(other)]
         return f"form {form_id!r} is not one of {forms}"
     if info.submitterType and info.submitterType != "Anyone":
         kind = submitter_type(response)

@@ -77,12 +77,18 @@ from services.enrollments import enroll_many, remove_many
 from services.errors import NotFound
 from services.journey_deletion import delete_journey
 from tellescope.errors import TellescopeRejected
-from triggers.active import active_triggers, current_rows, plan_of
+from triggers.active import active_triggers, journeys_by_step
 from triggers.dispatch import TriggerDeps, dispatch_event
 from triggers.evaluate import candidates
 from triggers.events import IncomingEvent, event_id
 from triggers.filters import appointment_transitions, is_set, newly_set
-from triggers.models import IgnoredRecord, IntakeReport, MembershipChange, SignalSent
+from triggers.models import (
+    ActiveTrigger,
+    IgnoredRecord,
+    IntakeReport,
+    MembershipChange,
+    SignalSent,
+)
 from triggers.quiet import is_trigger_origin, stamp_outbound_chat
 from triggers.readback import NotReadable, RecordSource, TellescopeReadBack, Wanted
 
@@ -714,17 +720,12 @@ class _Journeys:
 
     def deployed(self) -> list[str]:
         if self._deployed is None:
-            self._deployed = [row.journey_id for row in current_rows(self.deps.plans)]
+            self._deployed = sorted(head.journey_id for head in self.deps.plans.current_heads())
         return self._deployed
 
     def for_step(self, tellescope_step_id: str) -> str | None:
         if self._by_step is None:
-            self._by_step = {}
-            for row in self.deps.plans.versions():
-                for step_id in plan_of(row).tellescopeStepIds.values():
-                    self._by_step[step_id] = row.journey_id
-                for step_id in plan_of(row).steps:
-                    self._by_step.setdefault(step_id, row.journey_id)
+            self._by_step = journeys_by_step(self.deps.plans)
         return self._by_step.get(tellescope_step_id)
 
 
@@ -789,7 +790,7 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
         await _journeys_deleted(payload, deps, report)
         return report
     journeys = _Journeys(deps)
-    active = active_triggers(deps.plans)
+    active: list[ActiveTrigger] | None = None  # read after the signals went out
     endusers: dict[str, Record | None] = {}
     for item, mapping in await map_webhook(payload, deps):
         if mapping.ignored and not mapping.events and not mapping.signals:
@@ -804,6 +805,8 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
         if mapping.joined or mapping.left:
             await _memberships(deps, item, mapping, report)
         for event in mapping.events:
+            if active is None:
+                active = active_triggers(deps.plans)
             if not candidates(event, active):
                 report.dispatched.append(await dispatch_event(event, deps, triggers=active))
                 continue

@@ -8,6 +8,7 @@ inside the workflow sandbox, with `workflow.now()` values passed in explicitly.
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.automated_action import JourneyContext
 from models.plan import tellescope_id
 from models.triggers import AutomationTrigger, AutomationTriggerAction
+from rules.conditions import condition_keys
 
 
 class TriggerModel(BaseModel):
@@ -81,6 +83,14 @@ class ActiveTrigger(TriggerModel):
     def id(self) -> str:
         assert self.trigger.id is not None
         return self.trigger.id
+
+    @cached_property
+    def condition_keys(self) -> list[str]:
+        """The leaf keys of `trigger.enduserCondition`, walked once per built trigger: every
+        event's decisions record the values they had (docs/operator-view.md §2), and walking
+        the condition per event was a fifth of evaluating 1,000 triggers."""
+        condition = self.trigger.enduserCondition
+        return condition_keys(condition) if condition else []
 
 
 # --- evaluation ---------------------------------------------------------------------------------

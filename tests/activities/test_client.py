@@ -81,7 +81,7 @@ async def test_a_timeout_is_retryable(impatient_client, faults) -> None:
 
 
 async def test_a_dropped_connection_is_retryable(client, faults) -> None:
-    faults(kinds=["drop"], paths=["/v1/users"], count=1)
+    faults(kinds=["drop"], paths=["/v1/users"], count=2)  # a read is sent twice (below)
     with pytest.raises(ApplicationError) as raised:
         await client.list("users")
     assert raised.value.type == UNREACHABLE and not raised.value.non_retryable
@@ -101,6 +101,16 @@ async def test_a_read_is_tried_once_more_when_the_connection_drops(
     with pytest.raises(ApplicationError) as raised:  # dropped twice: the caller decides
         await client.bulk_read("endusers", [enduser["id"]])
     assert raised.value.type == UNREACHABLE
+
+
+async def test_a_listing_is_tried_once_more_when_the_connection_drops(
+    client, faults, make_enduser
+) -> None:
+    """A page read (the API's coalesced existence check of endusers) is a read too."""
+    enduser = make_enduser()
+    faults(kinds=["drop"], paths=["/v1/endusers"], count=1)
+    [read] = await client.list("endusers", {"id": {"_in": [enduser["id"]]}})
+    assert read["id"] == enduser["id"]
 
 
 def _mock_client(handler) -> TellescopeClient:

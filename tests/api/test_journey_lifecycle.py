@@ -244,6 +244,24 @@ async def test_native_enrollment_writes_membership_before_answering(idle):
         await terminate(idle, response)
 
 
+async def test_bulk_enrollment_writes_missing_membership_keys_only(idle):
+    """Several endusers are read in bulk: each one without the key gets it, and a key already
+    there keeps the value it holds."""
+    member = idle.journeys["member"]
+    fresh = [idle.new_enduser(journeys={}) for _ in range(2)]
+    holding = idle.new_enduser(journeys={member: "Waiting"})
+    response = await idle.http.post(
+        f"/v1/journeys/{idle.member}/enrollments", json={"enduserIds": [*fresh, holding]}
+    )
+    assert response.status_code == 200, response.text
+    assert [r["status"] for r in response.json()["results"]] == ["started"] * 3
+    try:
+        assert [idle.enduser(e)["journeys"] for e in fresh] == [{member: ""}] * 2
+        assert idle.enduser(holding)["journeys"] == {member: "Waiting"}
+    finally:
+        await terminate(idle, response)
+
+
 # --- writing enduser.journeys enrolls -----------------------------------------------------------
 
 

@@ -158,3 +158,24 @@ def test_active_triggers_follow_deploys_and_rollbacks(database_url, tmp_path):
     assert [(t.id, t.planVersion) for t in active_triggers(plans)] == [
         ("signup-form-submitted", first.version)
     ]
+
+
+def test_step_routing_follows_every_stored_version(database_url, tmp_path):
+    """Regression: the step id -> journey map a webhook is routed by is cached per set of stored
+    versions; a new version's steps route at once, and an older version's still do (its
+    enrollments keep running)."""
+    from triggers.active import journeys_by_step
+
+    plans = PlanStore(upgrade_database(database_url))
+    first = compile_paths([EXAMPLES]).plan("onboarding")
+    second = edited_onboarding(tmp_path, "welcome-sms", "greeting-sms")
+    plans.save(first, tellescope_journey_id="64f0000000000000000000aa")
+    old_step = first.tellescopeStepIds["welcome-sms"]
+    assert journeys_by_step(plans)[old_step] == "onboarding"
+    assert second.tellescopeStepIds["greeting-sms"] not in journeys_by_step(plans)
+
+    plans.save(second, tellescope_journey_id="64f0000000000000000000aa")
+    routed = journeys_by_step(plans)
+    assert routed[second.tellescopeStepIds["greeting-sms"]] == "onboarding"
+    assert routed[old_step] == "onboarding"
+    assert routed["greeting-sms"] == "onboarding"  # readable step ids route too
