@@ -23,6 +23,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.action_handlers import ActionHandlers, HandlerConfigError, load_handlers
 from activities.engine import engine_activities
@@ -66,6 +67,11 @@ WORKFLOWS: list[type] = [
 
 # Modules the workflow sandbox imports afresh for every workflow instance it creates.
 WORKFLOW_MODULES = ("workflows.journey", "triggers.workflows", "workflows.adhoc")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The runner every workflow of the worker runs in (benchmarks replay with the same)."""
+    return SandboxedWorkflowRunner()
 
 
 def cache_workflow_bytecode(modules: tuple[str, ...] = WORKFLOW_MODULES) -> list[str]:
@@ -166,6 +172,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                     *trigger_activities.all(),
                 ],
                 activity_executor=executor,
+                workflow_runner=workflow_runner(),
                 max_cached_workflows=settings.max_cached_workflows,
                 graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
             )
