@@ -23,6 +23,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.action_handlers import ActionHandlers, HandlerConfigError, load_handlers
 from activities.engine import engine_activities
@@ -66,20 +67,37 @@ WORKFLOWS: list[type] = [
     AdHocActionWorkflow,
 ]
 
-# Modules the workflow sandbox imports afresh for every workflow instance it creates.
+# The modules of WORKFLOWS. The worker's sandbox passes them through (workflow_runner); the strict
+# sandbox of the tests imports them afresh for every workflow instance it creates.
 WORKFLOW_MODULES = ("workflows.journey", "triggers.workflows", "workflows.adhoc")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The runner of every workflow of the worker (and of the benchmarks' replayers): Temporal's
+    sandbox with the workflow modules passed through, imported once with the worker.
+
+    The default sandbox re-imports a workflow's module for every workflow instance it creates, so
+    each cached JourneyWorkflow held its own copy of workflows/journey.py (0.19 MiB, against
+    0.01 MiB passed through) and each cache miss spent 10 ms importing it before replaying. These
+    modules keep no state at module level, their logic already runs passed through (models/,
+    rules/, workflows/projection.py), and the tests run them in the strict sandbox, which still
+    rejects a restricted call (`datetime.now()`, `random`, I/O) on every path they take
+    (docs/decisions.md D33)."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*WORKFLOW_MODULES)
+    )
 
 
 def cache_workflow_bytecode(modules: tuple[str, ...] = WORKFLOW_MODULES) -> list[str]:
     """Write the bytecode of the workflow modules when Python was told not to.
 
-    The workflow sandbox re-imports a workflow's module for every workflow instance it creates
-    (a new enrollment, or one evicted from the worker's cache). Without a bytecode cache
-    (PYTHONDONTWRITEBYTECODE, which docker/Dockerfile and many CI images set) every one of those
-    imports compiled workflows/journey.py from source: a third of the worker's CPU while
-    enrollments were starting (BENCHMARKS.md, "Profiles and fixes"). Python still reads bytecode
-    under PYTHONDONTWRITEBYTECODE, so writing it once here is enough. Returns what was written;
-    a read-only source tree is logged and left as it is."""
+    A sandbox that re-imports a workflow's module for every workflow instance (the strict one the
+    tests and replays use; the worker's before D33) compiled workflows/journey.py from source
+    each time without a bytecode cache (PYTHONDONTWRITEBYTECODE, which docker/Dockerfile and many
+    CI images set): a third of the worker's CPU while enrollments were starting (BENCHMARKS.md,
+    "Profiles and fixes"). Python still reads bytecode under PYTHONDONTWRITEBYTECODE, so writing
+    it once here is enough. Returns what was written; a read-only source tree is logged and left
+    as it is."""
     if not sys.dont_write_bytecode:
         return []  # Python caches the bytecode itself
     written = []
@@ -168,6 +186,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                     *trigger_activities.all(),
                 ],
                 activity_executor=executor,
+                workflow_runner=workflow_runner(),
                 max_cached_workflows=settings.max_cached_workflows,
                 graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
             )

@@ -112,7 +112,7 @@ def engine_worker(
     from tellescope.client import TellescopeClient
     from triggers.actions import TriggerActivities
     from triggers.dispatch import TriggerDeps
-    from worker import WORKFLOWS, cache_workflow_bytecode
+    from worker import WORKFLOWS, cache_workflow_bytecode, workflow_runner
 
     cache_workflow_bytecode()  # as worker.py does
     engine = upgrade_database(database_url)
@@ -136,6 +136,7 @@ def engine_worker(
         workflows=workflows,
         activities=activities,
         activity_executor=executor,
+        workflow_runner=workflow_runner(),
         max_cached_workflows=EngineSettings().max_cached_workflows,
         interceptors=interceptors or [],
     )

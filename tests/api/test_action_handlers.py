@@ -22,7 +22,7 @@ from activities.sandbox_handler import REFERENCE
 from activities.tellescope_activities import TellescopeActivities
 from tests.api.conftest import Harness, LiveServer, harness, serve, trigger_activities
 from tests.temporal_env import start_time_skipping
-from worker import WORKFLOWS
+from worker import WORKFLOWS, workflow_runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -150,6 +150,7 @@ async def handled_worker(h: Harness) -> AsyncIterator[None]:
                 *trigger_activities(h),
             ],
             activity_executor=executor,
+            workflow_runner=workflow_runner(),  # workflow modules passed through (D33)
             workflow_failure_exception_types=[Exception],
         ):
             yield

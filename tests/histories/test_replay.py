@@ -12,7 +12,9 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+import worker
 from workflows.journey import JourneyWorkflow
 from workflows.patches import (
     HISTORY_SHAPE_LEAN,
@@ -38,10 +40,20 @@ def test_every_example_journey_has_recorded_histories():
     assert len(HISTORIES) >= 12
 
 
+# The worker's runner (workflow modules passed through, docs/decisions.md D33) and the strict
+# sandbox, which re-imports the workflow module and rejects restricted calls on every path replayed.
+RUNNERS = {"worker": worker.workflow_runner, "strict": SandboxedWorkflowRunner}
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_history_replays_on_current_code(path: Path):
+async def test_history_replays_on_current_code(path: Path, runner: str):
     history = WorkflowHistory.from_json(f"replay-{path.stem}", json.loads(path.read_text()))
-    replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[JourneyWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=RUNNERS[runner](),
+    )
     await replayer.replay_workflow(history)  # raises on nondeterminism
 
 
