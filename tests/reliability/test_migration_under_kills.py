@@ -108,40 +108,32 @@ async def test_a_migration_survives_a_worker_kill_in_the_middle_of_a_batch(
             worker.kill()
 
         first_id = migration.new_migration_id()
+
+        async def migrate(**extra):  # the first run, then the same migration resumed
+            return await migration.apply_migration(
+                client,
+                store.plans,
+                store.ledger,
+                audit,
+                v1.journey_id,
+                v2.version,
+                {},
+                "cancel",
+                by="ops",
+                migration_id=first_id,
+                batch_size=BATCH,
+                **extra,
+            )
+
         killer = asyncio.create_task(kill_mid_batch())
-        first = await migration.apply_migration(
-            client,
-            store.plans,
-            store.ledger,
-            audit,
-            v1.journey_id,
-            v2.version,
-            {},
-            "cancel",
-            by="ops",
-            migration_id=first_id,
-            batch_size=BATCH,
-            wait=timedelta(seconds=3),
-        )
+        first = await migrate(wait=timedelta(seconds=3))
         await killer
         unfinished = sorted(first.pending + first.failed)
         assert unfinished, f"the kill left nothing unconfirmed: {first}"
         assert sorted(first.migrated + unfinished) == sorted(endusers)
 
         worker.start()
-        second = await migration.apply_migration(
-            client,
-            store.plans,
-            store.ledger,
-            audit,
-            v1.journey_id,
-            v2.version,
-            {},
-            "cancel",
-            by="ops",
-            migration_id=first_id,  # the same migration, resumed
-            batch_size=BATCH,
-        )
+        second = await migrate()
         assert sorted(second.migrated) == sorted(endusers)  # the done ones are read back
         assert second.pending == second.failed == []
 
