@@ -107,7 +107,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows import metrics
     from workflows.patches import (
         HISTORY_SHAPE_LEAN,
-        IN_LEAN_SHAPE,
         PATCH_BACKGROUND_ERRORS,
         PATCH_DUE_AT_OFFICE_HOURS,
         PATCH_EARLY_OUTCOMES,
@@ -119,6 +118,7 @@ with workflow.unsafe.imports_passed_through():
         PATCH_REMOVED_BEFORE_START,
         PATCH_RESTART_COALESCE,
         PATCH_SIGNALS_WAIT_FOR_PLAN,
+        patched,
     )
     from workflows.projection import HISTORY_KEPT, Projection, pending_views
 
@@ -405,7 +405,7 @@ class JourneyWorkflow:
     def _patched(self, patch_id: str) -> bool:
         """workflow.patched, except that a lean-shape run has the patches it started with in
         force without recording their markers (workflows/patches.py)."""
-        return (self.lean and patch_id in IN_LEAN_SHAPE) or workflow.patched(patch_id)
+        return patched(patch_id, lean=self.lean)
 
     @property
     def _plan(self) -> JourneyPlan:

@@ -26,7 +26,7 @@ from models.plan import JourneyPlan
 from models.runtime import EnrollmentInput, LedgerBatch, LedgerEntry
 from rules.dates import from_epoch_ms
 from workflows import search_attributes as sa
-from workflows.patches import IN_LEAN_SHAPE, PATCH_STEP_ATTRIBUTES
+from workflows.patches import PATCH_STEP_ATTRIBUTES, patched
 
 HISTORY_KEPT = 200  # step history entries kept in the query (and across continue-as-new)
 LOCAL_TIMEOUT = timedelta(seconds=30)
@@ -149,14 +149,14 @@ class Projection:
     def _upsert(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
         """One upsert command per call in the first shape; in the lean one, queued for the
         activation's single upsert (the last value of each attribute wins)."""
-        if not self.lean or self.ledger_closing:
-            if self.lean:
-                updates = self._changes(updates)
-            if updates:
-                workflow.upsert_search_attributes(updates)
+        if self.lean and not self.ledger_closing:
+            for update in updates:
+                self.pending_upserts[update.key.name] = update
             return
-        for update in updates:
-            self.pending_upserts[update.key.name] = update
+        if self.lean:  # closing: sent at once, still only what changes
+            updates = self._changes(updates)
+        if updates:
+            workflow.upsert_search_attributes(updates)
 
     async def _send_upserts(self) -> None:
         """Wait conditions are checked once the activation's other coroutines have run, so
@@ -216,9 +216,7 @@ class Projection:
             )
         # Added after the first release: running enrollments recorded before it skip these
         # upserts on replay (their histories have no such commands).
-        if (self.lean and PATCH_STEP_ATTRIBUTES in IN_LEAN_SHAPE) or workflow.patched(
-            PATCH_STEP_ATTRIBUTES
-        ):
+        if patched(PATCH_STEP_ATTRIBUTES, lean=self.lean):
             self._upsert_step_attributes(enrollment)
         lines = [f"**State** {enrollment.state or '(none)'}"]
         if enrollment.paused is not None:
