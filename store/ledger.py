@@ -7,13 +7,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import Table, and_, bindparam, case, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from models.runtime import LedgerEntry
 from store.db import session_for
 from store.tables import AutomatedActionRow
+
+LEDGER_TABLE: Table = AutomatedActionRow.__table__  # type: ignore[attr-defined]
 
 
 def _row_values(entry: LedgerEntry) -> dict:
@@ -88,33 +91,40 @@ class Ledger:
         changes: list[Transition] = []
         if not entries:
             return changes
-        with session_for(self.engine) as session:
-            ids = [e.id for e in entries]
-            existing = {
-                row.id: row
-                for row in session.exec(
-                    select(AutomatedActionRow).where(AutomatedActionRow.id.in_(ids))
+        # SQLAlchemy Core, not the ORM: one SELECT, one INSERT and one UPDATE statement per
+        # batch (executemany) instead of a unit of work with an object per row; every worker
+        # writes a batch per workflow task, and the ORM's flush was a tenth of its CPU
+        # (BENCHMARKS.md, "Cost per enrollment", docs/decisions.md D36).
+        table = LEDGER_TABLE
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        with self.engine.begin() as connection:
+            ids = list(dict.fromkeys(e.id for e in entries))
+            stored: dict[str, str] = {
+                row.id: row.status
+                for row in connection.execute(
+                    sa_select(table.c.id, table.c.status).where(table.c.id.in_(ids))
                 )
             }
             for entry in entries:
                 at = datetime.fromisoformat(entry.at)
-                row = existing.get(entry.id)
-                if row is None:
-                    row = AutomatedActionRow(
-                        id=entry.id, created_at=at, updated_at=at, **_row_values(entry)
+                before = stored.get(entry.id)
+                if before is None:
+                    inserts.append(
+                        {"id": entry.id, "created_at": at, "updated_at": at, **_row_values(entry)}
                     )
-                    existing[entry.id] = row
                     changes.append(Transition(entry, None))
-                elif row.status != "active" and entry.status == "active":
-                    continue
+                elif before != "active" and entry.status == "active":
+                    continue  # never out of a terminal status
                 else:
-                    if row.status != entry.status:
-                        changes.append(Transition(entry, row.status))
-                    for key, value in _row_values(entry).items():
-                        setattr(row, key, value)
-                    row.updated_at = at
-                session.add(row)
-            session.commit()
+                    if before != entry.status:
+                        changes.append(Transition(entry, before))
+                    updates.append({"row_id": entry.id, "updated_at": at, **_row_values(entry)})
+                stored[entry.id] = entry.status
+            if inserts:
+                connection.execute(table.insert(), inserts)
+            if updates:
+                connection.execute(table.update().where(table.c.id == bindparam("row_id")), updates)
         return changes
 
     def get(self, automated_action_id: str) -> AutomatedActionRow | None:

@@ -4,12 +4,14 @@ per step, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.common import MetricMeter
 
 from activities.action_metrics import cancel_reason_label, count_transitions
 from store.db import upgrade_database
 from store.ledger import Ledger
-from tests.store.test_ledger_queries import entry
+from tests.store.test_ledger_queries import T0, entry
 
 # Below 2**31: process_after is a 32-bit INTEGER column on PostgreSQL (reported separately).
 NOW_MS = 2_000_000_000
@@ -96,3 +98,42 @@ def test_transitions_are_counted_with_ids_only(database_url):
     ]
     assert cancel_reason_label(None) == cancel_reason_label(99) == "unknown"
     assert isinstance(MetricMeter.noop, MetricMeter)
+
+
+def test_one_batch_inserts_updates_and_keeps_every_column(database_url):
+    """The write is three Core statements per batch (docs/decisions.md D36): a batch mixing a
+    new row, an update of a stored one and the same action twice leaves what the ORM did: every
+    column of the last write, created_at of the first, a terminal row never revived."""
+    ledger = Ledger(upgrade_database(database_url))
+    ledger.record([entry(1, status="active"), entry(2, status="finished")])
+    later = T0 + timedelta(hours=1)
+    changes = ledger.record_transitions(
+        [
+            entry(1, status="cancelled", cancelReason=2, cancelledBy="ops", at=later.isoformat()),
+            entry(3, status="active", journeyContext={"formResponseId": "fr-1"}),
+            entry(3, status="finished", detail="done", at=later.isoformat()),
+            entry(2, status="active"),  # a late duplicate of a finished action
+        ]
+    )
+    assert [(c.entry.id, c.entry.status, c.before) for c in changes] == [
+        (entry(1).id, "cancelled", "active"),
+        (entry(3).id, "active", None),
+        (entry(3).id, "finished", "active"),
+    ]
+    cancelled = ledger.get(entry(1).id)
+    assert cancelled is not None
+    assert (cancelled.status, cancelled.cancel_reason, cancelled.cancelled_by) == (
+        "cancelled",
+        2,
+        "ops",
+    )
+    assert cancelled.created_at.replace(tzinfo=None) == T0.replace(tzinfo=None) + timedelta(
+        minutes=1
+    )
+    assert cancelled.updated_at.replace(tzinfo=None) == later.replace(tzinfo=None)
+    third = ledger.get(entry(3).id)
+    assert third is not None
+    assert (third.status, third.detail, third.journey_context) == ("finished", "done", None)
+    assert third.event == {"type": "onJourneyStart", "info": {}}
+    finished = ledger.get(entry(2).id)
+    assert finished is not None and finished.status == "finished"
