@@ -172,6 +172,9 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
             decisions=TriggerDecisions.from_settings(engine, settings),  # docs/operator-view.md §2
         )
     )
+    tellescope_activities = TellescopeActivities(
+        tellescope, message_log=MessageLog(engine), handlers=handlers
+    )
     try:
         with ThreadPoolExecutor(max_workers=32) as executor:  # the store's sync activities
             worker = Worker(
@@ -179,10 +182,14 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 task_queue=settings.task_queue,
                 workflows=WORKFLOWS,
                 activities=[
-                    *TellescopeActivities(
-                        tellescope, message_log=MessageLog(engine), handlers=handlers
-                    ).all(),
-                    *engine_activities(client, plans, ledger, settings.task_queue),
+                    *tellescope_activities.all(),
+                    *engine_activities(
+                        client,
+                        plans,
+                        ledger,
+                        settings.task_queue,
+                        join_journey=tellescope_activities.set_journey_state,
+                    ),
                     *trigger_activities.all(),
                 ],
                 activity_executor=executor,

@@ -4,9 +4,8 @@ removeFromAllJourneys). Tellescope-facing activities live beside this module."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio import activity
@@ -19,6 +18,7 @@ from models.runtime import (
     ActionOutcome,
     EnrollmentInput,
     JourneyControlRequest,
+    JourneyStateUpdate,
     LedgerBatch,
     PlanRef,
     RemoveRequest,
@@ -27,37 +27,24 @@ from store.ledger import Ledger
 from store.plans import PlanNotFound, PlanStore
 from workflows import starter
 
-# Plans kept per worker: a version is named by its content's hash, so it never changes.
-PLANS_CACHED = 64
+# Writes `enduser.journeys[J]`: the worker's Tellescope activity `set_journey_state`, or a
+# simulation's stand-in for it.
+JoinJourney = Callable[[JourneyStateUpdate], Awaitable[None]]
 
 
 class EngineActivities:
-    def __init__(self, plans: PlanStore, ledger: Ledger) -> None:
+    def __init__(
+        self, plans: PlanStore, ledger: Ledger, join_journey: JoinJourney | None = None
+    ) -> None:
         self.plans = plans
         self.ledger = ledger
-        self.loaded: OrderedDict[tuple[str, str], JourneyPlan] = OrderedDict()
-        self.loading = threading.Lock()  # sync activities run on a thread pool
+        self.join_journey = join_journey  # `join_and_record`'s membership write
 
     @activity.defn(name="load_plan")
     def load_plan(self, ref: PlanRef) -> JourneyPlan:
-        """The plan an enrollment runs, without the journey's triggers: the workflow never reads
-        them (trigger firings arrive as signals), and the activity's result is stored in every
-        enrollment's history. With 1,000 triggers in a journey file that result was 668 KB per
-        enrollment, a third of Temporal's 2 MB payload limit (BENCHMARKS.md, "Profiles and
-        fixes"). Every enrollment start loads one, so the last few are kept (a read and a
-        validation of the whole plan per start otherwise)."""
-        key = (ref.journeyId, ref.version)
-        with self.loading:
-            plan = self.loaded.get(key)
-            if plan is not None:
-                self.loaded.move_to_end(key)
-                return plan
-        plan = self.plans.get(*key).model_copy(update={"triggers": []})
-        with self.loading:
-            self.loaded[key] = plan
-            while len(self.loaded) > PLANS_CACHED:
-                self.loaded.popitem(last=False)
-        return plan
+        """The plan an enrollment runs (`PlanStore.enrollment_plan`: without the journey's
+        triggers, the last few kept)."""
+        return self.plans.enrollment_plan(ref.journeyId, ref.version)
 
     @activity.defn(name="record_ledger")
     def record_ledger(self, batch: LedgerBatch) -> int:
@@ -65,6 +52,18 @@ class EngineActivities:
         (activities/action_metrics.py: a retried batch counts nothing twice)."""
         count_transitions(self.ledger.record_transitions(batch.entries))
         return len(batch.entries)
+
+    @activity.defn(name="join_and_record")
+    async def join_and_record(self, batch: LedgerBatch) -> int:
+        """The compact history shape's first bookkeeping (docs/decisions.md D35): write
+        `enduser.journeys[J]` (`batch.membership`), then the ledger rows, as one local activity.
+        Both writes are idempotent, so a retried attempt repeats them harmlessly."""
+        if batch.membership is not None:
+            if self.join_journey is None:
+                raise RuntimeError("join_and_record: the worker was built without join_journey")
+            await self.join_journey(batch.membership)
+        # The ledger is a sync store: its write runs on the default executor, off the loop.
+        return await asyncio.get_running_loop().run_in_executor(None, self.record_ledger, batch)
 
 
 class JourneyControlActivities:
@@ -89,7 +88,13 @@ class JourneyControlActivities:
                 journeyContext=request.journeyContext,
                 source=f"addToJourney from {request.fromJourneyId}",
             )
-            await starter.enroll(self.client, inp, task_queue=self.task_queue, restart=True)
+            await starter.enroll(
+                self.client,
+                inp,
+                task_queue=self.task_queue,
+                restart=True,
+                plan=self.plans.enrollment_plan(target.journey_id, target.version),
+            )
             return ActionOutcome(detail=f"added to journey {target.journey_id}")
         if request.kind == "remove":
             self._current(request.targetJourneyId)  # unknown journey -> the step's error (4.4)
@@ -118,11 +123,22 @@ class JourneyControlActivities:
 
 
 def engine_activities(
-    client: Client, plans: PlanStore, ledger: Ledger, task_queue: str
+    client: Client,
+    plans: PlanStore,
+    ledger: Ledger,
+    task_queue: str,
+    *,
+    join_journey: JoinJourney,
 ) -> list[Callable[..., Any]]:
     """The engine's own activities that every JourneyWorkflow worker registers beside the
     Tellescope ones (the worker, tests, simulations and benchmarks build their workers from it,
-    so a new engine activity is registered everywhere at once)."""
-    engine = EngineActivities(plans, ledger)
+    so a new engine activity is registered everywhere at once). `join_journey` is the
+    Tellescope side's `set_journey_state` the worker registers too."""
+    engine = EngineActivities(plans, ledger, join_journey)
     control = JourneyControlActivities(client, plans, ledger, task_queue)
-    return [engine.load_plan, engine.record_ledger, control.control_journeys]
+    return [
+        engine.load_plan,
+        engine.record_ledger,
+        engine.join_and_record,
+        control.control_journeys,
+    ]

@@ -99,7 +99,8 @@ def enrollment(s: Stack, journey_id: str, enduser_id: str) -> EnrollmentInput:
 async def enroll(s: Stack, client, journey_id: str, enduser_id: str, task_queue: str):
     """Start an enrollment as the API does (workflows.starter)."""
     inp = enrollment(s, journey_id, enduser_id)
-    return await starter.enroll(client, inp, task_queue=task_queue, restart=True)
+    plan = s.plans().enrollment_plan(journey_id, inp.planVersion)
+    return await starter.enroll(client, inp, task_queue=task_queue, restart=True, plan=plan)
 
 
 # --- 1. journey steps per second ------------------------------------------------------------------

@@ -121,9 +121,12 @@ def engine_worker(
         TellescopeSettings(base_url=sandbox_url, api_key=SANDBOX_KEY)
     )
     executor = ThreadPoolExecutor(max_workers=32)
+    tellescope_activities = TellescopeActivities(tellescope)
     activities: list[Any] = [
-        *TellescopeActivities(tellescope).all(),
-        *engine_activities(client, plans, ledger, task_queue),
+        *tellescope_activities.all(),
+        *engine_activities(
+            client, plans, ledger, task_queue, join_journey=tellescope_activities.set_journey_state
+        ),
         *TriggerActivities(TriggerDeps(client, plans, ledger, task_queue, tellescope)).all(),
     ]
     workflows: list[type] = list(WORKFLOWS)

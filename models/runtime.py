@@ -15,6 +15,7 @@ from models.actions import AutomationAction
 from models.automated_action import JourneyContext
 from models.base import OmitNoneInJson
 from models.message_policy import MessagePolicy
+from models.plan import JourneyPlan
 
 
 class RuntimeModel(BaseModel):
@@ -47,10 +48,13 @@ class EnrollmentInput(OmitNoneInJson, RuntimeModel):
     # Set only by continue-as-new: everything the previous run had not finished (the
     # workflow's models.enrollment.EnrollmentState as JSON).
     resume: dict[str, Any] | None = None
-    # Which history shape the run records (workflows/patches.py, HISTORY_SHAPE_LEAN; set by
-    # `workflows.starter` on every new enrollment, kept across continue-as-new). None is the
-    # shape of runs started before it existed: their histories replay the way they were made.
+    # Which history shape the run records (workflows/patches.py; set by `workflows.starter` on
+    # every new enrollment, kept across continue-as-new). None is the shape of runs started
+    # before it existed: their histories replay the way they were made.
     historyShape: int | None = None
+    # The compact shape (HISTORY_SHAPE_COMPACT) carries the plan it runs (planVersion's, without
+    # triggers: `PlanStore.enrollment_plan`) instead of loading it; set by `workflows.starter`.
+    plan: JourneyPlan | None = None
 
 
 def enrollment_workflow_id(journey_id: str, enduser_id: str) -> str:
@@ -323,8 +327,10 @@ class LedgerEntry(RuntimeModel):
     errorClass: str | None = None
 
 
-class LedgerBatch(RuntimeModel):
+class LedgerBatch(OmitNoneInJson, RuntimeModel):
     entries: list[LedgerEntry]
+    # The compact shape's first batch also joins the journey (`join_and_record`, written first).
+    membership: JourneyStateUpdate | None = None
 
 
 class PlanRef(RuntimeModel):

@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models.automated_action import JourneyContext
 from models.enrollment import EnrollmentStatus
+from models.plan import JourneyPlan
 from models.runtime import EnrollmentInput, RemoveRequest, enrollment_workflow_id
 from services.availability import temporal_outage
 from services.errors import MalformedInput
@@ -208,10 +209,12 @@ async def enroll_many(
     concurrency: int = 32,
     initial_state: str | None = None,
     start_at: dict[str, datetime] | None = None,
+    plan: JourneyPlan | None = None,
 ) -> list[EnrollOutcome]:
     """Start (or restart) every enrollment (workflows.starter.enroll). A Temporal failure for
     one enduser is reported in its outcome and does not stop the others (the caller decides the
-    answer: services.availability.bulk_status)."""
+    answer: services.availability.bulk_status). `plan` (`PlanStore.enrollment_plan` of the
+    row's version) makes new runs carry it (the compact history shape, docs/decisions.md D35)."""
 
     async def one(enduser_id: str) -> EnrollOutcome:
         inp = enrollment_input(
@@ -228,7 +231,7 @@ async def enroll_many(
         delay = delay if delay is not None and delay > timedelta(0) else None  # past: now
         try:
             enrolled = await starter.enroll_run(
-                client, inp, task_queue=task_queue, restart=restart, start_delay=delay
+                client, inp, task_queue=task_queue, restart=restart, start_delay=delay, plan=plan
             )
         except RPCError as error:
             code = 503 if temporal_outage(error) else 502

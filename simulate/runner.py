@@ -138,7 +138,13 @@ class _Run:
             workflows=[JourneyWorkflow],
             activities=[
                 *self.tellescope.activities(),
-                *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
+                *engine_activities(
+                    self.client,
+                    self.plans,
+                    self.ledger,
+                    self.task_queue,
+                    join_journey=self.tellescope.set_journey_state,
+                ),
             ],
             activity_executor=self.executor,
         )
@@ -179,6 +185,7 @@ class _Run:
                     source="simulation",
                 ),
                 task_queue=self.task_queue,
+                plan=self.plans.enrollment_plan(self.plan.journeyId, row.version),
             )
             timed = sorted(
                 ((parse_when(e.at, start, self.zone), n, e) for n, e in enumerate(script.events)),

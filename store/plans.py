@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +33,13 @@ HEAD_TTL_SECONDS = 1.0
 _HEADS: dict[tuple[str, str], tuple[float, JourneyHead]] = {}
 _HEADS_KEPT = 1024
 
+# Plans as enrollments run them (`PlanStore.enrollment_plan`), the last few per process: a version
+# is named by its content's hash, so a kept one never goes stale. Sync activities read it from
+# a thread pool, hence the lock.
+ENROLLMENT_PLANS_KEPT = 64
+_ENROLLMENT_PLANS: OrderedDict[tuple[str, str], JourneyPlan] = OrderedDict()
+_ENROLLMENT_PLANS_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True)
 class JourneyHead:
@@ -49,6 +58,12 @@ class PlanStore:
     def forget_heads() -> None:
         """Drop cached `resolve_head` answers (after this process changed a current version)."""
         _HEADS.clear()
+
+    @staticmethod
+    def forget_enrollment_plans() -> None:
+        """Drop the kept `enrollment_plan` answers (tests counting store reads)."""
+        with _ENROLLMENT_PLANS_LOCK:
+            _ENROLLMENT_PLANS.clear()
 
     def save(
         self,
@@ -230,6 +245,26 @@ class PlanStore:
         if row is None:
             raise PlanNotFound(f'journey "{journey_id}" has no version "{version}"')
         return JourneyPlan.model_validate(row.plan)
+
+    def enrollment_plan(self, journey_id: str, version: str) -> JourneyPlan:
+        """The plan an enrollment runs: the version without the journey's triggers (the workflow
+        never reads them, trigger firings arrive as signals, and the plan is stored in every
+        enrollment's history: with 1,000 triggers it was 668 KB, a third of Temporal's 2 MB
+        payload limit, BENCHMARKS.md "Profiles and fixes"). Every enrollment start needs one, so
+        the last few are kept (a read and a validation of the whole plan per start otherwise).
+        Callers must not change it."""
+        key = (journey_id, version)
+        with _ENROLLMENT_PLANS_LOCK:
+            plan = _ENROLLMENT_PLANS.get(key)
+            if plan is not None:
+                _ENROLLMENT_PLANS.move_to_end(key)
+                return plan
+        plan = self.get(journey_id, version).model_copy(update={"triggers": []})
+        with _ENROLLMENT_PLANS_LOCK:
+            _ENROLLMENT_PLANS[key] = plan
+            while len(_ENROLLMENT_PLANS) > ENROLLMENT_PLANS_KEPT:
+                _ENROLLMENT_PLANS.popitem(last=False)
+        return plan
 
     def current(self, journey_id: str) -> JourneyVersionRow:
         with session_for(self.engine) as session:

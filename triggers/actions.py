@@ -238,7 +238,11 @@ class TriggerActivities:
             source=f"trigger {req.triggerId}",
         )
         await starter.enroll(
-            self.deps.client, inp, task_queue=self.deps.task_queue, restart=not info.doNotRestart
+            self.deps.client,
+            inp,
+            task_queue=self.deps.task_queue,
+            restart=not info.doNotRestart,
+            plan=self.deps.plans.enrollment_plan(row.journey_id, row.version),
         )
         verb = "restarted in" if since is not None else "added to"
         return TriggerActionOutcome(detail=f"{verb} journey {row.journey_id}@{row.version}")
@@ -486,7 +490,11 @@ class TriggerActivities:
                 source=f"waitlist {info.waitlistId} (trigger {req.triggerId})",
             )
             await starter.enroll(
-                self.deps.client, inp, task_queue=self.deps.task_queue, restart=False
+                self.deps.client,
+                inp,
+                task_queue=self.deps.task_queue,
+                restart=False,
+                plan=self.deps.plans.enrollment_plan(row.journey_id, row.version),
             )
         target = f" into journey {row.journey_id}" if row else ""
         return TriggerActionOutcome(

@@ -866,6 +866,7 @@ async def _memberships(
                 restart=False,
                 source="enduser.journeys",
                 initial_state=state,
+                plan=deps.plans.enrollment_plan(head.journey_id, head.version),
             )
             change.outcome = outcome.status
             change.reason = outcome.message or ""

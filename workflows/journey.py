@@ -106,6 +106,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import metrics
     from workflows.patches import (
+        HISTORY_SHAPE_COMPACT,
         HISTORY_SHAPE_LEAN,
         PATCH_BACKGROUND_ERRORS,
         PATCH_DUE_AT_OFFICE_HOURS,
@@ -165,14 +166,16 @@ class JourneyWorkflow:
     @workflow.init
     def __init__(self, inp: EnrollmentInput) -> None:
         self.inp = inp
-        # History shape 2 (workflows/patches.py): fewer events per step, same behaviour.
-        self.lean = inp.historyShape == HISTORY_SHAPE_LEAN
+        # History shapes 2 and 3 (workflows/patches.py): fewer events per step, same behaviour.
+        self.compact = inp.historyShape == HISTORY_SHAPE_COMPACT
+        self.lean = self.compact or inp.historyShape == HISTORY_SHAPE_LEAN
         self.plan: JourneyPlan | None = None
         # The durable state, handed whole to the next run on continue-as-new.
         self.enrollment = EnrollmentState()
         self.cancelled: dict[str, int] = {}  # action id -> cancel reason, set by cancellers
         self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.projection = Projection(inp, lean=self.lean)  # ledger, UI and search attributes
+        # ledger, UI and search attributes
+        self.projection = Projection(inp, lean=self.lean, compact=self.compact)
         self.in_flight = 0  # activities running: continue-as-new waits for them
         self.performing: set[str] = set()  # actions whose side effect is under way
         self.draining = False  # due actions wait instead of starting (continue-as-new, removal)
@@ -190,7 +193,10 @@ class JourneyWorkflow:
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentResult:
-        self.plan = await self._load_plan(inp.planVersion)
+        if self.compact and inp.plan is not None:
+            self.plan = inp.plan  # carried by the input (docs/decisions.md D35)
+        else:
+            self.plan = await self._load_plan(inp.planVersion)
         self.projection.start_ledger()
         if inp.resume is not None:
             self._restore(EnrollmentState.model_validate(inp.resume))
@@ -300,11 +306,13 @@ class JourneyWorkflow:
         )
         self.projection.show_version(target.version)
         await self.projection.close_ledger()
-        workflow.continue_as_new(
-            self.inp.model_copy(
-                update={"planVersion": target.version, "resume": state.model_dump(mode="json")}
-            )
-        )
+        update: dict[str, Any] = {
+            "planVersion": target.version,
+            "resume": state.model_dump(mode="json"),
+        }
+        if self.compact:
+            update["plan"] = target  # the next run carries the target, not this run's plan
+        workflow.continue_as_new(self.inp.model_copy(update=update))
 
     def _note_migration(
         self, request: MigrateRequest, outcome: Literal["migrated", "kept"], detail: str
@@ -361,7 +369,7 @@ class JourneyWorkflow:
         # Restarts asked for by callers who saw an earlier run are satisfied by this start (D15).
         if self._patched(PATCH_RESTART_COALESCE):
             self.enrollment.journeyRunIds = [workflow.info().run_id]
-        await self._set_membership(self.inp.initialState or "")
+        await self._set_membership(self.inp.initialState or "", joining=True)
         start = self.inp.startAtStepId
         context = self.inp.journeyContext.model_dump(exclude_none=True)
         if start is not None:
@@ -483,6 +491,10 @@ class JourneyWorkflow:
                     return
             self._write(action, "active")
             if action.parked:
+                if self.compact:
+                    # JourneyWaitingAt lists it (the lean and first shapes left it out until
+                    # it was released: no refresh ran after a parked action was created).
+                    self._refresh_ui()
                 await workflow.wait_condition(
                     lambda: not action.parked or action.id in self.cancelled
                 )
@@ -513,8 +525,13 @@ class JourneyWorkflow:
                             if await self._defer_for_office_hours(action, info):
                                 continue
                     break
+                # The compact shape joins the journey with the first ledger write: no side
+                # effect before it (`joined` is always true in the other shapes).
                 await workflow.wait_condition(
-                    lambda: not self.draining or action.id in self.cancelled
+                    lambda: (
+                        (not self.draining and self.projection.joined)
+                        or action.id in self.cancelled
+                    )
                 )
                 if action.id in self.cancelled:
                     return
@@ -1393,12 +1410,20 @@ class JourneyWorkflow:
         self.enrollment.state = state
         self.projection.show_state(state)
 
-    async def _set_membership(self, state: str | None) -> None:
+    async def _set_membership(self, state: str | None, *, joining: bool = False) -> None:
         update = JourneyStateUpdate(
             enduserId=self.inp.enduserId, journeyId=self.inp.tellescopeJourneyId, state=state
         )
         summary = "leave journey" if state is None else "join journey"
-        if self.lean:
+        if self.compact and joining:
+            self.projection.join(update)  # written by the next ledger write, before any step
+        elif self.compact:
+            # After the join is written (the ledger writer runs one batch at a time).
+            await workflow.wait_condition(lambda: self.projection.joined)
+            await self._local_activity(
+                "set_journey_state", update, result_type=None, summary=summary
+            )
+        elif self.lean:
             await self._local_activity(
                 "set_journey_state", update, result_type=None, summary=summary
             )

@@ -76,7 +76,16 @@ IN_LEAN_SHAPE = frozenset(
 )
 
 
+# History shape 3, "compact" (docs/decisions.md D35): the lean shape, and the plan travels in the
+# input (`EnrollmentInput.plan`: no load_plan marker), the journey is joined by the first ledger
+# write (`join_and_record`: one marker for both; steps wait for it before their side effects),
+# the start sets JourneyWaitingAt, and NextActionAt names only actions waiting for a later time
+# (an action due now is running, not waiting): a parked enrollment's first workflow task records
+# no upsert. Chosen by `workflows.starter` when its caller hands it the plan.
+HISTORY_SHAPE_COMPACT = 3
+
+
 def patched(patch_id: str, *, lean: bool) -> bool:
-    """workflow.patched, except that a lean-shape run has the patches it started with in force
-    without recording their markers."""
+    """workflow.patched, except that a lean-shape (or compact) run has the patches it started
+    with in force without recording their markers."""
     return (lean and patch_id in IN_LEAN_SHAPE) or workflow.patched(patch_id)

@@ -23,8 +23,8 @@ from models.enrollment import (
 )
 from models.events import trigger_id
 from models.plan import JourneyPlan
-from models.runtime import EnrollmentInput, LedgerBatch, LedgerEntry
-from rules.dates import from_epoch_ms
+from models.runtime import EnrollmentInput, JourneyStateUpdate, LedgerBatch, LedgerEntry
+from rules.dates import epoch_ms, from_epoch_ms
 from workflows import search_attributes as sa
 from workflows.patches import PATCH_STEP_ATTRIBUTES, patched
 
@@ -36,8 +36,13 @@ class Projection:
     """One enrollment's outputs. What was last shown is kept here (not in the durable state): a
     new run after continue-as-new shows everything afresh."""
 
-    def __init__(self, inp: EnrollmentInput, *, lean: bool = False) -> None:
+    def __init__(self, inp: EnrollmentInput, *, lean: bool = False, compact: bool = False) -> None:
         self.inp = inp
+        # Compact shape (workflows/patches.py): the journey is joined by the first ledger write
+        # (`join`); until it is written, `joined` is false and steps hold their side effects.
+        self.compact = compact
+        self.membership: JourneyStateUpdate | None = None
+        self.joined = True
         # Lean history shape (workflows/patches.py): an activation's upserts are sent together by
         # `_send_upserts`, and only those that change a value.
         self.lean = lean
@@ -120,15 +125,31 @@ class Projection:
         if self.lean and self.upserter is None:
             self.upserter = asyncio.create_task(self._send_upserts())
 
+    def join(self, update: JourneyStateUpdate) -> None:
+        """Compact shape: the next ledger write joins the journey first (`join_and_record`)."""
+        self.membership = update
+        self.joined = False
+
     async def _write_ledger(self) -> None:
         """The only ledger writer: batches every transition since the last write into one local
         activity, in order, so a later state never races an earlier one."""
         while True:
-            await workflow.wait_condition(lambda: bool(self.dirty) or self.ledger_closing)
-            if not self.dirty:
+            await workflow.wait_condition(
+                lambda: bool(self.dirty) or self.membership is not None or self.ledger_closing
+            )
+            if not self.dirty and self.membership is None:
                 return
             batch = list(self.dirty.values())
             self.dirty = {}
+            if self.membership is not None:
+                await workflow.execute_local_activity(
+                    "join_and_record",
+                    LedgerBatch(entries=batch, membership=self.membership),
+                    start_to_close_timeout=LOCAL_TIMEOUT,
+                    summary=f"join journey, ledger: {len(batch)} action(s)",
+                )
+                self.membership, self.joined = None, True
+                continue
             await workflow.execute_local_activity(
                 "record_ledger",
                 LedgerBatch(entries=batch),
@@ -198,10 +219,15 @@ class Projection:
 
     def refresh(self, plan: JourneyPlan, enrollment: EnrollmentState, listening: list[str]) -> None:
         """Search attribute NextActionAt and the current-details line of the Temporal UI."""
+        # The compact shape names only actions waiting for a later time: one due now is running.
+        after = epoch_ms(workflow.now()) if self.compact else None
         due = [
             a.processAfter
             for a in enrollment.actions.values()
-            if a.scheduled and not a.parked and a.processAfter is not None
+            if a.scheduled
+            and not a.parked
+            and a.processAfter is not None
+            and (after is None or a.processAfter > after)
         ]
         next_at = min(due) if due else None
         # The lean shape compares with the run's search attributes instead (`_changes`).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
@@ -16,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models.automated_action import JourneyContext
 from models.enrollment import EnrollmentResult
+from models.plan import JourneyPlan
 from models.runtime import (
     EnrollmentInput,
     PauseRequest,
@@ -26,17 +28,29 @@ from models.runtime import (
 )
 from workflows import search_attributes as sa
 from workflows.journey import JourneyWorkflow
-from workflows.patches import HISTORY_SHAPE_LEAN
+from workflows.patches import HISTORY_SHAPE_COMPACT, HISTORY_SHAPE_LEAN
 
 
 def enrollment_attributes(inp: EnrollmentInput) -> TypedSearchAttributes:
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(sa.JOURNEY_ID, inp.journeyId),
-            SearchAttributePair(sa.JOURNEY_VERSION, inp.planVersion),
-            SearchAttributePair(sa.ENDUSER_ID, inp.enduserId),
-        ]
-    )
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(sa.JOURNEY_ID, inp.journeyId),
+        SearchAttributePair(sa.JOURNEY_VERSION, inp.planVersion),
+        SearchAttributePair(sa.ENDUSER_ID, inp.enduserId),
+    ]
+    waiting = starting_steps(inp.plan, inp.startAtStepId) if inp.plan is not None else []
+    if waiting:
+        # What the run's first workflow task would upsert: set at start, it costs no event.
+        pairs.append(SearchAttributePair(sa.WAITING_AT, waiting))
+    return TypedSearchAttributes(pairs)
+
+
+def starting_steps(plan: JourneyPlan, start_at: str | None) -> list[str]:
+    """The steps a new run creates its first actions for (JourneyWorkflow._start_journey):
+    `start_at` (a step id or its Tellescope id), else the roots."""
+    if start_at is None:
+        return sorted(plan.roots)
+    step_id = start_at if start_at in plan.steps else plan.step_for_tellescope_id(start_at)
+    return [step_id] if step_id is not None else []
 
 
 # Starts tried before falling back to signal-with-start when running enrollments keep ending
@@ -56,9 +70,10 @@ async def enroll(
     *,
     task_queue: str,
     restart: bool = True,
+    plan: JourneyPlan | None = None,
 ) -> WorkflowHandle[JourneyWorkflow, EnrollmentResult]:
     """`enroll_run`'s handle: the enrollment's run."""
-    return (await enroll_run(client, inp, task_queue=task_queue, restart=restart)).handle
+    return (await enroll_run(client, inp, task_queue=task_queue, restart=restart, plan=plan)).handle
 
 
 async def enroll_run(
@@ -68,6 +83,7 @@ async def enroll_run(
     task_queue: str,
     restart: bool = True,
     start_delay: timedelta | None = None,
+    plan: JourneyPlan | None = None,
 ) -> Enrolled:
     """Start the enrollment, or (when running) restart it if `restart`, else leave it as is.
 
@@ -77,9 +93,22 @@ async def enroll_run(
     which ignores it: about a tenth of the server's CPU per enrollment (BENCHMARKS.md). The
     handle of a restarted enrollment is the running run's (no start response). Leaving a running
     enrollment as it is starts with FAIL too, so whether a run started is known (the start
-    response's `started` flag is not public)."""
-    if inp.historyShape is None:  # every new enrollment records the lean shape
-        inp = inp.model_copy(update={"historyShape": HISTORY_SHAPE_LEAN})
+    response's `started` flag is not public).
+
+    `plan` (inp.planVersion's, `PlanStore.enrollment_plan`) makes a new run record the compact
+    history shape (workflows/patches.py): the plan travels in the input instead of being loaded.
+    Without it the run records the lean shape."""
+    if inp.historyShape is None:  # every new enrollment records the lean or compact shape
+        if plan is not None:
+            if plan.version != inp.planVersion or plan.journeyId != inp.journeyId:
+                raise ValueError(
+                    f"plan {plan.journeyId}@{plan.version} is not the enrollment's "
+                    f"{inp.journeyId}@{inp.planVersion}"
+                )
+            update: dict[str, Any] = {"historyShape": HISTORY_SHAPE_COMPACT, "plan": plan}
+        else:
+            update = {"historyShape": HISTORY_SHAPE_LEAN}
+        inp = inp.model_copy(update=update)
     workflow_id = enrollment_workflow_id(inp.journeyId, inp.enduserId)
     request = RestartRequest(journeyContext=inp.journeyContext, startAtStepId=inp.startAtStepId)
 

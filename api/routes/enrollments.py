@@ -76,6 +76,7 @@ async def enroll(
         restart=body.restart,
         source=body.source or "api",
         concurrency=state.settings.bulk_concurrency,
+        plan=store.plans.enrollment_plan(row.journey_id, row.version),
     )
     await service.write_membership(tellescope, row.tellescope_journey_id, outcomes)
     response.status_code = bulk_status(outcomes)

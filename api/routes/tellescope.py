@@ -80,6 +80,7 @@ async def add_endusers_to_journey(
         source=body.source or "add-endusers-to-journey",
         concurrency=state.settings.bulk_concurrency,
         start_at=start_at,
+        plan=store.plans.enrollment_plan(row.journey_id, row.version),
     )
     await service.write_membership(tellescope, row.tellescope_journey_id, outcomes)
     response.status_code = bulk_status(outcomes)

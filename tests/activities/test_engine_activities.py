@@ -50,6 +50,7 @@ def test_load_plan_reads_each_version_from_the_store_once(tmp_path):
         return real_get(journey_id, version)
 
     plans.get = counted_get  # type: ignore[method-assign]  # a spy on the real store
+    PlanStore.forget_enrollment_plans()  # kept from other tests (the cache is per process)
     activities = EngineActivities(plans, Ledger(engine))
     version = plans.current("care-plan").version
     first = activities.load_plan(PlanRef(journeyId="care-plan", version=version))

@@ -230,14 +230,17 @@ def trigger_activities(h: Harness) -> list:
 
 @asynccontextmanager
 async def worker_for(h: Harness) -> AsyncIterator[None]:
+    acts = TellescopeActivities(h.tellescope)
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with Worker(
             h.client,
             task_queue=h.task_queue,
             workflows=WORKFLOWS,
             activities=[
-                *TellescopeActivities(h.tellescope).all(),
-                *engine_activities(h.client, h.plans, h.ledger, h.task_queue),
+                *acts.all(),
+                *engine_activities(
+                    h.client, h.plans, h.ledger, h.task_queue, join_journey=acts.set_journey_state
+                ),
                 *trigger_activities(h),
             ],
             activity_executor=executor,

@@ -146,7 +146,9 @@ async def handled_worker(h: Harness) -> AsyncIterator[None]:
             workflows=WORKFLOWS,
             activities=[
                 *acts.all(),
-                *engine_activities(h.client, h.plans, h.ledger, h.task_queue),
+                *engine_activities(
+                    h.client, h.plans, h.ledger, h.task_queue, join_journey=acts.set_journey_state
+                ),
                 *trigger_activities(h),
             ],
             activity_executor=executor,

@@ -40,7 +40,9 @@ def test_an_enrollment_waiting_for_a_trigger():
 def test_the_same_enrollment_in_the_lean_shape():
     """docs/decisions.md D34: the plan and the membership are local activities, no patch markers,
     one upsert per workflow task."""
-    actions = cloud_actions(history("care-plan-waiting-for-trigger.json").events)
+    actions = cloud_actions(
+        history("care-plan-waiting-for-trigger-before-compact-history.json").events
+    )
     assert actions == {
         "workflow_started": 1,
         "activity_attempt": 1,  # update_enduser
@@ -48,6 +50,19 @@ def test_the_same_enrollment_in_the_lean_shape():
         # second ledger write in the next
         "markers_of_a_workflow_task": 2,
         "search_attribute_upsert": 2,
+    }
+
+
+def test_the_same_enrollment_in_the_compact_shape():
+    """docs/decisions.md D35: the plan comes with the input, the journey is joined by the first
+    ledger write, and the start sets JourneyWaitingAt: the first workflow task upserts nothing."""
+    actions = cloud_actions(history("care-plan-waiting-for-trigger.json").events)
+    assert actions == {
+        "workflow_started": 1,
+        "activity_attempt": 1,  # update_enduser
+        # join_and_record in the first workflow task, the second ledger write in the last one
+        "markers_of_a_workflow_task": 2,
+        "search_attribute_upsert": 1,  # JourneyState and JourneyWaitingAt, when the step ran
     }
 
 

@@ -215,7 +215,13 @@ class Stack:
                 workflows=[JourneyWorkflow],
                 activities=[
                     *acts.all(),
-                    *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
+                    *engine_activities(
+                        self.client,
+                        self.plans,
+                        self.ledger,
+                        self.task_queue,
+                        join_journey=acts.set_journey_state,
+                    ),
                 ],
                 activity_executor=executor,
                 workflow_failure_exception_types=[Exception],

@@ -17,6 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 import worker
 from workflows.journey import JourneyWorkflow
 from workflows.patches import (
+    HISTORY_SHAPE_COMPACT,
     HISTORY_SHAPE_LEAN,
     IN_LEAN_SHAPE,
     PATCH_BACKGROUND_ERRORS,
@@ -57,17 +58,23 @@ async def test_history_replays_on_current_code(path: Path, runner: str):
     await replayer.replay_workflow(history)  # raises on nondeterminism
 
 
-def history_shape(path: Path) -> int | None:
-    """The run's `historyShape` (workflows/patches.py), from its start event's input."""
+def history_input(path: Path) -> dict:
+    """The run's EnrollmentInput, from its start event, as JSON."""
     started = json.loads(path.read_text())["events"][0]
     payload = started["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
-    return json.loads(base64.b64decode(payload["data"])).get("historyShape")
+    return json.loads(base64.b64decode(payload["data"]))
+
+
+def history_shape(path: Path) -> int | None:
+    """The run's `historyShape` (workflows/patches.py)."""
+    return history_input(path).get("historyShape")
 
 
 def patches_in(path: Path) -> set[str]:
     """The workflow.patched ids in force in a recorded history: its patch markers, and in a
-    lean-shape run the patches it has without markers."""
-    ids = set(IN_LEAN_SHAPE) if history_shape(path) == HISTORY_SHAPE_LEAN else set()
+    lean-shape (or compact) run the patches it has without markers."""
+    lean = history_shape(path) in (HISTORY_SHAPE_LEAN, HISTORY_SHAPE_COMPACT)
+    ids = set(IN_LEAN_SHAPE) if lean else set()
     for event in json.loads(path.read_text())["events"]:
         marker = event.get("markerRecordedEventAttributes", {})
         if marker.get("markerName") == "core_patch":
@@ -185,15 +192,28 @@ def test_office_hours_deferral_is_recorded_on_both_sides_of_its_patch():
     assert kinds.count("EVENT_TYPE_TIMER_STARTED") == 2  # to Sunday, then to Monday's opening
 
 
-def test_lean_shape_is_recorded_on_both_sides():
-    """docs/decisions.md D34: every scenario is recorded in the lean shape (no patch markers,
-    the plan and the journey's membership by local activities) and, before it, in the first
-    shape; both replay above. A parked enrollment's history shrank from 33 events to 19."""
+def local_activities(events: list[dict]) -> list[str]:
+    """The activity types of a history's local-activity markers."""
+    names = []
+    for event in events:
+        marker = event.get("markerRecordedEventAttributes", {})
+        if marker.get("markerName") == "core_local_activity":
+            payload = marker["details"]["data"]["payloads"][0]
+            names.append(json.loads(base64.b64decode(payload["data"]))["activity_type"])
+    return names
+
+
+def test_every_scenario_is_recorded_in_all_three_history_shapes():
+    """docs/decisions.md D34, D35: every scenario is recorded in the compact shape (the plan in
+    the input, the journey joined by the first ledger write), and before it in the lean shape
+    (`-before-compact-history`: plan and membership by local activities, no patch markers) and
+    in the first shape (`-before-lean-history`); all replay above. A parked enrollment's
+    history: 33 events, then 19, now 16."""
     here = Path(__file__).parent
-    lean = sorted(p for p in HISTORIES if "-before-" not in p.name)
-    assert len(lean) >= 25
-    for path in lean:
-        assert history_shape(path) == HISTORY_SHAPE_LEAN, path.name
+    current = sorted(p for p in HISTORIES if "-before-" not in p.name)
+    assert len(current) >= 25
+    for path in current:
+        assert history_shape(path) == HISTORY_SHAPE_COMPACT, path.name
         events = json.loads(path.read_text())["events"]
         markers = [
             e["markerRecordedEventAttributes"]["markerName"]
@@ -206,11 +226,21 @@ def test_lean_shape_is_recorded_on_both_sides():
             for e in events
             if "activityTaskScheduledEventAttributes" in e
         ]
+        local = local_activities(events)
         assert "set_journey_state" not in activities, path.name
-        if "migrated" not in path.name:  # a migration's target plan stays an activity
+        assert "load_plan" not in local, path.name
+        if "migrated" not in path.name:  # a migration's target plan is loaded by an activity
             assert "load_plan" not in activities, path.name
-        before = here / f"{path.stem}-before-lean-history.json"
-        assert before.exists() and history_shape(before) is None, before.name
+        if local and history_input(path).get("resume") is None:
+            # the run started its journey: joined by its first ledger write
+            assert local[0] == "join_and_record", path.name
+        lean = here / f"{path.stem}-before-compact-history.json"
+        assert lean.exists() and history_shape(lean) == HISTORY_SHAPE_LEAN, lean.name
+        assert "load_plan" in local_activities(json.loads(lean.read_text())["events"]), lean.name
+        first = here / f"{path.stem}-before-lean-history.json"
+        assert first.exists() and history_shape(first) is None, first.name
     parked = json.loads((here / "care-plan-waiting-for-trigger.json").read_text())["events"]
-    parked_before = here / "care-plan-waiting-for-trigger-before-lean-history.json"
-    assert len(parked) < len(json.loads(parked_before.read_text())["events"]) * 0.6
+    parked_lean = here / "care-plan-waiting-for-trigger-before-compact-history.json"
+    parked_first = here / "care-plan-waiting-for-trigger-before-lean-history.json"
+    assert len(parked) < len(json.loads(parked_lean.read_text())["events"])
+    assert len(parked) < len(json.loads(parked_first.read_text())["events"]) * 0.6

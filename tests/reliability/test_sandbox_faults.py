@@ -115,7 +115,13 @@ async def test_thirty_percent_faults_every_send_exactly_once(
                 workflows=[JourneyWorkflow],
                 activities=[
                     *activities.all(),
-                    *engine_activities(env.client, store.plans, store.ledger, task_queue),
+                    *engine_activities(
+                        env.client,
+                        store.plans,
+                        store.ledger,
+                        task_queue,
+                        join_journey=activities.set_journey_state,
+                    ),
                 ],
                 activity_executor=executor,
                 workflow_failure_exception_types=[Exception],

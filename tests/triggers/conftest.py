@@ -285,14 +285,21 @@ class Engine:
 
     @asynccontextmanager
     async def worker(self):
+        acts = TellescopeActivities(self.tellescope)
         with ThreadPoolExecutor(max_workers=8) as executor:
             async with Worker(
                 self.client,
                 task_queue=self.task_queue,
                 workflows=WORKFLOWS,
                 activities=[
-                    *TellescopeActivities(self.tellescope).all(),
-                    *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
+                    *acts.all(),
+                    *engine_activities(
+                        self.client,
+                        self.plans,
+                        self.ledger,
+                        self.task_queue,
+                        join_journey=acts.set_journey_state,
+                    ),
                     *TriggerActivities(self.deps).all(),
                 ],
                 activity_executor=executor,

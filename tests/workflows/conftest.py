@@ -67,7 +67,13 @@ class Runtime:
                 workflows=[JourneyWorkflow],
                 activities=[
                     *self.tellescope.activities(),
-                    *engine_activities(self.client, self.plans, self.ledger, self.task_queue),
+                    *engine_activities(
+                        self.client,
+                        self.plans,
+                        self.ledger,
+                        self.task_queue,
+                        join_journey=self.tellescope.set_journey_state,
+                    ),
                 ],
                 activity_executor=executor,
                 # A bug in workflow code fails the test at once instead of retrying the task.
@@ -84,7 +90,8 @@ class Runtime:
             tellescopeJourneyId=row.tellescope_journey_id,
             **extra,
         )
-        handle = await starter.enroll(self.client, inp, task_queue=self.task_queue)
+        plan = self.plans.enrollment_plan(journey_id, row.version)
+        handle = await starter.enroll(self.client, inp, task_queue=self.task_queue, plan=plan)
         self.handles.append(handle)
         return handle
 

@@ -12,7 +12,12 @@ import pytest
 from models.runtime import FormSubmitted
 from tests.workflows.conftest import close, write_journey
 from workflows.journey import JourneyWorkflow
-from workflows.patches import HISTORY_SHAPE_LEAN, IN_LEAN_SHAPE, PATCH_SIGNALS_WAIT_FOR_PLAN
+from workflows.patches import (
+    HISTORY_SHAPE_COMPACT,
+    HISTORY_SHAPE_LEAN,
+    IN_LEAN_SHAPE,
+    PATCH_SIGNALS_WAIT_FOR_PLAN,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -42,7 +47,8 @@ def patch_ids(history) -> set[str]:
     (input `historyShape` 2, workflows/patches.py) the patches it has without markers."""
     started = history.events[0].workflow_execution_started_event_attributes
     shape = json.loads(started.input.payloads[0].data).get("historyShape")
-    ids = set(IN_LEAN_SHAPE) if shape == HISTORY_SHAPE_LEAN else set()
+    lean = shape in (HISTORY_SHAPE_LEAN, HISTORY_SHAPE_COMPACT)
+    ids = set(IN_LEAN_SHAPE) if lean else set()
     for event in history.events:
         marker = event.marker_recorded_event_attributes
         if marker.marker_name == "core_patch":

@@ -4,17 +4,19 @@ continue-as-new."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 
-from models.runtime import IncomingMessage, RemoveRequest
+from models.runtime import EnrollmentInput, IncomingMessage, RemoveRequest
 from tests.temporal_env import next_run_id
 from tests.workflows.conftest import close, write_journey
 from tests.workflows.test_forms import wait_for
 from workflows import starter
 from workflows.journey import JourneyWorkflow
+from workflows.patches import HISTORY_SHAPE_COMPACT
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -341,3 +343,79 @@ async def test_a_run_resumes_from_the_continue_as_new_input_of_an_older_engine(r
     # 1.5 s of the server's (real-time) clock for it once.
     assert close(ran, due, timedelta(seconds=5))
     assert [h.stepId for h in status.history if h.status == "finished"] == ["root", "child"]
+
+
+PARKED = """
+journey: {id: parked, title: Parked}
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: setEnduserStatus, info: {status: Greeted}}
+  - id: released
+    events: [{type: waitForTrigger, info: {automationStepId: hello, triggerId: go}}]
+    action: {type: addEnduserTags, info: {tags: [released]}}
+triggers:
+  - id: go
+    title: Release
+    status: Active
+    journeyId: parked
+    event: {type: Tag Added, info: {tag: go}}
+    action: {type: Move To Step, info: {}}
+"""
+
+
+def local_activities(history) -> list[str]:
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
+            "activity_type"
+        ]
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+
+
+async def test_the_compact_shape_carries_the_plan_and_joins_with_the_first_ledger_write(
+    runtime, tmp_path
+):
+    """docs/decisions.md D35: the start carries the plan and JourneyWaitingAt; the first
+    workflow task joins the journey and writes the ledger in one local activity, before the
+    step's side effect (its state wins over the join's ""), and upserts nothing."""
+    runtime.deploy(write_journey(tmp_path, PARKED))
+    async with runtime.worker():
+        handle = await runtime.enroll("parked")
+        await wait_for(runtime, handle, lambda s: bool(s.pending) and s.state == "Greeted")
+        history = await handle.fetch_history()
+        described = await handle.describe()
+    started = history.events[0].workflow_execution_started_event_attributes
+    inp = json.loads(started.input.payloads[0].data)
+    assert inp["historyShape"] == HISTORY_SHAPE_COMPACT
+    assert inp["plan"]["version"] == inp["planVersion"] and inp["plan"]["triggers"] == []
+    assert local_activities(history) == ["join_and_record", "record_ledger"]
+    kinds = [e.event_type for e in history.events]
+    first_task_done = kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    first_activity = kinds.index(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    assert kinds[first_task_done + 1 : first_activity] == [EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert kinds.count(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) == 1
+    journey_id = runtime.plans.current("parked").tellescope_journey_id
+    assert runtime.tellescope.journey_states[0] == (journey_id, "")
+    assert runtime.tellescope.enduser["journeys"] == {journey_id: "Greeted"}
+    attributes = {pair.key.name: pair.value for pair in described.typed_search_attributes}
+    assert attributes["JourneyWaitingAt"] == ["released"]
+    assert attributes["JourneyState"] == "Greeted"
+    assert "NextActionAt" not in attributes  # waiting for a trigger, not a time
+    await handle.terminate("test finished")
+
+
+async def test_the_starter_refuses_a_plan_of_another_version(runtime, tmp_path):
+    runtime.deploy(write_journey(tmp_path, PARKED))
+    row = runtime.plans.current("parked")
+    plan = runtime.plans.enrollment_plan("parked", row.version)
+    inp = EnrollmentInput(
+        journeyId="parked",
+        planVersion="0" * 12,
+        enduserId=runtime.enduser_id,
+        tellescopeJourneyId=row.tellescope_journey_id,
+    )
+    with pytest.raises(ValueError, match="is not the enrollment's parked@000000000000"):
+        await starter.enroll(runtime.client, inp, task_queue=runtime.task_queue, plan=plan)
