@@ -62,8 +62,9 @@ class EngineActivities:
             if self.join_journey is None:
                 raise RuntimeError("join_and_record: the worker was built without join_journey")
             await self.join_journey(batch.membership)
-        # The ledger is a sync store: its write runs on the default executor, off the loop.
-        return await asyncio.get_running_loop().run_in_executor(None, self.record_ledger, batch)
+        # The ledger is a sync store: its write runs on a thread, off the loop, with this
+        # activity's context (count_transitions reads the activity's metric meter).
+        return await asyncio.to_thread(self.record_ledger, batch)
 
 
 class JourneyControlActivities:

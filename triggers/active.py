@@ -78,9 +78,10 @@ def tellescope_journey_id(journey_id: str, ids: dict[str, str]) -> str | None:
 
 
 def active_triggers(plans: PlanStore) -> list[ActiveTrigger]:
-    """Every trigger of every current plan, in deployment order then file order (one light
-    read of the current versions; the triggers are built once per set of current versions)."""
-    heads = tuple(plans.current_heads())
+    """Every trigger of every current plan, in deployment order then file order (the current
+    versions read at most once per HEAD_TTL_SECONDS, `PlanStore.recent_current_heads`; the
+    triggers are built once per set of current versions)."""
+    heads = tuple(plans.recent_current_heads())
     key = (str(plans.engine.url), heads)
     cached = _ACTIVE.get(key)
     if cached is None:

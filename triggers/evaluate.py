@@ -36,6 +36,7 @@ from triggers.models import (
     ActiveTrigger,
     Decision,
     Evaluation,
+    Stage,
     trigger_record_id,
 )
 
@@ -84,30 +85,20 @@ def decide(
     upcoming_events: Sequence[Mapping[str, Any]] | None = None,
 ) -> Decision:
     definition = trigger.trigger
+    if definition.status != "Active":
+        return _skipped(trigger, "status", f"trigger is {definition.status}")
+    if definition.archivedAt:
+        return _skipped(trigger, "status", "trigger is archived")
+    ctx = FilterContext(enduser=enduser, now=now, conditions=definition.event.conditions)
+    reason = event_filter(definition.event, event, ctx)
+    if reason:
+        return _skipped(trigger, "event", reason)
+    # From here on the decision says what the enduserCondition read (docs/operator-view.md §2).
     seen = (
         condition_values(enduser, definition.enduserCondition, trigger.condition_keys)
         if definition.enduserCondition
         else None
     )
-
-    def skip(stage: str, reason: str) -> Decision:
-        return Decision(
-            triggerId=trigger.id,
-            title=definition.title,
-            fire=False,
-            stage=stage,
-            reason=reason,
-            values=seen if stage != "status" else None,
-        )
-
-    if definition.status != "Active":
-        return skip("status", f"trigger is {definition.status}")
-    if definition.archivedAt:
-        return skip("status", "trigger is archived")
-    ctx = FilterContext(enduser=enduser, now=now, conditions=definition.event.conditions)
-    reason = event_filter(definition.event, event, ctx)
-    if reason:
-        return skip("event", reason)
     if definition.enduserCondition and not matches(
         enduser,
         definition.enduserCondition,
@@ -115,18 +106,46 @@ def decide(
         upcoming_events=upcoming_events,
         ignore_upcoming_events=upcoming_events is None,
     ):
-        return skip("enduserCondition", "the enduser does not meet the trigger's enduserCondition")
+        return _skipped(
+            trigger,
+            "enduserCondition",
+            "the enduser does not meet the trigger's enduserCondition",
+            seen,
+        )
     if definition.journeyId and not in_journey(trigger, enduser, enrolled):
-        return skip("journey", f"the enduser is not in journey {definition.journeyId}")
+        return _skipped(
+            trigger, "journey", f"the enduser is not in journey {definition.journeyId}", seen
+        )
     if definition.oncePerEnduser and already_fired(trigger, enduser):
-        return skip("oncePerEnduser", "already fired for this enduser (oncePerEnduser)")
+        return _skipped(
+            trigger, "oncePerEnduser", "already fired for this enduser (oncePerEnduser)", seen
+        )
     if not available(trigger, now):
         zone = availability_zone(trigger)
-        return skip("availability", f"outside the trigger's weekly availability ({zone})")
+        return _skipped(
+            trigger, "availability", f"outside the trigger's weekly availability ({zone})", seen
+        )
     last = (last_fired or {}).get(trigger.id)
     if last is not None and not definition.oncePerEnduser and now - last < THROTTLE:
-        return skip("throttle", f"fired for this enduser at {last.isoformat()} (< 1 minute ago)")
-    return Decision(triggerId=trigger.id, title=definition.title, fire=True, values=seen)
+        reason = f"fired for this enduser at {last.isoformat()} (< 1 minute ago)"
+        return _skipped(trigger, "throttle", reason, seen)
+    return Decision(
+        triggerId=trigger.id, title=definition.title, fire=True, stage=None, reason="", values=seen
+    )
+
+
+def _skipped(
+    trigger: ActiveTrigger, stage: Stage, reason: str, values: dict[str, Any] | None = None
+) -> Decision:
+    """A decision not to fire."""
+    return Decision(
+        triggerId=trigger.id,
+        title=trigger.trigger.title,
+        fire=False,
+        stage=stage,
+        reason=reason,
+        values=values,
+    )
 
 
 def evaluate(

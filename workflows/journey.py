@@ -187,6 +187,7 @@ class JourneyWorkflow:
         self.remove_request: RemoveRequest | None = None
         self.restart_request: RestartRequest | None = None
         self.migrate_request: MigrateRequest | None = None
+        self.counter: asyncio.Task[None] | None = None  # the compact shape's start count
 
     # ------------------------------------------------------------------------------------------
     # main loop
@@ -205,7 +206,10 @@ class JourneyWorkflow:
             return self._result("removed")
         else:
             if workflow.info().continued_run_id is None:  # not the new run of a restart
-                metrics.count_enrollment("started", inp.journeyId)
+                if self.compact:
+                    self.counter = asyncio.create_task(self._count_start_once_joined())
+                else:
+                    metrics.count_enrollment("started", inp.journeyId)
             await self._start_journey()
         self.started = True
         for apply in self.backlog:
@@ -263,6 +267,14 @@ class JourneyWorkflow:
                 workflow.continue_as_new(
                     inp.model_copy(update={"resume": self.enrollment.model_dump(mode="json")})
                 )
+
+    async def _count_start_once_joined(self) -> None:
+        """The compact shape's first workflow task runs a local activity (the join). A worker
+        without a workflow cache evicts a run whose local activity is still running and runs
+        its first activation again, not as a replay: counted once the join is written, the start
+        is counted once (workflows/metrics.py counts nothing on replay)."""
+        await workflow.wait_condition(lambda: self.projection.joined)
+        metrics.count_enrollment("started", self.inp.journeyId)
 
     async def _migrate(self, request: MigrateRequest) -> None:
         """docs/decisions.md D29: at a safe point (no activity under way, due actions held),

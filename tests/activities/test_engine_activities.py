@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
 from activities.engine import EngineActivities
 from compiler import compile_paths
-from models.runtime import PlanRef
+from models.runtime import JourneyStateUpdate, LedgerBatch, PlanRef
 from store.db import upgrade_database
 from store.ledger import Ledger
 from store.plans import PlanNotFound, PlanStore
+from tests.store.test_ledger_queries import entry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -59,3 +61,29 @@ def test_load_plan_reads_each_version_from_the_store_once(tmp_path):
     with pytest.raises(PlanNotFound):
         activities.load_plan(PlanRef(journeyId="care-plan", version="000000000000"))
     assert reads[-1] == ("care-plan", "000000000000")
+
+
+async def test_join_and_record_writes_the_membership_then_the_ledger(tmp_path):
+    """docs/decisions.md D35: the compact shape's first bookkeeping. The membership write comes
+    first; the ledger rows and their transitions (metrics from the activity's context, also for
+    a row already finished in the first batch) follow; a retry writes the same again."""
+    engine = upgrade_database(f"sqlite:///{tmp_path / 'engine.db'}")
+    ledger = Ledger(engine)
+    order: list[str] = []
+
+    async def join(update: JourneyStateUpdate) -> None:
+        if not order:
+            assert ledger.get(entry(1).id) is None  # before the rows
+        order.append(f"join {update.journeyId}={update.state!r}")
+
+    activities = EngineActivities(PlanStore(engine), ledger, join)
+    batch = LedgerBatch(
+        entries=[entry(1, status="active"), entry(2, status="finished")],
+        membership=JourneyStateUpdate(enduserId="e1", journeyId="j-ts", state=""),
+    )
+    env = ActivityEnvironment()
+    assert await env.run(activities.join_and_record, batch) == 2
+    assert await env.run(activities.join_and_record, batch) == 2  # a retried attempt
+    assert order == ["join j-ts=''", "join j-ts=''"]
+    stored = [ledger.get(entry(i).id) for i in (1, 2)]
+    assert [row.status for row in stored if row is not None] == ["active", "finished"]

@@ -160,6 +160,31 @@ def test_active_triggers_follow_deploys_and_rollbacks(database_url, tmp_path):
     ]
 
 
+def test_another_process_deploy_reaches_the_triggers_within_the_head_ttl(
+    database_url, tmp_path, monkeypatch
+):
+    """The current versions are read at most once per HEAD_TTL_SECONDS per process (every event
+    reads them): a deploy made elsewhere (here: a second store object whose change this one's
+    cache is then told nothing of) is seen once that time has passed."""
+    import store.plans as plans_module
+    from triggers.active import active_triggers
+
+    engine = upgrade_database(database_url)
+    plans, elsewhere = PlanStore(engine), PlanStore(engine)
+    first = compile_paths([EXAMPLES]).plan("onboarding")
+    second = edited_onboarding(tmp_path, "signup-form-submitted", "signup-form-received")
+    plans.save(first, tellescope_journey_id="64f0000000000000000000aa")
+    assert [t.id for t in active_triggers(plans)] == ["signup-form-submitted"]
+    moments = iter([0.0, 0.5, 5.0])
+    monkeypatch.setattr(plans_module, "_clock", lambda: next(moments))
+    plans_module._CURRENT_HEADS.clear()
+    assert [t.id for t in active_triggers(plans)] == ["signup-form-submitted"]  # read at 0.0
+    monkeypatch.setattr(PlanStore, "forget_heads", staticmethod(lambda: None))  # "elsewhere"
+    elsewhere.save(second, tellescope_journey_id="64f0000000000000000000aa")
+    assert [t.id for t in active_triggers(plans)] == ["signup-form-submitted"]  # at 0.5: kept
+    assert [t.id for t in active_triggers(plans)] == ["signup-form-received"]  # at 5.0: read
+
+
 def test_step_routing_follows_every_stored_version(database_url, tmp_path):
     """Regression: the step id -> journey map a webhook is routed by is cached per set of stored
     versions; a new version's steps route at once, and an older version's still do (its

@@ -1312,3 +1312,27 @@ def test_two_matching_triggers_fire_independently() -> None:
         event("Field Equals", FIELD_EVENT), journeys, enduser=FIELD_EVENT, now=NOW
     )
     assert [d.triggerId for d in evaluation.firing] == ["a", "b"]
+
+
+def test_values_are_reported_once_the_decision_reaches_the_enduser_condition():
+    """docs/operator-view.md §2: a decision says what the enduserCondition read when it got that
+    far; one stopped by the event's filters never read the enduser."""
+    condition = {"$and": [{"condition": {"state": "CA"}}]}
+    trig = trigger(
+        {"type": "Form Submitted", "info": {"formId": FORM_A}}, enduserCondition=condition
+    )
+    enduser = {"id": "u1", "state": "NY"}
+    other_form = decide(
+        trig, event("Form Submitted", {"formId": FORM_B, "submittedAt": NOW.isoformat()}), enduser
+    )
+    assert (other_form.stage, other_form.values) == ("event", None)
+    same_form = decide(
+        trig, event("Form Submitted", {"formId": FORM_A, "submittedAt": NOW.isoformat()}), enduser
+    )
+    assert (same_form.stage, same_form.values) == ("enduserCondition", {"state": "NY"})
+    fired = decide(
+        trig,
+        event("Form Submitted", {"formId": FORM_A, "submittedAt": NOW.isoformat()}),
+        {"id": "u1", "state": "CA"},
+    )
+    assert (fired.fire, fired.values) == (True, {"state": "CA"})
