@@ -49,8 +49,12 @@ class EngineActivities:
     @activity.defn(name="record_ledger")
     def record_ledger(self, batch: LedgerBatch) -> int:
         """Write the rows, then count the status changes the write made
-        (activities/action_metrics.py: a retried batch counts nothing twice)."""
-        count_transitions(self.ledger.record_transitions(batch.entries))
+        (activities/action_metrics.py: a retried batch counts nothing twice). A cancellation
+        (a worker without a workflow cache evicts a run whose local activity is running, then
+        runs it again) is held until both are done: raised between the commit and the count,
+        it lost the count, since the second run finds the rows written and counts nothing."""
+        with activity.shield_thread_cancel_exception():
+            count_transitions(self.ledger.record_transitions(batch.entries))
         return len(batch.entries)
 
     @activity.defn(name="join_and_record")
