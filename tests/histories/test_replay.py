@@ -70,17 +70,24 @@ def history_shape(path: Path) -> int | None:
     return history_input(path).get("historyShape")
 
 
+def marker_data(events: list[dict], name: str, detail: str) -> list[dict]:
+    """The decoded `detail` payload of every marker called `name` (core_patch, core_local_activity)."""
+    found = []
+    for event in events:
+        marker = event.get("markerRecordedEventAttributes", {})
+        if marker.get("markerName") == name:
+            payload = marker["details"][detail]["payloads"][0]
+            found.append(json.loads(base64.b64decode(payload["data"])))
+    return found
+
+
 def patches_in(path: Path) -> set[str]:
     """The workflow.patched ids in force in a recorded history: its patch markers, and in a
     lean-shape (or compact) run the patches it has without markers."""
     lean = history_shape(path) in (HISTORY_SHAPE_LEAN, HISTORY_SHAPE_COMPACT)
     ids = set(IN_LEAN_SHAPE) if lean else set()
-    for event in json.loads(path.read_text())["events"]:
-        marker = event.get("markerRecordedEventAttributes", {})
-        if marker.get("markerName") == "core_patch":
-            payload = marker["details"]["patch-data"]["payloads"][0]
-            ids.add(json.loads(base64.b64decode(payload["data"]))["id"])
-    return ids
+    events = json.loads(path.read_text())["events"]
+    return ids | {data["id"] for data in marker_data(events, "core_patch", "patch-data")}
 
 
 def test_early_signals_are_recorded_on_both_sides_of_their_patch():
@@ -194,13 +201,7 @@ def test_office_hours_deferral_is_recorded_on_both_sides_of_its_patch():
 
 def local_activities(events: list[dict]) -> list[str]:
     """The activity types of a history's local-activity markers."""
-    names = []
-    for event in events:
-        marker = event.get("markerRecordedEventAttributes", {})
-        if marker.get("markerName") == "core_local_activity":
-            payload = marker["details"]["data"]["payloads"][0]
-            names.append(json.loads(base64.b64decode(payload["data"]))["activity_type"])
-    return names
+    return [data["activity_type"] for data in marker_data(events, "core_local_activity", "data")]
 
 
 def test_every_scenario_is_recorded_in_all_three_history_shapes():
