@@ -68,6 +68,13 @@ class JourneyPlan(BaseModel):
                 return step_id
         return None
 
+    def step_id(self, step_ref: str) -> str | None:
+        """The readable step id for a readable step id or a Tellescope `automationStepId`;
+        None when the plan has no such step."""
+        if step_ref in self.steps:
+            return step_ref
+        return self.step_for_tellescope_id(step_ref)
+
     @property
     def tellescopeJourneyId(self) -> str:
         """Default Tellescope journey id (a deployment may map the journey to another record)."""

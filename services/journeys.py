@@ -36,9 +36,7 @@ def resolve_step(plan: JourneyPlan, step_ref: str | None, path: str = "automatio
     otherwise."""
     if step_ref is None:
         return None
-    if step_ref in plan.steps:
-        return step_ref
-    found = plan.step_for_tellescope_id(step_ref)
+    found = plan.step_id(step_ref)
     if found is None:
         raise InvalidInput(
             f'Error parsing field {path}: journey "{plan.journeyId}" has no step "{step_ref}"',

@@ -387,9 +387,7 @@ class JourneyWorkflow:
         if start is not None:
             # add-endusers-to-journey with automationStepId: that step runs now
             # (docs/semantics.md §12.1)
-            step_id = (
-                start if start in self._plan.steps else self._plan.step_for_tellescope_id(start)
-            )
+            step_id = self._plan.step_id(start)
             if step_id is None:
                 raise ApplicationError(
                     f'journey "{self.inp.journeyId}" has no step "{start}"', non_retryable=True
@@ -1381,9 +1379,7 @@ class JourneyWorkflow:
     def _step_id(self, tellescope_step_id: str) -> str | None:
         if not self._plan_ready:
             return None
-        if tellescope_step_id in self._plan.steps:
-            return tellescope_step_id
-        return self._plan.step_for_tellescope_id(tellescope_step_id)
+        return self._plan.step_id(tellescope_step_id)
 
     # ------------------------------------------------------------------------------------------
     # cancellation, removal, restart

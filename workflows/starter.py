@@ -49,7 +49,7 @@ def starting_steps(plan: JourneyPlan, start_at: str | None) -> list[str]:
     `start_at` (a step id or its Tellescope id), else the roots."""
     if start_at is None:
         return sorted(plan.roots)
-    step_id = start_at if start_at in plan.steps else plan.step_for_tellescope_id(start_at)
+    step_id = plan.step_id(start_at)
     return [step_id] if step_id is not None else []
 
 
