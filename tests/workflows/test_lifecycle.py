@@ -393,9 +393,12 @@ async def test_the_compact_shape_carries_the_plan_and_joins_with_the_first_ledge
     assert inp["plan"]["version"] == inp["planVersion"] and inp["plan"]["triggers"] == []
     assert local_activities(history) == ["join_and_record", "record_ledger"]
     kinds = [e.event_type for e in history.events]
-    first_task_done = kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    # The join's marker comes before the step's activity is scheduled. (Whether both land in the
+    # first workflow task depends on how fast the local activity runs: a slow one makes the
+    # worker complete that task early and finish in the next.)
+    first_marker = kinds.index(EventType.EVENT_TYPE_MARKER_RECORDED)
     first_activity = kinds.index(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-    assert kinds[first_task_done + 1 : first_activity] == [EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert first_marker < first_activity
     assert kinds.count(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) == 1
     journey_id = runtime.plans.current("parked").tellescope_journey_id
     assert runtime.tellescope.journey_states[0] == (journey_id, "")
