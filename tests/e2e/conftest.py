@@ -307,9 +307,9 @@ def patient(api) -> Patient:
     return Patient(api)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def env():
-    """A time-skipping server of this module's own (tests/conftest.py says why)."""
+    """A time-skipping server of this test's own (tests/conftest.py says why)."""
     environment = await start_time_skipping()
     yield environment
     await environment.shutdown()
