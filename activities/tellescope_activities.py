@@ -14,6 +14,7 @@ from typing import Any
 from temporalio import activity
 
 from activities.action_handlers import ActionHandlers, run_handler
+from activities.attempt_deadline import writes_within_attempt
 from activities.background_errors import record_background_error
 from activities.care import manage_care
 from activities.enduser import update_enduser, write_journey_state
@@ -57,7 +58,8 @@ class TellescopeActivities:
         self.handlers = handlers or ActionHandlers()
 
     async def _perform(self, request: ActionRequest, handler: Handler) -> ActionOutcome:
-        return await handler(ActionRun(self.client, request))
+        with writes_within_attempt():
+            return await handler(ActionRun(self.client, request))
 
     @activity.defn(name="send_message")
     async def send_message(self, request: ActionRequest) -> ActionOutcome:
@@ -66,7 +68,8 @@ class TellescopeActivities:
         limited = await apply_message_policy(run, self.message_log)
         if limited is not None:
             return limited
-        return await send_message(run)
+        with writes_within_attempt():
+            return await send_message(run)
 
     @activity.defn(name="send_forms")
     async def send_forms(self, request: ActionRequest) -> ActionOutcome:
@@ -115,12 +118,14 @@ class TellescopeActivities:
     @activity.defn(name="record_background_error")
     async def record_background_error(self, request: BackgroundErrorRequest) -> str:
         """A failed step's BackgroundError in Tellescope (one per failed action)."""
-        return await record_background_error(self.client, request)
+        with writes_within_attempt():
+            return await record_background_error(self.client, request)
 
     @activity.defn(name="set_journey_state")
     async def set_journey_state(self, update: JourneyStateUpdate) -> None:
         """Set (or, with state None, remove) `enduser.journeys[journeyId]`."""
-        await write_journey_state(self.client, update)
+        with writes_within_attempt():
+            await write_journey_state(self.client, update)
 
     @activity.defn(name="resolve_anchor_date")
     async def resolve_anchor_date(self, request: AnchorDateRequest) -> str | None:

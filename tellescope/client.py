@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -32,10 +34,20 @@ from tellescope.errors import (
     cannot_perform,
     error_for_response,
     error_for_transport,
+    out_of_time,
     read_body,
 )
 
 Record = dict[str, Any]
+
+# When (epoch seconds) the write in progress must be answered or abandoned; None: no limit.
+# Temporal starts an activity's retry once the attempt's start-to-close timeout has passed, even
+# while that attempt still runs: a write still in flight then could land after the retry looked
+# for its record and found nothing, and act twice. Activities set this to their attempt's
+# deadline (activities/attempt_deadline.py); a write with less than MIN_WRITE_SECONDS left is not
+# sent, and one not answered in time is abandoned (both a retryable `AttemptOutOfTime`).
+write_deadline: ContextVar[float | None] = ContextVar("tellescope_write_deadline", default=None)
+MIN_WRITE_SECONDS = 1.0
 
 # encodeURIComponent leaves these unescaped; quote() does the same, to match the SDK's bytes.
 _URI_COMPONENT_SAFE = "-_.!~*'()"
@@ -151,13 +163,19 @@ class TellescopeClient:
             kwargs["timeout"] = httpx.Timeout(
                 timeout, connect=self.settings.connect_timeout_seconds
             )
+        deadline = None if read_only or method == "GET" else write_deadline.get()
         try:
-            try:
-                response = await self.http.request(method, url, **kwargs)
-            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ConnectError):
-                if not read_only:
-                    raise
-                response = await self.http.request(method, url, **kwargs)
+            if deadline is None:
+                response = await self._exchange(method, url, kwargs, read_only=read_only)
+            else:
+                left = deadline - time.time()
+                if left < MIN_WRITE_SECONDS:
+                    raise out_of_time(method, path)
+                try:
+                    async with asyncio.timeout(left):
+                        response = await self._exchange(method, url, kwargs, read_only=False)
+                except TimeoutError:
+                    raise out_of_time(method, path, abandoned=True) from None
         except httpx.TransportError as error:
             raise error_for_transport(error, method, path) from error
         if response.status_code >= 400:
@@ -165,6 +183,16 @@ class TellescopeClient:
         if not response.content:
             return None
         return read_body(response)
+
+    async def _exchange(
+        self, method: str, url: str, kwargs: dict[str, Any], *, read_only: bool
+    ) -> httpx.Response:
+        try:
+            return await self.http.request(method, url, **kwargs)
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ConnectError):
+            if not read_only:
+                raise
+            return await self.http.request(method, url, **kwargs)
 
     # --- default operations ---------------------------------------------------------------------
 

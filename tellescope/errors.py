@@ -8,6 +8,7 @@ Every failure becomes a Temporal `ApplicationError`, so the workflow sees one sh
 | 429                               | `TellescopeRateLimited` | yes, after `Retry-After` if given|
 | 408, 5xx                          | `TellescopeUnavailable` | yes, with the workflow's backoff |
 | timeout, connection refused/reset | `TellescopeUnreachable` | yes                              |
+| a write too late for its attempt  | `AttemptOutOfTime`      | yes (nothing was sent)           |
 
 The message of a rejection is Tellescope's own `message`, verbatim ("Missing email consent"), so
 the step history shows what Tellescope said; the status, method, path and whole error body travel
@@ -31,6 +32,7 @@ from models.runtime import NOT_CONFIGURED, TELLESCOPE_REJECTED
 RATE_LIMITED = "TellescopeRateLimited"
 UNAVAILABLE = "TellescopeUnavailable"
 UNREACHABLE = "TellescopeUnreachable"
+OUT_OF_TIME = "AttemptOutOfTime"
 
 # What the SDK reports for a 500 (it hides the body); used when a 5xx body has no message.
 SERVER_ERROR_TEXT = (
@@ -139,6 +141,20 @@ def error_for_transport(error: httpx.TransportError, method: str, path: str) -> 
     detail = str(error) or type(error).__name__
     return TellescopeRetryable(
         f"{method} {path} {kind}: {detail}", type=UNREACHABLE, method=method, path=path
+    )
+
+
+def out_of_time(method: str, path: str, *, abandoned: bool = False) -> ApplicationError:
+    """A write not sent, or abandoned unanswered, because its activity attempt is about to time
+    out (tellescope.client, `write_deadline`); the retry Temporal starts after the timeout looks
+    the record up before writing."""
+    what = "abandoned unanswered" if abandoned else "not sent"
+    return TellescopeRetryable(
+        f"{method} {path} {what}: this attempt is about to time out, and its retry must not"
+        " overlap the write",
+        type=OUT_OF_TIME,
+        method=method,
+        path=path,
     )
 
 

@@ -46,9 +46,13 @@ unsent, unsubmitted response behind (never linked to any message); it is harmles
 sent, and since only the attempt that prepared it saw its link, the retry deletes it and prepares
 a fresh one before sending.
 
-One window remains: Temporal's start-to-close timeout does not stop an attempt that is still
-running, so a retry can overlap a slow first attempt and both may find nothing. Keep the
-activity timeout well above the client's request timeouts (15 s; 25 s for webhooks).
+Temporal's start-to-close timeout does not stop an attempt that is still running, so a retry
+could overlap a slow first attempt and both find nothing. Every write of an attempt is therefore
+answered or abandoned before the attempt's deadline (`activities/attempt_deadline.py`), and the
+retry, which starts after that deadline, looks the record up first. What remains is a request
+the client abandoned but Tellescope still commits after the retry's lookup (a server slower than
+the timeout plus the retry's backoff). Keep the activity timeout well above the client's request
+timeouts (15 s; 25 s for webhooks) so abandoning is rare.
 
 Webhooks are not records: `sendWebhook` is at-least-once (a retry after a lost answer may deliver
 again). Receivers can deduplicate on `(enduserId, automationStepId, message)` or on a header the

@@ -8,12 +8,13 @@ directly, so a bug in `TellescopeClient` cannot hide itself in the assertions.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -113,9 +114,24 @@ def acts(client: TellescopeClient) -> TellescopeActivities:
     return TellescopeActivities(client)
 
 
+def attempt_environment(
+    started_ago: timedelta = timedelta(0), timeout: timedelta = timedelta(minutes=1)
+) -> ActivityEnvironment:
+    """An activity environment whose attempt started `started_ago` with a start-to-close
+    `timeout`, as Temporal's would be (the default one started in 1970 with a 1 s timeout: every
+    write would be past its attempt's deadline, activities/attempt_deadline.py)."""
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(
+        environment.info,
+        started_time=datetime.now(UTC) - started_ago,
+        start_to_close_timeout=timeout,
+    )
+    return environment
+
+
 @pytest.fixture
 def env() -> ActivityEnvironment:
-    return ActivityEnvironment()
+    return attempt_environment()
 
 
 # --- records ------------------------------------------------------------------------------------
