@@ -18,4 +18,4 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest --durations=25  # the slowest tests, to keep CI under its 20 minutes
+	VENV=$(VENV) scripts/test-lanes.sh  # pytest in two lanes at once, then the `alone` tests (CI: 20 minutes)

@@ -41,7 +41,8 @@ from tests.reliability.harness import (
 from triggers.dispatch import TriggerDeps, fire_trigger
 from workflows import starter
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+# alone: 10 s step timeouts on three workers; a busy neighbour makes attempts outlast them.
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.alone]
 
 ENROLLMENTS = 300
 WORKERS = 3
