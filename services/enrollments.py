@@ -33,7 +33,7 @@ from services.availability import temporal_outage
 from services.errors import MalformedInput
 from store.plans import JourneyHead, PlanStore
 from store.tables import JourneyVersionRow
-from tellescope.client import TellescopeClient
+from tellescope.client import Record, TellescopeClient
 from tellescope.errors import TellescopeRejected
 from workflows import search_attributes as sa
 from workflows import starter
@@ -61,47 +61,50 @@ async def bounded(items: Iterable[T], limit: int, call: Callable[[T], Awaitable[
 # --- endusers in Tellescope ---------------------------------------------------------------------
 
 
-async def enduser_exists(tellescope: TellescopeClient, enduser_id: str) -> bool:
+async def read_enduser(tellescope: TellescopeClient, enduser_id: str) -> Record | None:
+    """The enduser as Tellescope holds it, or None when there is none."""
     try:
-        await tellescope.get("endusers", enduser_id)
+        return await tellescope.get("endusers", enduser_id)
     except TellescopeRejected as error:
         if error.status in (400, 404):  # 400: not even an id
-            return False
+            return None
         raise
-    return True
 
 
 async def _found_among(
     tellescope: TellescopeClient, chunk: list[str], concurrency: int
-) -> set[str]:
-    """The ids of `chunk` that exist: one `_in` read; a chunk Tellescope refuses (a malformed
-    id in it) is checked id by id."""
+) -> dict[str, Record]:
+    """The records of the ids of `chunk` that exist: one `_in` read; a chunk Tellescope refuses
+    (a malformed id in it) is read id by id."""
     try:
         page = await tellescope.list("endusers", {"id": {"_in": chunk}}, limit=len(chunk))
-        return {record["id"] for record in page if record.get("id") in chunk}
+        return {record["id"]: record for record in page if record.get("id") in chunk}
     except TellescopeRejected:
-        exists = await bounded(chunk, concurrency, lambda i: enduser_exists(tellescope, i))
-        return {i for i, ok in zip(chunk, exists, strict=True) if ok}
+        read = await bounded(chunk, concurrency, lambda i: read_enduser(tellescope, i))
+        return {i: record for i, record in zip(chunk, read, strict=True) if record is not None}
 
 
 class EnduserLookups:
-    """Existence checks of one TellescopeClient, coalesced across concurrent requests.
+    """Enduser reads of one TellescopeClient, coalesced across concurrent requests.
 
     Enrolling one enduser per request is the common integration; checked one by one, each
     request paid a Tellescope read of its own (and Tellescope, here the sandbox, the work of
     answering it). Ids asked for while `max_in_flight` reads are under way wait and go out
     together in the next read (up to LOOKUP_CHUNK ids), so under load the number of reads drops
-    by the batch size, and a quiet API still answers at once (nothing waits for a timer)."""
+    by the batch size, and a quiet API still answers at once (nothing waits for a timer). A read
+    always starts after the request that asks for it (an id whose read is already under way waits
+    for the next one), so the records are as fresh as a read of the request's own."""
 
     def __init__(self, tellescope: TellescopeClient, *, max_in_flight: int = 2) -> None:
         self.tellescope = tellescope
         self.max_in_flight = max_in_flight
         self.in_flight = 0
-        self.queue: dict[str, asyncio.Future[bool]] = {}
+        self.queue: dict[str, asyncio.Future[Record | None]] = {}
 
-    async def exists(self, enduser_ids: Sequence[str]) -> dict[str, bool]:
+    async def records(self, enduser_ids: Sequence[str]) -> dict[str, Record | None]:
+        """Each id's enduser, None for the ids that name none."""
         loop = asyncio.get_running_loop()
-        waiting: dict[str, asyncio.Future[bool]] = {}
+        waiting: dict[str, asyncio.Future[Record | None]] = {}
         for enduser_id in dict.fromkeys(enduser_ids):
             future = self.queue.get(enduser_id)
             if future is None:
@@ -120,7 +123,7 @@ class EnduserLookups:
             self.in_flight += 1
             asyncio.get_running_loop().create_task(self._read(chunk))
 
-    async def _read(self, chunk: dict[str, asyncio.Future[bool]]) -> None:
+    async def _read(self, chunk: dict[str, asyncio.Future[Record | None]]) -> None:
         try:
             found = await _found_among(self.tellescope, list(chunk), self.max_in_flight)
         except BaseException as error:
@@ -133,7 +136,7 @@ class EnduserLookups:
         else:
             for enduser_id, future in chunk.items():
                 if not future.done():
-                    future.set_result(enduser_id in found)
+                    future.set_result(found.get(enduser_id))
         finally:
             self.in_flight -= 1
             self._pump()
@@ -149,13 +152,12 @@ def lookups_for(tellescope: TellescopeClient) -> EnduserLookups:
     return found
 
 
-async def missing_endusers(
-    tellescope: TellescopeClient, enduser_ids: Sequence[str], *, concurrency: int = 8
-) -> list[str]:
-    """The ids that name no enduser in Tellescope, in the order given (reads coalesced with
-    other requests' checks, see EnduserLookups; `concurrency` bounds per-id fallbacks)."""
-    found = await lookups_for(tellescope).exists(enduser_ids)
-    return [i for i, ok in found.items() if not ok]
+async def read_endusers(
+    tellescope: TellescopeClient, enduser_ids: Sequence[str]
+) -> dict[str, Record | None]:
+    """Each id's enduser (None: no such enduser), in the order given; reads coalesced with
+    other requests' (EnduserLookups)."""
+    return await lookups_for(tellescope).records(enduser_ids)
 
 
 # --- starting and removing ----------------------------------------------------------------------
@@ -268,14 +270,16 @@ async def write_membership(
     tellescope: TellescopeClient,
     tellescope_journey_id: str,
     outcomes: Sequence[EnrollOutcome],
+    endusers: Mapping[str, Record | None] | None = None,
     *,
     concurrency: int = 8,
 ) -> None:
     """`enduser.journeys[J] = ""` for every enrollment that started, before the add answers, as
     Tellescope writes it (docs/semantics.md §12.1); the workflow's own write follows with the
-    same value. Only a missing key is written: a key already there (a state the new run has set
-    meanwhile) is left alone. A Tellescope failure is logged, not answered: the workflow writes
-    the key anyway."""
+    same value. Only a missing key is written: a key already there is left alone. `endusers`:
+    the records the request read before starting (`read_endusers`), which saves reading them
+    again; an enduser not among them is read here. A Tellescope failure is logged, not
+    answered: the workflow writes the key anyway."""
 
     async def one(enduser_id: str, enduser: Mapping[str, Any] | None = None) -> None:
         try:
@@ -295,19 +299,20 @@ async def write_membership(
             )
 
     started = [o.enduserId for o in outcomes if o.status == "started"]
-    if len(started) < 2:
-        await bounded(started, concurrency, one)
-        return
-    # Several: read them in bulk (one read per LOOKUP_CHUNK ids instead of one per enduser, the
-    # bulk request's costliest part); a chunk that cannot be read so is read id by id.
-    for start in range(0, len(started), LOOKUP_CHUNK):
-        chunk = started[start : start + LOOKUP_CHUNK]
-        try:
-            page = await tellescope.list("endusers", {"id": {"_in": chunk}}, limit=len(chunk))
-            read = {r["id"]: r for r in page if r.get("id") in chunk}
-        except Exception:  # noqa: BLE001 (each one is read again below)
-            read = {}
-        await bounded(chunk, concurrency, lambda i, read=read: one(i, read.get(i)))
+    known = endusers or {}
+    unread = [i for i in started if known.get(i) is None]
+    read: dict[str, Record] = {}
+    # Several unread: read them in bulk (one read per LOOKUP_CHUNK ids instead of one per
+    # enduser); a chunk that cannot be read so is read id by id.
+    if len(unread) >= 2:
+        for start in range(0, len(unread), LOOKUP_CHUNK):
+            chunk = unread[start : start + LOOKUP_CHUNK]
+            try:
+                page = await tellescope.list("endusers", {"id": {"_in": chunk}}, limit=len(chunk))
+                read.update({r["id"]: r for r in page if r.get("id") in chunk})
+            except Exception:  # noqa: BLE001 (each one is read again below)
+                pass
+    await bounded(started, concurrency, lambda i: one(i, known.get(i) or read.get(i)))
 
 
 async def remove_many(

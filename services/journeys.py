@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from models.plan import JourneyPlan
-from services.enrollments import missing_endusers
+from services.enrollments import read_endusers
 from services.errors import InvalidInput, NotFound
 from store.plans import JourneyHead, PlanNotFound, PlanStore
-from tellescope.client import TellescopeClient
+from tellescope.client import Record, TellescopeClient
 
 
 def resolve_journey(plans: PlanStore, journey_ref: str) -> JourneyHead:
@@ -46,10 +46,12 @@ def resolve_step(plan: JourneyPlan, step_ref: str | None, path: str = "automatio
 
 
 async def require_endusers(
-    tellescope: TellescopeClient, enduser_ids: Sequence[str], *, concurrency: int = 8
-) -> None:
-    """NotFound (nothing done) when any enduser does not exist in Tellescope."""
-    missing = await missing_endusers(tellescope, enduser_ids, concurrency=concurrency)
+    tellescope: TellescopeClient, enduser_ids: Sequence[str]
+) -> dict[str, Record | None]:
+    """Each enduser's record as Tellescope holds it; NotFound (nothing done) when any enduser
+    does not exist."""
+    found = await read_endusers(tellescope, enduser_ids)
+    missing = [i for i, record in found.items() if record is None]
     if missing:
         raise NotFound(
             "Could not find a record for the given id(s): "
@@ -57,3 +59,4 @@ async def require_endusers(
             + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""),
             {"enduserIds": missing},
         )
+    return found

@@ -65,7 +65,7 @@ async def enroll(
     row = resolve_journey(store.plans, journeyId)
     step = resolve_step(plan_of(store.plans, row), body.automationStepId)
     endusers = list(dict.fromkeys(body.endusers))
-    await require_endusers(tellescope, endusers)
+    records = await require_endusers(tellescope, endusers)
     outcomes = await service.enroll_many(
         temporal,
         row,
@@ -78,7 +78,7 @@ async def enroll(
         concurrency=state.settings.bulk_concurrency,
         plan=store.plans.enrollment_plan(row.journey_id, row.version),
     )
-    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes)
+    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes, records)
     response.status_code = bulk_status(outcomes)
     results = [EnrollmentOutcome(**vars(o)) for o in outcomes]
     return EnrollResponse(

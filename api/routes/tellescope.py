@@ -59,7 +59,7 @@ async def add_endusers_to_journey(
     step = resolve_step(plan_of(store.plans, row), body.automationStepId)
     endusers = list(dict.fromkeys(body.enduserIds))
     start_at = _start_times(body, endusers)
-    await require_endusers(tellescope, endusers)
+    records = await require_endusers(tellescope, endusers)
     if body.throttle:
         window = timedelta(seconds=state.settings.throttle_seconds)
         recent = await service.recently_started(temporal, row.journey_id, endusers, window)
@@ -82,7 +82,7 @@ async def add_endusers_to_journey(
         start_at=start_at,
         plan=store.plans.enrollment_plan(row.journey_id, row.version),
     )
-    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes)
+    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes, records)
     response.status_code = bulk_status(outcomes)
     return AddEndusersResponse(
         journeyId=row.tellescope_journey_id,

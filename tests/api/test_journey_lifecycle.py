@@ -244,6 +244,31 @@ async def test_native_enrollment_writes_membership_before_answering(idle):
         await terminate(idle, response)
 
 
+async def test_one_enrollment_reads_the_enduser_once(idle, tellescope):
+    """The existence check's read serves the membership write too: enrolling one enduser costs
+    Tellescope one read and one write (it was two reads and a write)."""
+    enduser_id = idle.new_enduser(journeys={})
+    calls: list[str] = []
+
+    async def note(request) -> None:
+        calls.append(f"{request.method} {request.url.path}")
+
+    hooks = tellescope.http.event_hooks["request"]
+    hooks.append(note)
+    try:
+        response = await idle.http.post(
+            f"/v1/journeys/{idle.member}/enrollments", json={"enduserId": enduser_id}
+        )
+    finally:
+        hooks.remove(note)
+    assert response.status_code == 200, response.text
+    try:
+        assert calls == ["GET /v1/endusers", f"PATCH /v1/enduser/{enduser_id}"]
+        assert idle.enduser(enduser_id)["journeys"] == {idle.journeys["member"]: ""}
+    finally:
+        await terminate(idle, response)
+
+
 async def test_bulk_enrollment_writes_missing_membership_keys_only(idle):
     """Several endusers are read in bulk: each one without the key gets it, and a key already
     there keeps the value it holds."""
