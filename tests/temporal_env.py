@@ -3,9 +3,29 @@ and the pydantic data converter, as every client of the engine uses them."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from temporalio.testing import ActivityEnvironment
+
 from devstack.temporal import start_dev_server, start_time_skipping
 
-__all__ = ["next_run_id", "start_dev_server", "start_time_skipping"]
+__all__ = ["attempt_environment", "next_run_id", "start_dev_server", "start_time_skipping"]
+
+
+def attempt_environment(
+    started_ago: timedelta = timedelta(0), timeout: timedelta = timedelta(minutes=1)
+) -> ActivityEnvironment:
+    """An activity environment whose attempt started `started_ago` with a start-to-close
+    `timeout`, as Temporal's would be (the default one started in 1970 with a 1 s timeout: every
+    write would be past its attempt's deadline, activities/attempt_deadline.py)."""
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(
+        environment.info,
+        started_time=datetime.now(UTC) - started_ago,
+        start_to_close_timeout=timeout,
+    )
+    return environment
 
 
 async def next_run_id(client, workflow_id: str, run_id: str) -> str | None:

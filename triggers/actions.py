@@ -38,6 +38,7 @@ from temporalio import activity
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.attempt_deadline import writes_within_attempt
 from activities.enduser import update_enduser, write_journey_state
 from activities.people import care_team, tags_match
 from activities.run import ActionRun
@@ -131,7 +132,8 @@ class TriggerActivities:
         handler = self.handlers.get(action_type)
         if handler is None:
             raise cannot_perform(f'trigger action "{action_type}" is not performed by an activity')
-        return await handler(req)
+        with writes_within_attempt():  # its retry must not overlap a write (docs/decisions.md D38)
+            return await handler(req)
 
     @activity.defn(name="record_trigger_fired")
     async def record_trigger_fired(self, mark: TriggerFiredMark) -> bool:
@@ -143,7 +145,8 @@ class TriggerActivities:
         if record_id in (enduser.get("triggerIds") or []):
             return False
         try:
-            await self.quiet.update("endusers", mark.enduserId, {"triggerIds": [record_id]})
+            with writes_within_attempt():
+                await self.quiet.update("endusers", mark.enduserId, {"triggerIds": [record_id]})
         except TellescopeRejected as error:
             log.warning("enduser.triggerIds not written for %s: %s", mark.triggerId, error)
             return False

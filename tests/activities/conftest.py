@@ -8,13 +8,12 @@ directly, so a bug in `TellescopeClient` cannot hide itself in the assertions.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -31,6 +30,7 @@ from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
 from settings import TellescopeSettings
 from tellescope.client import TellescopeClient
+from tests.temporal_env import attempt_environment
 
 DEV_KEY = "sandbox-dev-key"
 ADMIN_USER_ID = "64f000000000000000000a00"
@@ -112,21 +112,6 @@ async def impatient_client(server: SandboxServer) -> AsyncIterator[TellescopeCli
 @pytest.fixture
 def acts(client: TellescopeClient) -> TellescopeActivities:
     return TellescopeActivities(client)
-
-
-def attempt_environment(
-    started_ago: timedelta = timedelta(0), timeout: timedelta = timedelta(minutes=1)
-) -> ActivityEnvironment:
-    """An activity environment whose attempt started `started_ago` with a start-to-close
-    `timeout`, as Temporal's would be (the default one started in 1970 with a 1 s timeout: every
-    write would be past its attempt's deadline, activities/attempt_deadline.py)."""
-    environment = ActivityEnvironment()
-    environment.info = dataclasses.replace(
-        environment.info,
-        started_time=datetime.now(UTC) - started_ago,
-        start_to_close_timeout=timeout,
-    )
-    return environment
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from temporalio.exceptions import ApplicationError
 from activities.attempt_deadline import CLOCK_MARGIN_SECONDS, writes_within_attempt
 from tellescope.client import write_deadline
 from tellescope.errors import OUT_OF_TIME
-from tests.activities.conftest import attempt_environment, find
+from tests.activities.conftest import find
 from tests.activities.test_messaging import sms_action
+from tests.temporal_env import attempt_environment
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

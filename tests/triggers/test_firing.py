@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import TypeAdapter
 from temporalio.client import WorkflowFailureError
-from temporalio.testing import ActivityEnvironment
 
 from models.automated_action import CancelReason, JourneyContext
 from models.runtime import RemoveRequest, enrollment_workflow_id
 from models.triggers import AutomationTriggerAction
 from sandbox.seed import DR_RIVERA_ID, INTAKE_FORM, SIGN_UP_FORM
+from tests.temporal_env import attempt_environment
 from triggers.actions import TriggerActivities
 from triggers.active import find_active
 from triggers.dispatch import fire_trigger, start_firing
@@ -913,7 +913,7 @@ async def test_grant_access_from_waitlist_through_tellescope(engine, api, make_e
         now=datetime.now(UTC).isoformat(),
     )
     activities = TriggerActivities(engine.deps)
-    attempt = ActivityEnvironment()
+    attempt = attempt_environment()
     beats: list = []
     attempt.on_heartbeat = lambda *details: beats.append(details)
     async with engine.worker():
@@ -921,7 +921,7 @@ async def test_grant_access_from_waitlist_through_tellescope(engine, api, make_e
         assert outcome.recordIds == [first["id"], second["id"]]
         assert outcome.detail.endswith("(granted by Tellescope)")
         assert beats == [([first["id"], second["id"]],)]
-        retry = ActivityEnvironment()
+        retry = attempt_environment()
         retry.info = replace(retry.info, heartbeat_details=list(beats[0]))
         again = await retry.run(activities.perform_trigger_action, request)
         assert again.recordIds == [first["id"], second["id"]]
