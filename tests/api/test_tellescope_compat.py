@@ -8,7 +8,9 @@ import pytest
 
 from models.automated_action import AutomatedAction
 from models.plan import tellescope_id
+from models.runtime import enrollment_workflow_id
 from tests.api.conftest import journey_yaml
+from workflows.journey import JourneyWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -124,6 +126,12 @@ async def test_incoming_communication_removes_only_where_the_journey_says_so(api
     [later] = rows(api, enduser_id, REMOVING, "later")
     assert later.cancel_reason == 3  # Incoming Communication
     assert [r.status for r in rows(api, enduser_id, PLAIN, "later")] == ["active"]
+    # The ledger shows the cancellation before the removed run has ended; the listing shows
+    # running enrollments, so wait for that run's end.
+    removed = await api.client.get_workflow_handle_for(
+        JourneyWorkflow.run, enrollment_workflow_id(REMOVING, enduser_id)
+    ).result()
+    assert removed.outcome == "removed"
     journeys = (await api.http.get(f"/v1/endusers/{enduser_id}/journeys")).json()
     assert [e["journeyId"] for e in journeys["enrollments"]] == [PLAIN]
 
