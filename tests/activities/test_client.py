@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
@@ -188,3 +189,26 @@ async def test_bulk_read_speaks_the_sdks_get_by_ids() -> None:
     assert [r["id"] for r in found] == ["a", "c"]
     assert [(r.method, r.url.path) for r in seen] == [("POST", "/v1/sms-messages/bulk-read")] * 2
     assert [json.loads(r.content) for r in seen] == [{"ids": ["a", "b"]}, {"ids": ["c"]}]
+
+
+async def test_the_http_stack_finds_its_async_library_probe() -> None:
+    """httpcore asks sniffio which async library runs, with an import inside the function, on
+    every request; without sniffio installed that import fails each time after searching the
+    filesystem (about 60 us, several times per request), so it is a dependency of ours: the
+    probe answers from the imported module, without the import system looking for anything."""
+    from httpcore._synchronization import current_async_library
+
+    class CountingFinder:
+        searched: list[str] = []
+
+        @classmethod
+        def find_spec(cls, name, path=None, target=None):
+            cls.searched.append(name)
+            return None
+
+    sys.meta_path.insert(0, CountingFinder)  # type: ignore[arg-type]
+    try:
+        assert current_async_library() == "asyncio"
+    finally:
+        sys.meta_path.remove(CountingFinder)  # type: ignore[arg-type]
+    assert CountingFinder.searched == []
