@@ -270,21 +270,19 @@ async def write_membership(
     tellescope: TellescopeClient,
     tellescope_journey_id: str,
     outcomes: Sequence[EnrollOutcome],
-    endusers: Mapping[str, Record | None] | None = None,
+    endusers: Mapping[str, Record | None],
     *,
     concurrency: int = 8,
 ) -> None:
     """`enduser.journeys[J] = ""` for every enrollment that started, before the add answers, as
     Tellescope writes it (docs/semantics.md §12.1); the workflow's own write follows with the
-    same value. Only a missing key is written: a key already there is left alone. `endusers`:
-    the records the request read before starting (`read_endusers`), which saves reading them
-    again; an enduser not among them is read here. A Tellescope failure is logged, not
-    answered: the workflow writes the key anyway."""
+    same value. `endusers`: the records the request read before starting (`require_endusers`);
+    only a key missing there is written, a key already there is left alone. A Tellescope failure
+    is logged, not answered: the workflow writes the key anyway."""
 
-    async def one(enduser_id: str, enduser: Mapping[str, Any] | None = None) -> None:
+    async def one(enduser_id: str) -> None:
         try:
-            if enduser is None:
-                enduser = await tellescope.get("endusers", enduser_id)
+            enduser = endusers.get(enduser_id) or await tellescope.get("endusers", enduser_id)
             if tellescope_journey_id in (enduser.get("journeys") or {}):
                 return
             await tellescope.update(
@@ -299,20 +297,7 @@ async def write_membership(
             )
 
     started = [o.enduserId for o in outcomes if o.status == "started"]
-    known = endusers or {}
-    unread = [i for i in started if known.get(i) is None]
-    read: dict[str, Record] = {}
-    # Several unread: read them in bulk (one read per LOOKUP_CHUNK ids instead of one per
-    # enduser); a chunk that cannot be read so is read id by id.
-    if len(unread) >= 2:
-        for start in range(0, len(unread), LOOKUP_CHUNK):
-            chunk = unread[start : start + LOOKUP_CHUNK]
-            try:
-                page = await tellescope.list("endusers", {"id": {"_in": chunk}}, limit=len(chunk))
-                read.update({r["id"]: r for r in page if r.get("id") in chunk})
-            except Exception:  # noqa: BLE001 (each one is read again below)
-                pass
-    await bounded(started, concurrency, lambda i: one(i, known.get(i) or read.get(i)))
+    await bounded(started, concurrency, one)
 
 
 async def remove_many(
