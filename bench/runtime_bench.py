@@ -30,6 +30,8 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType
+
 from bench.actions import cloud_actions
 from bench.bare_workflows import BareInput, BareParkedWorkflow, BareStepWorkflow
 from bench.common import (
@@ -196,14 +198,23 @@ async def _histories(client, handles: list, sample: int) -> dict:
     chosen = handles[::step][:sample]
     events = 0
     actions: Counter[str] = Counter()
+    event_bytes: Counter[str] = Counter()
     for handle in chosen:
         history = await client.get_workflow_handle(handle.id).fetch_history()
         events += len(history.events)
         actions.update(cloud_actions(history.events))
+        for event in history.events:
+            kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+            event_bytes[kind] += event.ByteSize()
     n = max(len(chosen), 1)
     return {
         "history_sample": len(chosen),
         "history_events_per_enrollment": round(events / n, 2),
+        # the history as the server stores it (protobuf), what its database holds per enrollment
+        "history_bytes_per_enrollment": round(sum(event_bytes.values()) / n),
+        "history_bytes_by_event": {
+            kind: round(value / n) for kind, value in sorted(event_bytes.items())
+        },
         "actions_per_enrollment": round(sum(actions.values()) / n, 2),
         "actions_by_kind": {kind: round(value / n, 2) for kind, value in sorted(actions.items())},
     }

@@ -7,13 +7,13 @@ running histories). Pure data with no clock or random defaults: the workflow bui
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.actions import AutomationAction
 from models.automated_action import JourneyContext
-from models.base import OmitNoneInJson
+from models.base import GivenFieldsInJson, OmitNoneInJson
 from models.message_policy import MessagePolicy
 from models.plan import JourneyPlan
 
@@ -54,7 +54,7 @@ class EnrollmentInput(OmitNoneInJson, RuntimeModel):
     historyShape: int | None = None
     # The compact shape (HISTORY_SHAPE_COMPACT) carries the plan it runs (planVersion's, without
     # triggers: `PlanStore.enrollment_plan`) instead of loading it; set by `workflows.starter`.
-    plan: JourneyPlan | None = None
+    plan: Annotated[JourneyPlan, GivenFieldsInJson] | None = None
 
 
 def enrollment_workflow_id(journey_id: str, enduser_id: str) -> str:
@@ -65,7 +65,7 @@ def enrollment_workflow_id(journey_id: str, enduser_id: str) -> str:
 # --- actions ------------------------------------------------------------------------------------
 
 
-class ActionRequest(RuntimeModel):
+class ActionRequest(OmitNoneInJson, RuntimeModel):
     """Perform one AutomatedAction's side effect in Tellescope."""
 
     automatedActionId: str  # unique per AutomatedAction: the idempotency key of the side effect
@@ -73,7 +73,7 @@ class ActionRequest(RuntimeModel):
     journeyId: str  # Tellescope journey id (stamped on records)
     automationStepId: str  # Tellescope step id (ObjectId; stamped on records, echoed by webhooks)
     stepName: str  # the readable step id, for logs and summaries
-    action: AutomationAction
+    action: Annotated[AutomationAction, GivenFieldsInJson]
     journeyContext: JourneyContext = Field(default_factory=JourneyContext)
     organizationTimezone: str = "America/New_York"
     now: str  # ISO instant of the workflow's clock when the action ran (setters, due dates)
@@ -82,7 +82,7 @@ class ActionRequest(RuntimeModel):
     messagePolicy: MessagePolicy | None = None
 
 
-class ActionOutcome(RuntimeModel):
+class ActionOutcome(OmitNoneInJson, RuntimeModel):
     """What the workflow needs back to schedule the step's children."""
 
     recordIds: list[str] = Field(default_factory=list)  # records created or updated

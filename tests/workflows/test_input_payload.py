@@ -5,11 +5,14 @@ recorded histories, whose inputs carry every null, still replay (tests/histories
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
 
+from compiler import compile_paths
 from models.automated_action import JourneyContext
-from models.runtime import EnrollmentInput
+from models.runtime import ActionOutcome, ActionRequest, EnrollmentInput
 from tests.workflows.conftest import write_journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -57,3 +60,66 @@ async def test_old_inputs_with_nulls_still_read():
     assert EnrollmentInput.model_validate(old).journeyContext == JourneyContext()
     # the workflow's own (python-mode) dumps keep every field: its state is unchanged
     assert JourneyContext().model_dump() == dict.fromkeys(JourneyContext.model_fields)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CORPUS = Path(__file__).resolve().parents[1] / "histories" / "journeys"
+
+
+def _through_temporal(value, type_hint):
+    """What the worker reads back of `value` sent as a Temporal payload."""
+    converter = pydantic_data_converter.payload_converter
+    (payload,) = converter.to_payloads([value])
+    return payload, converter.from_payloads([payload], [type_hint])[0]
+
+
+@pytest.mark.parametrize("folder", [EXAMPLES, CORPUS], ids=["examples", "corpus"])
+async def test_plans_travel_as_their_given_fields_and_read_back_equal(folder):
+    """The plan in the start event holds what the YAML gave (the form its version hashes), not
+    a null per optional Tellescope field; the worker reads back the same plan, step actions
+    included (docs/decisions.md D39)."""
+    for plan in compile_paths([folder]).plans:
+        inp = EnrollmentInput(
+            journeyId=plan.journeyId,
+            planVersion=plan.version,
+            enduserId="e1",
+            tellescopeJourneyId=plan.tellescopeJourneyId,
+            plan=plan,
+        )
+        payload, read = _through_temporal(inp, EnrollmentInput)
+        assert read.plan == plan, plan.journeyId
+        assert read.plan.model_dump(mode="json") == plan.model_dump(mode="json")
+        sent = json.loads(payload.data)["plan"]
+        assert sent == plan.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        full = plan.model_dump_json()
+        assert len(payload.data) < 0.8 * len(full), (plan.journeyId, len(payload.data), len(full))
+        for step in plan.steps.values():
+            request = ActionRequest(
+                automatedActionId="a1",
+                enduserId="e1",
+                journeyId="j1",
+                automationStepId="s1",
+                stepName=step.id,
+                action=step.action,
+                now="2026-12-07T00:00:00+00:00",
+            )
+            payload, read_request = _through_temporal(request, ActionRequest)
+            assert read_request == request, (plan.journeyId, step.id)
+            assert b"null" not in payload.data or "null" in json.dumps(
+                step.action.model_dump(mode="json", exclude_unset=True)
+            ), (plan.journeyId, step.id)
+
+
+async def test_action_outcomes_omit_their_unset_results():
+    outcome = ActionOutcome(recordIds=["r1"], detail="tags added")
+    payload, read = _through_temporal(outcome, ActionOutcome)
+    assert json.loads(payload.data) == {
+        "recordIds": ["r1"],
+        "formResponseIds": [],
+        "reused": False,
+        "detail": "tags added",
+    }
+    assert read == outcome
+    # outcomes recorded before (every field, nulls included) still read
+    old = {**outcome.model_dump(), "ticketId": None, "outcome": None, "skipped": None}
+    assert ActionOutcome.model_validate_json(json.dumps(old)) == outcome
