@@ -134,17 +134,31 @@ def decide(
     )
 
 
+# A decision not to fire that read no enduser values is the same every time its trigger is
+# skipped for the same reason, and most of an event's decisions are such (1,000 triggers, most for
+# another form): each is built once and shared (Decision is frozen). Building them per event was a
+# third of evaluating 1,000 triggers (BENCHMARKS.md). Cleared when full, so it stays bounded.
+_SHARED_SKIPS: dict[tuple[str, str, str, str], Decision] = {}
+SHARED_SKIPS_MAX = 100_000
+
+
 def _skipped(
     trigger: ActiveTrigger, stage: Stage, reason: str, values: dict[str, Any] | None = None
 ) -> Decision:
     """A decision not to fire."""
+    title = trigger.trigger.title
+    if values is None:
+        key = (trigger.id, title, stage, reason)
+        shared = _SHARED_SKIPS.get(key)
+        if shared is None:
+            if len(_SHARED_SKIPS) >= SHARED_SKIPS_MAX:
+                _SHARED_SKIPS.clear()
+            shared = _SHARED_SKIPS[key] = Decision(
+                triggerId=trigger.id, title=title, fire=False, stage=stage, reason=reason
+            )
+        return shared
     return Decision(
-        triggerId=trigger.id,
-        title=trigger.trigger.title,
-        fire=False,
-        stage=stage,
-        reason=reason,
-        values=values,
+        triggerId=trigger.id, title=title, fire=False, stage=stage, reason=reason, values=values
     )
 
 

@@ -101,7 +101,10 @@ Stage = Literal[
 
 
 class Decision(TriggerModel):
-    """Whether one trigger fires for the event, and if not, at which stage it stopped and why."""
+    """Whether one trigger fires for the event, and if not, at which stage it stopped and why.
+    Frozen: decisions not to fire are shared between events (triggers.evaluate)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     triggerId: str
     title: str

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+import triggers.evaluate
 from models.triggers import TRIGGER_EVENT_TYPES, AutomationTrigger
 from triggers.evaluate import evaluate
 from triggers.events import IncomingEvent
@@ -1336,3 +1338,28 @@ def test_values_are_reported_once_the_decision_reaches_the_enduser_condition():
         {"id": "u1", "state": "CA"},
     )
     assert (fired.fire, fired.values) == (True, {"state": "CA"})
+
+
+def test_a_skip_that_read_no_values_is_built_once_and_shared(monkeypatch):
+    """Most of an event's decisions are the same skip, event after event (another form): shared
+    and frozen; decisions that read the enduser are built per event; the store stays bounded."""
+    condition = {"$and": [{"condition": {"state": "CA"}}]}
+    trig = trigger(
+        {"type": "Form Submitted", "info": {"formId": FORM_A}}, enduserCondition=condition
+    )
+    other = event("Form Submitted", {"formId": FORM_B, "submittedAt": NOW.isoformat()})
+    first, second = decide(trig, other), decide(trig, other)
+    assert first is second
+    assert (first.fire, first.stage, first.values) == (False, "event", None)
+    with pytest.raises(ValidationError):
+        first.reason = "changed"  # type: ignore[misc]
+    renamed = trig.model_copy(update={"trigger": trig.trigger.model_copy(update={"title": "new"})})
+    assert decide(renamed, other).title == "new"
+    same_form = event("Form Submitted", {"formId": FORM_A, "submittedAt": NOW.isoformat()})
+    enduser = {"id": "u1", "state": "NY"}
+    assert decide(trig, same_form, enduser) is not decide(trig, same_form, enduser)
+    monkeypatch.setattr(triggers.evaluate, "SHARED_SKIPS_MAX", 1)
+    third = decide(trig, event("Form Submitted", {"formId": "x", "submittedAt": "y"}))
+    assert len(triggers.evaluate._SHARED_SKIPS) == 1
+    assert decide(trig, other) == first and decide(trig, other) is not first
+    assert third.stage == "event"
