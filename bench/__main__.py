@@ -247,6 +247,12 @@ def rows_of(name: str, result: dict, sizes: Sizes) -> list[Row]:
                 "history_events_per_enrollment",
                 "",
             ),
+            Row(  # what the database figure's history part is made of (results file: by event)
+                f"parked: history bytes per enrollment ({k} sampled)",
+                round(ours["history_bytes_per_enrollment"] / 1024, 2),
+                round(bare["history_bytes_per_enrollment"] / 1024, 2),
+                "KiB",
+            ),
             cost(
                 f"parked: Temporal Cloud actions per enrollment ({k} sampled)",
                 "actions_per_enrollment",
