@@ -43,6 +43,10 @@ class EngineSettings(BaseSettings):
     # Workflows kept in worker memory between tasks (sticky cache). Lower it if worker RSS grows
     # with many active enrollments; 0 disables sticky execution.
     max_cached_workflows: int = 1000
+    # Run workflow code in Temporal's sandbox (the workflow modules passed through, D33) instead
+    # of unsandboxed (docs/decisions.md D40): a runtime guard for someone changing the workflow
+    # code, at about a fifth of the worker's CPU per enrollment.
+    workflow_sandbox: bool = False
     # Trigger decisions (docs/operator-view.md §2) are kept this many days, and at most this many
     # per enduser (the newest); both enforced as decisions are written (docs/decisions.md D25).
     trigger_decisions_retention_days: float = Field(default=30.0, gt=0)

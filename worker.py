@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.action_handlers import ActionHandlers, HandlerConfigError, load_handlers
@@ -67,14 +67,25 @@ WORKFLOWS: list[type] = [
     AdHocActionWorkflow,
 ]
 
-# The modules of WORKFLOWS. The worker's sandbox passes them through (workflow_runner); the strict
-# sandbox of the tests imports them afresh for every workflow instance it creates.
+# The modules of WORKFLOWS. The worker's sandbox, when on, passes them through (workflow_runner);
+# the strict sandbox of the tests imports them afresh for every workflow instance it creates.
 WORKFLOW_MODULES = ("workflows.journey", "triggers.workflows", "workflows.adhoc")
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The runner of every workflow of the worker (and of the benchmarks' replayers): Temporal's
-    sandbox with the workflow modules passed through, imported once with the worker.
+def workflow_runner(settings: EngineSettings | None = None) -> WorkflowRunner:
+    """The runner of every workflow of the worker (and of the benchmarks' replayers): workflow
+    code runs unsandboxed (docs/decisions.md D40), or, with WORKFLOW_SANDBOX set, in the
+    sandbox with the workflow modules passed through (`sandboxed_workflow_runner`)."""
+    if settings is None:
+        settings = load_settings(EngineSettings)
+    if settings.workflow_sandbox:
+        return sandboxed_workflow_runner()
+    return UnsandboxedWorkflowRunner()
+
+
+def sandboxed_workflow_runner() -> SandboxedWorkflowRunner:
+    """Temporal's sandbox with the workflow modules passed through, imported once with the
+    worker.
 
     The default sandbox re-imports a workflow's module for every workflow instance it creates, so
     each cached JourneyWorkflow held its own copy of workflows/journey.py (0.19 MiB, against
@@ -193,7 +204,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                     *trigger_activities.all(),
                 ],
                 activity_executor=executor,
-                workflow_runner=workflow_runner(),
+                workflow_runner=workflow_runner(settings),
                 max_cached_workflows=settings.max_cached_workflows,
                 graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
             )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import worker
@@ -41,9 +41,14 @@ def test_every_example_journey_has_recorded_histories():
     assert len(HISTORIES) >= 12
 
 
-# The worker's runner (workflow modules passed through, docs/decisions.md D33) and the strict
+# The worker's runners: unsandboxed (its default, docs/decisions.md D40) and, with
+# WORKFLOW_SANDBOX, the sandbox with the workflow modules passed through (D33); and the strict
 # sandbox, which re-imports the workflow module and rejects restricted calls on every path replayed.
-RUNNERS = {"worker": worker.workflow_runner, "strict": SandboxedWorkflowRunner}
+RUNNERS = {
+    "worker": UnsandboxedWorkflowRunner,
+    "worker-sandbox": worker.sandboxed_workflow_runner,
+    "strict": SandboxedWorkflowRunner,
+}
 
 
 @pytest.mark.parametrize("runner", RUNNERS)
