@@ -26,12 +26,24 @@ from pydantic import (
 CompoundFilter = dict[str, Any]
 
 
+def _given_fields(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+# Annotate a field holding compiled Tellescope models (a plan, a step's action) with this to send
+# it to Temporal as the fields given in the YAML only (`Annotated[JourneyPlan, GivenFieldsInJson]`),
+# not a `null` for each of the many optional fields Tellescope's models have: the form the plan's
+# version hashes and the plan store keeps, so it reads back equal. Most of a history's bytes were
+# those nulls (docs/decisions.md D39). Python-mode dumps are unchanged.
+GivenFieldsInJson = PlainSerializer(_given_fields, when_used="json")
+
+
 class TellescopeModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     def to_json(self) -> dict[str, Any]:
         """Tellescope-shaped JSON: only the fields that were given, in Tellescope's names."""
-        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        return _given_fields(self)
 
 
 class OmitNoneInJson(BaseModel):
@@ -46,18 +58,6 @@ class OmitNoneInJson(BaseModel):
         if info.mode_is_json() and isinstance(data, dict):
             return {key: value for key, value in data.items() if value is not None}
         return data
-
-
-def _given_fields(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json", exclude_unset=True, by_alias=True)
-
-
-# Annotate a field holding compiled Tellescope models (a plan, a step's action) with this to send
-# it to Temporal as the fields given in the YAML only (`Annotated[JourneyPlan, GivenFieldsInJson]`),
-# not a `null` for each of the many optional fields Tellescope's models have: the form the plan's
-# version hashes and the plan store keeps, so it reads back equal. Most of a history's bytes were
-# those nulls (docs/decisions.md D39). Python-mode dumps are unchanged.
-GivenFieldsInJson = PlainSerializer(_given_fields, when_used="json")
 
 
 class TellescopeRecord(TellescopeModel):

@@ -104,7 +104,7 @@ class Decision(TriggerModel):
     """Whether one trigger fires for the event, and if not, at which stage it stopped and why.
     Frozen: decisions not to fire are shared between events (triggers.evaluate)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)  # besides TriggerModel's
 
     triggerId: str
     title: str
