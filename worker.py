@@ -27,6 +27,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.action_handlers import ActionHandlers, HandlerConfigError, load_handlers
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from activities.tellescope_activities import TellescopeActivities
 from services.gc_freeze import freeze_startup_heap
 from settings import EngineSettings, load_settings
@@ -204,6 +205,8 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                     *trigger_activities.all(),
                 ],
                 activity_executor=executor,
+                # the first step's activity carries the journey's join (docs/decisions.md D41)
+                interceptors=[JoinFirst(ledger, tellescope_activities.set_journey_state)],
                 workflow_runner=workflow_runner(settings),
                 max_cached_workflows=settings.max_cached_workflows,
                 graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),

@@ -49,26 +49,42 @@ class EngineActivities:
     @activity.defn(name="record_ledger")
     def record_ledger(self, batch: LedgerBatch) -> int:
         """Write the rows, then count the status changes the write made
-        (activities/action_metrics.py: a retried batch counts nothing twice). A cancellation
-        (a worker without a workflow cache evicts a run whose local activity is running, then
-        runs it again) is held until both are done: raised between the commit and the count,
-        it lost the count, since the second run finds the rows written and counts nothing."""
-        with activity.shield_thread_cancel_exception():
-            count_transitions(self.ledger.record_transitions(batch.entries))
-        return len(batch.entries)
+        (`record_rows`)."""
+        return record_rows(self.ledger, batch)
 
     @activity.defn(name="join_and_record")
     async def join_and_record(self, batch: LedgerBatch) -> int:
         """The compact history shape's first bookkeeping (docs/decisions.md D35): write
-        `enduser.journeys[J]` (`batch.membership`), then the ledger rows, as one local activity.
-        Both writes are idempotent, so a retried attempt repeats them harmlessly."""
-        if batch.membership is not None:
-            if self.join_journey is None:
-                raise RuntimeError("join_and_record: the worker was built without join_journey")
-            await self.join_journey(batch.membership)
-        # The ledger is a sync store: its write runs on a thread, off the loop, with this
-        # activity's context (count_transitions reads the activity's metric meter).
-        return await asyncio.to_thread(self.record_ledger, batch)
+        `enduser.journeys[J]` (`batch.membership`), then the ledger rows, as one local activity
+        (`join_then_record`)."""
+        return await join_then_record(self.ledger, self.join_journey, batch)
+
+
+def record_rows(ledger: Ledger, batch: LedgerBatch) -> int:
+    """Write the rows, then count the status changes the write made
+    (activities/action_metrics.py: a retried batch counts nothing twice). A cancellation
+    (a worker without a workflow cache evicts a run whose local activity is running, then
+    runs it again) is held until both are done: raised between the commit and the count,
+    it lost the count, since the second run finds the rows written and counts nothing."""
+    with activity.shield_thread_cancel_exception():
+        count_transitions(ledger.record_transitions(batch.entries))
+    return len(batch.entries)
+
+
+async def join_then_record(
+    ledger: Ledger, join_journey: JoinJourney | None, batch: LedgerBatch
+) -> int:
+    """Write `enduser.journeys[J]` (`batch.membership`), then the ledger rows: an enrollment's
+    first bookkeeping, as the local activity `join_and_record` or, in the folded shape, before
+    the first step's side effect (activities/join_first.py). Both writes are idempotent, so a
+    retried attempt repeats them harmlessly."""
+    if batch.membership is not None:
+        if join_journey is None:
+            raise RuntimeError("join_and_record: the worker was built without join_journey")
+        await join_journey(batch.membership)
+    # The ledger is a sync store: its write runs on a thread, off the loop, with this
+    # activity's context (count_transitions reads the activity's metric meter).
+    return await asyncio.to_thread(record_rows, ledger, batch)
 
 
 class JourneyControlActivities:

@@ -104,6 +104,7 @@ def engine_worker(
     cache), plus the bare workflows and activity when `bare` is given. Returns the worker and a
     close() coroutine function for what it holds."""
     from activities.engine import engine_activities
+    from activities.join_first import JoinFirst
     from activities.tellescope_activities import TellescopeActivities
     from settings import EngineSettings, TellescopeSettings
     from store.db import upgrade_database
@@ -141,7 +142,10 @@ def engine_worker(
         activity_executor=executor,
         workflow_runner=workflow_runner(),
         max_cached_workflows=EngineSettings().max_cached_workflows,
-        interceptors=interceptors or [],
+        interceptors=[
+            JoinFirst(ledger, tellescope_activities.set_journey_state),  # docs/decisions.md D41
+            *(interceptors or []),
+        ],
     )
 
     async def close() -> None:

@@ -52,7 +52,7 @@ class EnrollmentInput(OmitNoneInJson, RuntimeModel):
     # every new enrollment, kept across continue-as-new). None is the shape of runs started
     # before it existed: their histories replay the way they were made.
     historyShape: int | None = None
-    # The compact shape (HISTORY_SHAPE_COMPACT) carries the plan it runs (planVersion's, without
+    # The compact and folded shapes carry the plan they run (planVersion's, without
     # triggers: `PlanStore.enrollment_plan`) instead of loading it; set by `workflows.starter`.
     plan: Annotated[JourneyPlan, GivenFieldsInJson] | None = None
 
@@ -80,6 +80,9 @@ class ActionRequest(OmitNoneInJson, RuntimeModel):
     # The organisation's message policy, for a patient-facing message of a step not exempt from
     # it (docs/message-policy.md); None: no policy applies.
     messagePolicy: MessagePolicy | None = None
+    # The folded history shape (docs/decisions.md D41): the enrollment's join and first ledger
+    # rows, written by the worker's `JoinFirst` interceptor before this action's side effect.
+    joinFirst: LedgerBatch | None = None
 
 
 class ActionOutcome(OmitNoneInJson, RuntimeModel):
@@ -100,6 +103,9 @@ class ActionOutcome(OmitNoneInJson, RuntimeModel):
     heldUntil: str | None = None
     skipped: str | None = None
     detail: str = ""  # one human line for the step history ("SMS 65f... to enduser")
+    # Set by the worker's `JoinFirst` interceptor: the request's `joinFirst` was written before
+    # the side effect (docs/decisions.md D41).
+    joinedJourney: bool | None = None
 
 
 class BackgroundErrorRequest(RuntimeModel):
@@ -331,6 +337,9 @@ class LedgerBatch(OmitNoneInJson, RuntimeModel):
     entries: list[LedgerEntry]
     # The compact shape's first batch also joins the journey (`join_and_record`, written first).
     membership: JourneyStateUpdate | None = None
+
+
+ActionRequest.model_rebuild()  # its `joinFirst` is a LedgerBatch, defined above only now
 
 
 class PlanRef(RuntimeModel):

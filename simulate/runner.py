@@ -18,6 +18,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from compiler.compile import CompileResult
 from models.automated_action import CancelReason, JourneyContext
 from models.runtime import (
@@ -147,6 +148,8 @@ class _Run:
                 ),
             ],
             activity_executor=self.executor,
+            # the first step's activity carries the journey's join (docs/decisions.md D41)
+            interceptors=[JoinFirst(self.ledger, self.tellescope.set_journey_state)],
         )
 
     async def execute(self, script: Script, start: datetime | None, until: datetime | None):

@@ -81,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
         IncomingMessage,
         JourneyControlRequest,
         JourneyStateUpdate,
+        LedgerBatch,
         MigrateRequest,
         PauseRequest,
         PlanRef,
@@ -107,6 +108,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import metrics
     from workflows.patches import (
         HISTORY_SHAPE_COMPACT,
+        HISTORY_SHAPE_FOLDED,
         HISTORY_SHAPE_LEAN,
         PATCH_BACKGROUND_ERRORS,
         PATCH_DUE_AT_OFFICE_HOURS,
@@ -166,8 +168,9 @@ class JourneyWorkflow:
     @workflow.init
     def __init__(self, inp: EnrollmentInput) -> None:
         self.inp = inp
-        # History shapes 2 and 3 (workflows/patches.py): fewer events per step, same behaviour.
-        self.compact = inp.historyShape == HISTORY_SHAPE_COMPACT
+        # History shapes 2 to 4 (workflows/patches.py): fewer events per step, same behaviour.
+        self.folded = inp.historyShape == HISTORY_SHAPE_FOLDED
+        self.compact = self.folded or inp.historyShape == HISTORY_SHAPE_COMPACT
         self.lean = self.compact or inp.historyShape == HISTORY_SHAPE_LEAN
         self.plan: JourneyPlan | None = None
         # The durable state, handed whole to the next run on continue-as-new.
@@ -175,7 +178,7 @@ class JourneyWorkflow:
         self.cancelled: dict[str, int] = {}  # action id -> cancel reason, set by cancellers
         self.tasks: dict[str, asyncio.Task[None]] = {}
         # ledger, UI and search attributes
-        self.projection = Projection(inp, lean=self.lean, compact=self.compact)
+        self.projection = Projection(inp, lean=self.lean, compact=self.compact, folded=self.folded)
         self.in_flight = 0  # activities running: continue-as-new waits for them
         self.performing: set[str] = set()  # actions whose side effect is under way
         self.draining = False  # due actions wait instead of starting (continue-as-new, removal)
@@ -536,18 +539,21 @@ class JourneyWorkflow:
                                 continue
                     break
                 # The compact shape joins the journey with the first ledger write: no side
-                # effect before it (`joined` is always true in the other shapes).
-                await workflow.wait_condition(
-                    lambda: (
-                        (not self.draining and self.projection.joined)
-                        or action.id in self.cancelled
+                # effect before it (`joined` is always true in the other shapes). The folded
+                # shape lets a step that performs at once carry that write (D41).
+                join = self.projection.take_join() if self._can_carry_join(action) else None
+                if join is None:
+                    await workflow.wait_condition(
+                        lambda: (
+                            (not self.draining and self.projection.joined)
+                            or action.id in self.cancelled
+                        )
                     )
-                )
-                if action.id in self.cancelled:
-                    return
+                    if action.id in self.cancelled:
+                        return
                 self.performing.add(action.id)
                 try:
-                    held_until = await self._perform(action)
+                    held_until = await self._perform(action, join)
                 finally:
                     self.performing.discard(action.id)
                 if held_until is None:
@@ -695,8 +701,24 @@ class JourneyWorkflow:
         self._write(action, "active", detail=f"deferred to office hours ({opening.isoformat()})")
         return True
 
-    async def _perform(self, action: ActionState) -> datetime | None:
-        """Run the due action. Returns when to try again if the message policy held it."""
+    def _can_carry_join(self, action: ActionState) -> bool:
+        """Folded shape (docs/decisions.md D41): whether this action's activity can write the
+        journey's join before its side effect: its first activity is the side effect (no
+        condition read before it) and goes through `ActionRequest` (not journey control)."""
+        if not self.folded or self.projection.joined or self.draining:
+            return False
+        step = self._plan.steps[action.stepId]
+        return (
+            not step.conditions
+            and not step.enduserConditions
+            and family_of(step.action.type) != "control_journeys"
+        )
+
+    async def _perform(
+        self, action: ActionState, join: LedgerBatch | None = None
+    ) -> datetime | None:
+        """Run the due action. Returns when to try again if the message policy held it. `join`
+        (the folded shape's first bookkeeping) rides on the action's activity."""
         step = self._plan.steps[action.stepId]
         if action.processAfter is not None:
             metrics.record_lateness(self.inp.journeyId, action.stepId, action.processAfter)
@@ -715,8 +737,12 @@ class JourneyWorkflow:
                 )
                 return None
         try:
-            outcome = await self._execute(action)
-        except ActivityError as error:
+            outcome = await self._execute(action, join)
+        except BaseException as error:
+            if join is not None:  # perhaps unwritten: the ledger writer writes it (idempotent)
+                self.projection.join_carried(False)
+            if not isinstance(error, ActivityError):
+                raise
             message = _failure_message(error)
             self._finish(
                 action, "error", error=message, error_class=_failure_class(error), detail=message
@@ -727,6 +753,14 @@ class JourneyWorkflow:
             if self._patched(PATCH_BACKGROUND_ERRORS):
                 await self._report_background_error(action, message)
             return None
+        if join is not None:
+            if not outcome.joinedJourney:
+                workflow.logger.warning(
+                    "the worker has no JoinFirst interceptor: %s joined the journey after its"
+                    " first step (docs/decisions.md D41)",
+                    self.inp.enduserId,
+                )
+            self.projection.join_carried(bool(outcome.joinedJourney))
         # docs/message-policy.md: only a policy configured in organization.yaml gives these
         # outcomes, and no recorded history has one, so they need no workflow.patched.
         if outcome.heldUntil is not None:
@@ -809,7 +843,7 @@ class JourneyWorkflow:
             return self.inp.tellescopeJourneyId
         return journey_id if OBJECT_ID.match(journey_id) else tellescope_id("journey", journey_id)
 
-    async def _execute(self, action: ActionState) -> ActionOutcome:
+    async def _execute(self, action: ActionState, join: LedgerBatch | None) -> ActionOutcome:
         step = self._plan.steps[action.stepId]
         family = family_of(step.action.type)
         context = JourneyContext.model_validate(action.journeyContext)
@@ -838,6 +872,7 @@ class JourneyWorkflow:
             organizationTimezone=self._plan.organization.timezone,
             now=workflow.now().isoformat(),
             messagePolicy=self._message_policy(action.stepId),
+            joinFirst=join,
         )
         return await self._activity(
             family, request, result_type=ActionOutcome, summary=summary, action_id=action.id

@@ -84,6 +84,14 @@ IN_LEAN_SHAPE = frozenset(
 # no upsert. Chosen by `workflows.starter` when its caller hands it the plan.
 HISTORY_SHAPE_COMPACT = 3
 
+# History shape 4, "folded" (docs/decisions.md D41): the compact shape, and when a step performs
+# its side effect in the run's first activation (no delay, no condition to read first), the join
+# rides on that step's activity (`ActionRequest.joinFirst`, written by the worker's `JoinFirst`
+# interceptor before the side effect) instead of a `join_and_record` marker of its own: a parked
+# enrollment records 12 events instead of 13. Chosen by `workflows.starter` as the compact shape
+# was.
+HISTORY_SHAPE_FOLDED = 4
+
 
 def patched(patch_id: str, *, lean: bool) -> bool:
     """workflow.patched, except that a lean-shape (or compact) run has the patches it started

@@ -36,13 +36,24 @@ class Projection:
     """One enrollment's outputs. What was last shown is kept here (not in the durable state): a
     new run after continue-as-new shows everything afresh."""
 
-    def __init__(self, inp: EnrollmentInput, *, lean: bool = False, compact: bool = False) -> None:
+    def __init__(
+        self,
+        inp: EnrollmentInput,
+        *,
+        lean: bool = False,
+        compact: bool = False,
+        folded: bool = False,
+    ) -> None:
         self.inp = inp
         # Compact shape (workflows/patches.py): the journey is joined by the first ledger write
         # (`join`); until it is written, `joined` is false and steps hold their side effects.
         self.compact = compact
         self.membership: JourneyStateUpdate | None = None
         self.joined = True
+        # Folded shape: a step performing at once may carry that write on its own activity
+        # (`take_join`); the ledger waits meanwhile, so no later row overtakes the batch.
+        self.folded = folded
+        self.carried: LedgerBatch | None = None
         # Lean history shape (workflows/patches.py): an activation's upserts are sent together by
         # `_send_upserts`, and only those that change a value.
         self.lean = lean
@@ -130,12 +141,37 @@ class Projection:
         self.membership = update
         self.joined = False
 
+    def take_join(self) -> LedgerBatch | None:
+        """Folded shape (docs/decisions.md D41): the join and the rows queued so far, for the
+        first step that performs before the writer has run; None when there is none to take."""
+        if not self.folded or self.membership is None or self.carried is not None:
+            return None
+        self.carried = LedgerBatch(entries=list(self.dirty.values()), membership=self.membership)
+        self.dirty, self.membership = {}, None
+        return self.carried
+
+    def join_carried(self, written: bool) -> None:
+        """The step that took the join has finished. Not `written` (the activity failed, or a
+        worker without the `JoinFirst` interceptor ran it): the writer writes the batch itself,
+        idempotently, as `join_and_record`; rows queued since then stay newer."""
+        batch, self.carried = self.carried, None
+        if batch is None:
+            return
+        if written:
+            self.joined = True
+            return
+        self.membership = batch.membership
+        self.dirty = {**{e.id: e for e in batch.entries}, **self.dirty}
+
     async def _write_ledger(self) -> None:
         """The only ledger writer: batches every transition since the last write into one local
         activity, in order, so a later state never races an earlier one."""
         while True:
             await workflow.wait_condition(
-                lambda: bool(self.dirty) or self.membership is not None or self.ledger_closing
+                lambda: (
+                    (bool(self.dirty) or self.membership is not None or self.ledger_closing)
+                    and self.carried is None
+                )
             )
             if not self.dirty and self.membership is None:
                 return

@@ -28,7 +28,7 @@ from models.runtime import (
 )
 from workflows import search_attributes as sa
 from workflows.journey import JourneyWorkflow
-from workflows.patches import HISTORY_SHAPE_COMPACT, HISTORY_SHAPE_LEAN
+from workflows.patches import HISTORY_SHAPE_FOLDED, HISTORY_SHAPE_LEAN
 
 
 def enrollment_attributes(inp: EnrollmentInput) -> TypedSearchAttributes:
@@ -95,17 +95,17 @@ async def enroll_run(
     enrollment as it is starts with FAIL too, so whether a run started is known (the start
     response's `started` flag is not public).
 
-    `plan` (inp.planVersion's, `PlanStore.enrollment_plan`) makes a new run record the compact
+    `plan` (inp.planVersion's, `PlanStore.enrollment_plan`) makes a new run record the folded
     history shape (workflows/patches.py): the plan travels in the input instead of being loaded.
     Without it the run records the lean shape."""
-    if inp.historyShape is None:  # every new enrollment records the lean or compact shape
+    if inp.historyShape is None:  # every new enrollment records the lean or folded shape
         if plan is not None:
             if plan.version != inp.planVersion or plan.journeyId != inp.journeyId:
                 raise ValueError(
                     f"plan {plan.journeyId}@{plan.version} is not the enrollment's "
                     f"{inp.journeyId}@{inp.planVersion}"
                 )
-            update: dict[str, Any] = {"historyShape": HISTORY_SHAPE_COMPACT, "plan": plan}
+            update: dict[str, Any] = {"historyShape": HISTORY_SHAPE_FOLDED, "plan": plan}
         else:
             update = {"historyShape": HISTORY_SHAPE_LEAN}
         inp = inp.model_copy(update=update)

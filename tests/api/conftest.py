@@ -34,6 +34,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from activities.tellescope_activities import TellescopeActivities
 from api.main import create_app
 from sandbox.server import SandboxServer
@@ -244,6 +245,8 @@ async def worker_for(h: Harness) -> AsyncIterator[None]:
                 *trigger_activities(h),
             ],
             activity_executor=executor,
+            # the first step's activity carries the journey's join (docs/decisions.md D41)
+            interceptors=[JoinFirst(h.ledger, acts.set_journey_state)],
             workflow_failure_exception_types=[Exception],
         ):
             yield

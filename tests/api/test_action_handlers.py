@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from activities.action_handlers import load_handlers
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from activities.sandbox_handler import REFERENCE
 from activities.tellescope_activities import TellescopeActivities
 from tests.api.conftest import Harness, LiveServer, harness, serve, trigger_activities
@@ -152,6 +153,8 @@ async def handled_worker(h: Harness) -> AsyncIterator[None]:
                 *trigger_activities(h),
             ],
             activity_executor=executor,
+            # the first step's activity carries the journey's join (docs/decisions.md D41)
+            interceptors=[JoinFirst(h.ledger, acts.set_journey_state)],
             workflow_runner=workflow_runner(),  # workflow modules passed through (D33)
             workflow_failure_exception_types=[Exception],
         ):

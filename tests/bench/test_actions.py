@@ -56,12 +56,26 @@ def test_the_same_enrollment_in_the_lean_shape():
 def test_the_same_enrollment_in_the_compact_shape():
     """docs/decisions.md D35: the plan comes with the input, the journey is joined by the first
     ledger write, and the start sets JourneyWaitingAt: the first workflow task upserts nothing."""
-    actions = cloud_actions(history("care-plan-waiting-for-trigger.json").events)
+    actions = cloud_actions(
+        history("care-plan-waiting-for-trigger-before-folded-history.json").events
+    )
     assert actions == {
         "workflow_started": 1,
         "activity_attempt": 1,  # update_enduser
         # join_and_record in the first workflow task, the second ledger write in the last one
         "markers_of_a_workflow_task": 2,
+        "search_attribute_upsert": 1,  # JourneyState and JourneyWaitingAt, when the step ran
+    }
+
+
+def test_the_same_enrollment_in_the_folded_shape():
+    """docs/decisions.md D41: the first step's activity carries the join, so the first workflow
+    task records no marker: four actions against a bare workflow's two."""
+    actions = cloud_actions(history("care-plan-waiting-for-trigger.json").events)
+    assert actions == {
+        "workflow_started": 1,
+        "activity_attempt": 1,  # update_enduser, which wrote the join before its side effect
+        "markers_of_a_workflow_task": 1,  # the second ledger write
         "search_attribute_upsert": 1,  # JourneyState and JourneyWaitingAt, when the step ran
     }
 

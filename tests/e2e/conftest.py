@@ -25,6 +25,7 @@ import pytest_asyncio
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from activities.tellescope_activities import TellescopeActivities
 from compiler import compile_paths
 from models.runtime import EnrollmentInput, FormSubmitted, TicketClosed
@@ -224,6 +225,8 @@ class Stack:
                     ),
                 ],
                 activity_executor=executor,
+                # the first step's activity carries the journey's join (docs/decisions.md D41)
+                interceptors=[JoinFirst(self.ledger, acts.set_journey_state)],
                 workflow_failure_exception_types=[Exception],
             ):
                 yield

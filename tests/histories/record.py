@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from compiler import compile_paths
 from models.runtime import (
     EnrollmentInput,
@@ -46,7 +47,7 @@ from store.plans import PlanStore
 from tests.temporal_env import start_time_skipping
 from workflows import starter
 from workflows.journey import JourneyWorkflow
-from workflows.patches import HISTORY_SHAPE_COMPACT
+from workflows.patches import HISTORY_SHAPE_FOLDED
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parents[1] / "examples"
@@ -102,6 +103,8 @@ class Recorder:
                 ),
             ],
             activity_executor=executor,
+            # the first step's activity carries the journey's join (docs/decisions.md D41)
+            interceptors=[JoinFirst(self.ledger, tellescope.set_journey_state)],
         )
 
     async def until(self, handle, predicate) -> None:
@@ -225,7 +228,7 @@ async def record_early_signal(recorder: Recorder, executor, name: str) -> None:
     row = recorder.plans.current("onboarding")
     inp = EnrollmentInput(
         journeyId="onboarding",
-        historyShape=HISTORY_SHAPE_COMPACT,  # started directly, as starter.enroll would
+        historyShape=HISTORY_SHAPE_FOLDED,  # started directly, as starter.enroll would
         plan=recorder.plans.enrollment_plan("onboarding", row.version),
         planVersion=row.version,
         enduserId=tellescope.enduser["id"],
@@ -257,7 +260,7 @@ async def record_early_outcome(recorder: Recorder, executor, name: str) -> None:
     row = recorder.plans.current("calls")
     inp = EnrollmentInput(
         journeyId="calls",
-        historyShape=HISTORY_SHAPE_COMPACT,  # started directly, as starter.enroll would
+        historyShape=HISTORY_SHAPE_FOLDED,  # started directly, as starter.enroll would
         plan=recorder.plans.enrollment_plan("calls", row.version),
         planVersion=row.version,
         enduserId=tellescope.enduser["id"],
@@ -291,7 +294,7 @@ async def record_removed_before_start(recorder: Recorder, executor, name: str) -
     row = recorder.plans.current("onboarding")
     inp = EnrollmentInput(
         journeyId="onboarding",
-        historyShape=HISTORY_SHAPE_COMPACT,  # started directly, as starter.enroll would
+        historyShape=HISTORY_SHAPE_FOLDED,  # started directly, as starter.enroll would
         plan=recorder.plans.enrollment_plan("onboarding", row.version),
         planVersion=row.version,
         enduserId=tellescope.enduser["id"],

@@ -18,6 +18,7 @@ import worker
 from workflows.journey import JourneyWorkflow
 from workflows.patches import (
     HISTORY_SHAPE_COMPACT,
+    HISTORY_SHAPE_FOLDED,
     HISTORY_SHAPE_LEAN,
     IN_LEAN_SHAPE,
     PATCH_BACKGROUND_ERRORS,
@@ -89,7 +90,7 @@ def marker_data(events: list[dict], name: str, detail: str) -> list[dict]:
 def patches_in(path: Path) -> set[str]:
     """The workflow.patched ids in force in a recorded history: its patch markers, and in a
     lean-shape (or compact) run the patches it has without markers."""
-    lean = history_shape(path) in (HISTORY_SHAPE_LEAN, HISTORY_SHAPE_COMPACT)
+    lean = history_shape(path) in (HISTORY_SHAPE_LEAN, HISTORY_SHAPE_COMPACT, HISTORY_SHAPE_FOLDED)
     ids = set(IN_LEAN_SHAPE) if lean else set()
     events = json.loads(path.read_text())["events"]
     return ids | {data["id"] for data in marker_data(events, "core_patch", "patch-data")}
@@ -209,17 +210,31 @@ def local_activities(events: list[dict]) -> list[str]:
     return [data["activity_type"] for data in marker_data(events, "core_local_activity", "data")]
 
 
-def test_every_scenario_is_recorded_in_all_three_history_shapes():
-    """docs/decisions.md D34, D35: every scenario is recorded in the compact shape (the plan in
-    the input, the journey joined by the first ledger write), and before it in the lean shape
-    (`-before-compact-history`: plan and membership by local activities, no patch markers) and
-    in the first shape (`-before-lean-history`); all replay above. A parked enrollment's
-    history: 33 events, then 19, now 16."""
+def activity_inputs(events: list[dict]) -> list[dict]:
+    """The decoded input of every activity a history scheduled, in order."""
+    return [
+        json.loads(
+            base64.b64decode(
+                e["activityTaskScheduledEventAttributes"]["input"]["payloads"][0]["data"]
+            )
+        )
+        for e in events
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+
+
+def test_every_scenario_is_recorded_in_all_four_history_shapes():
+    """docs/decisions.md D34, D35, D41: every scenario is recorded in the folded shape (the first
+    step that performs at once carries the journey's join), and before it in the compact shape
+    (`-before-folded-history`: the plan in the input, the join by the first ledger write), the
+    lean shape (`-before-compact-history`: plan and membership by local activities, no patch
+    markers) and the first shape (`-before-lean-history`); all replay above. A parked
+    enrollment's history on the time-skipping server: 33 events, then 19, 16, now 15."""
     here = Path(__file__).parent
     current = sorted(p for p in HISTORIES if "-before-" not in p.name)
     assert len(current) >= 25
     for path in current:
-        assert history_shape(path) == HISTORY_SHAPE_COMPACT, path.name
+        assert history_shape(path) == HISTORY_SHAPE_FOLDED, path.name
         events = json.loads(path.read_text())["events"]
         markers = [
             e["markerRecordedEventAttributes"]["markerName"]
@@ -227,6 +242,7 @@ def test_every_scenario_is_recorded_in_all_three_history_shapes():
             if "markerRecordedEventAttributes" in e
         ]
         assert "core_patch" not in markers, path.name
+        inputs = activity_inputs(events)
         activities = [
             e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
             for e in events
@@ -237,16 +253,32 @@ def test_every_scenario_is_recorded_in_all_three_history_shapes():
         assert "load_plan" not in local, path.name
         if "migrated" not in path.name:  # a migration's target plan is loaded by an activity
             assert "load_plan" not in activities, path.name
-        if local and history_input(path).get("resume") is None:
-            # the run started its journey: joined by its first ledger write
-            assert local[0] == "join_and_record", path.name
+        if inputs and history_input(path).get("resume") is None:
+            # the run started its journey, and its first step performed at once: that step's
+            # activity carried the join, so no ledger marker came before it
+            assert "joinFirst" in inputs[0], path.name
+            assert inputs[0]["joinFirst"]["membership"]["state"] == "", path.name
+            first_activity = next(
+                i for i, e in enumerate(events) if "activityTaskScheduledEventAttributes" in e
+            )
+            assert "MARKER_RECORDED" not in str(
+                [e["eventType"] for e in events[:first_activity]]
+            ), path.name
+        compact = here / f"{path.stem}-before-folded-history.json"
+        assert compact.exists() and history_shape(compact) == HISTORY_SHAPE_COMPACT, compact.name
+        compact_events = json.loads(compact.read_text())["events"]
+        assert all("joinFirst" not in each for each in activity_inputs(compact_events))
+        if local_activities(compact_events) and history_input(compact).get("resume") is None:
+            assert local_activities(compact_events)[0] == "join_and_record", compact.name
         lean = here / f"{path.stem}-before-compact-history.json"
         assert lean.exists() and history_shape(lean) == HISTORY_SHAPE_LEAN, lean.name
         assert "load_plan" in local_activities(json.loads(lean.read_text())["events"]), lean.name
         first = here / f"{path.stem}-before-lean-history.json"
         assert first.exists() and history_shape(first) is None, first.name
     parked = json.loads((here / "care-plan-waiting-for-trigger.json").read_text())["events"]
+    parked_compact = here / "care-plan-waiting-for-trigger-before-folded-history.json"
     parked_lean = here / "care-plan-waiting-for-trigger-before-compact-history.json"
     parked_first = here / "care-plan-waiting-for-trigger-before-lean-history.json"
+    assert len(parked) == len(json.loads(parked_compact.read_text())["events"]) - 1
     assert len(parked) < len(json.loads(parked_lean.read_text())["events"])
     assert len(parked) < len(json.loads(parked_first.read_text())["events"]) * 0.6

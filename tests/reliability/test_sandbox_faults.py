@@ -28,6 +28,7 @@ import pytest
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from activities.tellescope_activities import TellescopeActivities
 from models.runtime import EnrollmentInput
 from sandbox.faults import FAILURES as KINDS
@@ -126,6 +127,8 @@ async def test_thirty_percent_faults_every_send_exactly_once(
                     ),
                 ],
                 activity_executor=executor,
+                # the first step's activity carries the journey's join (docs/decisions.md D41)
+                interceptors=[JoinFirst(store.ledger, activities.set_journey_state)],
                 workflow_failure_exception_types=[Exception],
             ):
                 handles = await asyncio.gather(

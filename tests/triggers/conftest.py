@@ -27,6 +27,7 @@ from temporalio.client import Client, Interceptor, OutboundInterceptor
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from activities.tellescope_activities import TellescopeActivities
 from compiler import compile_paths
 from models.runtime import EnrollmentInput
@@ -303,6 +304,8 @@ class Engine:
                     *TriggerActivities(self.deps).all(),
                 ],
                 activity_executor=executor,
+                # the first step's activity carries the journey's join (docs/decisions.md D41)
+                interceptors=[JoinFirst(self.ledger, acts.set_journey_state)],
                 workflow_failure_exception_types=[Exception],
             ):
                 yield

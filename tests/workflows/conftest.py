@@ -19,6 +19,7 @@ import pytest_asyncio
 from temporalio.worker import Worker
 
 from activities.engine import engine_activities
+from activities.join_first import JoinFirst
 from compiler import compile_paths
 from models.runtime import EnrollmentInput
 from simulate.recorder import RecordingTellescope
@@ -59,7 +60,9 @@ class Runtime:
         return result
 
     @asynccontextmanager
-    async def worker(self):
+    async def worker(self, *, join_first: bool = True):
+        """`join_first=False`: a worker built without the JoinFirst interceptor (a
+        misconfiguration the workflow survives, docs/decisions.md D41)."""
         with ThreadPoolExecutor(max_workers=8) as executor:
             async with Worker(
                 self.client,
@@ -76,6 +79,12 @@ class Runtime:
                     ),
                 ],
                 activity_executor=executor,
+                # the first step's activity carries the journey's join (docs/decisions.md D41)
+                interceptors=(
+                    [JoinFirst(self.ledger, self.tellescope.set_journey_state)]
+                    if join_first
+                    else []
+                ),
                 # A bug in workflow code fails the test at once instead of retrying the task.
                 workflow_failure_exception_types=[Exception],
             ):

@@ -14,6 +14,7 @@ from tests.workflows.conftest import close, write_journey
 from workflows.journey import JourneyWorkflow
 from workflows.patches import (
     HISTORY_SHAPE_COMPACT,
+    HISTORY_SHAPE_FOLDED,
     HISTORY_SHAPE_LEAN,
     IN_LEAN_SHAPE,
     PATCH_SIGNALS_WAIT_FOR_PLAN,
@@ -47,7 +48,7 @@ def patch_ids(history) -> set[str]:
     (input `historyShape` 2, workflows/patches.py) the patches it has without markers."""
     started = history.events[0].workflow_execution_started_event_attributes
     shape = json.loads(started.input.payloads[0].data).get("historyShape")
-    lean = shape in (HISTORY_SHAPE_LEAN, HISTORY_SHAPE_COMPACT)
+    lean = shape in (HISTORY_SHAPE_LEAN, HISTORY_SHAPE_COMPACT, HISTORY_SHAPE_FOLDED)
     ids = set(IN_LEAN_SHAPE) if lean else set()
     for event in history.events:
         marker = event.marker_recorded_event_attributes

@@ -16,7 +16,7 @@ from tests.workflows.conftest import close, write_journey
 from tests.workflows.test_forms import wait_for
 from workflows import starter
 from workflows.journey import JourneyWorkflow
-from workflows.patches import HISTORY_SHAPE_COMPACT
+from workflows.patches import HISTORY_SHAPE_COMPACT, HISTORY_SHAPE_FOLDED
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -375,12 +375,19 @@ def local_activities(history) -> list[str]:
     ]
 
 
-async def test_the_compact_shape_carries_the_plan_and_joins_with_the_first_ledger_write(
-    runtime, tmp_path
-):
-    """docs/decisions.md D35: the start carries the plan and JourneyWaitingAt; the first
-    workflow task joins the journey and writes the ledger in one local activity, before the
-    step's side effect (its state wins over the join's ""), and upserts nothing."""
+def activity_inputs(history) -> list[dict]:
+    return [
+        json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
+async def test_the_folded_shape_joins_the_journey_on_the_first_steps_activity(runtime, tmp_path):
+    """docs/decisions.md D41 (and D35 before it): the start carries the plan and
+    JourneyWaitingAt; the first step's activity carries the join and the first ledger rows,
+    written before its side effect (its state wins over the join's ""), so the first workflow
+    task records no marker and no upsert."""
     runtime.deploy(write_journey(tmp_path, PARKED))
     async with runtime.worker():
         handle = await runtime.enroll("parked")
@@ -389,24 +396,106 @@ async def test_the_compact_shape_carries_the_plan_and_joins_with_the_first_ledge
         described = await handle.describe()
     started = history.events[0].workflow_execution_started_event_attributes
     inp = json.loads(started.input.payloads[0].data)
-    assert inp["historyShape"] == HISTORY_SHAPE_COMPACT
+    assert inp["historyShape"] == HISTORY_SHAPE_FOLDED
     assert inp["plan"]["version"] == inp["planVersion"] and inp["plan"]["triggers"] == []
-    assert local_activities(history) == ["join_and_record", "record_ledger"]
-    kinds = [e.event_type for e in history.events]
-    # The join's marker comes before the step's activity is scheduled. (Whether both land in the
-    # first workflow task depends on how fast the local activity runs: a slow one makes the
-    # worker complete that task early and finish in the next.)
-    first_marker = kinds.index(EventType.EVENT_TYPE_MARKER_RECORDED)
-    first_activity = kinds.index(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-    assert first_marker < first_activity
-    assert kinds.count(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) == 1
+    assert local_activities(history) == ["record_ledger"]  # the second ledger write only
+    (first_step,) = activity_inputs(history)
     journey_id = runtime.plans.current("parked").tellescope_journey_id
-    assert runtime.tellescope.journey_states[0] == (journey_id, "")
+    carried = first_step["joinFirst"]
+    assert carried["membership"]["journeyId"] == journey_id
+    assert [(e["automationStepId"], e["status"]) for e in carried["entries"]] == [
+        ("hello", "active")
+    ]
+    kinds = [e.event_type for e in history.events]
+    # No marker before the step's activity (the time-skipping server adds workflow tasks of its
+    # own, so the event count is checked on the dev server: tests/bench/test_actions.py).
+    assert kinds.index(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) < kinds.index(
+        EventType.EVENT_TYPE_MARKER_RECORDED
+    )
+    assert kinds.count(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) == 1
+    assert runtime.tellescope.journey_states == [(journey_id, "")]  # written once
     assert runtime.tellescope.enduser["journeys"] == {journey_id: "Greeted"}
+    statuses = {r.automation_step_id: r.status for r in runtime.ledger_rows()}
+    assert statuses == {"hello": "finished", "released": "active"}
     attributes = {pair.key.name: pair.value for pair in described.typed_search_attributes}
     assert attributes["JourneyWaitingAt"] == ["released"]
     assert attributes["JourneyState"] == "Greeted"
     assert "NextActionAt" not in attributes  # waiting for a trigger, not a time
+    await handle.terminate("test finished")
+
+
+async def test_a_compact_shape_run_still_joins_with_its_first_ledger_write(runtime, tmp_path):
+    """Runs started before the folded shape (D35's compact shape) keep their way of joining:
+    one `join_and_record` marker before the step's activity, which carries no join."""
+    runtime.deploy(write_journey(tmp_path, PARKED))
+    row = runtime.plans.current("parked")
+    plan = runtime.plans.enrollment_plan("parked", row.version)
+    async with runtime.worker():
+        handle = await runtime.enroll("parked", historyShape=HISTORY_SHAPE_COMPACT, plan=plan)
+        await wait_for(runtime, handle, lambda s: bool(s.pending) and s.state == "Greeted")
+        history = await handle.fetch_history()
+    assert local_activities(history) == ["join_and_record", "record_ledger"]
+    assert all("joinFirst" not in each for each in activity_inputs(history))
+    kinds = [e.event_type for e in history.events]
+    # The join's marker comes before the step's activity is scheduled. (Whether both land in the
+    # first workflow task depends on how fast the local activity runs: a slow one makes the
+    # worker complete that task early and finish in the next.)
+    assert kinds.index(EventType.EVENT_TYPE_MARKER_RECORDED) < kinds.index(
+        EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    )
+    journey_id = row.tellescope_journey_id
+    assert runtime.tellescope.journey_states[0] == (journey_id, "")
+    assert runtime.tellescope.enduser["journeys"] == {journey_id: "Greeted"}
+    await handle.terminate("test finished")
+
+
+FIRST_STEP_FAILS = """
+journey: {id: failing-first, title: Failing first}
+steps:
+  - id: hello
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: addEnduserTags, info: {tags: [hello]}}
+  - id: other-root
+    events: [{type: onJourneyStart, info: {}}]
+    action: {type: addEnduserTags, info: {tags: [other]}}
+"""
+
+
+async def test_a_failed_first_step_leaves_the_join_to_the_ledger_writer(runtime, tmp_path):
+    """D41: the first step's activity wrote the join, then failed; the workflow cannot tell
+    whether the join was written, so its ledger writer writes it again (idempotent). The other
+    root performs only once the join is known written."""
+    runtime.deploy(write_journey(tmp_path, FIRST_STEP_FAILS))
+    runtime.tellescope.failing_steps["hello"] = "Tellescope says no"
+    async with runtime.worker():
+        handle = await runtime.enroll("failing-first")
+        result = await handle.result()
+        history = await handle.fetch_history()
+    assert (result.errors, result.finished) == (1, 1)
+    journey_id = runtime.plans.current("failing-first").tellescope_journey_id
+    carried = [each for each in activity_inputs(history) if "joinFirst" in each]
+    assert [each["stepName"] for each in carried] == ["hello"]
+    assert "join_and_record" in local_activities(history)
+    # joined by the failed step's attempt, then again by the ledger writer
+    assert runtime.tellescope.journey_states == [(journey_id, ""), (journey_id, "")]
+    assert runtime.steps_done() == ["other-root"]  # after the join, never before
+    statuses = {r.automation_step_id: r.status for r in runtime.ledger_rows()}
+    assert statuses == {"hello": "error", "other-root": "finished"}
+
+
+async def test_a_worker_without_the_interceptor_still_joins_after_the_step(runtime, tmp_path):
+    """D41: a worker built without JoinFirst runs the step without writing the join; the
+    outcome says so and the workflow writes it with its next ledger write (late, not lost)."""
+    runtime.deploy(write_journey(tmp_path, PARKED))
+    async with runtime.worker(join_first=False):
+        handle = await runtime.enroll("parked")
+        await wait_for(runtime, handle, lambda s: bool(s.pending) and s.state == "Greeted")
+        history = await handle.fetch_history()
+    journey_id = runtime.plans.current("parked").tellescope_journey_id
+    assert local_activities(history) == ["join_and_record"]
+    assert runtime.tellescope.journey_states == [(journey_id, "")]
+    statuses = {r.automation_step_id: r.status for r in runtime.ledger_rows()}
+    assert statuses == {"hello": "finished", "released": "active"}
     await handle.terminate("test finished")
 
 
