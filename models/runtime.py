@@ -294,7 +294,7 @@ NOT_CONFIGURED = "NotConfigured"
 # --- the AutomatedAction ledger -----------------------------------------------------------------
 
 
-class LedgerEntry(RuntimeModel):
+class LedgerEntry(OmitNoneInJson, RuntimeModel):
     """One AutomatedAction as the workflow last saw it; written (upserted) by a local activity
     at every transition (docs/semantics.md §6.1 fields, plus our readable ids)."""
 

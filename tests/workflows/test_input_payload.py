@@ -12,7 +12,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from compiler import compile_paths
 from models.automated_action import JourneyContext
-from models.runtime import ActionOutcome, ActionRequest, EnrollmentInput
+from models.runtime import (
+    ActionOutcome,
+    ActionRequest,
+    EnrollmentInput,
+    JourneyStateUpdate,
+    LedgerBatch,
+    LedgerEntry,
+)
 from tests.workflows.conftest import write_journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -123,3 +130,41 @@ async def test_action_outcomes_omit_their_unset_results():
     # outcomes recorded before (every field, nulls included) still read
     old = {**outcome.model_dump(), "ticketId": None, "outcome": None, "skipped": None}
     assert ActionOutcome.model_validate_json(json.dumps(old)) == outcome
+
+
+async def test_a_carried_join_travels_without_nulls_and_reads_back_equal():
+    """docs/decisions.md D41: the first step's request carries the join and its ledger rows; in
+    the history they hold the values set, not a null per unset ledger field."""
+    entry = LedgerEntry(
+        id="a1",
+        enduserId="e1",
+        journeyId="j",
+        journeyVersion="v1",
+        tellescopeJourneyId="t1",
+        automationStepId="start",
+        tellescopeStepId="s1",
+        workflowId="journey:j:e1",
+        event={"type": "onJourneyStart", "info": {}},
+        action={"type": "addEnduserTags", "info": {"tags": ["started"]}},
+        status="active",
+        processAfter=1,
+        at="2026-12-07T00:00:00+00:00",
+    )
+    request = ActionRequest(
+        automatedActionId="a1",
+        enduserId="e1",
+        journeyId="t1",
+        automationStepId="s1",
+        stepName="start",
+        action=next(iter(compile_paths([EXAMPLES]).plans[0].steps.values())).action,
+        now="2026-12-07T00:00:00+00:00",
+        joinFirst=LedgerBatch(
+            entries=[entry],
+            membership=JourneyStateUpdate(enduserId="e1", journeyId="t1", state=""),
+        ),
+    )
+    payload, read = _through_temporal(request, ActionRequest)
+    assert read == request
+    carried = json.loads(payload.data)["joinFirst"]
+    assert None not in carried["entries"][0].values()
+    assert carried["membership"] == {"enduserId": "e1", "journeyId": "t1", "state": ""}
