@@ -43,6 +43,11 @@ def get_engine(url: str) -> Engine:
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest migration's revision. A database already there needs no Alembic at start: reading
+# its scripts and importing Alembic cost every process (worker, API) about 7.5 MiB of memory for
+# a check that finds nothing to do (BENCHMARKS.md). tests/store/test_migrations.py checks it is
+# Alembic's head, so a new migration cannot forget it.
+HEAD_REVISION = "0008"
 # The revision a database made by the old `metadata.create_all` (before migrations) is at.
 BASELINE_REVISION = "0001"
 _LOCK_ID = 0x4A524E59  # pg_advisory_xact_lock key: one migrating process at a time ("JRNY")
@@ -80,11 +85,26 @@ def current_revisions(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def at_head_revision(engine: Engine) -> bool:
+    """Whether the database is at `HEAD_REVISION`, read without Alembic."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:  # no alembic_version table: a new database, or one made before migrations
+        return False
+    return {row[0] for row in stored} == {HEAD_REVISION}
+
+
 def upgrade_engine(engine: Engine, revision: str = "head", *, attempts: int = 5) -> None:
     """Bring the database to `revision` (default: the newest). A no-op when it is there already
-    (one cheap read), so every process may call it at start. PostgreSQL: one process migrates at
-    a time (advisory lock, transactional DDL). SQLite: a concurrent migrator makes this one fail
-    and retry, and it finds the work done."""
+    (one cheap read, without Alembic), so every process may call it at start. PostgreSQL: one
+    process migrates at a time (advisory lock, transactional DDL). SQLite: a concurrent migrator
+    makes this one fail and retry, and it finds the work done."""
+    if revision == "head" and at_head_revision(engine):
+        return
     from alembic import command
     from sqlalchemy import inspect, text
     from sqlalchemy.exc import DBAPIError

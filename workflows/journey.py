@@ -124,6 +124,7 @@ with workflow.unsafe.imports_passed_through():
         patched,
     )
     from workflows.projection import HISTORY_KEPT, Projection, pending_views
+    from workflows.shared_plans import shared_plan
 
 AI_NO_MATCH = "____NO_MATCH____"
 S = TypeVar("S")  # a signal's argument
@@ -167,6 +168,10 @@ def _failure_class(error: BaseException) -> str:
 class JourneyWorkflow:
     @workflow.init
     def __init__(self, inp: EnrollmentInput) -> None:
+        if inp.plan is not None:
+            # One object per plan version in the worker (workflows/shared_plans.py, D42). The SDK
+            # keeps the input for the run's life, so the input itself points at the shared one.
+            inp.plan = shared_plan(inp.plan)
         self.inp = inp
         # History shapes 2 to 4 (workflows/patches.py): fewer events per step, same behaviour.
         self.folded = inp.historyShape == HISTORY_SHAPE_FOLDED
@@ -200,7 +205,7 @@ class JourneyWorkflow:
         if self.compact and inp.plan is not None:
             self.plan = inp.plan  # carried by the input (docs/decisions.md D35)
         else:
-            self.plan = await self._load_plan(inp.planVersion)
+            self.plan = shared_plan(await self._load_plan(inp.planVersion))
         self.projection.start_ledger()
         if inp.resume is not None:
             self._restore(EnrollmentState.model_validate(inp.resume))

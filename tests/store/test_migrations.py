@@ -15,6 +15,8 @@ from sqlmodel import SQLModel
 
 from store import tables
 from store.db import (
+    HEAD_REVISION,
+    at_head_revision,
     create_tables,
     current_revisions,
     downgrade_engine,
@@ -45,6 +47,39 @@ def test_upgrade_creates_every_table_and_is_idempotent(database_url):
     assert current_revisions(engine) == head_revisions() == {"0008"}
     upgrade_database(database_url)  # a second run is a no-op
     assert current_revisions(engine) == {"0008"}
+
+
+def test_the_head_revision_constant_is_alembics_head():
+    """store.db.HEAD_REVISION lets a process skip Alembic on a database already at head: a new
+    migration must move it too."""
+    assert head_revisions() == {HEAD_REVISION}
+
+
+def test_a_start_on_a_database_at_head_does_not_import_alembic(database_url):
+    """Every process calls upgrade_database at start; on a database already at head that is one
+    read, without Alembic (about 7.5 MiB of memory per process, BENCHMARKS.md)."""
+    engine = get_engine(database_url)
+    assert not at_head_revision(engine)  # a new database (no alembic_version table)
+    upgrade_database(database_url)
+    assert at_head_revision(engine)
+    script = (
+        "import sys\n"
+        "from store.db import upgrade_database\n"
+        "upgrade_database(sys.argv[1])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, database_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]", done.stdout
+    downgrade_engine(engine, "0007")  # behind head: Alembic brings it up
+    assert not at_head_revision(engine)
+    upgrade_database(database_url)
+    assert at_head_revision(engine) and current_revisions(engine) == {HEAD_REVISION}
 
 
 def test_migrations_match_the_sqlmodel_tables(database_url):
