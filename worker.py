@@ -206,7 +206,7 @@ async def run_worker(settings: EngineSettings, stop: asyncio.Event) -> None:
                 ],
                 activity_executor=executor,
                 # the first step's activity carries the journey's join (docs/decisions.md D41)
-                interceptors=[JoinFirst(ledger, tellescope_activities.set_journey_state)],
+                interceptors=[JoinFirst(ledger, tellescope_activities.write_membership)],
                 workflow_runner=workflow_runner(settings),
                 max_cached_workflows=settings.max_cached_workflows,
                 graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),

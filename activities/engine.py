@@ -27,9 +27,10 @@ from store.ledger import Ledger
 from store.plans import PlanNotFound, PlanStore
 from workflows import starter
 
-# Writes `enduser.journeys[J]`: the worker's Tellescope activity `set_journey_state`, or a
-# simulation's stand-in for it.
-JoinJourney = Callable[[JourneyStateUpdate], Awaitable[None]]
+# Writes `enduser.journeys[J]` and answers the enduser (or None): the worker's
+# `TellescopeActivities.write_membership` (its activity `set_journey_state`), or a simulation's
+# stand-in for it.
+JoinJourney = Callable[[JourneyStateUpdate], Awaitable[Any]]
 
 
 class EngineActivities:
@@ -57,7 +58,8 @@ class EngineActivities:
         """The compact history shape's first bookkeeping (docs/decisions.md D35): write
         `enduser.journeys[J]` (`batch.membership`), then the ledger rows, as one local activity
         (`join_then_record`)."""
-        return await join_then_record(self.ledger, self.join_journey, batch)
+        await join_then_record(self.ledger, self.join_journey, batch)
+        return len(batch.entries)
 
 
 def record_rows(ledger: Ledger, batch: LedgerBatch) -> int:
@@ -73,18 +75,21 @@ def record_rows(ledger: Ledger, batch: LedgerBatch) -> int:
 
 async def join_then_record(
     ledger: Ledger, join_journey: JoinJourney | None, batch: LedgerBatch
-) -> int:
+) -> Any:
     """Write `enduser.journeys[J]` (`batch.membership`), then the ledger rows: an enrollment's
     first bookkeeping, as the local activity `join_and_record` or, in the folded shape, before
     the first step's side effect (activities/join_first.py). Both writes are idempotent, so a
-    retried attempt repeats them harmlessly."""
+    retried attempt repeats them harmlessly. Returns what the membership write answered (the
+    enduser, or None)."""
+    answered = None
     if batch.membership is not None:
         if join_journey is None:
             raise RuntimeError("join_and_record: the worker was built without join_journey")
-        await join_journey(batch.membership)
+        answered = await join_journey(batch.membership)
     # The ledger is a sync store: its write runs on a thread, off the loop, with this
     # activity's context (count_transitions reads the activity's metric meter).
-    return await asyncio.to_thread(record_rows, ledger, batch)
+    await asyncio.to_thread(record_rows, ledger, batch)
+    return answered
 
 
 class JourneyControlActivities:

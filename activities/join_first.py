@@ -9,9 +9,11 @@ the first step that performs at once carries the batch on its own request
 order (join, then side effect) is the same and the history has one event fewer.
 
 The write is idempotent (`join_then_record`), so a retried attempt repeats it harmlessly; the
-outcome says it was written (`ActionOutcome.joinedJourney`). A worker built without this
-interceptor leaves the flag unset, and the workflow then writes the batch itself, late, and logs
-a warning: a misconfigured worker costs ordering, never the join.
+outcome says it was written (`ActionOutcome.joinedJourney`). Tellescope answers the membership
+write with the enduser, which the action then reads instead of asking again
+(`activities.run.answered_enduser`). A worker built without this interceptor leaves the flag
+unset, and the workflow then writes the batch itself, late, and logs a warning: a misconfigured
+worker costs ordering, never the join.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from temporalio.worker import (
 )
 
 from activities.engine import JoinJourney, join_then_record
+from activities.run import answered_enduser
 from models.runtime import ActionOutcome, ActionRequest
 from store.ledger import Ledger
 
 
 class JoinFirst(Interceptor):
     """Every JourneyWorkflow worker registers it: `Worker(..., interceptors=[JoinFirst(...)])`,
-    with the ledger and the membership write (`set_journey_state`) the worker registers too."""
+    with the ledger and the membership write (`TellescopeActivities.write_membership`, or a
+    simulation's `set_journey_state`)."""
 
     def __init__(self, ledger: Ledger, join_journey: JoinJourney) -> None:
         self.ledger = ledger
@@ -50,8 +54,14 @@ class _JoinFirstInbound(ActivityInboundInterceptor):
         request = input.args[0] if input.args else None
         if not isinstance(request, ActionRequest) or request.joinFirst is None:
             return await self.next.execute_activity(input)
-        await join_then_record(self.owner.ledger, self.owner.join_journey, request.joinFirst)
-        outcome = await self.next.execute_activity(input)
+        answered = await join_then_record(
+            self.owner.ledger, self.owner.join_journey, request.joinFirst
+        )
+        token = answered_enduser.set(answered if isinstance(answered, dict) else None)
+        try:
+            outcome = await self.next.execute_activity(input)
+        finally:
+            answered_enduser.reset(token)
         if isinstance(outcome, ActionOutcome):
             outcome = outcome.model_copy(update={"joinedJourney": True})
         return outcome

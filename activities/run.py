@@ -3,6 +3,7 @@ enduser (read once), the action's fixed clock, its idempotency keys and merge-fi
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,11 @@ from tellescope.client import Record, TellescopeClient
 from tellescope.errors import cannot_perform
 from tellescope.idempotency import action_key
 
+# The enduser as Tellescope answered this attempt's own membership write, made just before the
+# action in the same attempt (activities/join_first.py, docs/decisions.md D41): as current as a
+# read, so the action's first read of that enduser takes it instead of a GET.
+answered_enduser: ContextVar[Record | None] = ContextVar("answered_enduser", default=None)
+
 
 def compact(body: dict[str, Any]) -> dict[str, Any]:
     """`body` without its None values (Tellescope validates present keys; absent is absent)."""
@@ -27,6 +33,12 @@ class ActionRun:
     client: TellescopeClient
     request: ActionRequest
     _enduser: Record | None = field(default=None, repr=False)
+    _just_read: bool = field(default=False, repr=False)  # _enduser came from this attempt
+
+    def __post_init__(self) -> None:
+        answered = answered_enduser.get()
+        if answered is not None and answered.get("id") == self.request.enduserId:
+            self._enduser, self._just_read = answered, True
 
     @property
     def info(self) -> Any:
@@ -65,8 +77,11 @@ class ActionRun:
         return self.request.journeyContext.model_dump(mode="json", exclude_none=True)
 
     async def enduser(self, *, refresh: bool = False) -> Record:
-        if self._enduser is None or refresh:
+        """The enduser, read once; `refresh`: read again, unless it was answered by this
+        attempt's membership write just now (`answered_enduser`)."""
+        if self._enduser is None or (refresh and not self._just_read):
             self._enduser = await self.client.get("endusers", self.enduser_id)
+        self._just_read = False
         return self._enduser
 
     def remember_enduser(self, enduser: Record) -> None:

@@ -38,7 +38,7 @@ from models.runtime import (
     JourneyStateUpdate,
 )
 from store.message_log import MessageLog
-from tellescope.client import TellescopeClient
+from tellescope.client import Record, TellescopeClient
 
 Handler = Callable[[ActionRun], Awaitable[ActionOutcome]]
 
@@ -124,8 +124,14 @@ class TellescopeActivities:
     @activity.defn(name="set_journey_state")
     async def set_journey_state(self, update: JourneyStateUpdate) -> None:
         """Set (or, with state None, remove) `enduser.journeys[journeyId]`."""
+        await self.write_membership(update)
+
+    async def write_membership(self, update: JourneyStateUpdate) -> Record:
+        """`set_journey_state`'s write, answering the enduser as Tellescope returned it: the
+        worker's `JoinFirst` hands it to the action that follows (activities/join_first.py). Not
+        an activity, so the record never lands in a history."""
         with writes_within_attempt():
-            await write_journey_state(self.client, update)
+            return await write_journey_state(self.client, update)
 
     @activity.defn(name="resolve_anchor_date")
     async def resolve_anchor_date(self, request: AnchorDateRequest) -> str | None:

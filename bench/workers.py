@@ -143,7 +143,7 @@ def engine_worker(
         workflow_runner=workflow_runner(),
         max_cached_workflows=EngineSettings().max_cached_workflows,
         interceptors=[
-            JoinFirst(ledger, tellescope_activities.set_journey_state),  # docs/decisions.md D41
+            JoinFirst(ledger, tellescope_activities.write_membership),  # docs/decisions.md D41
             *(interceptors or []),
         ],
     )

@@ -9,6 +9,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.field_setters import date_difference
+from activities.run import answered_enduser
 from models.runtime import (
     AnchorDateRequest,
     ConditionInputsRequest,
@@ -388,3 +389,39 @@ async def test_anchor_dates(env, acts, api, make_enduser) -> None:
         "2024-07-03T09:46:40.000Z"
     )
     assert await ask(kind="event") is None
+
+
+async def test_an_action_after_its_join_reads_the_enduser_the_join_answered(
+    env, acts, api, client, request_for, make_enduser, journey
+) -> None:
+    """docs/decisions.md D41: the folded shape's join is written just before the first step, in
+    the same attempt; Tellescope's answer to it is the enduser, which the step then reads instead
+    of asking again. Without an answer the step reads the enduser itself."""
+    add = {"type": "addEnduserTags", "info": {"tags": ["vip"]}}
+    reads: list[str] = []
+
+    async def count_reads(request) -> None:
+        if request.method == "GET" and "/enduser/" in request.url.path:
+            reads.append(request.url.path)
+
+    client.http.event_hooks["request"].append(count_reads)
+    try:
+        plain = make_enduser(tags=["existing"])
+        await env.run(acts.update_enduser, request_for(add, plain))
+        assert len(reads) == 1  # the step's own read
+
+        joined = make_enduser(tags=["existing"])
+        update = JourneyStateUpdate(enduserId=joined["id"], journeyId=journey["id"], state="")
+        answered = await env.run(acts.write_membership, update)
+        assert answered["id"] == joined["id"] and answered["journeys"] == {journey["id"]: ""}
+        token = answered_enduser.set(answered)
+        try:
+            await env.run(acts.update_enduser, request_for(add, joined))
+        finally:
+            answered_enduser.reset(token)
+        assert len(reads) == 1  # no second read
+    finally:
+        client.http.event_hooks["request"].remove(count_reads)
+    stored = get(api, "enduser", joined["id"])
+    assert stored["tags"] == ["existing", "vip"]
+    assert stored["journeys"] == {journey["id"]: ""}

@@ -246,7 +246,7 @@ async def worker_for(h: Harness) -> AsyncIterator[None]:
             ],
             activity_executor=executor,
             # the first step's activity carries the journey's join (docs/decisions.md D41)
-            interceptors=[JoinFirst(h.ledger, acts.set_journey_state)],
+            interceptors=[JoinFirst(h.ledger, acts.write_membership)],
             workflow_failure_exception_types=[Exception],
         ):
             yield

@@ -154,7 +154,7 @@ async def handled_worker(h: Harness) -> AsyncIterator[None]:
             ],
             activity_executor=executor,
             # the first step's activity carries the journey's join (docs/decisions.md D41)
-            interceptors=[JoinFirst(h.ledger, acts.set_journey_state)],
+            interceptors=[JoinFirst(h.ledger, acts.write_membership)],
             workflow_runner=workflow_runner(),  # workflow modules passed through (D33)
             workflow_failure_exception_types=[Exception],
         ):

@@ -226,7 +226,7 @@ class Stack:
                 ],
                 activity_executor=executor,
                 # the first step's activity carries the journey's join (docs/decisions.md D41)
-                interceptors=[JoinFirst(self.ledger, acts.set_journey_state)],
+                interceptors=[JoinFirst(self.ledger, acts.write_membership)],
                 workflow_failure_exception_types=[Exception],
             ):
                 yield

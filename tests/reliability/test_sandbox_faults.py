@@ -128,7 +128,7 @@ async def test_thirty_percent_faults_every_send_exactly_once(
                 ],
                 activity_executor=executor,
                 # the first step's activity carries the journey's join (docs/decisions.md D41)
-                interceptors=[JoinFirst(store.ledger, activities.set_journey_state)],
+                interceptors=[JoinFirst(store.ledger, activities.write_membership)],
                 workflow_failure_exception_types=[Exception],
             ):
                 handles = await asyncio.gather(
