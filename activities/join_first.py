@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio import activity
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -54,9 +55,8 @@ class _JoinFirstInbound(ActivityInboundInterceptor):
         request = input.args[0] if input.args else None
         if not isinstance(request, ActionRequest) or request.joinFirst is None:
             return await self.next.execute_activity(input)
-        answered = await join_then_record(
-            self.owner.ledger, self.owner.join_journey, request.joinFirst
-        )
+        batch = request.joinFirst.batch(request, activity.info().workflow_id)
+        answered = await join_then_record(self.owner.ledger, self.owner.join_journey, batch)
         token = answered_enduser.set(answered if isinstance(answered, dict) else None)
         try:
             outcome = await self.next.execute_activity(input)

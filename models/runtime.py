@@ -82,7 +82,7 @@ class ActionRequest(OmitNoneInJson, RuntimeModel):
     messagePolicy: MessagePolicy | None = None
     # The folded history shape (docs/decisions.md D41): the enrollment's join and first ledger
     # rows, written by the worker's `JoinFirst` interceptor before this action's side effect.
-    joinFirst: LedgerBatch | None = None
+    joinFirst: CarriedJoin | None = None
 
 
 class ActionOutcome(OmitNoneInJson, RuntimeModel):
@@ -339,7 +339,75 @@ class LedgerBatch(OmitNoneInJson, RuntimeModel):
     membership: JourneyStateUpdate | None = None
 
 
-ActionRequest.model_rebuild()  # its `joinFirst` is a LedgerBatch, defined above only now
+class CarriedJoin(RuntimeModel):
+    """A LedgerBatch with its membership as the folded shape's first step carries it in its
+    request (docs/decisions.md D41), so in its history: each row without what `JoinFirst` can
+    restore. Every row's `enduserId` and `tellescopeJourneyId` are the membership's and its
+    `workflowId` the activity's; the row of the action the request performs has no `id` and
+    takes that id, its step ids and its action from the request; a field at its default is left
+    out. A value that differs from what would be restored is kept, so `batch` gives back the
+    rows `of` was given."""
+
+    membership: JourneyStateUpdate
+    entries: list[dict[str, Any]]  # LedgerEntry JSON, less what `batch` restores
+
+    @classmethod
+    def of(cls, batch: LedgerBatch, request: ActionRequest, workflow_id: str) -> CarriedJoin:
+        assert batch.membership is not None
+        entries = []
+        for entry in batch.entries:
+            performing = entry.id == request.automatedActionId
+            restored = _restorable(batch.membership, workflow_id, request, performing=performing)
+            entries.append(
+                {
+                    key: value
+                    for key, value in entry.model_dump(mode="json").items()
+                    if not (key in restored and restored[key] == value)
+                    and not _at_default(key, value)
+                }
+            )
+        return cls(membership=batch.membership, entries=entries)
+
+    def batch(self, request: ActionRequest, workflow_id: str) -> LedgerBatch:
+        """The rows as the workflow queued them, and the membership."""
+        entries = []
+        for carried in self.entries:
+            restored = _restorable(
+                self.membership, workflow_id, request, performing="id" not in carried
+            )
+            entries.append(LedgerEntry.model_validate({**restored, **carried}))
+        return LedgerBatch(entries=entries, membership=self.membership)
+
+
+def _restorable(
+    membership: JourneyStateUpdate, workflow_id: str, request: ActionRequest, *, performing: bool
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "enduserId": membership.enduserId,
+        "tellescopeJourneyId": membership.journeyId,
+        "workflowId": workflow_id,
+    }
+    if performing:
+        values |= {
+            "id": request.automatedActionId,
+            "automationStepId": request.stepName,
+            "tellescopeStepId": request.automationStepId,
+            "action": request.action.to_json(),
+        }
+    return values
+
+
+def _at_default(key: str, value: Any) -> bool:
+    field = LedgerEntry.model_fields.get(key)
+    return (
+        field is not None
+        and not field.is_required()
+        and field.default_factory is None
+        and value == field.default
+    )
+
+
+ActionRequest.model_rebuild()  # its `joinFirst` is a CarriedJoin, defined above only now
 
 
 class PlanRef(RuntimeModel):

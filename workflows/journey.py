@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         ActionRequest,
         AnchorDateRequest,
         BackgroundErrorRequest,
+        CarriedJoin,
         ConditionInputs,
         ConditionInputsRequest,
         EnduserRef,
@@ -877,8 +878,10 @@ class JourneyWorkflow:
             organizationTimezone=self._plan.organization.timezone,
             now=workflow.now().isoformat(),
             messagePolicy=self._message_policy(action.stepId),
-            joinFirst=join,
         )
+        if join is not None:
+            carried = CarriedJoin.of(join, request, workflow.info().workflow_id)
+            request = request.model_copy(update={"joinFirst": carried})
         return await self._activity(
             family, request, result_type=ActionOutcome, summary=summary, action_id=action.id
         )

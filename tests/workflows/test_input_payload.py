@@ -15,6 +15,7 @@ from models.automated_action import JourneyContext
 from models.runtime import (
     ActionOutcome,
     ActionRequest,
+    CarriedJoin,
     EnrollmentInput,
     JourneyStateUpdate,
     LedgerBatch,
@@ -132,39 +133,62 @@ async def test_action_outcomes_omit_their_unset_results():
     assert ActionOutcome.model_validate_json(json.dumps(old)) == outcome
 
 
-async def test_a_carried_join_travels_without_nulls_and_reads_back_equal():
+async def test_a_carried_join_travels_lean_and_reads_back_equal():
     """docs/decisions.md D41: the first step's request carries the join and its ledger rows; in
-    the history they hold the values set, not a null per unset ledger field."""
-    entry = LedgerEntry(
-        id="a1",
-        enduserId="e1",
-        journeyId="j",
-        journeyVersion="v1",
-        tellescopeJourneyId="t1",
-        automationStepId="start",
-        tellescopeStepId="s1",
-        workflowId="journey:j:e1",
-        event={"type": "onJourneyStart", "info": {}},
-        action={"type": "addEnduserTags", "info": {"tags": ["started"]}},
-        status="active",
-        processAfter=1,
-        at="2026-12-07T00:00:00+00:00",
+    the history they hold only what the request and the membership do not say (no null, no
+    default, no repeated id), and JoinFirst gets back the rows the workflow queued."""
+    plan = compile_paths([EXAMPLES]).plans[0]
+    step = next(iter(plan.steps.values()))
+
+    def entry(action_id: str, **extra) -> LedgerEntry:
+        fields = {
+            "id": action_id,
+            "enduserId": "e1",
+            "journeyId": plan.journeyId,
+            "journeyVersion": plan.version,
+            "tellescopeJourneyId": "t1",
+            "automationStepId": step.id,
+            "tellescopeStepId": "s1",
+            "workflowId": "journey:j:e1",
+            "event": {"type": "onJourneyStart", "info": {}},
+            "action": step.action.to_json(),
+            "status": "active",
+            "processAfter": 1,
+            "at": "2026-12-07T00:00:00+00:00",
+        }
+        return LedgerEntry(**{**fields, **extra})
+
+    batch = LedgerBatch(
+        entries=[entry("a1"), entry("a2", detail="a sibling", abTestLabel="B")],
+        membership=JourneyStateUpdate(enduserId="e1", journeyId="t1", state=""),
     )
     request = ActionRequest(
         automatedActionId="a1",
         enduserId="e1",
         journeyId="t1",
         automationStepId="s1",
-        stepName="start",
-        action=next(iter(compile_paths([EXAMPLES]).plans[0].steps.values())).action,
+        stepName=step.id,
+        action=step.action,
         now="2026-12-07T00:00:00+00:00",
-        joinFirst=LedgerBatch(
-            entries=[entry],
-            membership=JourneyStateUpdate(enduserId="e1", journeyId="t1", state=""),
-        ),
     )
+    carried = CarriedJoin.of(batch, request, "journey:j:e1")
+    request = request.model_copy(update={"joinFirst": carried})
     payload, read = _through_temporal(request, ActionRequest)
     assert read == request
-    carried = json.loads(payload.data)["joinFirst"]
-    assert None not in carried["entries"][0].values()
-    assert carried["membership"] == {"enduserId": "e1", "journeyId": "t1", "state": ""}
+    assert read.joinFirst is not None
+    assert read.joinFirst.batch(read, "journey:j:e1") == batch
+    performing, sibling = json.loads(payload.data)["joinFirst"]["entries"]
+    assert set(performing) == {
+        "journeyId",
+        "journeyVersion",
+        "event",
+        "status",
+        "processAfter",
+        "at",
+    }
+    assert sibling["id"] == "a2" and sibling["action"] == step.action.to_json()
+    assert sibling["detail"] == "a sibling" and "enduserId" not in sibling
+    assert None not in performing.values() and None not in sibling.values()
+    # a value that differs from what would be restored travels as it is
+    odd = LedgerBatch(entries=[entry("a1", enduserId="someone-else")], membership=batch.membership)
+    assert CarriedJoin.of(odd, request, "journey:j:e1").batch(request, "journey:j:e1") == odd

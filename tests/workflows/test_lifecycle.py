@@ -10,7 +10,13 @@ from datetime import timedelta
 import pytest
 from temporalio.api.enums.v1 import EventType
 
-from models.runtime import EnrollmentInput, IncomingMessage, RemoveRequest
+from models.runtime import (
+    ActionRequest,
+    CarriedJoin,
+    EnrollmentInput,
+    IncomingMessage,
+    RemoveRequest,
+)
 from tests.temporal_env import next_run_id
 from tests.workflows.conftest import close, write_journey
 from tests.workflows.test_forms import wait_for
@@ -403,8 +409,14 @@ async def test_the_folded_shape_joins_the_journey_on_the_first_steps_activity(ru
     journey_id = runtime.plans.current("parked").tellescope_journey_id
     carried = first_step["joinFirst"]
     assert carried["membership"]["journeyId"] == journey_id
-    assert [(e["automationStepId"], e["status"]) for e in carried["entries"]] == [
-        ("hello", "active")
+    # the row of the step the request performs, without what the request already says
+    (row,) = carried["entries"]
+    assert not {"id", "automationStepId", "action", "enduserId", "workflowId"} & set(row)
+    batch = CarriedJoin.model_validate(carried).batch(
+        ActionRequest.model_validate(first_step), handle.id
+    )
+    assert [(e.automationStepId, e.status, e.enduserId) for e in batch.entries] == [
+        ("hello", "active", runtime.enduser_id)
     ]
     kinds = [e.event_type for e in history.events]
     # No marker before the step's activity (the time-skipping server adds workflow tasks of its
