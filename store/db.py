@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -153,6 +154,19 @@ def upgrade_database(url: str, revision: str = "head") -> Engine:
 def create_tables(engine: Engine) -> None:
     """Compatibility wrapper (worker, tests): the schema now comes from the migrations."""
     upgrade_engine(engine)
+
+
+def insert_for(dialect: str) -> Callable[..., Any]:
+    """The INSERT of `dialect` (`connection.dialect.name`), which has ON CONFLICT. Each
+    dialect's module is imported when first used, so a SQLite deployment never loads
+    PostgreSQL's (2.2 MiB of every process's memory, BENCHMARKS.md)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 @contextmanager

@@ -15,12 +15,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from rules.dates import epoch_ms, from_epoch_ms
 from rules.message_policy import LONGEST_WINDOW, SEND, PolicyDecision
+from store.db import insert_for
 from store.tables import MessagePolicyLockRow, MessageSendRow
 
 sends_table = MessageSendRow.__table__  # type: ignore[attr-defined]
@@ -95,8 +94,7 @@ class MessageLog:
     def _lock(self, connection: Connection, enduser_id: str) -> None:
         """Take the patient's lock for the rest of the transaction (a write comes first, so
         SQLite's snapshot is taken after the lock)."""
-        dialect = connection.dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        insert = insert_for(connection.dialect.name)
         connection.execute(
             insert(locks_table)
             .values(enduser_id=enduser_id, decisions=0)

@@ -20,12 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from store.db import session_for
+from store.db import insert_for, session_for
 from store.tables import TriggerDecisionRow
 
 if TYPE_CHECKING:
@@ -102,8 +100,7 @@ class TriggerDecisions:
         now = now or datetime.now(UTC)
         table = TriggerDecisionRow.__table__
         with session_for(self.engine) as session:
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            insert = insert_for(session.get_bind().dialect.name)
             # RETURNING counts what was inserted (rowcount is -1 on psycopg for this form).
             statement = (
                 insert(table)

@@ -3,8 +3,11 @@ journeys message one patient at the same moment, and once per AutomatedAction.""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from models.message_policy import FrequencyCap, MessagePolicy
 from rules.message_policy import decide
@@ -12,6 +15,7 @@ from store.db import upgrade_database
 from store.message_log import MessageLog
 
 NOW = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 TWO_SMS_A_DAY = MessagePolicy(caps=[FrequencyCap(channel="sms", max=2, per="day")])
 
 
@@ -54,3 +58,30 @@ def test_the_window_rolls(database_url):
     assert _decide(log, "d2", now=NOW - timedelta(hours=1)).sends
     assert _decide(log, "d3").sends  # d1 left the 24 hours
     assert _decide(log, "d4").verdict == "drop"
+
+
+def test_each_process_loads_only_its_own_databases_dialect(database_url):
+    """store.db.insert_for imports a dialect's INSERT when first used: a worker on SQLite (the
+    embedded default) never loads PostgreSQL's dialect (2.2 MiB per process); one on PostgreSQL
+    does, and both record the send. (The first migration of a new database loads both, through
+    Alembic's scripts; a worker starts on a migrated one.)"""
+    upgrade_database(database_url)
+    script = (
+        "import sys\n"
+        "import worker\n"
+        "from store.db import upgrade_database\n"
+        "from store.message_log import MessageLog\n"
+        "from tests.store.test_message_log import _decide\n"
+        "log = MessageLog(upgrade_database(sys.argv[1]))\n"
+        "assert _decide(log, 'dialect-check').sends\n"
+        "print('sqlalchemy.dialects.postgresql' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, database_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    postgresql = not database_url.startswith("sqlite")
+    assert done.stdout.strip() == str(postgresql), done.stdout
