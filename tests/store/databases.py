@@ -4,8 +4,11 @@ with tests/api."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -78,3 +81,17 @@ def database_url(request, tmp_path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def fresh_process_prints(script: str, database_url: str) -> str:
+    """What `script` prints, run by a new Python process from the repository's root with the
+    database URL as its argument: for what a process loads at start, which this one already
+    has."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, database_url],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()

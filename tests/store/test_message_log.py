@@ -3,19 +3,16 @@ journeys message one patient at the same moment, and once per AutomatedAction.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from models.message_policy import FrequencyCap, MessagePolicy
 from rules.message_policy import decide
 from store.db import upgrade_database
 from store.message_log import MessageLog
+from tests.store.databases import fresh_process_prints
 
 NOW = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parents[2]
 TWO_SMS_A_DAY = MessagePolicy(caps=[FrequencyCap(channel="sms", max=2, per="day")])
 
 
@@ -76,12 +73,5 @@ def test_each_process_loads_only_its_own_databases_dialect(database_url):
         "assert _decide(log, 'dialect-check').sends\n"
         "print('sqlalchemy.dialects.postgresql' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, database_url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     postgresql = not database_url.startswith("sqlite")
-    assert done.stdout.strip() == str(postgresql), done.stdout
+    assert fresh_process_prints(script, database_url) == str(postgresql)

@@ -24,6 +24,7 @@ from store.db import (
     head_revisions,
     upgrade_database,
 )
+from tests.store.databases import fresh_process_prints
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
@@ -68,14 +69,7 @@ def test_a_start_on_a_database_at_head_does_not_import_alembic(database_url):
         "upgrade_database(sys.argv[1])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, database_url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert done.stdout.strip() == "[]", done.stdout
+    assert fresh_process_prints(script, database_url) == "[]"
     downgrade_engine(engine, "0007")  # behind head: Alembic brings it up
     assert not at_head_revision(engine)
     upgrade_database(database_url)

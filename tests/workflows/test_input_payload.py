@@ -74,6 +74,19 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CORPUS = Path(__file__).resolve().parents[1] / "histories" / "journeys"
 
 
+def step_request(step) -> ActionRequest:
+    """The request of action a1 performing `step` for enduser e1 (Tellescope ids t1, s1)."""
+    return ActionRequest(
+        automatedActionId="a1",
+        enduserId="e1",
+        journeyId="t1",
+        automationStepId="s1",
+        stepName=step.id,
+        action=step.action,
+        now="2026-12-07T00:00:00+00:00",
+    )
+
+
 def _through_temporal(value, type_hint):
     """What the worker reads back of `value` sent as a Temporal payload."""
     converter = pydantic_data_converter.payload_converter
@@ -102,15 +115,7 @@ async def test_plans_travel_as_their_given_fields_and_read_back_equal(folder):
         full = plan.model_dump_json()
         assert len(payload.data) < 0.8 * len(full), (plan.journeyId, len(payload.data), len(full))
         for step in plan.steps.values():
-            request = ActionRequest(
-                automatedActionId="a1",
-                enduserId="e1",
-                journeyId="j1",
-                automationStepId="s1",
-                stepName=step.id,
-                action=step.action,
-                now="2026-12-07T00:00:00+00:00",
-            )
+            request = step_request(step)
             payload, read_request = _through_temporal(request, ActionRequest)
             assert read_request == request, (plan.journeyId, step.id)
             assert b"null" not in payload.data or "null" in json.dumps(
@@ -162,15 +167,7 @@ async def test_a_carried_join_travels_lean_and_reads_back_equal():
         entries=[entry("a1"), entry("a2", detail="a sibling", abTestLabel="B")],
         membership=JourneyStateUpdate(enduserId="e1", journeyId="t1", state=""),
     )
-    request = ActionRequest(
-        automatedActionId="a1",
-        enduserId="e1",
-        journeyId="t1",
-        automationStepId="s1",
-        stepName=step.id,
-        action=step.action,
-        now="2026-12-07T00:00:00+00:00",
-    )
+    request = step_request(step)
     carried = CarriedJoin.of(batch, request, "journey:j:e1")
     request = request.model_copy(update={"joinFirst": carried})
     payload, read = _through_temporal(request, ActionRequest)
