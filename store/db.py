@@ -110,8 +110,6 @@ def upgrade_engine(engine: Engine, revision: str = "head", *, attempts: int = 5)
     from sqlalchemy import inspect, text
     from sqlalchemy.exc import DBAPIError
 
-    if revision == "head" and current_revisions(engine) == head_revisions():
-        return
     for attempt in range(attempts):
         try:
             with _MIGRATING, engine.begin() as connection:
@@ -128,7 +126,7 @@ def upgrade_engine(engine: Engine, revision: str = "head", *, attempts: int = 5)
                 command.upgrade(config, revision)
             return
         except DBAPIError:
-            if revision == "head" and current_revisions(engine) == head_revisions():
+            if revision == "head" and at_head_revision(engine):
                 return  # another process did it meanwhile
             if attempt == attempts - 1:
                 raise

@@ -184,7 +184,7 @@ class JourneyWorkflow:
         self.cancelled: dict[str, int] = {}  # action id -> cancel reason, set by cancellers
         self.tasks: dict[str, asyncio.Task[None]] = {}
         # ledger, UI and search attributes
-        self.projection = Projection(inp, lean=self.lean, compact=self.compact, folded=self.folded)
+        self.projection = Projection(inp, lean=self.lean, compact=self.compact)
         self.in_flight = 0  # activities running: continue-as-new waits for them
         self.performing: set[str] = set()  # actions whose side effect is under way
         self.draining = False  # due actions wait instead of starting (continue-as-new, removal)

@@ -36,14 +36,7 @@ class Projection:
     """One enrollment's outputs. What was last shown is kept here (not in the durable state): a
     new run after continue-as-new shows everything afresh."""
 
-    def __init__(
-        self,
-        inp: EnrollmentInput,
-        *,
-        lean: bool = False,
-        compact: bool = False,
-        folded: bool = False,
-    ) -> None:
+    def __init__(self, inp: EnrollmentInput, *, lean: bool = False, compact: bool = False) -> None:
         self.inp = inp
         # Compact shape (workflows/patches.py): the journey is joined by the first ledger write
         # (`join`); until it is written, `joined` is false and steps hold their side effects.
@@ -52,7 +45,6 @@ class Projection:
         self.joined = True
         # Folded shape: a step performing at once may carry that write on its own activity
         # (`take_join`); the ledger waits meanwhile, so no later row overtakes the batch.
-        self.folded = folded
         self.carried: LedgerBatch | None = None
         # Lean history shape (workflows/patches.py): an activation's upserts are sent together by
         # `_send_upserts`, and only those that change a value.
@@ -142,9 +134,10 @@ class Projection:
         self.joined = False
 
     def take_join(self) -> LedgerBatch | None:
-        """Folded shape (docs/decisions.md D41): the join and the rows queued so far, for the
-        first step that performs before the writer has run; None when there is none to take."""
-        if not self.folded or self.membership is None or self.carried is not None:
+        """Folded shape (docs/decisions.md D41; the workflow decides which step may ask): the
+        join and the rows queued so far, for the first step that performs before the writer has
+        run; None when there is none to take."""
+        if self.membership is None or self.carried is not None:
             return None
         self.carried = LedgerBatch(entries=list(self.dirty.values()), membership=self.membership)
         self.dirty, self.membership = {}, None

@@ -123,6 +123,17 @@ class Runtime:
         return self.ledger.list(step_id=step, limit=10_000)
 
 
+def input_carrying(plan) -> EnrollmentInput:
+    """An enrollment input of enduser e1 carrying `plan` (the compact and folded shapes)."""
+    return EnrollmentInput(
+        journeyId=plan.journeyId,
+        planVersion=plan.version,
+        enduserId="e1",
+        tellescopeJourneyId=plan.tellescopeJourneyId,
+        plan=plan,
+    )
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def runtime(env, tmp_path):
     runtime = Runtime(env, tmp_path)

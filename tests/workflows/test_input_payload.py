@@ -21,7 +21,7 @@ from models.runtime import (
     LedgerBatch,
     LedgerEntry,
 )
-from tests.workflows.conftest import write_journey
+from tests.workflows.conftest import input_carrying, write_journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -100,13 +100,7 @@ async def test_plans_travel_as_their_given_fields_and_read_back_equal(folder):
     a null per optional Tellescope field; the worker reads back the same plan, step actions
     included (docs/decisions.md D39)."""
     for plan in compile_paths([folder]).plans:
-        inp = EnrollmentInput(
-            journeyId=plan.journeyId,
-            planVersion=plan.version,
-            enduserId="e1",
-            tellescopeJourneyId=plan.tellescopeJourneyId,
-            plan=plan,
-        )
+        inp = input_carrying(plan)
         payload, read = _through_temporal(inp, EnrollmentInput)
         assert read.plan == plan, plan.journeyId
         assert read.plan.model_dump(mode="json") == plan.model_dump(mode="json")

@@ -6,7 +6,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from compiler import compile_paths
 from models.runtime import EnrollmentInput
-from tests.workflows.conftest import EXAMPLES
+from tests.workflows.conftest import EXAMPLES, input_carrying
 from workflows import shared_plans
 from workflows.shared_plans import shared_plan
 
@@ -14,13 +14,7 @@ from workflows.shared_plans import shared_plan
 def decoded_copies(plan, count: int) -> list[EnrollmentInput]:
     """`count` enrollment inputs carrying `plan`, each read from its own payload (as each
     workflow's start event is)."""
-    inp = EnrollmentInput(
-        journeyId=plan.journeyId,
-        planVersion=plan.version,
-        enduserId="e1",
-        tellescopeJourneyId=plan.tellescopeJourneyId,
-        plan=plan,
-    )
+    inp = input_carrying(plan)
     converter = pydantic_data_converter.payload_converter
     (payload,) = converter.to_payloads([inp])
     return [converter.from_payloads([payload], [EnrollmentInput])[0] for _ in range(count)]
