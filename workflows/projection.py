@@ -168,23 +168,29 @@ class Projection:
             )
             if not self.dirty and self.membership is None:
                 return
-            batch = list(self.dirty.values())
-            self.dirty = {}
-            if self.membership is not None:
-                await workflow.execute_local_activity(
-                    "join_and_record",
-                    LedgerBatch(entries=batch, membership=self.membership),
-                    start_to_close_timeout=LOCAL_TIMEOUT,
-                    summary=f"join journey, ledger: {len(batch)} action(s)",
-                )
-                self.membership, self.joined = None, True
-                continue
+            await self._write_batch()
+
+    async def _write_batch(self) -> None:
+        """Every row queued since the last write, as one local activity. The rows die with this
+        call: the writer then waits, for days in a parked enrollment, and a batch still held by
+        its loop was most of what a cached workflow kept beyond bare Temporal's."""
+        batch = list(self.dirty.values())
+        self.dirty = {}
+        if self.membership is not None:
             await workflow.execute_local_activity(
-                "record_ledger",
-                LedgerBatch(entries=batch),
+                "join_and_record",
+                LedgerBatch(entries=batch, membership=self.membership),
                 start_to_close_timeout=LOCAL_TIMEOUT,
-                summary=f"ledger: {len(batch)} action(s)",
+                summary=f"join journey, ledger: {len(batch)} action(s)",
             )
+            self.membership, self.joined = None, True
+            return
+        await workflow.execute_local_activity(
+            "record_ledger",
+            LedgerBatch(entries=batch),
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            summary=f"ledger: {len(batch)} action(s)",
+        )
 
     async def close_ledger(self) -> None:
         """Write what is left and stop the writer (before completing or continuing as new)."""
