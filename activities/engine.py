@@ -4,6 +4,7 @@ removeFromAllJourneys). Tellescope-facing activities live beside this module."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -47,10 +48,10 @@ class EngineActivities:
         return self.plans.enrollment_plan(ref.journeyId, ref.version)
 
     @activity.defn(name="record_ledger")
-    async def record_ledger(self, batch: LedgerBatch) -> int:
+    def record_ledger(self, batch: LedgerBatch) -> int:
         """Write the rows, then count the status changes the write made
         (`record_rows`)."""
-        return await record_rows(self.ledger, batch)
+        return record_rows(self.ledger, batch)
 
     @activity.defn(name="join_and_record")
     async def join_and_record(self, batch: LedgerBatch) -> int:
@@ -61,17 +62,14 @@ class EngineActivities:
         return len(batch.entries)
 
 
-async def record_rows(ledger: Ledger, batch: LedgerBatch) -> int:
+def record_rows(ledger: Ledger, batch: LedgerBatch) -> int:
     """Write the rows, then count the status changes the write made
-    (activities/action_metrics.py: a retried batch counts nothing twice). The write shares a
-    transaction with the other activities' writes of the moment (`Ledger.commits`, docs/decisions.md
-    D43), and the count runs when the commit lands, even if this activity was cancelled while it
-    waited (a worker without a workflow cache evicts a run whose local activity is running, then
-    runs it again: the second run finds the rows written and counts nothing)."""
-    meter = activity.metric_meter()
-    await ledger.commits.write(
-        batch.entries, on_commit=lambda transitions: count_transitions(transitions, meter)
-    )
+    (activities/action_metrics.py: a retried batch counts nothing twice). A cancellation
+    (a worker without a workflow cache evicts a run whose local activity is running, then
+    runs it again) is held until both are done: raised between the commit and the count,
+    it lost the count, since the second run finds the rows written and counts nothing."""
+    with activity.shield_thread_cancel_exception():
+        count_transitions(ledger.record_transitions(batch.entries))
     return len(batch.entries)
 
 
@@ -88,7 +86,9 @@ async def join_then_record(
         if join_journey is None:
             raise RuntimeError("join_and_record: the worker was built without join_journey")
         answered = await join_journey(batch.membership)
-    await record_rows(ledger, batch)
+    # The ledger is a sync store: its write runs on a thread, off the loop, with this
+    # activity's context (count_transitions reads the activity's metric meter).
+    await asyncio.to_thread(record_rows, ledger, batch)
     return answered
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from functools import cached_property
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_
@@ -15,7 +14,6 @@ from sqlmodel import select
 
 from models.runtime import LedgerEntry
 from store.db import session_for
-from store.ledger_commits import LedgerCommits
 from store.tables import AutomatedActionRow
 
 LEDGER_TABLE: Table = AutomatedActionRow.__table__  # type: ignore[attr-defined]
@@ -85,27 +83,16 @@ class Ledger:
         self.record_transitions(entries)
         return len(entries)
 
-    @cached_property
-    def commits(self) -> LedgerCommits:
-        """The worker's writes: concurrent batches grouped into shared transactions."""
-        return LedgerCommits(self)
-
     def record_transitions(self, entries: Iterable[LedgerEntry]) -> list[Transition]:
         """`record`, returning the status changes this write made (a new row, or a row whose
         status differs from the stored one). A retried batch whose first attempt committed
         changes nothing and returns nothing: what the worker counts (docs/metrics.md §2)."""
-        return self.record_groups([list(entries)])[0]
-
-    def record_groups(self, batches: Sequence[Sequence[LedgerEntry]]) -> list[list[Transition]]:
-        """Several batches in one transaction, in order, each answered the status changes it
-        made as if it were written alone after the ones before it (`LedgerCommits`)."""
-        entries = [entry for batch in batches for entry in batch]
-        owner = [index for index, batch in enumerate(batches) for _ in batch]
-        changes: list[list[Transition]] = [[] for _ in batches]
+        entries = list(entries)
+        changes: list[Transition] = []
         if not entries:
             return changes
         # SQLAlchemy Core, not the ORM: one SELECT, one INSERT and one UPDATE statement per
-        # transaction (executemany) instead of a unit of work with an object per row; every worker
+        # batch (executemany) instead of a unit of work with an object per row; every worker
         # writes a batch per workflow task, and the ORM's flush was a tenth of its CPU
         # (BENCHMARKS.md, "Cost per enrollment", docs/decisions.md D36).
         table = LEDGER_TABLE
@@ -119,19 +106,19 @@ class Ledger:
                     sa_select(table.c.id, table.c.status).where(table.c.id.in_(ids))
                 )
             }
-            for position, entry in enumerate(entries):
+            for entry in entries:
                 at = datetime.fromisoformat(entry.at)
                 before = stored.get(entry.id)
                 if before is None:
                     inserts.append(
                         {"id": entry.id, "created_at": at, "updated_at": at, **_row_values(entry)}
                     )
-                    changes[owner[position]].append(Transition(entry, None))
+                    changes.append(Transition(entry, None))
                 elif before != "active" and entry.status == "active":
                     continue  # never out of a terminal status
                 else:
                     if before != entry.status:
-                        changes[owner[position]].append(Transition(entry, before))
+                        changes.append(Transition(entry, before))
                     updates.append({"row_id": entry.id, "updated_at": at, **_row_values(entry)})
                 stored[entry.id] = entry.status
             if inserts:
