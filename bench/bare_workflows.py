@@ -8,6 +8,11 @@ from datetime import timedelta
 
 from temporalio import workflow
 
+# The timer benchmark's bare side. same-work: BareDatedTimerWorkflow, the journey's Tellescope
+# calls without the engine (tag, read the date, sleep, tag); timer-only: BareTimerWorkflow, given
+# its due time, sleeps and tags (the comparison of the runs before 2026-12-07 13:00 UTC).
+BARE_KINDS = ("same-work", "timer-only")
+
 
 @dataclass
 class BareInput:
@@ -34,6 +39,29 @@ class BareTimerWorkflow:
     @workflow.run
     async def run(self, inp: BareInput) -> None:
         remaining = inp.due_ms / 1000 - workflow.now().timestamp()
+        if remaining > 0:
+            await workflow.sleep(remaining)
+        await workflow.execute_activity(
+            "bare_add_tag", inp, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+@workflow.defn(name="BareDatedTimerWorkflow")
+class BareDatedTimerWorkflow:
+    """The timer benchmark's journey without the engine, the same Tellescope calls in the same
+    order: tag the enduser, read the date the delay counts from, sleep until it, tag again."""
+
+    @workflow.run
+    async def run(self, inp: BareInput) -> None:
+        await workflow.execute_activity(
+            "bare_add_tag",
+            BareInput(enduser_id=inp.enduser_id, tag="enrolled"),
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        due_ms = await workflow.execute_activity(
+            "bare_read_due", inp, start_to_close_timeout=timedelta(seconds=30), result_type=int
+        )
+        remaining = due_ms / 1000 - workflow.now().timestamp()
         if remaining > 0:
             await workflow.sleep(remaining)
         await workflow.execute_activity(

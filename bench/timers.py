@@ -1,17 +1,19 @@
 """Timer lateness: N enrollments whose delayed steps all fall due within the same minute.
 
-    python -m bench.timers [--enrollments 2000] [--spread 60] [--parked 20000]
+    python -m bench.timers [--enrollments 2000] [--spread 60] [--parked 20000] [--bare same-work]
 
 Ours: a journey whose second step waits for a date-relative delay (`afterAction` with a
 `fieldCondition`: due at the date in the enduser's `benchDue` field, as an appointment reminder
-is), N endusers whose dates are spread evenly over `--spread` seconds, enrolled beforehand so
-every timer is armed before the first falls due. Bare: N workflows sleeping until the same kind
-of due times. One worker in this process runs both (the engine's, as worker.py builds it);
-lateness = when the due step's activity starts running in the worker minus its due time. The
-dev server is a fresh one; the due minute starts once everything is armed (the lead is sized
-from how fast a first batch armed). `--parked` more enrollments (and as many bare workflows)
-wait beside them, armed first, due a month later: the worker's workflow cache holds only some
-of all that wait, as in production.
+is), N endusers whose dates are spread evenly over `--spread` seconds, enrolled beforehand so every
+timer is armed before the first falls due. Bare (`--bare same-work`, the default): N
+BareDatedTimerWorkflows making the same Tellescope calls without the engine (tag the enduser, read
+the date from the same field, sleep until it, tag again); `--bare timer-only`: N workflows given
+their due time, sleeping until it, then tagging (the earlier runs' comparison). One worker in this
+process runs both (the engine's, as worker.py builds it); lateness = when the due step's activity
+starts running in the worker minus its due time. The dev server is a fresh one; the due minute
+starts once everything is armed (the lead is sized from how fast a first batch armed). `--parked`
+more enrollments (and as many bare workflows) wait beside them, armed first, due a month later: the
+worker's workflow cache holds only some of all that wait, as in production.
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.bare_workflows import BareInput, BareTimerWorkflow
+from bench.bare_workflows import (
+    BARE_KINDS,
+    BareDatedTimerWorkflow,
+    BareInput,
+    BareTimerWorkflow,
+)
 from bench.common import RESULTS, gather_bounded, percentile, progress, stack
 from bench.runtime_bench import CONCURRENCY, enroll
-from bench.workers import BareTellescope, StartRecorder, engine_worker
+from bench.workers import BARE_DUE_FIELD, BareTellescope, StartRecorder, engine_worker
 
 TIMER_JOURNEY = """
 journey: {id: bench-timers, title: Benchmark timers}
@@ -89,26 +96,31 @@ async def run(
     *,
     margin: float = 15.0,
     parked: int = 0,
+    bare: str = "same-work",
 ) -> dict:
     """`margin`: seconds of slack before the first due time beyond the expected arming;
-    `parked`: enrollments (and bare workflows) waiting beside them, not due during the run."""
+    `parked`: enrollments (and bare workflows) waiting beside them, not due during the run;
+    `bare`: which bare workflow ours is measured against (BARE_KINDS)."""
+    if bare not in BARE_KINDS:
+        raise ValueError(f"bare must be one of {', '.join(BARE_KINDS)}, not {bare!r}")
+    same_work = bare == "same-work"
     with tempfile.TemporaryDirectory(prefix="bench-timers-") as temporary:
         async with stack(Path(folder or temporary), memory=True) as s:
             journey, _ = s.deploy(TIMER_JOURNEY)
             recorder = StartRecorder()
-            bare = BareTellescope(s.sandbox_url)
+            bare_calls = BareTellescope(s.sandbox_url)
             worker, close = engine_worker(
                 s.client,
                 task_queue=s.task_queue,
                 database_url=s.database_url,
                 sandbox_url=s.sandbox_url,
                 interceptors=[recorder],
-                bare=bare,
+                bare=bare_calls,
             )
             try:
                 async with worker:
                     ours = await _ours(s, journey, recorder, count, spread, margin, parked)
-                    bare_result = await _bare(s, recorder, count, spread, margin, parked)
+                    bare_result = await _bare(s, recorder, count, spread, margin, parked, same_work)
             finally:
                 await close()
     return {
@@ -145,34 +157,48 @@ async def _park_ours(s, journey: str, ledger, parked: int) -> float:
     return time.time() - started
 
 
-async def _park_bare(s, parked: int) -> float:
-    """Start `parked` bare timer workflows due a month away; wait until the last started have
-    their timer (the worker takes tasks about in order)."""
-    started = time.time()
-    people = s.endusers(parked)
-    run = uuid.uuid4().hex[:8]
-    due_ms = int((started + PARKED_FOR_S) * 1000)
+async def _start_bare(s, people: list[str], run: str, inp, same_work: bool) -> list:
+    """Start one bare workflow per enduser, ids `bare-<run>-<i>`, 1,000 at a time (progress)."""
+    workflow = BareDatedTimerWorkflow.run if same_work else BareTimerWorkflow.run
     handles: list = []
-    for first in range(0, parked, 1000):
+    for first in range(0, len(people), 1000):
         calls = [
             lambda i=i: s.client.start_workflow(
-                BareTimerWorkflow.run,
-                BareInput(enduser_id=people[i], tag="parked", due_ms=due_ms),
-                id=f"bare-parked-{run}-{i}",
-                task_queue=s.task_queue,
+                workflow, inp(i), id=f"bare-{run}-{i}", task_queue=s.task_queue
             )
-            for i in range(first, min(parked, first + 1000))
+            for i in range(first, min(len(people), first + 1000))
         ]
         handles += await gather_bounded(CONCURRENCY, calls)
-        progress(f"timers (bare): {len(handles)}/{parked} parked workflows started")
+        if len(people) > 1000:
+            progress(f"timers (bare): {len(handles)}/{len(people)} workflows started")
+    return handles
+
+
+async def _wait_armed(handles: list, deadline: float) -> None:
+    """Wait until the last started have their timer (the worker takes tasks about in order)."""
     for handle in handles[-5:]:
         while not any(
             e.HasField("timer_started_event_attributes")
             for e in (await handle.fetch_history()).events
         ):
-            if time.time() > started + 600 + parked:
-                raise TimeoutError(f"{parked} parked bare workflows were not armed")
+            if time.time() > deadline:
+                raise TimeoutError(f"{len(handles)} bare workflows were not armed")
             await asyncio.sleep(1)
+
+
+async def _park_bare(s, parked: int, same_work: bool) -> float:
+    """Start `parked` bare timer workflows due a month away and wait until they are armed."""
+    started = time.time()
+    due_ms = int((started + PARKED_FOR_S) * 1000)
+    people = s.endusers(parked, lambda i: {BARE_DUE_FIELD: iso(due_ms / 1000)})
+    handles = await _start_bare(
+        s,
+        people,
+        f"parked-{uuid.uuid4().hex[:8]}",
+        lambda i: BareInput(enduser_id=people[i], tag="parked", due_ms=due_ms),
+        same_work,
+    )
+    await _wait_armed(handles, started + 600 + parked)
     return time.time() - started
 
 
@@ -257,30 +283,66 @@ async def _ours(
 
 
 async def _bare(
-    s, recorder: StartRecorder, count: int, spread: float, margin: float, parked: int
+    s,
+    recorder: StartRecorder,
+    count: int,
+    spread: float,
+    margin: float,
+    parked: int,
+    same_work: bool,
 ) -> dict:
-    parking_s = await _park_bare(s, parked) if parked else 0.0
-    people = s.endusers(count)
-    lead = margin + count / 100
-    first_due = time.time() + lead
-    due_of: dict[str, float] = {}
-    calls = []
-    run = uuid.uuid4().hex[:8]
-    for i, e in enumerate(people):
-        workflow_id = f"bare-timer-{run}-{i}"
-        due_of[workflow_id] = first_due + spread * i / count
-        inp = BareInput(enduser_id=e, tag="due", due_ms=int(due_of[workflow_id] * 1000))
-        calls.append(
-            lambda inp=inp, workflow_id=workflow_id: s.client.start_workflow(
-                BareTimerWorkflow.run, inp, id=workflow_id, task_queue=s.task_queue
-            )
+    parking_s = await _park_bare(s, parked, same_work) if parked else 0.0
+    if same_work:
+        # As for ours: a first batch, due far away, times how fast the workflows get armed.
+        probe = min(50, count)
+        far = time.time() + 3600
+        people = s.endusers(probe, lambda i: {BARE_DUE_FIELD: iso(far)})
+        run = uuid.uuid4().hex[:8]
+        started = time.time()
+        await _start_bare(
+            s, people, run, lambda i: BareInput(enduser_id=people[i], tag="probe"), True
         )
+        probes = {f"bare-{run}-{i}" for i in range(probe)}
+        await _wait_for(
+            recorder,
+            lambda x: x.activity_type == "bare_read_due" and x.workflow_id in probes,
+            probe,
+            started + 120,
+        )
+        rate = probe / max(time.time() - started, 0.01)
+        lead = margin + 3 * count / rate
+    else:
+        lead = margin + count / 100
+    first_due = time.time() + lead
+    due = {i: first_due + spread * i / count for i in range(count)}
+    people = s.endusers(count, lambda i: {BARE_DUE_FIELD: iso(due[i])})
+    run = uuid.uuid4().hex[:8]
+    due_of = {f"bare-{run}-{i}": due[i] for i in range(count)}
     progress(f"timers (bare): {count} workflows due from +{lead:.0f} s over {spread:.0f} s")
-    await gather_bounded(CONCURRENCY, calls)
+    handles = await _start_bare(
+        s,
+        people,
+        run,
+        lambda i: BareInput(enduser_id=people[i], tag="due", due_ms=int(due[i] * 1000)),
+        same_work,
+    )
     late_start = time.time() - first_due
+    if same_work:  # every date read, then the last started have their timer
+        await _wait_for(
+            recorder,
+            lambda x: x.activity_type == "bare_read_due" and x.workflow_id in due_of,
+            count,
+            first_due + spread,
+        )
+        await _wait_armed(handles, first_due + spread)
+    slack = first_due - time.time()
     runs = await _wait_for(
         recorder,
-        lambda x: x.workflow_id in due_of and x.activity_type == "bare_add_tag",
+        lambda x: (
+            x.workflow_id in due_of
+            and x.activity_type == "bare_add_tag"
+            and getattr(x.arg, "tag", None) == "due"
+        ),
         count,
         first_due + spread + 300,
     )
@@ -288,7 +350,9 @@ async def _bare(
     dispatch = [(x.started - x.scheduled) * 1000 for x in runs]
     return {
         **_summary(lateness, count),
+        "workflow": "BareDatedTimerWorkflow" if same_work else "BareTimerWorkflow",
         "started_after_first_due_s": round(late_start, 1) if late_start > 0 else 0,
+        "armed_before_first_due_s": round(slack, 1),
         "parking_s": round(parking_s, 1),
         "activity_dispatch_p99_ms": round(percentile(dispatch, 99), 1) if dispatch else None,
     }
@@ -301,8 +365,11 @@ def main() -> None:
     parser.add_argument(
         "--parked", type=int, default=20000, help="enrollments waiting beside them, not due"
     )
+    parser.add_argument(
+        "--bare", choices=BARE_KINDS, default="same-work", help="the bare workflow compared"
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.enrollments, args.spread, parked=args.parked))
+    result = asyncio.run(run(args.enrollments, args.spread, parked=args.parked, bare=args.bare))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "timers.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -15,6 +15,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,22 @@ from temporalio.worker import (
     Worker,
 )
 
-from bench.bare_workflows import BareInput, BareParkedWorkflow, BareStepWorkflow, BareTimerWorkflow
+from bench.bare_workflows import (
+    BareDatedTimerWorkflow,
+    BareInput,
+    BareParkedWorkflow,
+    BareStepWorkflow,
+    BareTimerWorkflow,
+)
 
 SANDBOX_KEY = "sandbox-dev-key"
-BARE_WORKFLOWS = [BareStepWorkflow, BareTimerWorkflow, BareParkedWorkflow]
+BARE_WORKFLOWS = [
+    BareStepWorkflow,
+    BareTimerWorkflow,
+    BareDatedTimerWorkflow,
+    BareParkedWorkflow,
+]
+BARE_DUE_FIELD = "benchDue"  # the enduser field BareDatedTimerWorkflow sleeps until
 BARE_CACHE = 1000  # the bare worker's workflow cache: the SDK's default, stated for the figures
 
 
@@ -53,6 +66,18 @@ class BareTellescope:
         )
         response.raise_for_status()
         self.count += 1
+
+    @activity.defn(name="bare_read_due")
+    async def read_due(self, inp: BareInput) -> int:
+        """The date in the enduser's BARE_DUE_FIELD, in epoch ms (as the engine reads a
+        date-relative delay's anchor)."""
+        response = await self.http.get(f"/v1/enduser/{inp.enduser_id}")
+        response.raise_for_status()
+        due = datetime.fromisoformat(response.json()["fields"][BARE_DUE_FIELD])
+        return int(due.timestamp() * 1000)
+
+    def activities(self) -> list[Any]:
+        return [self.add_tag, self.read_due]
 
 
 @dataclass
@@ -132,7 +157,7 @@ def engine_worker(
     ]
     workflows: list[type] = list(WORKFLOWS)
     if bare is not None:
-        activities.append(bare.add_tag)
+        activities += bare.activities()
         workflows += BARE_WORKFLOWS
     worker = Worker(
         client,
@@ -168,7 +193,7 @@ async def _serve_bare(address: str, task_queue: str, sandbox: str, done: Path) -
         client,
         task_queue=task_queue,
         workflows=BARE_WORKFLOWS,
-        activities=[bare.add_tag],
+        activities=bare.activities(),
         max_cached_workflows=BARE_CACHE,
     )
     async with worker:

@@ -75,6 +75,9 @@ def test_quick_run_prints_every_row_with_numbers(tmp_path: Path) -> None:
     # Every run leaves a results file of its own to commit beside latest.json.
     records = list(tmp_path.glob("*-smoke-test.json"))
     assert len(records) == 1 and json.loads(records[0].read_text()) == document
+    # Timers are measured against a bare workflow making the journey's Tellescope calls.
+    assert document["details"]["timers"]["bare"]["workflow"] == "BareDatedTimerWorkflow"
+    assert document["details"]["timers"]["bare"]["ran"] == 8
     projection = document["details"]["parked"]["projection"]
     for side in ("ours", "bare"):
         assert projection[side]["actions"] > 0 and projection[side]["workflow_cache"] > 0
