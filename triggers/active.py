@@ -9,6 +9,7 @@ not fire?" answerable.
 from __future__ import annotations
 
 from models.plan import OBJECT_ID, JourneyPlan
+from store import plans as stored_plans
 from store.plans import JourneyHead, PlanStore
 from store.tables import JourneyVersionRow
 from triggers.models import ActiveTrigger
@@ -26,6 +27,11 @@ _ACTIVE_KEPT = 16
 # the map changes only when a version is stored or deleted, which changes the key.
 _BY_STEP: dict[tuple[str, tuple[JourneyHead, ...]], dict[str, str]] = {}
 _BY_STEP_KEPT = 16
+# The last map built per database, with when: `journey_for_step` answers from it without asking
+# the store which versions exist (that query was a sixth of a webhook's time before its signal)
+# for HEAD_TTL_SECONDS, and at once asks again for a step it does not hold (a version stored
+# since, by this process or another, routes at once).
+_LAST_BY_STEP: dict[str, tuple[float, dict[str, str]]] = {}
 
 
 def plan_of(row: JourneyVersionRow) -> JourneyPlan:
@@ -133,7 +139,21 @@ def journeys_by_step(plans: PlanStore) -> dict[str, str]:
         if len(_BY_STEP) >= _BY_STEP_KEPT:
             _BY_STEP.clear()
         _BY_STEP[key] = cached
+    if len(_LAST_BY_STEP) >= _BY_STEP_KEPT:
+        _LAST_BY_STEP.clear()
+    _LAST_BY_STEP[key[0]] = (stored_plans._clock(), cached)
     return cached
+
+
+def journey_for_step(plans: PlanStore, step_id: str) -> str | None:
+    """The readable id of the journey holding the step (`journeys_by_step`), from the last map
+    built when it holds the step and is under HEAD_TTL_SECONDS old; otherwise from the store."""
+    last = _LAST_BY_STEP.get(str(plans.engine.url))
+    if last is not None and stored_plans._clock() - last[0] < stored_plans.HEAD_TTL_SECONDS:
+        journey = last[1].get(step_id)
+        if journey is not None:
+            return journey
+    return journeys_by_step(plans).get(step_id)
 
 
 def warm_trigger_caches(plans: PlanStore) -> None:

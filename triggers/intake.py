@@ -77,7 +77,7 @@ from services.enrollments import enroll_many, remove_many
 from services.errors import NotFound
 from services.journey_deletion import delete_journey
 from tellescope.errors import TellescopeRejected
-from triggers.active import active_triggers, journeys_by_step
+from triggers.active import active_triggers, journey_for_step
 from triggers.dispatch import TriggerDeps, dispatch_event
 from triggers.evaluate import candidates
 from triggers.events import IncomingEvent, event_id
@@ -90,7 +90,13 @@ from triggers.models import (
     SignalSent,
 )
 from triggers.quiet import is_trigger_origin, stamp_outbound_chat
-from triggers.readback import NotReadable, RecordSource, TellescopeReadBack, Wanted
+from triggers.readback import (
+    NotReadable,
+    ReadAhead,
+    RecordSource,
+    TellescopeReadBack,
+    Wanted,
+)
 
 log = logging.getLogger("journeys.triggers.intake")
 
@@ -614,12 +620,9 @@ def webhook_records(payload: Mapping[str, Any]) -> list[WebhookRecord]:
     return items
 
 
-async def read_back(
-    items: list[WebhookRecord], source: RecordSource
-) -> tuple[dict[str, Record], str | None]:
-    """The records of one delivery as Tellescope holds them (one read, of the model the body
-    names), and why none could be read when the model cannot be read back."""
-    wanted = [
+def wanted_records(items: list[WebhookRecord]) -> list[Wanted]:
+    """The records of a delivery that are read back: those a mapper takes, by id."""
+    return [
         Wanted(item.record["id"], item.claimedUpdatedAt)
         for item in items
         if item.kind != "delete"
@@ -627,6 +630,21 @@ async def read_back(
         and isinstance(item.record.get("id"), str)
         and item.record["id"]
     ]
+
+
+def read_ahead(payload: Mapping[str, Any], source: RecordSource) -> ReadAhead:
+    """Start reading a verified delivery's records back now (`ReadAhead`): the receiver writes
+    its claim meanwhile, then hands this to `process_webhook` as its `source`."""
+    items = webhook_records(payload)
+    return ReadAhead(source, items[0].model if items else "", wanted_records(items))
+
+
+async def read_back(
+    items: list[WebhookRecord], source: RecordSource
+) -> tuple[dict[str, Record], str | None]:
+    """The records of one delivery as Tellescope holds them (one read, of the model the body
+    names), and why none could be read when the model cannot be read back."""
+    wanted = wanted_records(items)
     if not wanted:
         return {}, None
     try:
@@ -715,7 +733,6 @@ class _Journeys:
 
     def __init__(self, deps: TriggerDeps) -> None:
         self.deps = deps
-        self._by_step: dict[str, str] | None = None
         self._deployed: list[str] | None = None
 
     def deployed(self) -> list[str]:
@@ -724,9 +741,7 @@ class _Journeys:
         return self._deployed
 
     def for_step(self, tellescope_step_id: str) -> str | None:
-        if self._by_step is None:
-            self._by_step = journeys_by_step(self.deps.plans)
-        return self._by_step.get(tellescope_step_id)
+        return journey_for_step(self.deps.plans, tellescope_step_id)
 
 
 async def _signal(deps: TriggerDeps, workflow_id: str, name: str, payload: BaseModel) -> str | None:
@@ -779,10 +794,13 @@ async def _deliver(
             )
 
 
-async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
+async def process_webhook(
+    payload: dict, deps: TriggerDeps, source: RecordSource | None = None
+) -> IntakeReport:
     """Map a verified record webhook to enrollment signals and trigger events, deliver the
     signals and dispatch the events; the report says what was signalled, which events were
-    dispatched (and what fired), and what was ignored and why."""
+    dispatched (and what fired), and what was ignored and why. `source` reads the records back
+    (by default from `deps.tellescope`; the receiver passes its `read_ahead`)."""
     report = IntakeReport(
         model=str(payload.get("model") or ""), type=str(payload.get("type") or "")
     )
@@ -792,7 +810,7 @@ async def process_webhook(payload: dict, deps: TriggerDeps) -> IntakeReport:
     journeys = _Journeys(deps)
     active: list[ActiveTrigger] | None = None  # read after the signals went out
     endusers: dict[str, Record | None] = {}
-    for item, mapping in await map_webhook(payload, deps):
+    for item, mapping in await map_webhook(payload, deps, source):
         if mapping.ignored and not mapping.events and not mapping.signals:
             report.ignored.append(
                 IgnoredRecord(

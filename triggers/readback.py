@@ -18,6 +18,8 @@ record's content.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -125,10 +127,44 @@ class TellescopeReadBack:
         return found
 
 
+class ReadAhead:
+    """A delivery's read-back, started before the receiver has written its claim, so that the
+    claim (a store write) and the read (a request to Tellescope) overlap instead of following
+    each other: the webhook's signal goes out sooner (docs/webhooks.md, "Read-back"). Only a read
+    happens early; nothing is acted on until the claim says this caller processes the delivery.
+
+    It answers `read` for the model and records it was started with, and hands any other read
+    to `source`. `close()` (always, once the delivery is done with) cancels a read nobody took,
+    whatever it raised, so a duplicate's read-ahead neither lingers nor logs."""
+
+    def __init__(self, source: RecordSource, model: str, wanted: Sequence[Wanted]) -> None:
+        self.source = source
+        self._key = (model, tuple(w.id for w in wanted))
+        self._task: asyncio.Task[dict[str, Record]] | None = (
+            asyncio.ensure_future(source.read(model, wanted)) if wanted else None
+        )
+
+    async def read(self, model: str, wanted: Sequence[Wanted]) -> dict[str, Record]:
+        task = self._task
+        if task is not None and (model, tuple(w.id for w in wanted)) == self._key:
+            self._task = None
+            return await task
+        return await self.source.read(model, wanted)
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
 __all__ = [
     "CACHE",
     "READBACK_TTL_SECONDS",
     "NotReadable",
+    "ReadAhead",
     "ReadBackCache",
     "RecordSource",
     "TellescopeReadBack",

@@ -36,7 +36,7 @@ def intake(monkeypatch) -> list[str]:
     """STUB of the intake: fires `welcome-trigger`, skips `vip-trigger`; raises for fname Boom."""
     seen: list[str] = []
 
-    async def process_webhook(payload: dict, deps: Any) -> IntakeReport:
+    async def process_webhook(payload: dict, deps: Any, source: Any = None) -> IntakeReport:
         if payload["records"][0].get("fname") == "Boom":
             raise RuntimeError("the intake failed")
         seen.append(payload["records"][0]["id"])
@@ -152,3 +152,27 @@ def receiver_outcomes() -> tuple[str, ...]:
 def h_state(h):
     transport = h.http._transport
     return transport.app.state.journeys
+
+
+async def test_trigger_counters_add_up_over_evaluations():
+    """The API's counters keep their labelled children between evaluations (resolved once per
+    trigger and reason): every decision of every evaluation counts, each under its own labels."""
+    from api.metrics import ApiMetrics
+    from triggers.models import Decision, Evaluation
+
+    metrics = ApiMetrics()
+
+    def evaluation(*decisions: Decision) -> Evaluation:
+        return Evaluation(eventType="Tag Added", eventId="e", enduserId="u", decisions=decisions)
+
+    fired = Decision(triggerId="a", title="A", fire=True)
+    skipped = Decision(triggerId="b", title="B", fire=False, stage="event", reason="x")
+    for _ in range(3):
+        metrics.evaluation(evaluation(fired, skipped))
+    metrics.evaluation(evaluation(skipped.model_copy(update={"stage": "throttle"})))
+    metrics.evaluation(evaluation(Decision(triggerId="a", title="A", fire=False, stage=None)))
+    sample = metrics.registry.get_sample_value
+    assert sample("journeys_trigger_firings_total", {"trigger": "a"}) == 3
+    assert sample("journeys_trigger_skips_total", {"trigger": "b", "reason": "event"}) == 3
+    assert sample("journeys_trigger_skips_total", {"trigger": "b", "reason": "throttle"}) == 1
+    assert sample("journeys_trigger_skips_total", {"trigger": "a", "reason": "unknown"}) == 1

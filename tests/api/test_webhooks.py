@@ -72,7 +72,7 @@ def intake(monkeypatch) -> list[dict[str, Any]]:
     """STUB of triggers.intake.process_webhook: records the payloads that reach it."""
     received: list[dict[str, Any]] = []
 
-    async def process_webhook(payload: dict, deps: Any) -> IntakeReport:
+    async def process_webhook(payload: dict, deps: Any, source: Any = None) -> IntakeReport:
         received.append(payload)
         ignored = [
             IgnoredRecord(model="endusers", reason="stub") for _ in payload.get("records") or []
@@ -115,6 +115,36 @@ async def test_good_delivery_reaches_the_intake_once(secure, intake):
     assert [(r.kind, r.operation, r.status) for r in remembered] == [
         ("endusers", "create", "processed")
     ]
+
+
+async def test_the_intake_gets_the_records_read_while_the_claim_was_written(
+    secure, sandbox_http, monkeypatch
+):
+    """The receiver starts the read-back before writing its claim and hands it to the intake
+    (`ReadAhead`), which reads the delivery's records from Tellescope (here the sandbox); that
+    it is the early read, not a second request, is tests/triggers/test_read_ahead.py's. A
+    duplicate is handed nothing."""
+    from tests.api.conftest import new_enduser
+    from triggers.intake import wanted_records, webhook_records
+    from triggers.readback import ReadAhead
+
+    enduser_id = new_enduser(sandbox_http, fname="Ahead")
+    handed: list[Any] = []
+    read: list[dict] = []
+
+    async def process_webhook(payload: dict, deps: Any, source: Any = None) -> IntakeReport:
+        handed.append(source)
+        wanted = wanted_records(webhook_records(payload))
+        read.append(await source.read(payload["model"], wanted))
+        return IntakeReport(model=payload["model"], type=payload["type"])
+
+    monkeypatch.setattr(receiver, "process_webhook", process_webhook)
+    payload = record_webhook((enduser_id,))
+    assert (await post(secure, payload)).status_code == 200
+    assert (await post(secure, payload)).json()["status"] == "duplicate"
+    assert len(handed) == 1 and isinstance(handed[0], ReadAhead)
+    assert handed[0].source is not None and list(read[0]) == [enduser_id]
+    assert read[0][enduser_id]["fname"] == "Ahead"  # Tellescope's record, not the body's "Pat"
 
 
 async def test_replay_with_another_body_is_refused(secure, intake):
@@ -162,7 +192,7 @@ async def test_a_copy_arriving_mid_processing_is_not_acknowledged_until_processe
     entered, release = asyncio.Event(), asyncio.Event()
     calls: list[dict] = []
 
-    async def slow(payload, deps):
+    async def slow(payload, deps, source=None):
         calls.append(payload)
         entered.set()
         await release.wait()
@@ -287,7 +317,7 @@ async def test_automation_and_calendar_reminder_webhooks(secure, intake):
 async def test_failed_processing_releases_the_claim(secure, monkeypatch):
     calls = []
 
-    async def failing(payload, deps):
+    async def failing(payload, deps, source=None):
         calls.append(payload)
         if len(calls) == 1:
             raise RuntimeError("intake down")

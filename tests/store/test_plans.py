@@ -204,3 +204,44 @@ def test_step_routing_follows_every_stored_version(database_url, tmp_path):
     assert routed[second.tellescopeStepIds["greeting-sms"]] == "onboarding"
     assert routed[old_step] == "onboarding"
     assert routed["greeting-sms"] == "onboarding"  # readable step ids route too
+
+
+def test_a_webhook_routes_by_step_without_reading_the_versions_each_time(
+    database_url, tmp_path, monkeypatch
+):
+    """`journey_for_step` answers from the last map built for HEAD_TTL_SECONDS without asking
+    the store which versions exist; a step it does not hold (a version stored since, here by
+    another store object) is looked up in the store at once, and past the TTL it asks again."""
+    import store.plans as plans_module
+    from triggers.active import journey_for_step
+
+    engine = upgrade_database(database_url)
+    plans, elsewhere = PlanStore(engine), PlanStore(engine)
+    first = compile_paths([EXAMPLES]).plan("onboarding")
+    second = edited_onboarding(tmp_path, "welcome-sms", "greeting-sms")
+    plans.save(first, tellescope_journey_id="64f0000000000000000000aa")
+    now = [0.0]
+    monkeypatch.setattr(plans_module, "_clock", lambda: now[0])
+    reads: list[int] = []
+    version_heads = PlanStore.version_heads
+
+    def counted(self):
+        reads.append(1)
+        return version_heads(self)
+
+    monkeypatch.setattr(PlanStore, "version_heads", counted)
+    old_step = first.tellescopeStepIds["welcome-sms"]
+    assert journey_for_step(plans, old_step) == "onboarding"
+    assert len(reads) == 1  # the map built
+    now[0] = 0.5
+    assert journey_for_step(plans, old_step) == "onboarding"
+    assert len(reads) == 1  # within the TTL: no query
+    elsewhere.save(second, tellescope_journey_id="64f0000000000000000000aa")
+    new_step = second.tellescopeStepIds["greeting-sms"]
+    assert journey_for_step(plans, new_step) == "onboarding"  # not held: read at once
+    assert len(reads) == 2
+    assert journey_for_step(plans, "64f00000000000000000ffff") is None  # in no version
+    assert len(reads) == 3
+    now[0] = 5.0
+    assert journey_for_step(plans, old_step) == "onboarding"
+    assert len(reads) == 4  # past the TTL: asked again
