@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -103,18 +104,29 @@ class ApiMetrics:
         )
         self.ledger = LedgerCollector()
         self.registry.register(self.ledger)
+        # The labelled counters by label values: `labels()` resolves them afresh each time, and
+        # an event against 1,000 triggers asked 1,000 times (a tenth of its dispatch).
+        self._firings: dict[str, Any] = {}
+        self._skips: dict[tuple[str, str], Any] = {}
 
     def webhook(self, outcome: str) -> None:
         self.webhook_deliveries.labels(outcome=outcome).inc()
 
     def evaluation(self, evaluation: Evaluation) -> None:
         """TriggerDeps.on_evaluation of the API's trigger engine (webhooks, POST /v1/events)."""
+        firings, skips = self._firings, self._skips
         for decision in evaluation.decisions:
+            trigger = decision.triggerId
             if decision.fire:
-                self.trigger_firings.labels(trigger=decision.triggerId).inc()
+                counter = firings.get(trigger)
+                if counter is None:
+                    counter = firings[trigger] = self.trigger_firings.labels(trigger=trigger)
             else:
-                reason = decision.stage or "unknown"
-                self.trigger_skips.labels(trigger=decision.triggerId, reason=reason).inc()
+                key = (trigger, decision.stage or "unknown")
+                counter = skips.get(key)
+                if counter is None:
+                    counter = skips[key] = self.trigger_skips.labels(trigger=key[0], reason=key[1])
+            counter.inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -13,11 +13,17 @@ pipeline of docs/semantics.md §9.2), after the start-up freeze of the garbage c
 and the worker apply (`services.gc_freeze`; `--no-freeze` to measure without it). Printed as
 p50/p99; there is no bare Temporal counterpart (nothing in Temporal evaluates triggers), so the
 table shows "—" there.
+
+Then the whole dispatch (`triggers.dispatch.dispatch_event`) per event, as the API runs it for a
+webhook after the signal: the evaluation, the API's trigger counters and the decisions stored
+(docs/operator-view.md §2) on the same SQLite file; each event of its own enduser, about a form
+no trigger listens to (nothing fires, so no Temporal or Tellescope is needed).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import tempfile
@@ -25,12 +31,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api.metrics import ApiMetrics
 from bench.common import RESULTS, percentile, progress
 from compiler import compile_paths
 from services.gc_freeze import freeze_startup_heap
 from store.db import get_engine, upgrade_engine
+from store.ledger import Ledger
 from store.plans import PlanStore
+from store.trigger_decisions import TriggerDecisions
 from triggers.active import active_triggers, warm_trigger_caches
+from triggers.dispatch import TriggerDeps, dispatch_event
 from triggers.evaluate import evaluate
 from triggers.events import IncomingEvent
 
@@ -94,6 +104,10 @@ def event(form_id: str, n: int) -> IncomingEvent:
 
 
 def run(trigger_count: int, events: int, *, freeze: bool = True) -> dict:
+    return asyncio.run(measure(trigger_count, events, freeze=freeze))
+
+
+async def measure(trigger_count: int, events: int, *, freeze: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-triggers-") as folder:
         path = Path(folder) / "triggers.yaml"
         path.write_text(triggers_journey(trigger_count), encoding="utf-8")
@@ -121,6 +135,8 @@ def run(trigger_count: int, events: int, *, freeze: bool = True) -> dict:
                 evaluation_only.append((ended - middle) * 1000)
                 firing = len(result.firing)
             assert len(result.decisions) == trigger_count  # the Tag Added one is no candidate
+        progress(f"triggers: {events} events dispatched as the API dispatches a webhook's")
+        dispatched = await _dispatch_times(plans, events)
         engine.dispose()
     return {
         "triggers": trigger_count,
@@ -133,7 +149,45 @@ def run(trigger_count: int, events: int, *, freeze: bool = True) -> dict:
         "mean_ms": round(statistics.fmean(total), 3),
         "evaluate_only_p50_ms": round(percentile(evaluation_only, 50), 3),
         "evaluate_only_p99_ms": round(percentile(evaluation_only, 99), 3),
+        "dispatch_p50_ms": round(percentile(dispatched, 50), 3),
+        "dispatch_p99_ms": round(percentile(dispatched, 99), 3),
     }
+
+
+UNWATCHED_FORM = "64f0000000000000000fffff"  # no trigger listens to it: nothing fires
+
+
+async def _dispatch_times(plans: PlanStore, events: int) -> list[float]:
+    """`dispatch_event` per event, as the API runs it for a webhook's Form Submitted event
+    after the signal: the triggers in force, every decision made, counted (the API's metrics)
+    and stored (the decisions table, on the same SQLite file), each event of its own enduser.
+    The enduser is handed over as the intake does once read, and no trigger fires, so nothing
+    here waits for Tellescope or Temporal (both are absent: a firing would fail the run)."""
+    deps = TriggerDeps(
+        client=None,  # type: ignore[arg-type]  # nothing fires: no Temporal call
+        plans=plans,
+        ledger=Ledger(plans.engine),
+        task_queue="bench-triggers",
+        tellescope=None,  # type: ignore[arg-type]  # the enduser is given: no read
+        on_evaluation=ApiMetrics().evaluation,
+        decisions=TriggerDecisions(plans.engine),
+    )
+    times = []
+    for n in range(events + 10):
+        incoming = event(UNWATCHED_FORM, n)
+        enduser_id = f"64f0000000000000{n:08x}"
+        incoming = incoming.model_copy(update={"enduserId": enduser_id})
+        enduser = {"id": enduser_id, "tags": ["vip"], "journeys": {}}
+        started = time.perf_counter()
+        report = await dispatch_event(
+            incoming, deps, enduser=enduser, triggers=active_triggers(plans)
+        )
+        if n >= 10:
+            times.append((time.perf_counter() - started) * 1000)
+        assert report.evaluation is not None and not report.firings
+    stored = deps.decisions.count() if deps.decisions is not None else 0
+    assert stored > 0, "no decision stored"
+    return times
 
 
 def main() -> None:

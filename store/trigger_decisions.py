@@ -68,6 +68,18 @@ class DecisionRecord:
         }
 
 
+# Stages at which a trigger stops before the event itself matched it (its status, or the event's
+# filters: another form, another tag): the least an operator asks about.
+_UNTOLD_STAGES = frozenset({"status", "event"})
+
+
+def _telling(decision: DecisionRecord) -> int:
+    """How much a decision tells: 2 fired, 1 stopped after the event matched, 0 otherwise."""
+    if decision.fired:
+        return 2
+    return 0 if decision.stage in _UNTOLD_STAGES else 1
+
+
 class TriggerDecisions:
     def __init__(
         self,
@@ -95,6 +107,7 @@ class TriggerDecisions:
     def record(self, decisions: Sequence[DecisionRecord], *, now: datetime | None = None) -> int:
         """Insert the decisions not stored yet and prune (one transaction). Returns how many rows
         were new."""
+        decisions = self._within_bound(decisions)
         if not decisions:
             return 0
         now = now or datetime.now(UTC)
@@ -116,6 +129,26 @@ class TriggerDecisions:
                 self._trim(session, enduser_id)
             session.commit()
         return written
+
+    def _within_bound(self, decisions: Sequence[DecisionRecord]) -> list[DecisionRecord]:
+        """The decisions the per-enduser bound lets stay, in their order: an event of one
+        enduser decided by more triggers than the bound (1,000 Form Submitted triggers, 500
+        kept) would write rows only to delete them in the same transaction, which was half of
+        its dispatch. Of those, the newest stay; among decisions of one instant, those that
+        tell most (fired, then stopped past the event's own filters) before the rest, then the
+        last written, as the trim would keep them."""
+        by_enduser: dict[str, list[int]] = {}
+        for index, decision in enumerate(decisions):
+            by_enduser.setdefault(decision.enduser_id, []).append(index)
+        if all(len(indexes) <= self.per_enduser for indexes in by_enduser.values()):
+            return list(decisions)
+        kept: set[int] = set()
+        for indexes in by_enduser.values():
+            ranked = sorted(
+                indexes, key=lambda i: (decisions[i].decided_at, _telling(decisions[i]))
+            )
+            kept.update(ranked[-self.per_enduser :])
+        return [decision for index, decision in enumerate(decisions) if index in kept]
 
     def _trim(self, session: Any, enduser_id: str) -> None:
         """Keep the enduser's newest `per_enduser` rows: find the first row past the bound (one

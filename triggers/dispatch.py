@@ -34,7 +34,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.lookups import upcoming_events
 from models.automated_action import JourneyContext
 from models.triggers import AutomationTriggerAction
-from rules.conditions import uses_upcoming_events
 from store.ledger import Ledger
 from store.plans import PlanStore
 from store.trigger_decisions import DecisionRecord, TriggerDecisions
@@ -116,7 +115,7 @@ async def dispatch_event(
     # `__upcomingEvents__` leaves count the enduser's upcoming appointments
     # (docs/semantics.md §10.1): read once per evaluation, only when a condition counts them.
     upcoming = None
-    if any(uses_upcoming_events(t.trigger.enduserCondition) for t in relevant):
+    if any(t.reads_upcoming_events for t in relevant):
         upcoming = await upcoming_events(deps.tellescope, event.enduserId, now)
     evaluation = evaluate(event, relevant, enduser=enduser, now=now, upcoming_events=upcoming)
     # Only triggers about to fire need their throttle gates looked up.

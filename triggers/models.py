@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.automated_action import JourneyContext
 from models.plan import tellescope_id
 from models.triggers import AutomationTrigger, AutomationTriggerAction
-from rules.conditions import condition_keys
+from rules.conditions import UPCOMING_EVENTS_KEY, condition_keys
 
 
 class TriggerModel(BaseModel):
@@ -91,6 +91,12 @@ class ActiveTrigger(TriggerModel):
         the condition per event was a fifth of evaluating 1,000 triggers."""
         condition = self.trigger.enduserCondition
         return condition_keys(condition) if condition else []
+
+    @cached_property
+    def reads_upcoming_events(self) -> bool:
+        """Whether the enduserCondition counts upcoming appointments (a `__upcomingEvents__`
+        leaf): an evaluation then reads them once. Asked of every candidate for every event."""
+        return UPCOMING_EVENTS_KEY in self.condition_keys
 
 
 # --- evaluation ---------------------------------------------------------------------------------

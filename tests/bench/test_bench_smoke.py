@@ -46,6 +46,8 @@ def test_quick_run_prints_every_row_with_numbers(tmp_path: Path) -> None:
         "compile a 100-step journey",
         "one event vs 1,000 triggers, p50",
         "one event vs 1,000 triggers, p99",
+        "one event's whole dispatch vs 1,000 triggers (decisions stored), p50",
+        "one event's whole dispatch vs 1,000 triggers (decisions stored), p99",
         "enrollments/s via API, 1 per request (in-memory server)",
         "enrollments/s via API, 100 per request (in-memory server)",
         "enrollments/s via API, 1 per request (file-backed server)",

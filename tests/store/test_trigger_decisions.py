@@ -81,14 +81,35 @@ def test_bounds_must_be_positive(database_url):
 
 def test_bounds_come_from_the_settings_and_hold_for_one_instant(database_url):
     """One event decided by many triggers at one instant: the bound still holds (ties broken
-    by insertion order, the last written kept)."""
+    by insertion order, the last written kept), and the rows past it are never written."""
     from settings import EngineSettings
 
     settings = EngineSettings(trigger_decisions_retention_days=7, trigger_decisions_per_enduser=2)
     store = TriggerDecisions.from_settings(upgrade_database(database_url), settings)
     assert (store.retention, store.per_enduser) == (timedelta(days=7), 2)
     batch = [decision("ev", trigger_id=f"t{i}") for i in range(4)]
-    assert store.record(batch, now=NOW) == 4
+    assert store.record(batch, now=NOW) == 2
     assert [r.trigger_id for r in store.of_enduser("e1")] == ["t2", "t3"]
     store.record([decision("late", at=NOW - timedelta(days=8))], now=NOW)
     assert store.count("e1") == 2 and "late" not in {r.event_id for r in store.of_enduser("e1")}
+
+
+def test_an_event_over_the_bound_keeps_the_decisions_that_tell_most(database_url):
+    """More triggers of the event's type than the per-enduser bound: what an operator asks about
+    stays (the firing, then triggers stopped after the event matched them: condition, scope),
+    and triggers that only listened for something else (stage `event`) make up the rest, the
+    last written first; written in the order decided. Another enduser's rows are not touched."""
+    store = TriggerDecisions(upgrade_database(database_url), per_enduser=4)
+    other_form = {"stage": "event", "reason": "formId is not f1", "values_seen": None}
+    batch = [
+        decision("ev", trigger_id="t0", **other_form),
+        decision("ev", trigger_id="t1", fired=True, stage=None, reason=""),
+        decision("ev", trigger_id="t2", **other_form),
+        decision("ev", trigger_id="t3", stage="journey", reason="not enrolled"),
+        decision("ev", trigger_id="t4", **other_form),
+        decision("ev", trigger_id="t5", **other_form),
+        decision("ev", trigger_id="x", enduser="e2", **other_form),
+    ]
+    assert store.record(batch, now=NOW) == 5
+    assert [r.trigger_id for r in store.of_enduser("e1")] == ["t1", "t3", "t4", "t5"]
+    assert [r.trigger_id for r in store.of_enduser("e2")] == ["x"]
