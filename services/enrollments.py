@@ -25,10 +25,16 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.enduser import write_journey_state
 from models.automated_action import JourneyContext
 from models.enrollment import EnrollmentStatus
 from models.plan import JourneyPlan
-from models.runtime import EnrollmentInput, RemoveRequest, enrollment_workflow_id
+from models.runtime import (
+    EnrollmentInput,
+    JourneyStateUpdate,
+    RemoveRequest,
+    enrollment_workflow_id,
+)
 from services.availability import temporal_outage
 from services.errors import MalformedInput
 from store.plans import JourneyHead, PlanStore
@@ -212,11 +218,14 @@ async def enroll_many(
     initial_state: str | None = None,
     start_at: dict[str, datetime] | None = None,
     plan: JourneyPlan | None = None,
+    before_start: Callable[[str], Awaitable[None]] | None = None,
 ) -> list[EnrollOutcome]:
     """Start (or restart) every enrollment (workflows.starter.enroll). A Temporal failure for
     one enduser is reported in its outcome and does not stop the others (the caller decides the
     answer: services.availability.bulk_status). `plan` (`PlanStore.enrollment_plan` of the
-    row's version) makes new runs carry it (the compact history shape, docs/decisions.md D35)."""
+    row's version) makes new runs carry it (the compact history shape, docs/decisions.md D35).
+    `before_start(enduser_id)` is awaited right before each start that is not scheduled for
+    later (`MembershipJoins.before_start`)."""
 
     async def one(enduser_id: str) -> EnrollOutcome:
         inp = enrollment_input(
@@ -231,6 +240,8 @@ async def enroll_many(
         when = (start_at or {}).get(enduser_id)
         delay = when - datetime.now(UTC) if when is not None else None
         delay = delay if delay is not None and delay > timedelta(0) else None  # past: now
+        if delay is None and before_start is not None:
+            await before_start(enduser_id)
         try:
             enrolled = await starter.enroll_run(
                 client, inp, task_queue=task_queue, restart=restart, start_delay=delay, plan=plan
@@ -266,38 +277,64 @@ async def enroll_many(
     return await bounded(list(dict.fromkeys(enduser_ids)), concurrency, one)
 
 
-async def write_membership(
-    tellescope: TellescopeClient,
-    tellescope_journey_id: str,
-    outcomes: Sequence[EnrollOutcome],
-    endusers: Mapping[str, Record | None],
-    *,
-    concurrency: int = 8,
-) -> None:
-    """`enduser.journeys[J] = ""` for every enrollment that started, before the add answers, as
-    Tellescope writes it (docs/semantics.md §12.1); the workflow's own write follows with the
-    same value. `endusers`: the records the request read before starting (`require_endusers`);
-    only a key missing there is written, a key already there is left alone. A Tellescope failure
-    is logged, not answered: the workflow writes the key anyway."""
+class MembershipJoins:
+    """`enduser.journeys[J] = ""` written before each enrollment starts, as Tellescope writes it
+    before an add answers (docs/semantics.md §12.1): `enroll_many(before_start=joins.before_start)`
+    writes the key of each enduser whose run starts now, right before that start.
 
-    async def one(enduser_id: str) -> None:
+    Before, not after: a run that starts first can join and set its own state (a first step
+    `setEnduserStatus`) before a write made after the start lands, which then put "" over that
+    state (seen for 7 of 100 endusers of one bulk request; docs/decisions.md D46). Written first,
+    the key is there before the run exists, and the run's own writes all come later. The
+    key's webhook then reaches the intake, possibly before the start: the intake waits
+    MEMBERSHIP_GRACE for the run to appear before taking the key as a client's add
+    (`triggers.intake`).
+
+    `endusers`: the records the request read before starting (`require_endusers`); only a key
+    missing there is written, a key already there is left alone. A Tellescope failure is logged,
+    not answered: the run writes the key anyway. `undo_failed` unsets the keys written for runs
+    whose start then failed (no run: the key would claim an enrollment that does not exist)."""
+
+    def __init__(
+        self,
+        tellescope: TellescopeClient,
+        tellescope_journey_id: str,
+        endusers: Mapping[str, Record | None],
+        *,
+        concurrency: int = 8,
+    ) -> None:
+        self.tellescope = tellescope
+        self.key = tellescope_journey_id
+        self.endusers = endusers
+        self.concurrency = concurrency
+        self.written: set[str] = set()
+
+    async def before_start(self, enduser_id: str) -> None:
         try:
-            enduser = endusers.get(enduser_id) or await tellescope.get("endusers", enduser_id)
-            if tellescope_journey_id in (enduser.get("journeys") or {}):
+            enduser = self.endusers.get(enduser_id) or await self.tellescope.get(
+                "endusers", enduser_id
+            )
+            if self.key in (enduser.get("journeys") or {}):
                 return
-            await tellescope.update(
-                "endusers", enduser_id, {"journeys": {tellescope_journey_id: ""}}
-            )
-        except Exception:  # noqa: BLE001 (the enrollment started; the workflow writes it too)
-            log.warning(
-                "writing journeys[%s] of %s failed",
-                tellescope_journey_id,
-                enduser_id,
-                exc_info=True,
-            )
+            await self.tellescope.update("endusers", enduser_id, {"journeys": {self.key: ""}})
+            self.written.add(enduser_id)
+        except Exception:  # noqa: BLE001 (the run writes the key too)
+            log.warning("writing journeys[%s] of %s failed", self.key, enduser_id, exc_info=True)
 
-    started = [o.enduserId for o in outcomes if o.status == "started"]
-    await bounded(started, concurrency, one)
+    async def undo_failed(self, outcomes: Sequence[EnrollOutcome]) -> None:
+        """Unset the key written for an enduser whose start failed (best effort, logged)."""
+        failed = [
+            o.enduserId for o in outcomes if o.status == "error" and o.enduserId in self.written
+        ]
+
+        async def unset(enduser_id: str) -> None:
+            try:
+                update = JourneyStateUpdate(enduserId=enduser_id, journeyId=self.key, state=None)
+                await write_journey_state(self.tellescope, update)
+            except Exception:  # noqa: BLE001
+                log.warning("unsetting journeys[%s] of %s failed", self.key, enduser_id)
+
+        await bounded(failed, self.concurrency, unset)
 
 
 async def remove_many(

@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -64,6 +64,10 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Longer than an add endpoint takes from writing a key to starting its run (one start RPC).
+MEMBERSHIP_GRACE = timedelta(seconds=2)
+
+
 @dataclass
 class TriggerDeps:
     """What the trigger engine needs from its host (API process or worker)."""
@@ -79,6 +83,9 @@ class TriggerDeps:
     on_evaluation: Callable[[Evaluation], None] | None = None
     # Where every decision is recorded (docs/operator-view.md §2); None: nowhere (benchmarks).
     decisions: TriggerDecisions | None = None
+    # How long an added `enduser.journeys` key with no run waits for the add endpoint's start
+    # before it counts as a client's add (triggers/intake.py, docs/decisions.md D46).
+    membership_grace: timedelta = MEMBERSHIP_GRACE
 
 
 # --- dispatch -----------------------------------------------------------------------------------

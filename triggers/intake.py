@@ -53,6 +53,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -872,9 +873,12 @@ async def _memberships(
             journeyId=head.journey_id, enduserId=enduser_id, change="added", outcome="started"
         )
         workflow_id = enrollment_workflow_id(head.journey_id, enduser_id)
-        if await _ran_recently(deps, workflow_id, item.occurredAt):
-            change.outcome = "alreadyEnrolled"
-            change.reason = "running, or ran when the key was written: the engine's own write"
+        own = await _own_write(deps, workflow_id, item.occurredAt)
+        if own is not None:
+            change.outcome, change.reason = "alreadyEnrolled", own
+        elif key not in await _journey_keys(deps, enduser_id):
+            change.outcome = "notEnrolled"
+            change.reason = "the key is gone (removed, or the add that wrote it failed to start)"
         else:
             [outcome] = await enroll_many(
                 deps.client,
@@ -907,6 +911,36 @@ async def _memberships(
                 outcome="removed" if removed[enduser_id] else "notEnrolled",
             )
         )
+
+
+GRACE_POLL_SECONDS = 0.1  # how often a key with no run looks for the run during the grace
+
+
+async def _own_write(deps: TriggerDeps, workflow_id: str, moment: datetime) -> str | None:
+    """Why an added key is the engine's own write, or None when it is a client's add. The add
+    endpoints write the key before they start the run (docs/decisions.md D46), so its webhook
+    can arrive before the run exists: a key with no run is looked at again after
+    `deps.membership_grace`, and a run that started meanwhile is the one that wrote it."""
+    if await _ran_recently(deps, workflow_id, moment):
+        return "running, or ran when the key was written: the engine's own write"
+    deadline = time.monotonic() + deps.membership_grace.total_seconds()
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(GRACE_POLL_SECONDS, left))
+        if await _ran_recently(deps, workflow_id, moment):
+            return "started just after the key was written: the add endpoint's own write"
+    return None
+
+
+async def _journey_keys(deps: TriggerDeps, enduser_id: str) -> dict[str, Any]:
+    """The enduser's `journeys` as Tellescope holds them now (read again after the grace)."""
+    try:
+        enduser = await deps.tellescope.get("endusers", enduser_id)
+    except TellescopeRejected as error:
+        if error.status == 404:
+            return {}
+        raise
+    journeys = enduser.get("journeys")
+    return journeys if isinstance(journeys, dict) else {}
 
 
 async def _ran_recently(deps: TriggerDeps, workflow_id: str, moment: datetime) -> bool:

@@ -66,6 +66,8 @@ async def enroll(
     step = resolve_step(plan_of(store.plans, row), body.automationStepId)
     endusers = list(dict.fromkeys(body.endusers))
     records = await require_endusers(tellescope, endusers)
+    # The membership key is written before each start (docs/decisions.md D46).
+    joins = service.MembershipJoins(tellescope, row.tellescope_journey_id, records)
     outcomes = await service.enroll_many(
         temporal,
         row,
@@ -77,8 +79,9 @@ async def enroll(
         source=body.source or "api",
         concurrency=state.settings.bulk_concurrency,
         plan=store.plans.enrollment_plan(row.journey_id, row.version),
+        before_start=joins.before_start,
     )
-    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes, records)
+    await joins.undo_failed(outcomes)
     response.status_code = bulk_status(outcomes)
     results = [EnrollmentOutcome(**vars(o)) for o in outcomes]
     return EnrollResponse(

@@ -69,6 +69,8 @@ async def add_endusers_to_journey(
                 "Throttled: recently added to this journey: " + ", ".join(recent[:10]),
                 {"enduserIds": recent},
             )
+    # The membership key is written before each start (docs/decisions.md D46).
+    joins = service.MembershipJoins(tellescope, row.tellescope_journey_id, records)
     outcomes = await service.enroll_many(
         temporal,
         row,
@@ -81,8 +83,9 @@ async def add_endusers_to_journey(
         concurrency=state.settings.bulk_concurrency,
         start_at=start_at,
         plan=store.plans.enrollment_plan(row.journey_id, row.version),
+        before_start=joins.before_start,
     )
-    await service.write_membership(tellescope, row.tellescope_journey_id, outcomes, records)
+    await joins.undo_failed(outcomes)
     response.status_code = bulk_status(outcomes)
     return AddEndusersResponse(
         journeyId=row.tellescope_journey_id,

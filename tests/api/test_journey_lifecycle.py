@@ -4,6 +4,8 @@ by writing `enduser.journeys` (docs/semantics.md §3.2), and scheduled starts.""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import textwrap
 import time
 import uuid
@@ -11,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.automated_action import CancelReason
 from models.runtime import RemoveRequest
@@ -287,6 +290,47 @@ async def test_bulk_enrollment_writes_missing_membership_keys_only(idle):
         await terminate(idle, response)
 
 
+# Set inside the test's own requests to the API: the API runs in this event loop (ASGI
+# transport) and sees it; the worker's activities, started before, do not.
+IN_API_REQUEST = contextvars.ContextVar("in_api_request", default=False)
+
+
+async def test_the_membership_write_never_lands_over_the_runs_first_state(api):
+    """Regression (docs/decisions.md D46): the add endpoints wrote `journeys[J] = ""` after
+    starting the run, and a run whose first step sets the state could set it first; the late ""
+    then replaced it (7 of 100 endusers of one bulk request, on a quiet machine). Here the API's
+    membership write is held for a second, as a loaded API or Tellescope holds it: the key is
+    written before the run starts, so the run's own state is what stays."""
+    journey = unique("first-state")
+    await api.deploy({f"{journey}.yaml": journey_yaml(journey, journey)})
+    record_id = api.journeys[journey]
+    endusers = [api.new_enduser(journeys={}) for _ in range(2)]
+
+    async def hold(request) -> None:
+        if IN_API_REQUEST.get() and request.method == "PATCH" and b'"journeys"' in request.content:
+            await asyncio.sleep(1.0)
+
+    hooks = api.tellescope.http.event_hooks["request"]
+    hooks.append(hold)
+    token = IN_API_REQUEST.set(True)
+    try:
+        native = await api.http.post(
+            f"/v1/journeys/{journey}/enrollments", json={"enduserId": endusers[0]}
+        )
+        added = await api.http.post(
+            "/v1/add-endusers-to-journey",
+            json={"journeyId": record_id, "enduserIds": [endusers[1]]},
+        )
+    finally:
+        IN_API_REQUEST.reset(token)
+        hooks.remove(hold)
+    assert native.status_code == 200, native.text
+    assert added.status_code == 200, added.text
+    for enduser_id in endusers:
+        await pending_later(api, enduser_id, journey)  # `start` set the state, then finished
+        assert api.enduser(enduser_id)["journeys"] == {record_id: "Started"}
+
+
 # --- writing enduser.journeys enrolls -----------------------------------------------------------
 
 
@@ -396,6 +440,71 @@ async def test_the_add_endpoints_membership_write_does_not_restart(api):
     )
     assert memberships(report) == [(journey, "added", "alreadyEnrolled")]
     assert later_row(api, enduser_id, journey).status == "active"
+
+
+async def test_a_key_whose_run_starts_just_after_is_the_add_endpoints_own_write(api):
+    """The add endpoints write the key before they start the run (docs/decisions.md D46), so
+    its webhook can reach the intake first: a key with no run waits `membership_grace`, and the
+    run that starts meanwhile is the one that wrote it. Nothing starts twice, and the run is the
+    request's (its source, not `enduser.journeys`)."""
+    journey = unique("keyed")
+    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
+    record_id = api.journeys[journey]
+    enduser_id = api.new_enduser()
+    written = api.sandbox_http.patch(
+        f"/v1/enduser/{enduser_id}", json={"updates": {"journeys": {record_id: ""}}}
+    )
+    assert written.status_code == 200, written.text
+
+    async def start_soon() -> None:
+        await asyncio.sleep(0.3)
+        await enroll(api, journey, enduser_id)  # the key is there: the request only starts
+
+    starting = asyncio.create_task(start_soon())
+    report = await process_webhook(
+        enduser_webhook(enduser_id, "update", {"journeys": {}}), deps(api)
+    )
+    await starting
+    assert memberships(report) == [(journey, "added", "alreadyEnrolled")]
+    assert "add endpoint's own write" in report.memberships[0].reason
+    description = await api.client.get_workflow_handle(f"journey:{journey}:{enduser_id}").describe()
+    assert description.status is not None and description.status.name == "RUNNING"
+    await pending_later(api, enduser_id, journey)
+    [tag] = [
+        r
+        for r in api.ledger.query(where={"enduser_id": enduser_id})
+        if r.automation_step_id == "tag"
+    ]
+    assert tag.journey_id == journey  # one run, one `tag`
+
+
+async def test_a_key_gone_by_the_end_of_the_grace_starts_nothing(api):
+    """A key whose add failed to start is unset again by the add endpoint (`undo_failed`); its
+    webhook, read after the grace, finds neither a run nor the key: nothing starts."""
+    journey = unique("keyed")
+    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
+    record_id = api.journeys[journey]
+    enduser_id = api.new_enduser(journeys={})
+    api.sandbox_http.patch(
+        f"/v1/enduser/{enduser_id}", json={"updates": {"journeys": {record_id: ""}}}
+    ).raise_for_status()
+    quick = deps(api)
+    quick.membership_grace = timedelta(seconds=1)
+
+    async def unset_soon() -> None:
+        await asyncio.sleep(0.3)  # once the webhook's record is read back, within the grace
+        api.sandbox_http.patch(
+            f"/v1/enduser/{enduser_id}",
+            json={"updates": {"journeys": {}}, "options": {"replaceObjectFields": True}},
+        ).raise_for_status()
+
+    unsetting = asyncio.create_task(unset_soon())
+    report = await process_webhook(enduser_webhook(enduser_id, "update", {"journeys": {}}), quick)
+    await unsetting
+    assert memberships(report) == [(journey, "added", "notEnrolled")]
+    with pytest.raises(RPCError) as missing:
+        await api.client.get_workflow_handle(f"journey:{journey}:{enduser_id}").describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
 
 
 # --- scheduled starts -----------------------------------------------------------------------------
