@@ -393,15 +393,22 @@ async def test_creating_an_enduser_with_a_journey_key_enrolls_with_that_state(ap
     )
 
 
-async def test_adding_a_key_enrolls_and_removing_it_removes(api):
+async def keyed(api, journeys: dict | None = None) -> tuple[str, str, str]:
+    """A quiet journey deployed and an enduser whose `journeys` key of it was just written in
+    Tellescope (by a client, or by an add endpoint): (journey, Tellescope id, enduser)."""
     journey = unique("keyed")
     await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
     record_id = api.journeys[journey]
-    enduser_id = api.new_enduser()
+    enduser_id = api.new_enduser() if journeys is None else api.new_enduser(journeys=journeys)
     added = api.sandbox_http.patch(
         f"/v1/enduser/{enduser_id}", json={"updates": {"journeys": {record_id: ""}}}
     )
     assert added.status_code == 200, added.text
+    return journey, record_id, enduser_id
+
+
+async def test_adding_a_key_enrolls_and_removing_it_removes(api):
+    journey, record_id, enduser_id = await keyed(api)
     report = await process_webhook(
         enduser_webhook(enduser_id, "update", {"journeys": {}}), deps(api)
     )
@@ -445,16 +452,8 @@ async def test_the_add_endpoints_membership_write_does_not_restart(api):
 async def test_a_key_whose_run_starts_just_after_is_the_add_endpoints_own_write(api):
     """The add endpoints write the key before they start the run (docs/decisions.md D46), so
     its webhook can reach the intake first: a key with no run waits `membership_grace`, and the
-    run that starts meanwhile is the one that wrote it. Nothing starts twice, and the run is the
-    request's (its source, not `enduser.journeys`)."""
-    journey = unique("keyed")
-    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
-    record_id = api.journeys[journey]
-    enduser_id = api.new_enduser()
-    written = api.sandbox_http.patch(
-        f"/v1/enduser/{enduser_id}", json={"updates": {"journeys": {record_id: ""}}}
-    )
-    assert written.status_code == 200, written.text
+    run that starts meanwhile is the one that wrote it, and nothing starts twice."""
+    journey, _, enduser_id = await keyed(api)
 
     async def start_soon() -> None:
         await asyncio.sleep(0.3)
@@ -481,13 +480,7 @@ async def test_a_key_whose_run_starts_just_after_is_the_add_endpoints_own_write(
 async def test_a_key_gone_by_the_end_of_the_grace_starts_nothing(api):
     """A key whose add failed to start is unset again by the add endpoint (`undo_failed`); its
     webhook, read after the grace, finds neither a run nor the key: nothing starts."""
-    journey = unique("keyed")
-    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
-    record_id = api.journeys[journey]
-    enduser_id = api.new_enduser(journeys={})
-    api.sandbox_http.patch(
-        f"/v1/enduser/{enduser_id}", json={"updates": {"journeys": {record_id: ""}}}
-    ).raise_for_status()
+    journey, _, enduser_id = await keyed(api, journeys={})
     quick = deps(api)
     quick.membership_grace = timedelta(seconds=1)
 
