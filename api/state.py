@@ -25,6 +25,7 @@ from store.webhooks import ProcessedWebhooks
 from tellescope.client import TellescopeClient
 from temporal_connection import TemporalConnectionError, connect_temporal
 from triggers.dispatch import TriggerDeps
+from triggers.readback import FirstSightings
 
 log = logging.getLogger("journeys.api")
 
@@ -69,6 +70,8 @@ class AppState:
     temporal: Client | None = None
     metrics: ApiMetrics | None = None  # the app's /metrics (docs/metrics.md §3)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Webhook deliveries verified here: only a first copy reads ahead (api/routes/webhooks.py).
+    deliveries_seen: FirstSightings = field(default_factory=FirstSightings)
     page_signer: PageSigner = field(init=False)
 
     def __post_init__(self) -> None:

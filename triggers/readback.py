@@ -160,9 +160,32 @@ class ReadAhead:
             await task
 
 
+class FirstSightings:
+    """Delivery keys this process has already verified, the last `size` of them: a copy of a
+    delivery seen before gets no read-ahead (`ReadAhead`), so replaying one signed delivery
+    cannot make the receiver read Tellescope once per copy (a duplicate is answered from its
+    claim, which reads nothing). A redelivery after a failed first copy is read after its
+    claim, as before the read-ahead."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._keys: OrderedDict[str, None] = OrderedDict()
+
+    def first(self, key: str) -> bool:
+        """True the first time `key` is offered (then remembered), False after."""
+        if key in self._keys:
+            self._keys.move_to_end(key)
+            return False
+        self._keys[key] = None
+        while len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+        return True
+
+
 __all__ = [
     "CACHE",
     "READBACK_TTL_SECONDS",
+    "FirstSightings",
     "NotReadable",
     "ReadAhead",
     "ReadBackCache",

@@ -78,13 +78,17 @@ async def _receive(request: Request, state, outcome: list[str]) -> WebhookAccept
 
     claims = state.store.webhooks
     outcome[0] = "error"  # verified: what fails from here on is ours
-    # The records are read back while the claim is written (a read acts on nothing; a duplicate's
-    # read is dropped): the two waits overlap instead of adding up.
-    ahead = read_ahead(payload, TellescopeReadBack(state.tellescope))
+    # A first copy's records are read back while its claim is written (a read acts on nothing;
+    # were it a duplicate after all, the read is dropped): the two waits overlap instead of
+    # adding up. A copy of a delivery seen before reads nothing until its claim says so.
+    ahead = None
+    if state.deliveries_seen.first(delivery.key):
+        ahead = read_ahead(payload, TellescopeReadBack(state.tellescope))
     try:
         return await _claim_and_process(state, payload, delivery, claims, ahead, outcome)
     finally:
-        await ahead.close()
+        if ahead is not None:
+            await ahead.close()
 
 
 async def _claim_and_process(
@@ -92,7 +96,7 @@ async def _claim_and_process(
     payload: dict,
     delivery: verification.Delivery,
     claims: ProcessedWebhooks,
-    ahead: ReadAhead,
+    ahead: ReadAhead | None,
     outcome: list[str],
 ) -> WebhookAccepted:
     settings = state.settings

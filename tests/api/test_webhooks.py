@@ -147,6 +147,33 @@ async def test_the_intake_gets_the_records_read_while_the_claim_was_written(
     assert read[0][enduser_id]["fname"] == "Ahead"  # Tellescope's record, not the body's "Pat"
 
 
+async def test_copies_of_a_delivery_do_not_read_tellescope(secure, intake, tellescope):
+    """Only a first copy reads its records ahead of its claim: replaying one signed delivery
+    (duplicates, or copies with another body) costs Tellescope no read per copy. The intake is
+    the stub here: every read counted is the receiver's own."""
+    reads: list[str] = []
+
+    async def note(request) -> None:
+        if request.url.path.endswith("/bulk-read"):
+            reads.append(request.url.path)
+
+    hooks = tellescope.http.event_hooks["request"]
+    hooks.append(note)
+    try:
+        payload = record_webhook()
+        assert (await post(secure, payload)).json()["status"] == "processed"
+        assert reads == ["/v1/endusers/bulk-read"]  # the first copy's read-ahead
+        for _ in range(3):
+            assert (await post(secure, payload)).json()["status"] == "duplicate"
+        tampered = json.loads(json.dumps(payload))
+        tampered["records"][0]["updatedAt"] = "2999-01-01T00:00:00Z"  # would miss any cache
+        assert (await post(secure, tampered)).status_code == 409
+    finally:
+        hooks.remove(note)
+    assert reads == ["/v1/endusers/bulk-read"]
+    assert len(intake) == 1
+
+
 async def test_replay_with_another_body_is_refused(secure, intake):
     payload = record_webhook()
     assert (await post(secure, payload)).status_code == 200

@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from triggers.intake import read_ahead, wanted_records, webhook_records
-from triggers.readback import ReadAhead, Wanted
+from triggers.readback import FirstSightings, ReadAhead, Wanted
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -102,3 +102,11 @@ async def test_nothing_to_read_starts_nothing():
         await asyncio.sleep(0)
         await ahead.close()
     assert source.asked == []
+
+
+async def test_only_a_first_sighting_counts_and_the_memory_is_bounded():
+    seen = FirstSightings(size=2)
+    assert [seen.first(k) for k in ("a", "a", "b", "a")] == [True, False, True, False]
+    assert seen.first("c")  # three keys: "b", the least recently offered, is forgotten
+    assert seen.first("b")  # offered afresh; "a" is forgotten in turn
+    assert not seen.first("c") and seen.first("a")
