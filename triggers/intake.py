@@ -809,6 +809,7 @@ async def process_webhook(
         await _journeys_deleted(payload, deps, report)
         return report
     journeys = _Journeys(deps)
+    grace = _Grace(deps.membership_grace)  # one per delivery, however many keys it adds
     active: list[ActiveTrigger] | None = None  # read after the signals went out
     endusers: dict[str, Record | None] = {}
     for item, mapping in await map_webhook(payload, deps, source):
@@ -822,7 +823,7 @@ async def process_webhook(
         for pending in mapping.signals:
             await _deliver(deps, journeys, pending, report)
         if mapping.joined or mapping.left:
-            await _memberships(deps, item, mapping, report)
+            await _memberships(deps, item, mapping, report, grace)
         for event in mapping.events:
             if active is None:
                 active = active_triggers(deps.plans)
@@ -856,7 +857,11 @@ OWN_WRITE_SLACK = timedelta(seconds=30)
 
 
 async def _memberships(
-    deps: TriggerDeps, item: WebhookRecord, mapping: RecordMapping, report: IntakeReport
+    deps: TriggerDeps,
+    item: WebhookRecord,
+    mapping: RecordMapping,
+    report: IntakeReport,
+    grace: _Grace,
 ) -> None:
     """A client wrote `enduser.journeys` (docs/semantics.md §3.2, §3.5): an added key of a
     deployed journey starts its enrollment (never a restart; the state is the value written), a
@@ -873,7 +878,7 @@ async def _memberships(
             journeyId=head.journey_id, enduserId=enduser_id, change="added", outcome="started"
         )
         workflow_id = enrollment_workflow_id(head.journey_id, enduser_id)
-        own = await _own_write(deps, workflow_id, item.occurredAt)
+        own = await _own_write(deps, workflow_id, item.occurredAt, grace)
         if own is not None:
             change.outcome, change.reason = "alreadyEnrolled", own
         elif key not in await _journey_keys(deps, enduser_id):
@@ -916,15 +921,32 @@ async def _memberships(
 GRACE_POLL_SECONDS = 0.1  # how often a key with no run looks for the run during the grace
 
 
-async def _own_write(deps: TriggerDeps, workflow_id: str, moment: datetime) -> str | None:
+class _Grace:
+    """The membership grace of one delivery: it starts when its first key with no run is looked
+    at, and every key of the delivery waits within it (a bulk update adding 100 keys waits
+    `membership_grace` once, not 100 times)."""
+
+    def __init__(self, length: timedelta) -> None:
+        self.length = length.total_seconds()
+        self.deadline: float | None = None
+
+    def left(self) -> float:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.length
+        return self.deadline - time.monotonic()
+
+
+async def _own_write(
+    deps: TriggerDeps, workflow_id: str, moment: datetime, grace: _Grace
+) -> str | None:
     """Why an added key is the engine's own write, or None when it is a client's add. The add
     endpoints write the key before they start the run (docs/decisions.md D46), so its webhook
-    can arrive before the run exists: a key with no run is looked at again after
-    `deps.membership_grace`, and a run that started meanwhile is the one that wrote it."""
+    can arrive before the run exists: a key with no run is looked at again until the
+    delivery's grace (`deps.membership_grace`) ends, and a run that started meanwhile is the
+    one that wrote it."""
     if await _ran_recently(deps, workflow_id, moment):
         return "running, or ran when the key was written: the engine's own write"
-    deadline = time.monotonic() + deps.membership_grace.total_seconds()
-    while (left := deadline - time.monotonic()) > 0:
+    while (left := grace.left()) > 0:
         await asyncio.sleep(min(GRACE_POLL_SECONDS, left))
         if await _ran_recently(deps, workflow_id, moment):
             return "started just after the key was written: the add endpoint's own write"

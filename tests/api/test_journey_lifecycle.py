@@ -500,6 +500,33 @@ async def test_a_key_gone_by_the_end_of_the_grace_starts_nothing(api):
     assert missing.value.status == RPCStatusCode.NOT_FOUND
 
 
+async def test_one_delivery_adding_many_keys_waits_the_grace_once(api):
+    """A client's bulk update adds the key for three endusers in one delivery, none of them with
+    a run: the delivery waits one grace (1 s here), not one per key, and all three start."""
+    journey = unique("keyed")
+    await api.deploy({f"{journey}.yaml": quiet_journey(journey)})
+    record_id = api.journeys[journey]
+    people = [api.new_enduser() for _ in range(3)]
+    for enduser_id in people:
+        api.sandbox_http.patch(
+            f"/v1/enduser/{enduser_id}", json={"updates": {"journeys": {record_id: ""}}}
+        ).raise_for_status()
+    payload = enduser_webhook(people[0], "update", {"journeys": {}})
+    payload["records"] = [{"id": e} for e in people]
+    payload["updates"] = [
+        {"recordBeforeUpdate": {"id": e, "journeys": {}}, "update": {}} for e in people
+    ]
+    quick = deps(api)
+    quick.membership_grace = timedelta(seconds=1)
+    started = time.monotonic()
+    report = await process_webhook(payload, quick)
+    elapsed = time.monotonic() - started
+    assert memberships(report) == [(journey, "added", "started")] * 3
+    assert 1.0 <= elapsed < 2.5, elapsed  # one grace (three would be 3 s at least)
+    for enduser_id in people:
+        await pending_later(api, enduser_id, journey)
+
+
 # --- scheduled starts -----------------------------------------------------------------------------
 
 
