@@ -249,6 +249,12 @@ def rows_of(name: str, result: dict, sizes: Sizes) -> list[Row]:
                 None,
                 "ms",
             ),
+            Row(
+                "webhook read-back alone (the round trip before ours' signal), p50",
+                result["readback"]["p50_ms"],
+                None,
+                "ms",
+            ),
         ]
     if name == "parked":
         n, ours, bare = result["count"], result["ours"], result["bare"]

@@ -11,7 +11,8 @@ mapping, routing by step id, the signal RPC. The form responses are real records
 sandbox, submitted there just before their webhook is sent (outside the measured time). The
 journey also holds `--triggers` Form Submitted triggers (none of which matches the form), so
 each webhook's Form Submitted event is evaluated against them after the signal went out; the
-HTTP response time, which includes that, is reported beside.
+HTTP response time, which includes that, is reported beside. Then the read-back alone, from
+this process, once per webhook and spaced as they were: the round trip the signal waits for.
 Bare: N workflows waiting for a signal, each signalled once from this process; latency = the
 history's signal time minus the time the signal was sent. Same fresh dev server, same worker.
 With --profile-api the API runs under py-spy, which writes a speedscope profile.
@@ -161,8 +162,11 @@ async def run(
                         after.raise_for_status()
                         return before, after.json()
 
+                    response_ids: list[str] = []
+
                     async def post(enduser: str) -> tuple[float, float]:
                         before, record = submitted(enduser)
+                        response_ids.append(record["id"])
                         body = signed_webhook(record, before, s.webhook_secret)
                         sent = time.time()
                         answer = await http.post_json("/v1/webhooks/tellescope", body)
@@ -198,6 +202,10 @@ async def run(
                         if recorded is None:
                             raise RuntimeError(f"{workflow_id}: no poke signal")
                         bare_latency.append((recorded - at) * 1000)
+                    progress(f"webhooks: {count} read-backs alone, spaced as the webhooks were")
+                    readback = await _readbacks(
+                        s.sandbox_url, response_ids[1:], percentile(response, 50) / 1000
+                    )
             finally:
                 sandbox.close()
                 await http.aclose()
@@ -208,7 +216,33 @@ async def run(
         "ours_signal": _stats(ours_latency),
         "ours_response": _stats(response),
         "bare_signal": _stats(bare_latency),
+        "readback": _stats(readback),
     }
+
+
+async def _readbacks(sandbox_url: str, response_ids: list[str], gap: float) -> list[float]:
+    """The intake's read-back alone (`TellescopeClient.bulk_read` of one form response, the
+    request the API makes before every signal), once per webhook sent, each after `gap`
+    seconds of quiet as between the webhooks (the median response time): the round trip that
+    no webhook's signal can go out before (docs/webhooks.md)."""
+    from bench.workers import SANDBOX_KEY
+    from settings import TellescopeSettings
+    from tellescope.client import TellescopeClient
+
+    client = TellescopeClient.from_settings(
+        TellescopeSettings(base_url=sandbox_url, api_key=SANDBOX_KEY)
+    )
+    times = []
+    try:
+        for response_id in response_ids:
+            await asyncio.sleep(gap)
+            started = time.perf_counter()
+            [found] = await client.bulk_read("form_responses", [response_id])
+            times.append((time.perf_counter() - started) * 1000)
+            assert found["id"] == response_id
+    finally:
+        await client.aclose()
+    return times
 
 
 def main() -> None:

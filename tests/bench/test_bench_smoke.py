@@ -58,6 +58,7 @@ def test_quick_run_prints_every_row_with_numbers(tmp_path: Path) -> None:
         "webhook -> signal latency, p50",
         "webhook -> signal latency, p99",
         "webhook response",
+        "webhook read-back alone",
         "parked: start 16 enrollments",
         "parked: time until 16 are parked",
         "parked: history events per enrollment",
