@@ -35,6 +35,9 @@ _HEADS_KEPT = 1024
 # current_heads answers per database, for HEAD_TTL_SECONDS too: the trigger engine reads them for
 # every event, and the query was a fifth of an event's time against 1,000 triggers.
 _CURRENT_HEADS: dict[str, tuple[float, list[JourneyHead]]] = {}
+# version_heads answers per database, for HEAD_TTL_SECONDS too: a webhook's signal is routed by
+# step id over every stored version, and the query was a sixth of its time before the signal.
+_VERSION_HEADS: dict[str, tuple[float, list[JourneyHead]]] = {}
 _clock = time.monotonic  # the TTLs' clock (tests move it)
 
 # Plans as enrollments run them (`PlanStore.enrollment_plan`), the last few per process: a version
@@ -60,10 +63,11 @@ class PlanStore:
 
     @staticmethod
     def forget_heads() -> None:
-        """Drop cached `resolve_head` and `recent_current_heads` answers (after this process
-        changed a current version)."""
+        """Drop cached `resolve_head`, `recent_current_heads` and `recent_version_heads` answers
+        (after this process changed a current version)."""
         _HEADS.clear()
         _CURRENT_HEADS.clear()
+        _VERSION_HEADS.clear()
 
     @staticmethod
     def forget_enrollment_plans() -> None:
@@ -336,6 +340,20 @@ class PlanStore:
         if len(_CURRENT_HEADS) >= _HEADS_KEPT:
             _CURRENT_HEADS.clear()
         _CURRENT_HEADS[key] = (now, heads)
+        return heads
+
+    def recent_version_heads(self, *, fresh: bool = False) -> list[JourneyHead]:
+        """`version_heads`, remembered for HEAD_TTL_SECONDS like `recent_current_heads`;
+        `fresh` reads them now (and remembers that)."""
+        key = str(self.engine.url)
+        cached = _VERSION_HEADS.get(key)
+        now = _clock()
+        if not fresh and cached is not None and now - cached[0] < HEAD_TTL_SECONDS:
+            return cached[1]
+        heads = self.version_heads()
+        if len(_VERSION_HEADS) >= _HEADS_KEPT:
+            _VERSION_HEADS.clear()
+        _VERSION_HEADS[key] = (now, heads)
         return heads
 
     def version_heads(self) -> list[JourneyHead]:

@@ -9,7 +9,6 @@ not fire?" answerable.
 from __future__ import annotations
 
 from models.plan import OBJECT_ID, JourneyPlan
-from store import plans as stored_plans
 from store.plans import JourneyHead, PlanStore
 from store.tables import JourneyVersionRow
 from triggers.models import ActiveTrigger
@@ -27,11 +26,6 @@ _ACTIVE_KEPT = 16
 # the map changes only when a version is stored or deleted, which changes the key.
 _BY_STEP: dict[tuple[str, tuple[JourneyHead, ...]], dict[str, str]] = {}
 _BY_STEP_KEPT = 16
-# The last map built per database, with when: `journey_for_step` answers from it without asking
-# the store which versions exist (that query was a sixth of a webhook's time before its signal)
-# for HEAD_TTL_SECONDS, and at once asks again for a step it does not hold (a version stored
-# since, by this process or another, routes at once).
-_LAST_BY_STEP: dict[str, tuple[float, dict[str, str]]] = {}
 
 
 def plan_of(row: JourneyVersionRow) -> JourneyPlan:
@@ -120,12 +114,12 @@ def _build_active(plans: PlanStore, heads: tuple[JourneyHead, ...]) -> list[Acti
     return found
 
 
-def journeys_by_step(plans: PlanStore) -> dict[str, str]:
+def journeys_by_step(plans: PlanStore, *, recent: bool = False) -> dict[str, str]:
     """Step id (Tellescope's, or the readable one) -> the readable id of the journey holding it,
     over every stored version, so that enrollments on older versions are found too (one light
     read of the stored versions; the map is built once per set of them). A Tellescope step id
     maps to the journey of its latest version; readable step ids to their first."""
-    heads = tuple(plans.version_heads())
+    heads = tuple(plans.recent_version_heads(fresh=not recent))
     key = (str(plans.engine.url), heads)
     cached = _BY_STEP.get(key)
     if cached is None:
@@ -139,21 +133,15 @@ def journeys_by_step(plans: PlanStore) -> dict[str, str]:
         if len(_BY_STEP) >= _BY_STEP_KEPT:
             _BY_STEP.clear()
         _BY_STEP[key] = cached
-    if len(_LAST_BY_STEP) >= _BY_STEP_KEPT:
-        _LAST_BY_STEP.clear()
-    _LAST_BY_STEP[key[0]] = (stored_plans._clock(), cached)
     return cached
 
 
 def journey_for_step(plans: PlanStore, step_id: str) -> str | None:
-    """The readable id of the journey holding the step (`journeys_by_step`), from the last map
-    built when it holds the step and is under HEAD_TTL_SECONDS old; otherwise from the store."""
-    last = _LAST_BY_STEP.get(str(plans.engine.url))
-    if last is not None and stored_plans._clock() - last[0] < stored_plans.HEAD_TTL_SECONDS:
-        journey = last[1].get(step_id)
-        if journey is not None:
-            return journey
-    return journeys_by_step(plans).get(step_id)
+    """The readable id of the journey holding the step: from the stored versions as read within
+    HEAD_TTL_SECONDS (`PlanStore.recent_version_heads`), and for a step they do not hold, as
+    read now (a version stored since, by this process or another, routes at once)."""
+    journey = journeys_by_step(plans, recent=True).get(step_id)
+    return journey if journey is not None else journeys_by_step(plans).get(step_id)
 
 
 def warm_trigger_caches(plans: PlanStore) -> None:

@@ -881,7 +881,7 @@ async def _memberships(
         own = await _own_write(deps, workflow_id, item.occurredAt, grace)
         if own is not None:
             change.outcome, change.reason = "alreadyEnrolled", own
-        elif key not in await _journey_keys(deps, enduser_id):
+        elif key not in ((await _read_enduser(deps, enduser_id)) or {}).get("journeys", {}):
             change.outcome = "notEnrolled"
             change.reason = "the key is gone (removed, or the add that wrote it failed to start)"
         else:
@@ -951,18 +951,6 @@ async def _own_write(
         if await _ran_recently(deps, workflow_id, moment):
             return "started just after the key was written: the add endpoint's own write"
     return None
-
-
-async def _journey_keys(deps: TriggerDeps, enduser_id: str) -> dict[str, Any]:
-    """The enduser's `journeys` as Tellescope holds them now (read again after the grace)."""
-    try:
-        enduser = await deps.tellescope.get("endusers", enduser_id)
-    except TellescopeRejected as error:
-        if error.status == 404:
-            return {}
-        raise
-    journeys = enduser.get("journeys")
-    return journeys if isinstance(journeys, dict) else {}
 
 
 async def _ran_recently(deps: TriggerDeps, workflow_id: str, moment: datetime) -> bool:

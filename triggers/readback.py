@@ -19,7 +19,6 @@ record's content.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -156,8 +155,11 @@ class ReadAhead:
         if task is None:
             return
         task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
+        # Waits without raising what the read raised (or its cancellation); a cancellation of
+        # the caller itself still propagates.
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: nothing logs "never retrieved"
 
 
 class FirstSightings:

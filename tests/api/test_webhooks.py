@@ -342,10 +342,17 @@ async def test_automation_and_calendar_reminder_webhooks(secure, intake):
 
 
 async def test_failed_processing_releases_the_claim(secure, monkeypatch):
+    """A delivery whose processing fails (here the intake raises: a crash mid-request looks the
+    same to the claim) is released, and Tellescope's retry is processed. The retry is a copy
+    seen before: it reads nothing ahead, and the intake reads its records itself."""
+    from triggers.readback import ReadAhead
+
     calls = []
+    sources = []
 
     async def failing(payload, deps, source=None):
         calls.append(payload)
+        sources.append(source)
         if len(calls) == 1:
             raise RuntimeError("intake down")
         return IntakeReport(model="endusers", type="create")
@@ -358,6 +365,7 @@ async def test_failed_processing_releases_the_claim(secure, monkeypatch):
     retry = await post(secure, payload)  # Tellescope's retry is processed
     assert retry.status_code == 200 and retry.json()["status"] == "processed"
     assert len(calls) == 2
+    assert isinstance(sources[0], ReadAhead) and sources[1] is None
 
 
 async def test_without_a_secret_every_delivery_is_refused(

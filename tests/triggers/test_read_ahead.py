@@ -73,6 +73,28 @@ async def test_close_cancels_a_read_nobody_took():
     await ahead.close()  # closing twice is harmless
 
 
+async def test_closing_does_not_swallow_the_callers_own_cancellation():
+    """The receiver's request is cancelled (the client went away) while it waits for its early
+    read to wind down: the cancellation reaches the request, it is not taken for the read's."""
+
+    class SlowToStop(HeldSource):
+        async def read(self, model, wanted):
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.2)  # an HTTP exchange closing its connection
+                raise
+            return {}
+
+    ahead = read_ahead(delivery("r1"), SlowToStop({}))
+    await asyncio.sleep(0)
+    closing = asyncio.create_task(ahead.close())
+    await asyncio.sleep(0.05)  # close() is waiting for the read to stop
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+
+
 async def test_close_swallows_what_an_untaken_read_raised():
     source = HeldSource({}, fail=RuntimeError("Tellescope down"))
     ahead = read_ahead(delivery("r1"), source)
