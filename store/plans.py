@@ -6,7 +6,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +46,25 @@ _clock = time.monotonic  # the TTLs' clock (tests move it)
 ENROLLMENT_PLANS_KEPT = 64
 _ENROLLMENT_PLANS: OrderedDict[tuple[str, str], JourneyPlan] = OrderedDict()
 _ENROLLMENT_PLANS_LOCK = threading.Lock()
+
+
+def _remembered(
+    cache: dict[str, tuple[float, list[JourneyHead]]],
+    key: str,
+    read: Callable[[], list[JourneyHead]],
+    *,
+    fresh: bool = False,
+) -> list[JourneyHead]:
+    """`read()`'s answer for `key`, reused for HEAD_TTL_SECONDS unless `fresh`."""
+    cached = cache.get(key)
+    now = _clock()
+    if not fresh and cached is not None and now - cached[0] < HEAD_TTL_SECONDS:
+        return cached[1]
+    heads = read()
+    if len(cache) >= _HEADS_KEPT:
+        cache.clear()
+    cache[key] = (now, heads)
+    return heads
 
 
 @dataclass(frozen=True)
@@ -331,30 +350,12 @@ class PlanStore:
     def recent_current_heads(self) -> list[JourneyHead]:
         """`current_heads`, remembered for HEAD_TTL_SECONDS like `resolve_head`: a deploy or
         rollback in this process is seen at once, one by another process within that time."""
-        key = str(self.engine.url)
-        cached = _CURRENT_HEADS.get(key)
-        now = _clock()
-        if cached is not None and now - cached[0] < HEAD_TTL_SECONDS:
-            return cached[1]
-        heads = self.current_heads()
-        if len(_CURRENT_HEADS) >= _HEADS_KEPT:
-            _CURRENT_HEADS.clear()
-        _CURRENT_HEADS[key] = (now, heads)
-        return heads
+        return _remembered(_CURRENT_HEADS, str(self.engine.url), self.current_heads)
 
     def recent_version_heads(self, *, fresh: bool = False) -> list[JourneyHead]:
         """`version_heads`, remembered for HEAD_TTL_SECONDS like `recent_current_heads`;
         `fresh` reads them now (and remembers that)."""
-        key = str(self.engine.url)
-        cached = _VERSION_HEADS.get(key)
-        now = _clock()
-        if not fresh and cached is not None and now - cached[0] < HEAD_TTL_SECONDS:
-            return cached[1]
-        heads = self.version_heads()
-        if len(_VERSION_HEADS) >= _HEADS_KEPT:
-            _VERSION_HEADS.clear()
-        _VERSION_HEADS[key] = (now, heads)
-        return heads
+        return _remembered(_VERSION_HEADS, str(self.engine.url), self.version_heads, fresh=fresh)
 
     def version_heads(self) -> list[JourneyHead]:
         """Every stored version (current or not) as ids only, in deployment order: what routing
