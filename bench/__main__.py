@@ -225,6 +225,15 @@ def rows_of(name: str, result: dict, sizes: Sizes) -> list[Row]:
             Row.at_most(
                 f"{what}, p99 ({against})", ours.get("p99_ms"), bare.get("p99_ms"), "ms", 1.2
             ),
+            *(
+                Row(
+                    f"timer wake-up: {process} CPU per due step run ({against})",
+                    ours.get(f"{process}_cpu_ms_per_wake"),
+                    bare.get(f"{process}_cpu_ms_per_wake"),
+                    "ms",
+                )
+                for process in ("worker", "server", "sandbox")
+            ),
         ]
     if name == "webhooks":
         n = result["triggers"]

@@ -14,6 +14,11 @@ starts running in the worker minus its due time. The dev server is a fresh one; 
 starts once everything is armed (the lead is sized from how fast a first batch armed). `--parked`
 more enrollments (and as many bare workflows) wait beside them, armed first, due a month later: the
 worker's workflow cache holds only some of all that wait, as in production.
+
+Beside the lateness, each side reports the CPU that this process (the worker), the dev server and
+the sandbox spent per due step run, from the first due time until the last due step started: what
+one wake-up costs. Lateness grows without bound once wake-ups arrive faster than the machine can
+pay for them, so this is the figure that says how far a side is from that point.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from bench.bare_workflows import (
     BareInput,
     BareTimerWorkflow,
 )
-from bench.common import RESULTS, gather_bounded, percentile, progress, stack
+from bench.common import RESULTS, CpuMeter, gather_bounded, percentile, progress, stack
 from bench.runtime_bench import CONCURRENCY, enroll
 from bench.workers import BARE_DUE_FIELD, BareTellescope, StartRecorder, engine_worker
 
@@ -69,6 +74,27 @@ def _summary(lateness_ms: list[float], expected: int) -> dict:
         "max_ms": round(max(lateness_ms), 1),
         "mean_ms": round(statistics.fmean(lateness_ms), 1),
         "late_over_1s": sum(1 for x in lateness_ms if x > 1000),
+    }
+
+
+async def _due_window(
+    s, recorder: StartRecorder, match, count: int, first_due: float, deadline: float
+) -> tuple:
+    """The due runs (as `_wait_for`) and the CPU each process spent per due run from the first
+    due time until the last due run started: what one wake-up costs the worker (this process,
+    which runs it), the dev server and the sandbox. The last wake-ups' own completions fall
+    outside the window on both sides alike."""
+    await asyncio.sleep(max(0.0, first_due - time.time()))
+    meter = CpuMeter(
+        {"worker": os.getpid(), "server": s.server_pid, "sandbox": s.sandbox_process.pid}
+    )
+    with meter.phase("due", count):
+        runs = await _wait_for(recorder, match, count, deadline)
+    window = meter.phases["due"]
+    return runs, {
+        f"{name}_cpu_ms_per_wake": window[f"{name}_cpu_ms_per_op"]
+        for name in ("worker", "server", "sandbox")
+        if f"{name}_cpu_ms_per_op" in window
     }
 
 
@@ -269,7 +295,7 @@ async def _ours(
             and getattr(arg, "stepName", None) == "due"
         )
 
-    runs = await _wait_for(recorder, ran, count, first_due + spread + 300)
+    runs, cpu = await _due_window(s, recorder, ran, count, first_due, first_due + spread + 300)
     lateness = [(x.started - due_of[x.workflow_id]) * 1000 for x in runs]
     dispatch = [(x.started - x.scheduled) * 1000 for x in runs]
     return {
@@ -279,6 +305,7 @@ async def _ours(
         "arming_rate_per_s": round(rate, 1),
         "parking_s": round(parking_s, 1),
         "activity_dispatch_p99_ms": round(percentile(dispatch, 99), 1) if dispatch else None,
+        **cpu,
     }
 
 
@@ -336,7 +363,8 @@ async def _bare(
         )
         await _wait_armed(handles, first_due + spread)
     slack = first_due - time.time()
-    runs = await _wait_for(
+    runs, cpu = await _due_window(
+        s,
         recorder,
         lambda x: (
             x.workflow_id in due_of
@@ -344,6 +372,7 @@ async def _bare(
             and getattr(x.arg, "tag", None) == "due"
         ),
         count,
+        first_due,
         first_due + spread + 300,
     )
     lateness = [(x.started - due_of[x.workflow_id]) * 1000 for x in runs]
@@ -355,6 +384,7 @@ async def _bare(
         "armed_before_first_due_s": round(slack, 1),
         "parking_s": round(parking_s, 1),
         "activity_dispatch_p99_ms": round(percentile(dispatch, 99), 1) if dispatch else None,
+        **cpu,
     }
 
 

@@ -26,7 +26,14 @@ TINY = [
     "--compile-steps=100",
 ]
 # Rows that have a bare Temporal figure (the others print "—" there).
-WITH_BARE = ("enrollments/s", "journey steps/s", "timer lateness", "webhook -> signal", "parked:")
+WITH_BARE = (
+    "enrollments/s",
+    "journey steps/s",
+    "timer lateness",
+    "timer wake-up",
+    "webhook -> signal",
+    "parked:",
+)
 
 
 def test_quick_run_prints_every_row_with_numbers(tmp_path: Path) -> None:
@@ -55,6 +62,9 @@ def test_quick_run_prints_every_row_with_numbers(tmp_path: Path) -> None:
         "journey steps/s",
         "timer lateness, 8 due within 2 s, 6 parked, p50",
         "timer lateness, 8 due within 2 s, 6 parked, p99",
+        "timer wake-up: worker CPU per due step run",
+        "timer wake-up: server CPU per due step run",
+        "timer wake-up: sandbox CPU per due step run",
         "webhook -> signal latency, p50",
         "webhook -> signal latency, p99",
         "webhook response",
