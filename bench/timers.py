@@ -158,9 +158,11 @@ async def run(
     }
 
 
-def _due_waiting(ledger, journey: str) -> int:
-    """Enrollments whose ledger row says the `due` step waits: its timer is armed."""
-    counts = ledger.step_counts(journey)
+async def _due_waiting(ledger, journey: str) -> int:
+    """Enrollments whose ledger row says the `due` step waits: its timer is armed. The query
+    runs on a thread: this process's event loop also runs the worker being measured, and a
+    count over tens of thousands of rows would hold its workflow tasks up."""
+    counts = await asyncio.to_thread(ledger.step_counts, journey)
     return sum(c[4] for c in counts if c[0] == "due" and c[2] == "active")
 
 
@@ -176,7 +178,7 @@ async def _park_ours(s, journey: str, ledger, parked: int) -> float:
             CONCURRENCY, [lambda e=e: enroll(s, s.client, journey, e, s.task_queue) for e in chunk]
         )
         progress(f"timers (ours): {first + len(chunk)}/{parked} parked enrollments started")
-    while _due_waiting(ledger, journey) < parked:
+    while await _due_waiting(ledger, journey) < parked:
         if time.time() > started + 600 + parked:  # far beyond any arming rate seen here
             raise TimeoutError(f"{parked} parked enrollments were not armed")
         await asyncio.sleep(1)
@@ -278,7 +280,7 @@ async def _ours(
     # The timer starts in the workflow task after the anchor read, with the ledger row that
     # says the step waits ("active"): wait for those rows before calling everything armed.
     while time.time() < first_due + spread:
-        if _due_waiting(ledger, journey) >= count + probe + parked:
+        if await _due_waiting(ledger, journey) >= count + probe + parked:
             break
         await asyncio.sleep(0.5)
     slack = first_due - time.time()
