@@ -17,6 +17,13 @@ from typing import Any
 
 import pytest
 
+# What Chromium answers when an evaluation meets a navigation under way.
+_NAVIGATING = (
+    "Inspected target navigated or closed",
+    "Execution context was destroyed",
+    "Cannot find default execution context",
+)
+
 
 class Browser:
     def __init__(self, profile: Path, *, width: int = 1280, height: int = 900) -> None:
@@ -122,9 +129,16 @@ class Browser:
         self.evaluate("document.fonts.ready.then(() => true)")
 
     def wait_for(self, expression: str, timeout: float = 30) -> Any:
+        """Poll `expression` until it is truthy. A navigation under way (a form submitting, a
+        redirect) can destroy the page's context while an evaluation runs; that is "not yet"."""
         deadline = time.monotonic() + timeout
         while True:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except AssertionError as error:
+                if not any(sign in str(error) for sign in _NAVIGATING):
+                    raise
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
