@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bare_workflows import BARE_KINDS
-from bench.common import RESULTS, load_average, progress
+from bench.common import BENCH_POSTGRES_URL, RESULTS, load_average, progress
 from devstack.binaries import MissingBinary, require_binary
 
 PARKED_GOAL = 1.2  # the issue: a parked enrollment costs at most 1.2 times a bare workflow
@@ -510,6 +510,8 @@ def main(argv: list[str] | None = None) -> None:
                 "load_average_after": [round(x, 2) for x in os.getloadavg()],
             },
             "sizes": vars(sizes),
+            # the engine's own database (ledger, plans): PostgreSQL with BENCH_POSTGRES_URL
+            "engine_database": "postgresql" if os.environ.get(BENCH_POSTGRES_URL) else "sqlite",
             "rows": [
                 {
                     "benchmark": row.benchmark,

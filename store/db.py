@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 
@@ -21,6 +21,14 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The same PostgreSQL database with `schema` first on the search path (psycopg `options`):
+    a fresh schema per test or benchmark run instead of a database of its own."""
+    parsed = make_url(normalise_url(url))
+    options = f"-csearch_path={schema}"
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 @lru_cache(maxsize=8)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from store.db import get_engine, normalise_url
+from store.db import get_engine, normalise_url, with_search_path
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
@@ -53,13 +53,6 @@ def postgres_base() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return url
-
-
-def with_search_path(url: str, schema: str) -> str:
-    """The same database with `schema` first on the search path (psycopg `options`)."""
-    parsed = make_url(normalise_url(url))
-    options = f"-csearch_path={schema}"
-    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=BACKENDS)
