@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
 
 from compiler import compile_paths
 from devstack.temporal import start_dev_server
-from store.db import get_engine, normalise_url, upgrade_engine, with_search_path
+from store.db import create_schema, drop_schema, get_engine, upgrade_engine
 from store.plans import PlanStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,12 +194,10 @@ class Stack:
         self.sandbox_process: subprocess.Popen | None = None
         # The engine's database: a SQLite file (the embedded default), or with BENCH_POSTGRES_URL
         # a fresh schema on that PostgreSQL server (the production path), dropped at close.
+        self.postgres_base = os.environ.get(BENCH_POSTGRES_URL) or None
         self.postgres_schema: str | None = None
-        postgres = os.environ.get(BENCH_POSTGRES_URL)
-        if postgres:
-            self.postgres_schema = f"bench_{uuid.uuid4().hex[:12]}"
-            self._postgres_admin(postgres, f'CREATE SCHEMA "{self.postgres_schema}"')
-            self.database_url = with_search_path(postgres, self.postgres_schema)
+        if self.postgres_base is not None:
+            self.postgres_schema, self.database_url = create_schema(self.postgres_base, "bench_")
         else:
             self.database_url = f"sqlite:///{folder}/engine.db"
         self.task_queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -369,24 +366,13 @@ class Stack:
                 ids += [r["id"] for r in created.json()["created"]]
         return ids
 
-    @staticmethod
-    def _postgres_admin(url: str, statement: str) -> None:
-        admin = create_engine(normalise_url(url))
-        try:
-            with admin.begin() as connection:
-                connection.execute(text(statement))
-        finally:
-            admin.dispose()
-
     async def close(self) -> None:
         for process in reversed(self.processes):
             self.stop_process(process)
         if getattr(self, "env", None) is not None:
             await self.env.shutdown()
-        if self.postgres_schema is not None:
-            get_engine(self.database_url).dispose()
-            postgres = os.environ[BENCH_POSTGRES_URL]
-            self._postgres_admin(postgres, f'DROP SCHEMA "{self.postgres_schema}" CASCADE')
+        if self.postgres_base is not None and self.postgres_schema is not None:
+            drop_schema(self.postgres_base, self.postgres_schema)
 
 
 @asynccontextmanager

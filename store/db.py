@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -29,6 +30,30 @@ def with_search_path(url: str, schema: str) -> str:
     parsed = make_url(normalise_url(url))
     options = f"-csearch_path={schema}"
     return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def create_schema(base_url: str, prefix: str) -> tuple[str, str]:
+    """A new, empty schema on the PostgreSQL server at `base_url`: its name and the URL that
+    uses it (`with_search_path`). For tests and benchmarks; `drop_schema` removes it."""
+    schema = f"{prefix}{uuid.uuid4().hex[:16]}"
+    _admin(base_url, f'CREATE SCHEMA "{schema}"')
+    return schema, with_search_path(base_url, schema)
+
+
+def drop_schema(base_url: str, schema: str) -> None:
+    """Remove a schema made by `create_schema`, with everything in it; pooled connections to it
+    are closed first."""
+    get_engine(with_search_path(base_url, schema)).dispose()
+    _admin(base_url, f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _admin(base_url: str, statement: str) -> None:
+    admin = create_engine(normalise_url(base_url))
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(statement))
+    finally:
+        admin.dispose()
 
 
 @lru_cache(maxsize=8)

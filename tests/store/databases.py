@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from store.db import get_engine, normalise_url, with_search_path
+from store.db import create_schema, drop_schema, normalise_url
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
@@ -62,18 +61,11 @@ def database_url(request, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path}/store.db"
         return
     base = request.getfixturevalue("postgres_base")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(normalise_url(base))
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = with_search_path(base, schema)
+    schema, url = create_schema(base, "t_")
     try:
         yield url
     finally:
-        get_engine(url).dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        drop_schema(base, schema)
 
 
 def fresh_process_prints(script: str, database_url: str) -> str:
