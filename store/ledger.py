@@ -14,9 +14,11 @@ from sqlmodel import select
 
 from models.runtime import LedgerEntry
 from store.db import session_for
+from store.prepared import Prepared, driver_cursor
 from store.tables import AutomatedActionRow
 
 LEDGER_TABLE: Table = AutomatedActionRow.__table__  # type: ignore[attr-defined]
+SELECT_CHUNK = 100  # ids per status SELECT of a write (one compiled statement per size up to it)
 
 
 def _row_values(entry: LedgerEntry) -> dict:
@@ -72,9 +74,53 @@ class StepRow(NamedTuple):
     detail: str  # "paused by ..." / "resumed by ..." (docs/live-change.md §2.1)
 
 
+class _WriteStatements:
+    """The ledger write's statements for one engine (store/prepared.py)."""
+
+    def __init__(self, engine: Engine) -> None:
+        table = LEDGER_TABLE
+        self.engine = engine
+        self.insert = Prepared(
+            engine, table.insert().values({c.name: bindparam(c.name) for c in table.c}), table
+        )
+        unchanged_on_update = ("id", "created_at")
+        self.update = Prepared(
+            engine,
+            table.update()
+            .where(table.c.id == bindparam("row_id"))
+            .values(
+                {c.name: bindparam(c.name) for c in table.c if c.name not in unchanged_on_update}
+            ),
+            table,
+            types={"row_id": "id"},
+        )
+        self._selects: dict[int, Prepared] = {}
+
+    def select_status(self, count: int) -> Prepared:
+        """SELECT id, status for `count` ids (parameters id_0 ... id_<count-1>)."""
+        if count not in self._selects:
+            table = LEDGER_TABLE
+            names = [f"id_{k}" for k in range(count)]
+            self._selects[count] = Prepared(
+                self.engine,
+                sa_select(table.c.id, table.c.status).where(
+                    table.c.id.in_([bindparam(name) for name in names])
+                ),
+                table,
+                types=dict.fromkeys(names, "id"),
+            )
+        return self._selects[count]
+
+
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._write_statements: _WriteStatements | None = None
+
+    def _statements(self) -> _WriteStatements:
+        if self._write_statements is None:  # a race builds it twice, harmlessly
+            self._write_statements = _WriteStatements(self.engine)
+        return self._write_statements
 
     def record(self, entries: Iterable[LedgerEntry]) -> int:
         """Upsert entries by id. Idempotent: a retried batch writes the same rows again. A row
@@ -91,40 +137,45 @@ class Ledger:
         changes: list[Transition] = []
         if not entries:
             return changes
-        # SQLAlchemy Core, not the ORM: one SELECT, one INSERT and one UPDATE statement per
-        # batch (executemany) instead of a unit of work with an object per row; every worker
-        # writes a batch per workflow task, and the ORM's flush was a tenth of its CPU
-        # (BENCHMARKS.md, "Cost per enrollment", docs/decisions.md D36).
-        table = LEDGER_TABLE
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        with self.engine.begin() as connection:
+        # Statements compiled once per engine, run on the driver's cursor (store/prepared.py,
+        # docs/decisions.md D47): one SELECT, one INSERT and one UPDATE (executemany) per
+        # batch, since every worker writes a batch or two per enrollment (D36 left the ORM).
+        statements = self._statements()
+        inserts: list[Any] = []
+        updates: list[Any] = []
+        with driver_cursor(self.engine) as cursor:
             ids = list(dict.fromkeys(e.id for e in entries))
-            stored: dict[str, str] = {
-                row.id: row.status
-                for row in connection.execute(
-                    sa_select(table.c.id, table.c.status).where(table.c.id.in_(ids))
+            stored: dict[str, str] = {}
+            for first in range(0, len(ids), SELECT_CHUNK):
+                chunk = ids[first : first + SELECT_CHUNK]
+                select_status = statements.select_status(len(chunk))
+                cursor.execute(
+                    select_status.sql,
+                    select_status.parameters({f"id_{k}": i for k, i in enumerate(chunk)}),
                 )
-            }
+                stored.update(cursor.fetchall())
             for entry in entries:
                 at = datetime.fromisoformat(entry.at)
                 before = stored.get(entry.id)
                 if before is None:
-                    inserts.append(
-                        {"id": entry.id, "created_at": at, "updated_at": at, **_row_values(entry)}
-                    )
+                    row = {"id": entry.id, "created_at": at, "updated_at": at}
+                    inserts.append(statements.insert.parameters({**row, **_row_values(entry)}))
                     changes.append(Transition(entry, None))
                 elif before != "active" and entry.status == "active":
                     continue  # never out of a terminal status
                 else:
                     if before != entry.status:
                         changes.append(Transition(entry, before))
-                    updates.append({"row_id": entry.id, "updated_at": at, **_row_values(entry)})
+                    updates.append(
+                        statements.update.parameters(
+                            {"row_id": entry.id, "updated_at": at, **_row_values(entry)}
+                        )
+                    )
                 stored[entry.id] = entry.status
             if inserts:
-                connection.execute(table.insert(), inserts)
+                cursor.executemany(statements.insert.sql, inserts)
             if updates:
-                connection.execute(table.update().where(table.c.id == bindparam("row_id")), updates)
+                cursor.executemany(statements.update.sql, updates)
         return changes
 
     def get(self, automated_action_id: str) -> AutomatedActionRow | None:
